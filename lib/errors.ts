@@ -1,0 +1,68 @@
+/**
+ * Typed errors shared by every step. Each is thrown at the lowest level that knows what went wrong
+ * and turned into a manifest `failed` row or a one-line message at the top.
+ * @module
+ */
+
+/** Bad command-line flags or arguments: the task prints its usage and exits 2. */
+export class UsageError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "UsageError";
+}
+
+/** A configuration problem that stops the whole run (exit 2): bad model, config mismatch, bad card. */
+export class ConfigError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "ConfigError";
+}
+
+/** The work dir already holds outputs of another configuration. */
+export class ConfigMismatchError extends ConfigError {
+  /** The error class name, shown in messages. */
+  override name = "ConfigMismatchError";
+  /** The keys whose stored and requested values differ. */
+  readonly keys: string[];
+
+  /**
+   * Builds the message naming every differing key.
+   * @param workDir the work dir whose manifest holds the other configuration
+   * @param diffs one entry per differing key with the stored and the requested value
+   */
+  constructor(workDir: string, diffs: { key: string; stored: unknown; requested: unknown }[]) {
+    super(
+      `work dir ${workDir} was made with another configuration: ` +
+        diffs.map((d) =>
+          `${d.key} is ${JSON.stringify(d.stored)} there, ${JSON.stringify(d.requested)} now`
+        ).join("; ") +
+        ". Use a new --work dir, or the same settings.",
+    );
+    this.keys = diffs.map((d) => d.key);
+  }
+}
+
+/** Another process holds the work dir's lock. */
+export class WorkDirBusyError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "WorkDirBusyError";
+}
+
+/** A video could not be decoded; carries the video id and the tail of ffmpeg's stderr. */
+export class DecodeError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "DecodeError";
+  /**
+   * Builds `<id>: <reason>`.
+   * @param videoId the manifest id of the video
+   * @param reason one line saying what failed (ffmpeg's own words where there are some)
+   * @param stderrTail the last lines ffmpeg printed
+   */
+  constructor(readonly videoId: string, reason: string, readonly stderrTail = "") {
+    super(`${videoId}: ${reason}`);
+  }
+}
+
+/** A file does not hold what its format promises (npy header, tar member, ONNX model, card). */
+export class FormatError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "FormatError";
+}

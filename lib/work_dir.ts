@@ -1,0 +1,109 @@
+/**
+ * The work directory's layout and its lock, so two runs on one work dir cannot interleave.
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { WorkDirBusyError } from "./errors.ts";
+
+/** Paths inside a work directory. */
+export interface WorkDirLayout {
+  /** The work directory itself (absolute). */
+  root: string;
+  /** `manifest.db`: the SQLite manifest. */
+  manifest: string;
+  /** `videos/`: downloaded or linked videos. */
+  videos: string;
+  /** `downloads/`: archives being fetched (partial files resume from here). */
+  downloads: string;
+  /** `frames/`: transient uint8 frame packs. */
+  frames: string;
+  /** `emb/`: per-video embeddings. */
+  emb: string;
+  /** `shards/`: WebDataset tars, `splits.csv`, `manifest.json`. */
+  shards: string;
+  /** `reports/`: verify and eval output. */
+  reports: string;
+  /** `lock`: held (flock) by the run that owns the work dir. */
+  lock: string;
+}
+
+/**
+ * The layout of a work directory.
+ * @param dir the work directory, relative or absolute
+ * @returns its paths
+ */
+export function workDirLayout(dir: string): WorkDirLayout {
+  const root = resolve(dir);
+  return {
+    root,
+    manifest: join(root, "manifest.db"),
+    videos: join(root, "videos"),
+    downloads: join(root, "downloads"),
+    frames: join(root, "frames"),
+    emb: join(root, "emb"),
+    shards: join(root, "shards"),
+    reports: join(root, "reports"),
+    lock: join(root, "lock"),
+  };
+}
+
+/**
+ * Creates the work directory and its sub-folders.
+ * @param dir the work directory
+ * @returns its layout
+ */
+export async function ensureWorkDir(dir: string): Promise<WorkDirLayout> {
+  const l = workDirLayout(dir);
+  for (const d of [l.root, l.videos, l.downloads, l.frames, l.emb, l.shards, l.reports]) {
+    await Deno.mkdir(d, { recursive: true });
+  }
+  return l;
+}
+
+/** A held work-dir lock; released on `release()` or when the process dies (flock). */
+export interface WorkDirLock {
+  /** Releases the lock. */
+  release(): void;
+}
+
+/**
+ * Takes the work dir's exclusive lock. The OS drops it when the holder dies, even by SIGKILL, so a
+ * stale lock never blocks a rerun.
+ * @param dir the work directory (must exist)
+ * @param opts `wait: false` refuses at once when another run holds it; otherwise waits, saying so
+ * @returns the held lock
+ */
+export async function lockWorkDir(
+  dir: string,
+  opts: { wait?: boolean; onWait?: (holder: string) => void } = {},
+): Promise<WorkDirLock> {
+  const path = workDirLayout(dir).lock;
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    const holder = (await Deno.readTextFile(path).catch(() => "")).trim() || "another process";
+    if (opts.wait === false) {
+      file.close();
+      throw new WorkDirBusyError(
+        `work dir ${dir} is in use by ${holder}; wait for it to finish or use another --work dir`,
+      );
+    }
+    (opts.onWait ?? ((h) => console.error(`waiting for ${h}, which holds ${path} ...`)))(holder);
+    await file.lock(true);
+  }
+  await file.truncate(0);
+  await file.write(
+    new TextEncoder().encode(`pid ${Deno.pid} (${Deno.args.join(" ") || "kinembed"})\n`),
+  );
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      try {
+        file.unlockSync();
+      } finally {
+        file.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * kinembed: turn a labelled video dataset into a CLIP-embedding WebDataset, reproducibly, and
+ * evaluate it. Each pipeline step is a function here and a task (`./kinembed <task>`).
+ *
+ * @example
+ * ```ts
+ * import { Manifest, workDirLayout } from "./mod.ts";
+ * const layout = workDirLayout("work");
+ * const m = Manifest.open(layout.manifest, { readOnly: true });
+ * console.log(m.counts("encode"));
+ * m.close();
+ * ```
+ * @module
+ */
+export * from "./lib/errors.ts";
+export * from "./lib/manifest.ts";
+export * from "./lib/work_dir.ts";
+export * from "./lib/npy.ts";
+export { sha256File, writeFileAtomic } from "./lib/atomic_file.ts";
