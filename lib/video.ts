@@ -1,0 +1,276 @@
+/**
+ * Everything that knows ffmpeg: probing a video and decoding it into CLIP-sized RGB frames.
+ * Runs ffprobe and ffmpeg through `npm:fluent-ffmpeg`; the binaries come from `FFMPEG_PATH` /
+ * `FFPROBE_PATH` (or `setFfmpegPaths`), else from `PATH`.
+ *
+ * Timestamp rule: at `fps` frames per second, output frame k (k = 0, 1, ...) is the video frame on
+ * screen at time k/fps after the first frame, i.e. the last frame whose timestamp is ≤ k/fps
+ * (ffmpeg's `fps` filter with `round=up`). A video of duration d gives ceil(d·fps) frames; one
+ * shorter than an interval gives its first frame.
+ * @module
+ */
+// @ts-types="npm:@types/fluent-ffmpeg@2.1.28"
+import ffmpeg from "fluent-ffmpeg";
+import { DecodeError } from "./errors.ts";
+
+/** The side of CLIP's square input. */
+export const CLIP_SIZE = 224;
+
+/** What ffprobe says about a video's first video stream. */
+export interface VideoProbe {
+  /** Duration in seconds (stream duration, else container duration). */
+  duration: number;
+  /** Average frame rate (frames per second), 0 when unknown. */
+  frameRate: number;
+  /** Stored width in pixels. */
+  width: number;
+  /** Stored height in pixels. */
+  height: number;
+  /** Display rotation in degrees (0, 90, 180, 270), applied when decoding. */
+  rotation: number;
+  /** Codec name, e.g. `h264`, `vp9`. */
+  codec: string;
+}
+
+/** How frames are cut to CLIP's input: scale to (scaleWidth × scaleHeight), crop at (x, y). */
+export interface FrameGeometry {
+  /** Width after scaling. */
+  scaleWidth: number;
+  /** Height after scaling. */
+  scaleHeight: number;
+  /** Left edge of the crop. */
+  cropX: number;
+  /** Top edge of the crop. */
+  cropY: number;
+  /** Side of the square crop. */
+  size: number;
+}
+
+/** The preprocessing presets. */
+export const PRESETS = ["clip", "clip-video-encode-1.0"] as const;
+/** A preprocessing preset: `clip` (CLIP's own, the default) or the 2022 encoder's quirks. */
+export type Preset = typeof PRESETS[number];
+
+/** Decoded frames of one video: `count` frames of size×size×3 RGB (BGR for the 1.0 preset). */
+export interface FramePack {
+  /** The video's id. */
+  videoId: string;
+  /** Number of frames. */
+  count: number;
+  /** Side of each square frame. */
+  size: number;
+  /** Pixels, (count, size, size, 3) uint8, C order. */
+  data: Uint8Array;
+}
+
+/**
+ * Points fluent-ffmpeg at particular ffmpeg / ffprobe binaries (e.g. static builds on a cluster).
+ * @param paths the binaries; an absent one keeps the current setting
+ */
+export function setFfmpegPaths(paths: { ffmpeg?: string; ffprobe?: string }): void {
+  if (paths.ffmpeg) ffmpeg.setFfmpegPath(paths.ffmpeg);
+  if (paths.ffprobe) ffmpeg.setFfprobePath(paths.ffprobe);
+}
+
+/**
+ * Probes a video.
+ * @param path the file
+ * @param videoId named in errors
+ * @returns duration, frame rate, size, rotation and codec of its first video stream
+ */
+export function probeVideo(path: string, videoId: string): Promise<VideoProbe> {
+  return new Promise((resolve, reject) => {
+    ffmpeg.ffprobe(path, (err: Error | null, data: ffmpeg.FfprobeData) => {
+      if (err) {
+        reject(new DecodeError(videoId, `ffprobe: ${lastLine(err.message)}`, err.message));
+        return;
+      }
+      const v = data.streams.find((s) => s.codec_type === "video");
+      if (!v) {
+        reject(new DecodeError(videoId, "no video stream"));
+        return;
+      }
+      const duration = num(v.duration) || num(data.format.duration);
+      const width = Number(v.width ?? 0), height = Number(v.height ?? 0);
+      if (!(width > 0 && height > 0)) {
+        reject(new DecodeError(videoId, `video stream has no size (${width}x${height})`));
+        return;
+      }
+      resolve({
+        duration,
+        frameRate: rate(v.avg_frame_rate) || rate(v.r_frame_rate),
+        width,
+        height,
+        rotation: rotationOf(v),
+        codec: String(v.codec_name ?? "unknown"),
+      });
+    });
+  });
+}
+
+/**
+ * CLIP's geometry for a frame of the given display size: shorter side to `size` (the longer
+ * scaled and truncated, as torchvision's Resize), then a centred square crop (offset rounded
+ * half-to-even, as torchvision's CenterCrop; floored for the 1.0 preset).
+ * @param width display width
+ * @param height display height
+ * @param preset which rounding of the crop offset
+ * @param size the crop side
+ * @returns scale and crop numbers
+ */
+export function clipGeometry(
+  width: number,
+  height: number,
+  preset: Preset = "clip",
+  size = CLIP_SIZE,
+): FrameGeometry {
+  const short = Math.min(width, height);
+  const scaleWidth = width <= height ? size : Math.trunc((width * size) / short);
+  const scaleHeight = width <= height ? Math.trunc((height * size) / short) : size;
+  const off = preset === "clip" ? roundHalfEven : Math.floor;
+  return {
+    scaleWidth,
+    scaleHeight,
+    cropX: off((scaleWidth - size) / 2),
+    cropY: off((scaleHeight - size) / 2),
+    size,
+  };
+}
+
+/**
+ * Decodes a video at `fps` into CLIP-sized frames.
+ * @param path the file
+ * @param videoId named in errors
+ * @param opts `fps` (default 1), `preset`, `probe` (skips a second ffprobe)
+ * @returns the frames; throws `DecodeError` with ffmpeg's reason when it cannot
+ */
+export async function decodeFrames(
+  path: string,
+  videoId: string,
+  opts: { fps?: number; preset?: Preset; probe?: VideoProbe } = {},
+): Promise<FramePack> {
+  const fps = opts.fps ?? 1;
+  const preset = opts.preset ?? "clip";
+  const probe = opts.probe ?? await probeVideo(path, videoId);
+  const swap = probe.rotation === 90 || probe.rotation === 270;
+  const dispW = swap ? probe.height : probe.width, dispH = swap ? probe.width : probe.height;
+  const g = clipGeometry(dispW, dispH, preset);
+  // The 1.0 preset resized with OpenCV's INTER_CUBIC (no antialiasing): swscale's bicubic with
+  // Keys a=-0.75 is the nearest ffmpeg offers; the default uses PIL's a=-0.5 (param1 0.5).
+  const cubic = preset === "clip" ? "param0=0:param1=0.5" : "param0=0:param1=0.75";
+  const filters = [
+    `fps=fps=${fps}:round=up`,
+    `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:${cubic}`,
+    `crop=${g.size}:${g.size}:${g.cropX}:${g.cropY}`,
+  ];
+  const pixFmt = preset === "clip" ? "rgb24" : "bgr24";
+  const data = await runDecoder(path, videoId, filters.join(","), pixFmt);
+  const frameBytes = g.size * g.size * 3;
+  if (data.length % frameBytes !== 0) {
+    throw new DecodeError(videoId, `ffmpeg gave ${data.length} bytes, not whole frames`);
+  }
+  const count = data.length / frameBytes;
+  if (count === 0) throw new DecodeError(videoId, "no decodable frames");
+  return { videoId, count, size: g.size, data };
+}
+
+function runDecoder(
+  path: string,
+  videoId: string,
+  vf: string,
+  pixFmt: string,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let stderr = "";
+    const cmd = ffmpeg(path)
+      .inputOptions(["-nostdin", "-threads", "1"])
+      .outputOptions(["-an", "-sn", "-dn", "-vf", vf, "-pix_fmt", pixFmt, "-f", "rawvideo"])
+      .on("stderr", (line: string) => {
+        stderr = (stderr + line + "\n").slice(-4000);
+      })
+      .on("error", (err: Error) => {
+        reject(new DecodeError(videoId, `ffmpeg: ${ffmpegReason(stderr, err.message)}`, stderr));
+      })
+      .on("end", () => {
+        const out = new Uint8Array(total);
+        let off = 0;
+        for (const c of chunks) {
+          out.set(c, off);
+          off += c.length;
+        }
+        resolve(out);
+      });
+    const stream = cmd.pipe();
+    stream.on("data", (c: Uint8Array) => {
+      chunks.push(c);
+      total += c.length;
+    });
+  });
+}
+
+/** The most telling line of ffmpeg's stderr (its own error text rather than the banner). */
+function ffmpegReason(stderr: string, fallback: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  const telling = lines.filter((l) =>
+    /error|invalid|no such|not found|moov atom|could not|unsupported|failed|does not contain/i
+      .test(l)
+  );
+  return (telling[0] ?? lastLine(fallback)).slice(0, 300);
+}
+
+function lastLine(s: string): string {
+  const lines = s.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  return lines[lines.length - 1] ?? s;
+}
+
+function num(v: unknown): number {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function rate(v: unknown): number {
+  if (typeof v !== "string") return 0;
+  const [a, b] = v.split("/").map(Number);
+  return b ? a / b : Number.isFinite(a) ? a : 0;
+}
+
+// Rotation lives in a display-matrix side data entry (newer ffmpeg) or a `rotate` tag (older).
+function rotationOf(stream: ffmpeg.FfprobeStream): number {
+  // deno-lint-ignore no-explicit-any -- side_data_list is not in fluent-ffmpeg's types
+  const s = stream as any;
+  // fluent-ffmpeg flattens ffprobe's side data into the stream (`rotation`)
+  let r = s.rotation !== undefined && s.rotation !== "N/A" ? Number(s.rotation) : 0;
+  for (const sd of s.side_data_list ?? []) {
+    if (sd.rotation !== undefined) r = Number(sd.rotation);
+  }
+  if (!r && s.tags?.rotate !== undefined) r = -Number(s.tags.rotate);
+  // ffprobe reports the display matrix rotation counter-clockwise; normalise to 0..359
+  return ((Math.round(r) % 360) + 360) % 360;
+}
+
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * The first line of `ffmpeg -version`, recorded in the run config (another ffmpeg may decode
+ * other pixels).
+ * @param ffmpegPath the binary (default `FFMPEG_PATH` or `ffmpeg`)
+ * @returns e.g. `ffmpeg version 5.1.6-0+deb12u1`
+ */
+export async function ffmpegVersion(ffmpegPath?: string): Promise<string> {
+  const { execFile } = await import("node:child_process");
+  const bin = ffmpegPath ?? Deno.env.get("FFMPEG_PATH") ?? "ffmpeg";
+  return await new Promise((resolve, reject) => {
+    execFile(bin, ["-hide_banner", "-version"], (err, stdout) => {
+      if (err) reject(new DecodeError("-", `cannot run ${bin}: ${err.message}`));
+      else resolve(String(stdout).split("\n")[0].replace(/ Copyright.*/, "").trim());
+    });
+  });
+}
