@@ -96,6 +96,11 @@ export interface ShardRow {
   bytes: number;
   /** SHA-256 of the tar. */
   sha256: string;
+  /**
+   * Hash of what the shard plan put in it (keys, videos, labels, inputs), so a rerun can tell a
+   * shard of another plan from a current one. Absent on rows written before it was recorded.
+   */
+  planHash?: string | null;
 }
 
 /** A downloaded archive (or directly fetched file) and what became of it. */
@@ -168,7 +173,7 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE INDEX IF NOT EXISTS steps_state ON steps(step, state);
 CREATE TABLE IF NOT EXISTS shards (
   idx INTEGER PRIMARY KEY, split TEXT NOT NULL, file TEXT NOT NULL UNIQUE,
-  samples INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL
+  samples INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, plan_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS archives (
   url TEXT PRIMARY KEY, state TEXT NOT NULL, bytes INTEGER, sha256 TEXT, error TEXT,
@@ -233,6 +238,11 @@ export class Manifest {
     this.#checkVersion();
     this.#tx(() => {
       this.#db.exec(DDL);
+      // files made before shards recorded their plan hash gain the column (null: rewrite once)
+      const cols = this.#db.prepare("PRAGMA table_info(shards)").all() as { name: string }[];
+      if (!cols.some((c) => c.name === "plan_hash")) {
+        this.#db.exec("ALTER TABLE shards ADD COLUMN plan_hash TEXT");
+      }
       this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
         .run(String(SCHEMA_VERSION));
     });
@@ -461,7 +471,7 @@ export class Manifest {
   failures(step: Step): { id: string; error: string }[] {
     return (this.#db.prepare(
       "SELECT video_id AS id, error FROM steps WHERE step = ? AND state = 'failed' ORDER BY video_id",
-    ).all(step) as { id: string; error: string }[]);
+    ).all(step) as { id: string; error: string }[]).map((r) => ({ id: r.id, error: r.error }));
   }
 
   /**
@@ -470,8 +480,9 @@ export class Manifest {
    */
   putShard(row: ShardRow): void {
     this.#db.prepare(
-      `INSERT OR REPLACE INTO shards(idx, split, file, samples, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(row.index, row.split, row.file, row.samples, row.bytes, row.sha256);
+      `INSERT OR REPLACE INTO shards(idx, split, file, samples, bytes, sha256, plan_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(row.index, row.split, row.file, row.samples, row.bytes, row.sha256, row.planHash ?? null);
   }
 
   /**
@@ -497,6 +508,7 @@ export class Manifest {
       samples: Number(r.samples),
       bytes: Number(r.bytes),
       sha256: String(r.sha256),
+      planHash: r.plan_hash === null || r.plan_hash === undefined ? null : String(r.plan_hash),
     }));
   }
 
