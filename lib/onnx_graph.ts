@@ -381,6 +381,16 @@ export function readModel(bytes: Uint8Array): ModelSummary {
   };
 }
 
+/**
+ * Reads only a model's metadata entries (no initializer values are copied).
+ * @param bytes the model file's content
+ * @returns the metadata, key to value
+ */
+export function readModelMetadata(bytes: Uint8Array): Record<string, string> {
+  const model = proto.ModelProto.decode(bytes);
+  return Object.fromEntries(model.metadataProps.map((e) => [e.key, e.value]));
+}
+
 function valueInfo(name: string, dtype: TensorDataType, dims: Dim[]): onnx.IValueInfoProto {
   return {
     name,
