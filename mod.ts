@@ -17,3 +17,5 @@ export * from "./lib/manifest.ts";
 export * from "./lib/work_dir.ts";
 export * from "./lib/npy.ts";
 export { sha256File, writeFileAtomic } from "./lib/atomic_file.ts";
+export * from "./lib/reference_data.ts";
+export * from "./lib/clip_tokenizer.ts";
