@@ -311,7 +311,9 @@ export class OnnxGraph {
    */
   serialize(): Uint8Array {
     // encode takes the plain message objects as they are, without copying the weights first.
-    return proto.ModelProto.encode(this.toModelProto()).finish();
+    const bytes = proto.ModelProto.encode(this.toModelProto()).finish();
+    // Under Node compatibility protobufjs returns a Buffer; hand out a plain Uint8Array view.
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   #pushInitializer(name: string, t: TensorValue): void {
