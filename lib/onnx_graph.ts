@@ -118,7 +118,10 @@ export class OnnxGraph {
   readonly #counters = new Map<string, number>();
   #parameters = 0;
 
-  /** @param opts graph name, opset, producer and doc string */
+  /**
+   * Starts an empty graph.
+   * @param opts graph name, opset, producer and doc string
+   */
   constructor(opts: OnnxGraphOptions) {
     this.#opts = {
       name: opts.name,
@@ -284,11 +287,8 @@ export class OnnxGraph {
     return this.#parameters;
   }
 
-  /**
-   * The model as an onnx-proto message (for inspection; `serialize` encodes it).
-   * @returns the ModelProto fields
-   */
-  toModelProto(): onnx.IModelProto {
+  /** The model as an onnx-proto message. */
+  #modelProto(): onnx.IModelProto {
     return {
       irVersion: IR_VERSION,
       producerName: this.#opts.producer,
@@ -311,7 +311,7 @@ export class OnnxGraph {
    */
   serialize(): Uint8Array {
     // encode takes the plain message objects as they are, without copying the weights first.
-    const bytes = proto.ModelProto.encode(this.toModelProto()).finish();
+    const bytes = proto.ModelProto.encode(this.#modelProto()).finish();
     // Under Node compatibility protobufjs returns a Buffer; hand out a plain Uint8Array view.
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
