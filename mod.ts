@@ -17,5 +17,7 @@ export * from "./lib/manifest.ts";
 export * from "./lib/work_dir.ts";
 export * from "./lib/npy.ts";
 export { sha256File, writeFileAtomic } from "./lib/atomic_file.ts";
+export * from "./lib/onnx_graph.ts";
 export * from "./lib/reference_data.ts";
 export * from "./lib/clip_tokenizer.ts";
+export * from "./lib/clip_model_builder.ts";
