@@ -33,8 +33,9 @@ export type VisionInputFormat = "float32-nchw" | "uint8-nhwc";
 
 /**
  * Weight and compute precision. `float16` keeps the model's inputs and outputs as they are
- * (float32 or uint8 in, float32 out) and casts at the edges; ONNX Runtime's CPU provider lacks
- * float16 kernels for some of its operators, so that variant is for the CUDA provider.
+ * (float32 or uint8 in, float32 out) and casts at the edges. It is meant for the CUDA provider;
+ * the CPU provider runs it too (ONNX Runtime 1.29 wraps operators that lack float16 CPU kernels in
+ * float32 casts), which is slower than the float32 model there.
  */
 export type ModelDtype = "float32" | "float16";
 
