@@ -1,8 +1,44 @@
-/** `kinembed shard`: not built yet. */
-import { notImplemented, WORK_FLAG } from "../lib/cli.ts";
+/** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
+import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli.ts";
+import { UsageError } from "../lib/errors.ts";
+import { SPLITS } from "../lib/manifest.ts";
+import { shard } from "../lib/shard.ts";
 
-await notImplemented({
+await runTask({
   name: "shard",
-  summary: "shard (not implemented yet)",
-  flags: { work: WORK_FLAG },
+  summary: "Pack every encoded video into WebDataset tars (shards/ds_%06d.tar, splits.csv, " +
+    "manifest.json): per split a seeded shuffle, keys vid_%09d, byte-identical on rerun.",
+  flags: {
+    work: WORK_FLAG,
+    seed: { type: "string", arg: "N", default: "0", help: "shuffle seed (0..4294967295)" },
+    "per-shard": { type: "string", arg: "N", default: "10000", help: "samples per tar" },
+    quiet: { type: "boolean", help: "no progress lines" },
+  },
+}, async (values) => {
+  const seed = intFlag(values, "seed", 0)!;
+  if (seed > 0xffffffff) throw new UsageError(`--seed takes 0..4294967295, got ${seed}`);
+  const s = await shard({
+    work: String(values.work),
+    seed,
+    perShard: intFlag(values, "per-shard", 1)!,
+    quiet: values.quiet === true,
+  });
+  console.log(`shards in ${s.shardsDir} (seed ${s.seed}, ${s.perShard} per tar)`);
+  console.log("split   samples  tars  left out (failed / not encoded)");
+  for (const sp of SPLITS) {
+    const t = s.splits[sp];
+    console.log(
+      `${sp.padEnd(6)} ${String(t.samples).padStart(8)} ${String(t.tars).padStart(5)}  ` +
+        `${t.failed} / ${t.notEncoded}`,
+    );
+  }
+  const nothing = s.written.length === 0 && s.removed.length === 0 && s.failures.length === 0;
+  console.log(
+    nothing
+      ? `nothing to do: all ${s.kept.length} shards are up to date`
+      : `${s.written.length} written, ${s.kept.length} kept` +
+        (s.removed.length ? `, ${s.removed.length} of an earlier plan removed` : "") +
+        (s.staleTemps ? `, ${s.staleTemps} stale temp files removed` : ""),
+  );
+  return reportFailures(s.failures);
 });

@@ -1,0 +1,363 @@
+/**
+ * The shard step: packs every encoded video of a work dir into WebDataset tars in the published
+ * layout (`shards/ds_%06d.tar`, `splits.csv`, `manifest.json`). Idempotent and resumable: a shard
+ * is written to a temp name, fsynced and renamed, then recorded with its size, sha256 and plan
+ * hash; a rerun keeps every shard whose file still matches its record under the same plan and
+ * rewrites the rest. The same inputs and seed give byte-identical tars.
+ * @module
+ */
+import { basename, isAbsolute, join } from "node:path";
+import { createHash } from "node:crypto";
+import { removeStaleTemps, sha256File, writeFileAtomic } from "./atomic_file.ts";
+import { FormatError } from "./errors.ts";
+import { Manifest, SPLITS } from "./manifest.ts";
+import type { ShardRow, Split, VideoStatus } from "./manifest.ts";
+import { readNpyHeader } from "./npy.ts";
+import { Progress } from "./progress.ts";
+import {
+  DEFAULT_PER_SHARD,
+  planHash,
+  type PlannedShard,
+  planShards,
+  type ShardPlan,
+  type SplitCount,
+} from "./shard_plan.ts";
+import { type SampleMember, ShardWriter, type WrittenShard } from "./shard_writer.ts";
+import { formatSplitsCsv } from "./splits_csv.ts";
+import { ensureWorkDir, lockWorkDir } from "./work_dir.ts";
+
+/** Options of `shard()`. */
+export interface ShardOptions {
+  /** The work directory. */
+  work: string;
+  /** Shuffle seed (default 0). */
+  seed?: number;
+  /** Samples per shard (default 10000). */
+  perShard?: number;
+  /** Print no progress lines. */
+  quiet?: boolean;
+  /** Refuse at once (instead of waiting) when another run holds the work dir. */
+  noWait?: boolean;
+}
+
+/** What became of one split. */
+export interface SplitShardSummary extends SplitCount {
+  /** Videos of the split left out because an earlier step failed for them. */
+  failed: number;
+  /** Videos of the split left out because they are not encoded yet. */
+  notEncoded: number;
+}
+
+/** What a shard run did. */
+export interface ShardSummary {
+  /** The shards folder. */
+  shardsDir: string;
+  /** The seed used. */
+  seed: number;
+  /** Samples per shard. */
+  perShard: number;
+  /** Per split: samples and tars planned, videos left out. */
+  splits: Record<Split, SplitShardSummary>;
+  /** Shard files written in this run. */
+  written: string[];
+  /** Shard files kept from an earlier run. */
+  kept: string[];
+  /** Shard files of an earlier plan that were removed. */
+  removed: string[];
+  /** Stale temp files removed. */
+  staleTemps: number;
+  /** Shards that could not be written, with why. */
+  failures: { id: string; error: string }[];
+}
+
+/** What one sample is made of. */
+export interface SampleInput {
+  /** The video's id. */
+  videoId: string;
+  /** Its YouTube id (the `.json`'s `videoID`). */
+  youtubeId: string;
+  /** Segment start in seconds. */
+  timeStart: number;
+  /** Segment end in seconds. */
+  timeEnd: number;
+  /** Its label, null when it has none. */
+  label: string | null;
+  /** The embeddings file. */
+  embPath: string;
+  /** SHA-256 of the embeddings file when recorded; checked while packing. */
+  embSha256: string | null;
+}
+
+const encoder = new TextEncoder();
+
+function sixDigits(t: number): string {
+  return String(Math.max(0, Math.trunc(t))).padStart(6, "0");
+}
+
+/**
+ * The `.json` member of a sample: `{"videoID","start_time","end_time"}`, compact, in that order.
+ * @param input the sample's video
+ * @returns the member's bytes
+ */
+export function sampleJson(input: SampleInput): Uint8Array {
+  return encoder.encode(JSON.stringify({
+    videoID: input.youtubeId,
+    start_time: sixDigits(input.timeStart),
+    end_time: sixDigits(input.timeEnd),
+  }));
+}
+
+function inputKey(i: SampleInput): string {
+  return [
+    i.label ?? "\u0000",
+    i.youtubeId,
+    i.timeStart,
+    i.timeEnd,
+    i.embSha256 ?? basename(i.embPath),
+  ]
+    .join("\t");
+}
+
+async function readEmbedding(shard: PlannedShard, key: string, input: SampleInput) {
+  const where = `${shard.file} ${key} (video ${input.videoId})`;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(input.embPath);
+  } catch (e) {
+    throw new FormatError(`${where}: cannot read ${input.embPath}: ${(e as Error).message}`);
+  }
+  try {
+    const h = readNpyHeader(bytes);
+    if (h.dtype === "<u1" || h.shape.length !== 2) {
+      throw new FormatError(`want a float (n, dim) array, got ${h.dtype} (${h.shape})`);
+    }
+  } catch (e) {
+    throw new FormatError(`${where}: ${input.embPath}: ${(e as Error).message}`);
+  }
+  if (input.embSha256) {
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    if (sha !== input.embSha256) {
+      throw new FormatError(
+        `${where}: ${input.embPath} changed since it was encoded (sha256 ${sha}, manifest ${input.embSha256})`,
+      );
+    }
+  }
+  return bytes;
+}
+
+// embedding files read ahead of the writer, to overlap reads with hashing and writing
+const READ_AHEAD = 16;
+
+/**
+ * Writes one planned shard into a folder (temp name, fsync, rename).
+ * @param shard the planned shard
+ * @param inputOf each sample's video
+ * @param dir the shards folder
+ * @param onSample called after each sample with its byte count
+ * @returns the written shard's size and sha256
+ */
+export async function writePlannedShard(
+  shard: PlannedShard,
+  inputOf: (videoId: string) => SampleInput,
+  dir: string,
+  onSample?: (bytes: number) => void,
+): Promise<WrittenShard> {
+  const w = await ShardWriter.create(join(dir, shard.file));
+  try {
+    const pending: Promise<Uint8Array>[] = [];
+    const start = (i: number) => {
+      const s = shard.samples[i];
+      const p = readEmbedding(shard, s.key, inputOf(s.videoId));
+      p.catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
+      pending.push(p);
+    };
+    for (let i = 0; i < Math.min(READ_AHEAD, shard.samples.length); i++) start(i);
+    for (let i = 0; i < shard.samples.length; i++) {
+      const npy = await pending[i];
+      delete pending[i];
+      if (i + READ_AHEAD < shard.samples.length) start(i + READ_AHEAD);
+      const s = shard.samples[i];
+      const input = inputOf(s.videoId);
+      const members: SampleMember[] = [
+        { ext: "json", data: sampleJson(input) },
+        { ext: "npy", data: npy },
+        { ext: "txt", data: encoder.encode(input.label ?? "") },
+      ];
+      await w.addSample(s.key, members);
+      onSample?.(npy.length);
+    }
+    return await w.commit();
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+}
+
+function toInput(v: VideoStatus, embDir: string, root: string): SampleInput {
+  const rec = v.steps.encode!;
+  const path = rec.path
+    ? (isAbsolute(rec.path) ? rec.path : join(root, rec.path))
+    : join(embDir, `${v.id}.npy`);
+  return {
+    videoId: v.id,
+    youtubeId: v.youtubeId,
+    timeStart: v.timeStart,
+    timeEnd: v.timeEnd,
+    label: v.label,
+    embPath: path,
+    embSha256: rec.sha256,
+  };
+}
+
+async function fileSize(path: string): Promise<number | null> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const old = await Deno.readTextFile(path).catch(() => null);
+  if (old !== text) await writeFileAtomic(path, encoder.encode(text));
+}
+
+/**
+ * Packs a work dir's encoded videos into WebDataset shards.
+ * @param opts work dir, seed, shard size
+ * @returns what was planned, written, kept and left out
+ * @example
+ * ```ts
+ * const summary = await shard({ work: "work", seed: 0 });
+ * console.log(summary.splits.train.tars, summary.written.length);
+ * ```
+ */
+export async function shard(opts: ShardOptions): Promise<ShardSummary> {
+  const seed = opts.seed ?? 0;
+  const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
+  const layout = await ensureWorkDir(opts.work);
+  const lock = await lockWorkDir(layout.root, { wait: !opts.noWait });
+  try {
+    const staleTemps = await removeStaleTemps(layout.shards);
+    const m = Manifest.open(layout.manifest);
+    try {
+      m.applyConfig({ shard_seed: seed, per_shard: perShard }, layout.root);
+      return await shardLocked(m, layout.root, layout.emb, layout.shards, {
+        seed,
+        perShard,
+        quiet: opts.quiet ?? false,
+        staleTemps,
+      });
+    } finally {
+      m.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+async function shardLocked(
+  m: Manifest,
+  root: string,
+  embDir: string,
+  shardsDir: string,
+  o: { seed: number; perShard: number; quiet: boolean; staleTemps: number },
+): Promise<ShardSummary> {
+  const splits = Object.fromEntries(
+    SPLITS.map((s) => [s, { samples: 0, tars: 0, failed: 0, notEncoded: 0 }]),
+  ) as Record<Split, SplitShardSummary>;
+  const inputs = new Map<string, SampleInput>();
+  const eligible: { id: string; split: Split }[] = [];
+  for (const v of m.videos()) {
+    if (v.steps.encode?.state === "done") {
+      inputs.set(v.id, toInput(v, embDir, root));
+      eligible.push({ id: v.id, split: v.split });
+    } else if (Object.values(v.steps).some((r) => r?.state === "failed")) splits[v.split].failed++;
+    else splits[v.split].notEncoded++;
+  }
+  const plan: ShardPlan = planShards(eligible, { seed: o.seed, perShard: o.perShard });
+  for (const s of SPLITS) Object.assign(splits[s], plan.totals[s]);
+  const inputOf = (id: string) => inputs.get(id)!;
+  const hashes = plan.shards.map((s) => planHash(s, (id) => inputKey(inputOf(id))));
+
+  // rows and files of an earlier, larger or different plan go first
+  const planned = new Set(plan.shards.map((s) => s.file));
+  const existing = new Map<number, ShardRow>();
+  for (const r of m.shards()) {
+    if (plan.shards[r.index]?.file === r.file) existing.set(r.index, r);
+  }
+  const removed: string[] = [];
+  for await (const e of Deno.readDir(shardsDir)) {
+    if (e.isFile && /^ds_\d+\.tar$/.test(e.name) && !planned.has(e.name)) {
+      await Deno.remove(join(shardsDir, e.name));
+      removed.push(e.name);
+    }
+  }
+  removed.sort();
+
+  const written: string[] = [], kept: string[] = [];
+  const failures: { id: string; error: string }[] = [];
+  const toWrite: number[] = [];
+  for (const s of plan.shards) {
+    const row = existing.get(s.index);
+    const path = join(shardsDir, s.file);
+    const ok = row !== undefined && row.planHash === hashes[s.index] && row.split === s.split &&
+      row.samples === s.samples.length && (await fileSize(path)) === row.bytes &&
+      (await sha256File(path)) === row.sha256;
+    if (ok) kept.push(s.file);
+    else toWrite.push(s.index);
+  }
+  // only rows that still describe their file stay; the rest are recorded again once rewritten
+  const keptSet = new Set(kept);
+  const keptRows = plan.shards.filter((s) => keptSet.has(s.file)).map((s) =>
+    existing.get(s.index)!
+  );
+  if (keptRows.length !== m.shards().length) m.replaceShards(keptRows);
+
+  const total = toWrite.reduce((a, i) => a + plan.shards[i].samples.length, 0);
+  const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
+  for (const i of toWrite) {
+    const s = plan.shards[i];
+    try {
+      const w = await writePlannedShard(s, inputOf, shardsDir, (b) => progress.tick(1, b / 1e6));
+      m.putShard({
+        index: s.index,
+        split: s.split,
+        file: s.file,
+        samples: w.samples,
+        bytes: w.bytes,
+        sha256: w.sha256,
+        planHash: hashes[i],
+      });
+      written.push(s.file);
+    } catch (e) {
+      if (!(e instanceof FormatError || e instanceof Deno.errors.NotFound)) throw e;
+      // an older file under this name no longer matches the plan: leave no misleading shard
+      await Deno.remove(join(shardsDir, s.file)).catch(() => {});
+      failures.push({ id: s.file, error: (e as Error).message });
+    }
+  }
+  if (total > 0) progress.finish();
+
+  await writeIfChanged(
+    join(shardsDir, "splits.csv"),
+    formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
+  );
+  const exported = {
+    ...m.export(),
+    plan: { seed: o.seed, perShard: o.perShard, splits },
+  };
+  await writeIfChanged(join(shardsDir, "manifest.json"), JSON.stringify(exported, null, 2) + "\n");
+  return {
+    shardsDir,
+    seed: o.seed,
+    perShard: o.perShard,
+    splits,
+    written,
+    kept,
+    removed,
+    staleTemps: o.staleTemps,
+    failures,
+  };
+}
