@@ -121,6 +121,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
           const path = v.steps.sample?.path ?? "";
           let bytes: Uint8Array;
           try {
+            if (!path) throw new Deno.errors.NotFound("frames were removed");
             bytes = await Deno.readFile(path);
           } catch {
             // the frames went away (deleted after an earlier encode, or by hand): sample again
@@ -140,7 +141,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
       const r = await encodeFramePacks(packs(), enc, m, ctx.layout.emb, opts, (pack) => {
         progress.tick(1, pack.count);
         if (!opts.keepFrames) {
-          return Deno.remove(join(ctx.layout.frames, `${pack.videoId}.npy`)).catch(() => {});
+          return dropFrames(m, ctx.layout.frames, pack.videoId);
         }
       });
       progress.finish();
@@ -271,4 +272,15 @@ export async function encodeFramePacks(
   }
   if (inflight) await inflight;
   return { videos, frames };
+}
+
+/**
+ * Removes a video's frame pack after encoding and records that it is gone.
+ * @param m the manifest
+ * @param framesDir the work dir's `frames/`
+ * @param videoId the video
+ */
+export async function dropFrames(m: Manifest, framesDir: string, videoId: string): Promise<void> {
+  await Deno.remove(join(framesDir, `${videoId}.npy`)).catch(() => {});
+  m.dropOutput("sample", videoId);
 }

@@ -97,6 +97,8 @@ export class ImageEncoder {
     const outputName = opts.outputName ?? "image_embeds";
     const where = typeof model === "string" ? model : "the model";
     const reasons: string[] = [];
+    // ONNX Runtime logs a failed provider load at error level itself; the fallback line says it once
+    ort.env.logLevel = "fatal";
     for (const p of providers) {
       let session: ort.InferenceSession;
       try {
@@ -112,7 +114,12 @@ export class ImageEncoder {
         ) {
           throw new ConfigError(`${where} is not a loadable ONNX model: ${reason}`);
         }
-        opts.onFallback?.(p, reason);
+        opts.onFallback?.(
+          p,
+          p === "cuda" && /shared library/i.test(reason)
+            ? `${reason}: the CUDA provider libraries are not installed (run ./kinembed gpu-setup)`
+            : reason,
+        );
         continue;
       }
       const { kind, dim } = checkModel(session, inputName, outputName, where);

@@ -68,8 +68,8 @@ export interface StepRecord {
 
 /** What a finished step records. */
 export interface StepOutput {
-  /** The output file. */
-  path: string;
+  /** The output file; null when it was consumed and removed (frames after encoding). */
+  path: string | null;
   /** Frames in it, where that applies. */
   frames?: number;
   /** SHA-256 of the file. */
@@ -411,6 +411,19 @@ export class Manifest {
    */
   markFailed(step: Step, videoId: string, error: string): void {
     this.#setStep(step, videoId, "failed", error, undefined);
+  }
+
+  /**
+   * Records that a done step's output file was removed on purpose (frames after encoding): the
+   * state, frame count and sha256 stay, the path becomes null.
+   * @param step the step
+   * @param videoId the video
+   */
+  dropOutput(step: Step, videoId: string): void {
+    this.#db.prepare("UPDATE steps SET path = NULL WHERE video_id = ? AND step = ?").run(
+      videoId,
+      step,
+    );
   }
 
   /**
