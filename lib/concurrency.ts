@@ -79,6 +79,14 @@ export class BoundedQueue<T> {
     return this.#weight;
   }
 
+  /**
+   * Takes items until the queue is closed and drained.
+   * @returns an async iterator over the items
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (let item = await this.take(); item !== undefined; item = await this.take()) yield item;
+  }
+
   /** No more puts; takers drain what is left, then get undefined. */
   close(): void {
     this.#closed = true;

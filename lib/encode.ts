@@ -8,7 +8,7 @@ import { sha256Bytes, sha256File, writeFileAtomic } from "./atomic_file.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
 import { ConfigError } from "./errors.ts";
 import { ImageEncoder, type ProviderName } from "./image_encoder.ts";
-import type { Manifest, RunConfig } from "./manifest.ts";
+import type { Manifest, RunConfig, VideoStatus } from "./manifest.ts";
 import { float32ToFloat16, readNpy, writeNpy } from "./npy.ts";
 import { Progress } from "./progress.ts";
 import { pendingVideos } from "./sample.ts";
@@ -116,34 +116,19 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
         extraUnit: "frames",
         quiet: opts.quiet,
       });
-      async function* packs(): AsyncGenerator<FramePack> {
-        for (const v of todo) {
-          const path = v.steps.sample?.path ?? "";
-          let bytes: Uint8Array;
-          try {
-            if (!path) throw new Deno.errors.NotFound("frames were removed");
-            bytes = await Deno.readFile(path);
-          } catch {
-            // the frames went away (deleted after an earlier encode, or by hand): sample again
-            m.markPending("sample", v.id);
-            m.markFailed("encode", v.id, `frames ${path} missing; run sample again`);
-            continue;
+      const r = await encodeFramePacks(
+        readFramePacks(m, todo),
+        enc,
+        m,
+        ctx.layout.emb,
+        opts,
+        (pack) => {
+          progress.tick(1, pack.count);
+          if (!opts.keepFrames) {
+            return dropFrames(m, ctx.layout.frames, pack.videoId);
           }
-          const arr = readNpy(bytes);
-          yield {
-            videoId: v.id,
-            count: arr.shape[0],
-            size: arr.shape[1],
-            data: arr.data as Uint8Array,
-          };
-        }
-      }
-      const r = await encodeFramePacks(packs(), enc, m, ctx.layout.emb, opts, (pack) => {
-        progress.tick(1, pack.count);
-        if (!opts.keepFrames) {
-          return dropFrames(m, ctx.layout.frames, pack.videoId);
-        }
-      });
+        },
+      );
       progress.finish();
       return {
         step: "encode",
@@ -283,4 +268,30 @@ export async function encodeFramePacks(
 export async function dropFrames(m: Manifest, framesDir: string, videoId: string): Promise<void> {
   await Deno.remove(join(framesDir, `${videoId}.npy`)).catch(() => {});
   m.dropOutput("sample", videoId);
+}
+
+/**
+ * Reads the stored frame packs of videos in turn. A video whose frames are gone (removed after an
+ * earlier encode, or by hand) is sent back to sample and marked failed here with the reason.
+ * @param m the manifest
+ * @param videos videos whose sample step is done
+ */
+export async function* readFramePacks(
+  m: Manifest,
+  videos: VideoStatus[],
+): AsyncGenerator<FramePack> {
+  for (const v of videos) {
+    const path = v.steps.sample?.path ?? "";
+    let bytes: Uint8Array;
+    try {
+      if (!path) throw new Deno.errors.NotFound("frames were removed");
+      bytes = await Deno.readFile(path);
+    } catch {
+      m.markPending("sample", v.id);
+      m.markFailed("encode", v.id, `frames ${path || "(removed)"} missing; run sample again`);
+      continue;
+    }
+    const arr = readNpy(bytes);
+    yield { videoId: v.id, count: arr.shape[0], size: arr.shape[1], data: arr.data as Uint8Array };
+  }
 }

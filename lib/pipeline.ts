@@ -98,10 +98,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
           queue.close();
         }
       })();
-      async function* packs(): AsyncGenerator<FramePack> {
-        for (let p = await queue.take(); p; p = await queue.take()) yield p;
-      }
-      const consumer = encodeFramePacks(packs(), enc, m, ctx.layout.emb, opts, async (pack) => {
+      const consumer = encodeFramePacks(queue, enc, m, ctx.layout.emb, opts, async (pack) => {
         encodeProgress.tick(1, pack.count);
         if (!opts.keepFrames && m.video(pack.videoId)?.steps.sample?.path) {
           await dropFrames(m, ctx.layout.frames, pack.videoId);

@@ -163,5 +163,8 @@ export async function storeFramePack(
     path,
     frames: pack.count,
     sha256: await sha256Bytes(bytes),
-  });
+  }); // new frames: an earlier encode failure (frames missing) is void
+  if (m.video(pack.videoId)?.steps.encode?.state === "failed") {
+    m.markPending("encode", pack.videoId);
+  }
 }
