@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { FormatError } from "./errors.ts";
 import { readNpyHeader, toFloat32 } from "./npy.ts";
-import { readTarMembers, type TarReadOptions } from "./tar_reader.ts";
+import { readTarMembers, type TarReadOptions, TruncatedTarError } from "./tar_reader.ts";
 
 /** A sample as stored: its key and its members by extension. */
 export interface RawSample {
@@ -202,14 +202,25 @@ export async function* readRawSamples(
   opts: TarReadOptions = {},
 ): AsyncGenerator<RawSample> {
   let cur: RawSample | null = null;
-  for await (const m of readTarMembers(path, opts)) {
-    const { key, ext } = splitMemberName(m.name);
-    if (cur && (cur.key !== key || cur.members.has(ext))) {
-      yield cur;
-      cur = null;
+  try {
+    for await (const m of readTarMembers(path, opts)) {
+      const { key, ext } = splitMemberName(m.name);
+      if (cur && (cur.key !== key || cur.members.has(ext))) {
+        yield cur;
+        cur = null;
+      }
+      if (!cur) cur = { key, shard: path, members: new Map(), offset: m.offset };
+      cur.members.set(ext, m.data);
     }
-    if (!cur) cur = { key, shard: path, members: new Map(), offset: m.offset };
-    cur.members.set(ext, m.data);
+  } catch (e) {
+    // the file ends inside the next sample's member: the sample gathered so far is whole
+    if (
+      e instanceof TruncatedTarError && cur && e.member !== null &&
+      splitMemberName(e.member).key !== cur.key
+    ) {
+      yield cur;
+    }
+    throw e;
   }
   if (cur) yield cur;
 }

@@ -32,6 +32,19 @@ export interface TarReadOptions {
 
 const decoder = new TextDecoder();
 
+/** A tar file ended early: inside a header, inside a member, or before its end-of-archive block. */
+export class TruncatedTarError extends FormatError {
+  /** The error class name, shown in messages. */
+  override name = "TruncatedTarError";
+  /**
+   * @param message what ended where
+   * @param member the member the file ends inside (null when it ends between members)
+   */
+  constructor(message: string, readonly member: string | null) {
+    super(message);
+  }
+}
+
 /** Reads a file chunk by chunk, handing out exact byte ranges. */
 class ChunkedInput {
   #file: Deno.FsFile;
@@ -183,19 +196,21 @@ export async function* readTarMembers(
     let local: Record<string, string> = {};
     let longName: string | null = null;
     let lastName = "";
-    const truncated = (what: string) =>
-      new FormatError(
+    const truncated = (what: string, member: string | null = null) =>
+      new TruncatedTarError(
         `${path}: truncated tar: ends inside ${what} at byte ${input.offset}` +
           (lastName ? ` (after member ${lastName})` : ""),
+        member,
       );
     while (true) {
       const headerOffset = input.offset;
       const { bytes: h, got } = await input.take(512);
       if (!h) {
         throw got === 0
-          ? new FormatError(
+          ? new TruncatedTarError(
             `${path}: truncated tar: no end-of-archive block at byte ${headerOffset}` +
               (lastName ? ` (after member ${lastName})` : ""),
+            null,
           )
           : truncated("a header");
       }
@@ -241,8 +256,8 @@ export async function* readTarMembers(
       const fullPad = (512 - (size % 512)) % 512;
       if (type === "0" || type === "7") {
         const { bytes: data } = await input.take(size);
-        if (!data) throw truncated(`member ${name}`);
-        if ((await input.skip(fullPad)) < fullPad) throw truncated(`member ${name}`);
+        if (!data) throw truncated(`member ${name}`, name);
+        if ((await input.skip(fullPad)) < fullPad) throw truncated(`member ${name}`, name);
         lastName = name;
         yield { name, size, offset: headerOffset, data };
       } else {

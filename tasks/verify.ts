@@ -1,8 +1,45 @@
-/** `kinembed verify`: not built yet. */
-import { notImplemented, WORK_FLAG } from "../lib/cli.ts";
+/** `kinembed verify`: check shards against a dataset card (read-only). */
+import { runTask, stringFlag } from "../lib/cli.ts";
+import { UsageError } from "../lib/errors.ts";
+import { formatVerifyReport, verify } from "../lib/verify.ts";
 
-await notImplemented({
+await runTask({
   name: "verify",
-  summary: "verify (not implemented yet)",
-  flags: { work: WORK_FLAG },
+  summary: "Check WebDataset shards against a dataset card's Data Splits: per split samples and " +
+    "tars, keys unique and contiguous, complete samples, .npy shape (n,512) float and finite, " +
+    ".json fields, labels, sha256 against the manifest. Writes nothing.",
+  flags: {
+    work: {
+      type: "string",
+      arg: "DIR",
+      help: "work dir: checks DIR/shards and each shard's sha256 against DIR/manifest.db",
+    },
+    shards: { type: "string", arg: "DIR", help: "a directory of shards with its splits.csv" },
+    card: { type: "string", arg: "FILE", help: "dataset card with a Data Splits section" },
+    classes: {
+      type: "string",
+      arg: "FILE",
+      help: "class list, one per line: labels must be in it",
+    },
+    json: { type: "boolean", help: "print the report as JSON" },
+    quiet: { type: "boolean", help: "no progress lines" },
+  },
+}, async (values) => {
+  const work = stringFlag(values, "work");
+  const shards = stringFlag(values, "shards");
+  const card = stringFlag(values, "card");
+  if ((work === undefined) === (shards === undefined)) {
+    throw new UsageError("give one of --work DIR or --shards DIR");
+  }
+  if (card === undefined) throw new UsageError("--card FILE is required");
+  const json = values.json === true;
+  const report = await verify({
+    work,
+    shards,
+    card,
+    classes: stringFlag(values, "classes"),
+    quiet: values.quiet === true || json,
+  });
+  console.log(json ? JSON.stringify(report, null, 2) : formatVerifyReport(report));
+  return report.ok ? 0 : 1;
 });
