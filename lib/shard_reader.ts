@@ -309,6 +309,7 @@ export class ShardReader implements AsyncIterable<ShardSample> {
   #chunkSize?: number;
 
   /**
+   * A reader over the shards the patterns name (expanded when iteration starts).
    * @param patterns tar paths, globs (`*`, `?`, `[...]`) or brace patterns
    * @param opts `chunkSize`: bytes read from a file at a time (default 1 MiB)
    */

@@ -37,6 +37,7 @@ export class TruncatedTarError extends FormatError {
   /** The error class name, shown in messages. */
   override name = "TruncatedTarError";
   /**
+   * Builds the error.
    * @param message what ended where
    * @param member the member the file ends inside (null when it ends between members)
    */

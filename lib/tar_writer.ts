@@ -121,7 +121,10 @@ export class TarWriter {
   #written = 0;
   #finished = false;
 
-  /** @param sink where the bytes go */
+  /**
+   * A writer appending to a sink.
+   * @param sink where the bytes go
+   */
   constructor(sink: TarSink) {
     this.#sink = sink;
   }
