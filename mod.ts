@@ -30,3 +30,6 @@ export * from "./lib/tar_writer.ts";
 export * from "./lib/dataset_card.ts";
 export * from "./lib/splits_csv.ts";
 export * from "./lib/verify.ts";
+export * from "./lib/annotations.ts";
+export * from "./lib/subset.ts";
+export * from "./lib/download.ts";

@@ -3,14 +3,16 @@
  * `--seed S`): the same inputs and seed pick the same videos on any machine.
  *
  * How: keep the chosen splits, sort by id (UTF-16 code unit order, no locale), shuffle with
- * Fisher–Yates driven by mulberry32 seeded with S, keep the first K of each (split, label) in that
- * order, then the first N, and return the kept rows sorted by id. mulberry32 uses only 32-bit
- * integer arithmetic and its draws are exact in float64, so no platform detail can change a pick.
+ * Fisher–Yates driven by mulberry32 seeded with S (the shuffle of `shard_plan.ts`), keep the
+ * first K of each (split, label) in that order, then the first N, and return the kept rows sorted
+ * by id. mulberry32 uses only 32-bit integer arithmetic and its draws are exact in float64, so no
+ * platform detail can change a pick.
  * @module
  */
 import { UsageError } from "./errors.ts";
 import type { Split, VideoRow } from "./manifest.ts";
 import { normaliseSplit } from "./annotations.ts";
+import { seededShuffle } from "./shard_plan.ts";
 
 /** What to keep. */
 export interface SubsetOptions {
@@ -22,38 +24,6 @@ export interface SubsetOptions {
   limit?: number;
   /** Seed of the shuffle (default 0); a whole number in [0, 2^32). */
   seed?: number;
-}
-
-/**
- * mulberry32: a small 32-bit PRNG with a fixed, documented output sequence.
- * @param seed any whole number (taken modulo 2^32)
- * @returns a function giving floats in [0, 1), each a multiple of 2^-32
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Fisher–Yates shuffle (from the last index down, `j = floor(rand() * (i + 1))`) with mulberry32.
- * @param items the items (not changed)
- * @param seed the seed
- * @returns a shuffled copy
- */
-export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = items.slice();
-  const rand = mulberry32(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /** Compares ids by UTF-16 code units, the same everywhere (unlike `localeCompare`). */

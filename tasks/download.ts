@@ -1,8 +1,108 @@
-/** `kinembed download`: not built yet. */
-import { notImplemented, WORK_FLAG } from "../lib/cli.ts";
+/** `kinembed download`: annotations and archive lists (or a plain video list) → `<work>/videos/`. */
+import { intFlag, numberFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
+import { formatIssue } from "../lib/annotations.ts";
+import { download } from "../lib/download.ts";
+import { parseSplits } from "../lib/subset.ts";
 
-await notImplemented({
+/** How many rejected input lines are printed one by one. */
+const SHOWN_ISSUES = 20;
+
+await runTask({
   name: "download",
-  summary: "download (not implemented yet)",
-  flags: { work: WORK_FLAG },
+  summary: "Read Kinetics annotations and fetch + extract the CVDF archives (or link/fetch the " +
+    "files of a plain video list) into <work>/videos/, recording every video in the manifest.",
+  flags: {
+    work: WORK_FLAG,
+    annotations: {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      help: "Kinetics annotation CSV (label,youtube_id,time_start,time_end,split) or DeepMind JSON",
+    },
+    archives: {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      help: "CVDF archive list: one .tar.gz URL (or path) per line",
+    },
+    videos: {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      help: "plain video list CSV: path,label,split[,youtube_id,time_start,time_end]",
+    },
+    "base-url": {
+      type: "string",
+      arg: "URL",
+      help: "resolve relative archive list entries against this URL (else: local, beside the list)",
+    },
+    checksums: { type: "string", arg: "FILE", help: "sha256sum-style file to check archives" },
+    splits: { type: "string", arg: "LIST", help: "only these splits, e.g. train,val" },
+    "per-class": { type: "string", arg: "K", help: "at most K videos per class and split" },
+    limit: { type: "string", arg: "N", help: "at most N videos in all" },
+    seed: { type: "string", arg: "S", default: "0", help: "seed of the subset's shuffle" },
+    jobs: { type: "string", arg: "N", default: "4", help: "transfers at once" },
+    timeout: { type: "string", arg: "SECONDS", default: "30", help: "connect and idle timeout" },
+    retries: { type: "string", arg: "N", default: "5", help: "retries of a failed transfer" },
+    "retry-delay": {
+      type: "string",
+      arg: "SECONDS",
+      default: "1",
+      help: "backoff after the first failure (doubles each time, with jitter)",
+    },
+    quiet: { type: "boolean", help: "no progress output" },
+  },
+}, async (values) => {
+  const list = (name: string) => (values[name] as string[] | undefined) ?? [];
+  const splits = stringFlag(values, "splits");
+  const report = await download({
+    work: stringFlag(values, "work")!,
+    annotations: list("annotations"),
+    archives: list("archives"),
+    videos: list("videos"),
+    baseUrl: stringFlag(values, "base-url"),
+    checksums: stringFlag(values, "checksums"),
+    splits: splits === undefined ? undefined : parseSplits(splits),
+    perClass: intFlag(values, "per-class", 1),
+    limit: intFlag(values, "limit", 1),
+    seed: intFlag(values, "seed", 0),
+    jobs: intFlag(values, "jobs", 1),
+    timeoutMs: numberFlag(values, "timeout")! * 1000,
+    retries: intFlag(values, "retries", 0),
+    retryBaseMs: numberFlag(values, "retry-delay")! * 1000,
+    quiet: values.quiet === true,
+  });
+  for (const issue of report.issues.slice(0, SHOWN_ISSUES)) console.error(formatIssue(issue));
+  if (report.issues.length > SHOWN_ISSUES) {
+    console.error(`... and ${report.issues.length - SHOWN_ISSUES} more rejected lines`);
+  }
+  const a = report.archives;
+  console.log(
+    `download: ${report.selected} videos selected (${report.added} new to the manifest, ` +
+      `${report.doneBefore} already done)` +
+      (report.issues.length > 0
+        ? `; ${report.issues.length} input line${report.issues.length > 1 ? "s" : ""} rejected`
+        : ""),
+  );
+  if (a.listed > 0) {
+    console.log(
+      `archives: ${a.listed} listed, ${a.processed} extracted, ${a.alreadyDone} already done, ` +
+        `${a.skipped} skipped (no selected videos), ${a.failed.length} failed; ` +
+        `${report.requests} HTTP requests, ${(report.bytes / 1e6).toFixed(1)} MB`,
+    );
+  }
+  if (report.extras.count > 0) {
+    console.log(
+      `extras: ${report.extras.count} archive files match no annotation row and were not kept ` +
+        `(e.g. ${report.extras.examples.join(", ")})`,
+    );
+  }
+  if (report.refused.length > 0) {
+    console.log(`refused: ${report.refused.length} unsafe archive members, not written`);
+  }
+  for (const [split, c] of Object.entries(report.splits)) {
+    console.log(`${split}: ${c.done} done, ${c.failed} failed, ${c.pending} pending`);
+  }
+  const code = reportFailures(report.failures);
+  return report.issues.length > 0 ? 1 : code;
 });

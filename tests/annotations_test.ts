@@ -13,7 +13,8 @@ import {
   readAnnotations,
   videoId,
 } from "../lib/annotations.ts";
-import { mulberry32, parseSplits, selectSubset } from "../lib/subset.ts";
+import { parseSplits, selectSubset } from "../lib/subset.ts";
+import { mulberry32 } from "../lib/shard_plan.ts";
 import type { VideoRow } from "../lib/manifest.ts";
 
 const assertMatch = (s: string, re: RegExp) => nodeAssert.match(s, re);
