@@ -48,7 +48,10 @@ export interface DownloadOptions {
   archives?: string[];
   /** Plain video lists (`path,label,split[,youtube_id,time_start,time_end]`). */
   videos?: string[];
-  /** Base URL for relative entries of the archive lists (else they are local, beside the list). */
+  /**
+   * Base for relative entries of the archive lists: an http(s) URL, or a local folder (without it
+   * they are local paths relative to the list's folder).
+   */
   baseUrl?: string;
   /** A `sha256sum`-style file; archives (and listed files) named in it are checked. */
   checksums?: string;
@@ -319,7 +322,15 @@ async function readArchiveLists(
 ): Promise<{ sources: ArchiveSource[]; issues: AnnotationIssue[] }> {
   const labels = new Map<string, string>();
   for (const r of rows) if (r.label !== null) labels.set(labelKey(r.label), r.label);
-  const base = baseUrl === undefined ? undefined : baseUrl.endsWith("/") ? baseUrl : baseUrl + "/";
+  // --base-url may also be a local folder (or file: URL) that relative entries are under
+  const localBase = baseUrl !== undefined && !isHttpUrl(baseUrl)
+    ? resolve(baseUrl.startsWith("file:") ? fileURLToPath(baseUrl) : baseUrl)
+    : undefined;
+  const base = baseUrl === undefined || localBase !== undefined
+    ? undefined
+    : baseUrl.endsWith("/")
+    ? baseUrl
+    : baseUrl + "/";
   const sources: ArchiveSource[] = [];
   const issues: AnnotationIssue[] = [];
   const seen = new Set<string>();
@@ -333,6 +344,7 @@ async function readArchiveLists(
         if (isHttpUrl(entry)) source = new URL(entry).href;
         else if (entry.startsWith("file:")) source = fileURLToPath(entry);
         else if (isAbsolute(entry)) source = entry;
+        else if (localBase !== undefined) source = resolve(localBase, entry);
         else if (base !== undefined) source = new URL(entry, base).href;
         else source = resolve(dirname(resolve(list)), entry);
       } catch (e) {
@@ -440,7 +452,11 @@ class DownloadRun {
     if (todo.length === 0) {
       report.nothingToDo = true;
       const done = selected.filter((r) => states.get(r.id) === "done").length;
-      this.log(`nothing to download: ${done} videos already done`);
+      const failed = selected.filter((r) => states.get(r.id) === "failed").length;
+      this.log(
+        `nothing to download: ${done} videos already done` +
+          (failed > 0 ? `, ${failed} failed earlier` : ""),
+      );
     }
     const progress = new Progress("download", todo.length, {
       extraUnit: "MB",

@@ -17,6 +17,7 @@ export class HttpError extends Error {
   /** The error class name, shown in messages. */
   override name = "HttpError";
   /**
+   * Builds `HTTP <status> <reason>`.
    * @param url the URL
    * @param status the HTTP status
    * @param statusText the server's reason phrase
@@ -36,6 +37,7 @@ export class FetchError extends Error {
   /** The error class name, shown in messages. */
   override name = "FetchError";
   /**
+   * Builds the error.
    * @param url the URL
    * @param message one line: what failed last, and after how many attempts
    * @param status the last HTTP status, when the failure was one
@@ -162,7 +164,10 @@ export class Fetcher {
   #waiting: (() => void)[] = [];
   #requests = 0;
 
-  /** @param opts limits, timeouts and retry policy */
+  /**
+   * Sets the limits and the retry policy.
+   * @param opts limits, timeouts and retry policy
+   */
   constructor(opts: FetcherOptions = {}) {
     this.#jobs = Math.max(1, opts.jobs ?? 4);
     this.#timeoutMs = opts.timeoutMs ?? 30_000;

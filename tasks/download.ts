@@ -34,7 +34,8 @@ await runTask({
     "base-url": {
       type: "string",
       arg: "URL",
-      help: "resolve relative archive list entries against this URL (else: local, beside the list)",
+      help: "resolve relative archive list entries against this URL or local folder " +
+        "(else: local, beside the list)",
     },
     checksums: { type: "string", arg: "FILE", help: "sha256sum-style file to check archives" },
     splits: { type: "string", arg: "LIST", help: "only these splits, e.g. train,val" },
@@ -78,7 +79,9 @@ await runTask({
   }
   const a = report.archives;
   console.log(
-    `download: ${report.selected} videos selected (${report.added} new to the manifest, ` +
+    `download: ${report.selected} video${
+      report.selected === 1 ? "" : "s"
+    } selected (${report.added} new to the manifest, ` +
       `${report.doneBefore} already done)` +
       (report.issues.length > 0
         ? `; ${report.issues.length} input line${report.issues.length > 1 ? "s" : ""} rejected`

@@ -176,7 +176,7 @@ Deno.test("download: archives over HTTP with faults, unsafe members, extras, ide
       checksums: join(dir, "sums.txt"),
       splits: ["train" as const, "test" as const],
       jobs: 3,
-      timeoutMs: 400,
+      timeoutMs: 1200, // long enough that a loaded CI machine does not time out a healthy transfer,
       retries: 2,
       retryBaseMs: 20,
       quiet: true,
@@ -233,7 +233,7 @@ Deno.test("download: archives over HTTP with faults, unsafe members, extras, ide
     assertEquals(failures[vid("c", 1)], "archive archery.tar.gz failed: HTTP 404 Not Found");
     assertEquals(
       failures[vid("g", 1)],
-      "archive eating.tar.gz failed: timed out: no response in 0.4s (after 3 attempts)",
+      "archive eating.tar.gz failed: timed out: no response in 1.2s (after 3 attempts)",
     );
     assertMatch(failures[vid("j", 1)], /^archive golf\.tar\.gz failed: sha256 mismatch/);
     for (const n of [2, 3, 4, 5]) assertEquals(failures[vid("h", n)], "missing from archive");
@@ -327,7 +327,10 @@ Deno.test("download: archives over HTTP with faults, unsafe members, extras, ide
     assertEquals(server.requests.length, n);
     assertEquals(third.requests, 0);
     assert(third.nothingToDo);
-    assert(logs.includes("nothing to download: 15 videos already done"), logs.join("\n"));
+    assert(
+      logs.includes("nothing to download: 15 videos already done, 5 failed earlier"),
+      logs.join("\n"),
+    );
     assertEquals(third.failures.map((f) => f.error), Array(5).fill("missing from archive"));
   } finally {
     await server.close();
@@ -491,7 +494,7 @@ Deno.test("deno task download: SIGKILL mid-archive, rerun resumes with Range, sa
     );
     await Deno.writeTextFile(join(dir, "paths.txt"), `${server.url}/train/knitting.tar.gz\n`);
     const path = "/train/knitting.tar.gz";
-    server.fault(path, { kind: "throttle", chunkBytes: 16_384, intervalMs: 40, times: 1 });
+    server.fault(path, { kind: "throttle", chunkBytes: 8_192, intervalMs: 50, times: 1 });
     const args = [
       "run",
       "-A",
@@ -507,14 +510,14 @@ Deno.test("deno task download: SIGKILL mid-archive, rerun resumes with Range, sa
     const cmd = () => new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" });
     const child = cmd().spawn();
     const t0 = Date.now();
-    while ((server.bytesSent.get(path) ?? 0) < 100_000 && Date.now() - t0 < 20_000) {
+    while ((server.bytesSent.get(path) ?? 0) < 48_000 && Date.now() - t0 < 20_000) {
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill("SIGKILL");
     const killed = await child.output();
     assertEquals(killed.signal, "SIGKILL");
     const sentBeforeKill = server.bytesSent.get(path)!;
-    assert(sentBeforeKill >= 100_000 && sentBeforeKill < 360_000, `sent ${sentBeforeKill}`);
+    assert(sentBeforeKill >= 48_000 && sentBeforeKill < 360_000, `sent ${sentBeforeKill}`);
 
     const rerun = await cmd().output();
     const out = new TextDecoder().decode(rerun.stdout);
