@@ -343,12 +343,18 @@ export class Fetcher {
         }
         total = range.total ?? (bodyLength !== null ? offset + bodyLength : null);
         file = await Deno.open(part, { append: true });
-      } else if (res.status === 200) {
+      } else if (
+        res.status === 200 ||
+        (res.status === 206 && parseContentRange(res.headers.get("content-range"))?.start === 0)
+      ) {
         if (offset > 0) {
           this.#log(`${url}: server ignored Range (200, not 206); restarting from 0`);
         }
         offset = 0;
-        total = bodyLength;
+        // an unasked-for 206 from 0 may still be a piece: its total is the file's size
+        total = res.status === 206
+          ? parseContentRange(res.headers.get("content-range"))?.total ?? bodyLength
+          : bodyLength;
         await writeFileAtomic(
           metaPath,
           new TextEncoder().encode(JSON.stringify(
