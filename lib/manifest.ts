@@ -82,6 +82,20 @@ export interface VideoStatus extends VideoRow {
   steps: Partial<Record<Step, StepRecord>>;
 }
 
+/** A video with its record in one step, as `videoSteps` streams them. */
+export interface VideoStepRow extends VideoRow {
+  /** Its state in the step (pending when the step never touched it). */
+  state: StepState;
+  /** The step's output file. */
+  path: string | null;
+  /** Frames in the output. */
+  frames: number | null;
+  /** SHA-256 of the output. */
+  sha256: string | null;
+  /** Whether some step failed for the video. */
+  anyFailed: boolean;
+}
+
 /** One WebDataset shard. */
 export interface ShardRow {
   /** Global shard index (`ds_%06d.tar`). */
@@ -485,6 +499,34 @@ export class Manifest {
     return (this.#db.prepare(
       "SELECT video_id AS id, error FROM steps WHERE step = ? AND state = 'failed' ORDER BY video_id",
     ).all(step) as { id: string; error: string }[]).map((r) => ({ id: r.id, error: r.error }));
+  }
+
+  /**
+   * Streams videos in id order with their record in one step, a row at a time, so a step that
+   * walks the whole dataset (shard) does not hold all rows in memory at once.
+   * @param step the step
+   * @param ids only these videos (default: every video)
+   * @returns an iterator of rows
+   */
+  *videoSteps(step: Step, ids?: readonly string[]): IterableIterator<VideoStepRow> {
+    const stmt = this.#db.prepare(
+      `SELECT v.*, s.state AS step_state, s.path AS step_path, s.frames AS step_frames,
+         s.sha256 AS step_sha256,
+         EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.state = 'failed') AS any_failed
+       FROM videos v LEFT JOIN steps s ON s.video_id = v.id AND s.step = ?
+       ${ids ? "WHERE v.id IN (SELECT value FROM json_each(?))" : ""} ORDER BY v.id`,
+    );
+    const args: SQLInputValue[] = ids ? [step, JSON.stringify(ids)] : [step];
+    for (const r of stmt.iterate(...args) as Iterable<Row>) {
+      yield {
+        ...toVideo(r),
+        state: (r.step_state ?? "pending") as StepState,
+        path: r.step_path === null ? null : String(r.step_path),
+        frames: r.step_frames === null ? null : Number(r.step_frames),
+        sha256: r.step_sha256 === null ? null : String(r.step_sha256),
+        anyFailed: Number(r.any_failed) !== 0,
+      };
+    }
   }
 
   /**

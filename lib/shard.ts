@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { removeStaleTemps, sha256File, writeFileAtomic } from "./atomic_file.ts";
 import { FormatError } from "./errors.ts";
 import { Manifest, SPLITS } from "./manifest.ts";
-import type { ShardRow, Split, VideoStatus } from "./manifest.ts";
+import type { ShardRow, Split, VideoStepRow } from "./manifest.ts";
 import { readNpyHeader } from "./npy.ts";
 import { Progress } from "./progress.ts";
 import {
@@ -193,10 +193,9 @@ export async function writePlannedShard(
   }
 }
 
-function toInput(v: VideoStatus, embDir: string, root: string): SampleInput {
-  const rec = v.steps.encode!;
-  const path = rec.path
-    ? (isAbsolute(rec.path) ? rec.path : join(root, rec.path))
+function toInput(v: VideoStepRow, embDir: string, root: string): SampleInput {
+  const path = v.path
+    ? (isAbsolute(v.path) ? v.path : join(root, v.path))
     : join(embDir, `${v.id}.npy`);
   return {
     videoId: v.id,
@@ -205,7 +204,7 @@ function toInput(v: VideoStatus, embDir: string, root: string): SampleInput {
     timeEnd: v.timeEnd,
     label: v.label,
     embPath: path,
-    embSha256: rec.sha256,
+    embSha256: v.sha256,
   };
 }
 
@@ -267,19 +266,17 @@ async function shardLocked(
   const splits = Object.fromEntries(
     SPLITS.map((s) => [s, { samples: 0, tars: 0, failed: 0, notEncoded: 0 }]),
   ) as Record<Split, SplitShardSummary>;
-  const inputs = new Map<string, SampleInput>();
+  // the plan needs only ids and splits; each shard's inputs are read when its turn comes, so
+  // memory stays at the ids, not the full rows, of the whole dataset
   const eligible: { id: string; split: Split }[] = [];
-  for (const v of m.videos()) {
-    if (v.steps.encode?.state === "done") {
-      inputs.set(v.id, toInput(v, embDir, root));
-      eligible.push({ id: v.id, split: v.split });
-    } else if (Object.values(v.steps).some((r) => r?.state === "failed")) splits[v.split].failed++;
+  for (const v of m.videoSteps("encode")) {
+    if (v.state === "done") eligible.push({ id: v.id, split: v.split });
+    else if (v.anyFailed) splits[v.split].failed++;
     else splits[v.split].notEncoded++;
   }
   const plan: ShardPlan = planShards(eligible, { seed: o.seed, perShard: o.perShard });
+  eligible.length = 0;
   for (const s of SPLITS) Object.assign(splits[s], plan.totals[s]);
-  const inputOf = (id: string) => inputs.get(id)!;
-  const hashes = plan.shards.map((s) => planHash(s, (id) => inputKey(inputOf(id))));
 
   // rows and files of an earlier, larger or different plan go first
   const planned = new Set(plan.shards.map((s) => s.file));
@@ -287,6 +284,7 @@ async function shardLocked(
   for (const r of m.shards()) {
     if (plan.shards[r.index]?.file === r.file) existing.set(r.index, r);
   }
+  if (existing.size !== m.shards().length) m.replaceShards([...existing.values()]);
   const removed: string[] = [];
   for await (const e of Deno.readDir(shardsDir)) {
     if (e.isFile && /^ds_\d+\.tar$/.test(e.name) && !planned.has(e.name)) {
@@ -298,47 +296,51 @@ async function shardLocked(
 
   const written: string[] = [], kept: string[] = [];
   const failures: { id: string; error: string }[] = [];
-  const toWrite: number[] = [];
+  const finalRows: ShardRow[] = [];
+  const total = plan.shards.reduce((a, s) => a + s.samples.length, 0);
+  const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
   for (const s of plan.shards) {
+    const inputs = new Map<string, SampleInput>();
+    for (const v of m.videoSteps("encode", s.samples.map((x) => x.videoId))) {
+      if (v.state === "done") inputs.set(v.id, toInput(v, embDir, root));
+    }
+    const inputOf = (id: string) => inputs.get(id)!;
+    const hash = planHash(s, (id) => inputKey(inputOf(id)));
     const row = existing.get(s.index);
     const path = join(shardsDir, s.file);
-    const ok = row !== undefined && row.planHash === hashes[s.index] && row.split === s.split &&
+    const ok = row !== undefined && row.planHash === hash && row.split === s.split &&
       row.samples === s.samples.length && (await fileSize(path)) === row.bytes &&
       (await sha256File(path)) === row.sha256;
-    if (ok) kept.push(s.file);
-    else toWrite.push(s.index);
-  }
-  // only rows that still describe their file stay; the rest are recorded again once rewritten
-  const keptSet = new Set(kept);
-  const keptRows = plan.shards.filter((s) => keptSet.has(s.file)).map((s) =>
-    existing.get(s.index)!
-  );
-  if (keptRows.length !== m.shards().length) m.replaceShards(keptRows);
-
-  const total = toWrite.reduce((a, i) => a + plan.shards[i].samples.length, 0);
-  const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
-  for (const i of toWrite) {
-    const s = plan.shards[i];
+    if (ok) {
+      kept.push(s.file);
+      finalRows.push(row);
+      progress.tick(s.samples.length, 0);
+      continue;
+    }
     try {
       const w = await writePlannedShard(s, inputOf, shardsDir, (b) => progress.tick(1, b / 1e6));
-      m.putShard({
+      const done: ShardRow = {
         index: s.index,
         split: s.split,
         file: s.file,
         samples: w.samples,
         bytes: w.bytes,
         sha256: w.sha256,
-        planHash: hashes[i],
-      });
+        planHash: hash,
+      };
+      m.putShard(done);
+      finalRows.push(done);
       written.push(s.file);
     } catch (e) {
       if (!(e instanceof FormatError || e instanceof Deno.errors.NotFound)) throw e;
       // an older file under this name no longer matches the plan: leave no misleading shard
-      await Deno.remove(join(shardsDir, s.file)).catch(() => {});
+      await Deno.remove(path).catch(() => {});
       failures.push({ id: s.file, error: (e as Error).message });
     }
   }
   if (total > 0) progress.finish();
+  // rows of shards that failed this time describe files that are gone
+  if (finalRows.length !== m.shards().length) m.replaceShards(finalRows);
 
   await writeIfChanged(
     join(shardsDir, "splits.csv"),

@@ -13,6 +13,7 @@ export const TAR_BLOCK = 512;
 export const TAR_RECORD = 20 * TAR_BLOCK;
 
 const encoder = new TextEncoder();
+const ZEROS = new Uint8Array(TAR_BLOCK);
 // the largest size an 11-digit octal field holds (8 GiB - 1)
 const MAX_OCTAL_SIZE = 0o77777777777;
 
@@ -27,23 +28,39 @@ function putOctal(block: Uint8Array, offset: number, length: number, value: numb
   putString(block, offset, length, value.toString(8).padStart(length - 1, "0") + "\0");
 }
 
-function ustarBlock(name: string, size: number, type: string): Uint8Array {
+// every field that never changes, filled once; a header is this plus name, size, type, checksum
+const TEMPLATE = (() => {
   const b = new Uint8Array(TAR_BLOCK);
-  putString(b, 0, 100, name);
   putOctal(b, 100, 8, 0o444);
   putOctal(b, 108, 8, 0);
   putOctal(b, 116, 8, 0);
-  putOctal(b, 124, 12, size);
   putOctal(b, 136, 12, 0);
   b.fill(0x20, 148, 156); // checksum counted as spaces
-  putString(b, 156, 1, type);
   putString(b, 257, 6, "ustar\0");
   putString(b, 263, 2, "00");
   putOctal(b, 329, 8, 0);
   putOctal(b, 337, 8, 0);
+  return b;
+})();
+const TEMPLATE_SUM = TEMPLATE.reduce((a, x) => a + x, 0);
+
+function putAscii(b: Uint8Array, offset: number, text: string): number {
   let sum = 0;
-  for (let i = 0; i < TAR_BLOCK; i++) sum += b[i];
-  putString(b, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    b[offset + i] = c;
+    sum += c;
+  }
+  return sum;
+}
+
+function ustarBlock(name: string, size: number, type: string): Uint8Array {
+  // name is ASCII and at most 100 characters here (tarFileHeader checks)
+  const b = TEMPLATE.slice();
+  let sum = TEMPLATE_SUM + putAscii(b, 0, name);
+  sum += putAscii(b, 124, size.toString(8).padStart(11, "0")); // then the NUL already there
+  sum += putAscii(b, 156, type);
+  putAscii(b, 148, sum.toString(8).padStart(6, "0") + "\0 ");
   return b;
 }
 
@@ -67,11 +84,10 @@ export function tarFileHeader(name: string, size: number): Uint8Array {
   if (!Number.isSafeInteger(size) || size < 0 || size > MAX_OCTAL_SIZE) {
     throw new FormatError(`tar: member ${name} size ${size} is out of range`);
   }
-  const nameBytes = encoder.encode(name);
   // deno-lint-ignore no-control-regex
-  if (nameBytes.length <= 100 && /^[\x01-\x7f]*$/.test(name)) return ustarBlock(name, size, "0");
+  if (name.length <= 100 && /^[\x01-\x7f]*$/.test(name)) return ustarBlock(name, size, "0");
   const pax = encoder.encode(paxRecord("path", name));
-  const shortName = `PaxHeader/${name.slice(-80).replace(/[^\x20-\x7e]/g, "_")}`;
+  const shortName = `PaxHeader/${name.slice(-80).replace(/[^\x20-\x7e]/g, "_")}`.slice(0, 100);
   const out = new Uint8Array(
     TAR_BLOCK + Math.ceil(pax.length / TAR_BLOCK) * TAR_BLOCK + TAR_BLOCK,
   );
@@ -149,7 +165,7 @@ export class TarWriter {
     if (this.#finished) throw new Error("tar: addFile after finish");
     await this.#put(tarFileHeader(name, data.length));
     await this.#put(data);
-    await this.#put(new Uint8Array(tarPaddingLength(data.length)));
+    await this.#put(ZEROS.subarray(0, tarPaddingLength(data.length)));
   }
 
   /** Writes the end-of-archive blocks and record padding. */
