@@ -275,7 +275,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   };
 
   // the list of shards: the manifest's rows (with sha256) when there is one, else splits.csv
-  let entries: ShardEntry[];
+  let entries: ShardEntry[] = [];
   let fromManifest = false;
   const csvPath = join(shardsDir, "splits.csv");
   const csv = (await exists(csvPath))
@@ -294,6 +294,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     } finally {
       m.close();
     }
+  }
+  if (entries.length > 0) {
+    // a manifest that records shards: its rows (with sha256) are the list
     fromManifest = true;
     if (csv) {
       const bySplit = new Map(csv.map((r) => [r.tarFile, r.split]));
