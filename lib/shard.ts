@@ -118,8 +118,9 @@ function inputKey(i: SampleInput): string {
     .join("\t");
 }
 
-async function readEmbedding(shard: PlannedShard, key: string, input: SampleInput) {
-  const where = `${shard.file} ${key} (video ${input.videoId})`;
+async function readEmbedding(key: string, input: SampleInput): Promise<Uint8Array> {
+  // the caller names the shard; this names the sample and its video
+  const where = `${key} (video ${input.videoId})`;
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(input.embPath);
@@ -167,7 +168,7 @@ export async function writePlannedShard(
     const pending: Promise<Uint8Array>[] = [];
     const start = (i: number) => {
       const s = shard.samples[i];
-      const p = readEmbedding(shard, s.key, inputOf(s.videoId));
+      const p = readEmbedding(s.key, inputOf(s.videoId));
       p.catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
       pending.push(p);
     };

@@ -1,5 +1,5 @@
 /** `kinembed verify`: check shards against a dataset card (read-only). */
-import { runTask, stringFlag } from "../lib/cli.ts";
+import { intFlag, runTask, stringFlag } from "../lib/cli.ts";
 import { UsageError } from "../lib/errors.ts";
 import { formatVerifyReport, verify } from "../lib/verify.ts";
 
@@ -21,6 +21,7 @@ await runTask({
       arg: "FILE",
       help: "class list, one per line: labels must be in it",
     },
+    dim: { type: "string", arg: "N", default: "512", help: "embedding width each .npy must have" },
     json: { type: "boolean", help: "print the report as JSON" },
     quiet: { type: "boolean", help: "no progress lines" },
   },
@@ -38,6 +39,7 @@ await runTask({
     shards,
     card,
     classes: stringFlag(values, "classes"),
+    dim: intFlag(values, "dim", 1),
     quiet: values.quiet === true || json,
   });
   console.log(json ? JSON.stringify(report, null, 2) : formatVerifyReport(report));
