@@ -261,3 +261,33 @@ print(json.dumps({"samples": out, "names": names}))
     await cleanup();
   }
 });
+
+Deno.test("shard: a missing or corrupt embedding fails its shard only, naming the sample", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { layout, encoded } = await makeSyntheticWorkDir({ dir: join(dir, "w"), counts: COUNTS });
+    const val = encoded.filter((v) => v.split === "val");
+    await Deno.remove(join(layout.emb, `${val[0].id}.npy`));
+    const test0 = encoded.find((v) => v.split === "test")!;
+    await Deno.writeFile(join(layout.emb, `${test0.id}.npy`), new Uint8Array([1, 2, 3]));
+    const s = await shard({ work: layout.root, perShard: 3, quiet: true });
+    // val is shard 3 alone; the test videos fill shards 4 and 5
+    assertEquals(s.failures.length, 2);
+    assertEquals(s.failures[0].id, "ds_000003.tar");
+    assert(["ds_000004.tar", "ds_000005.tar"].includes(s.failures[1].id));
+    assert(
+      /^vid_0000000(07|08|09) \(video V\d+_\d+_\d+\): cannot read .*No such file/.test(
+        s.failures.find((f) => f.id === "ds_000003.tar")!.error,
+      ),
+      JSON.stringify(s.failures),
+    );
+    assert(s.failures.some((f) => /bad magic/.test(f.error) && f.error.includes(test0.id)));
+    assertEquals(s.written.length, 4);
+    assert(![...Deno.readDirSync(layout.shards)].some((e) => e.name.endsWith(".partial")));
+    const m = Manifest.open(layout.manifest, { readOnly: true });
+    assertEquals(m.shards().map((r) => r.file), s.written);
+    m.close();
+  } finally {
+    await cleanup();
+  }
+});
