@@ -1,0 +1,116 @@
+/**
+ * The whole pipeline as one command: download (when inputs are given) → sample and encode,
+ * streamed → shard → verify (when a card is given) → eval (when asked). Each step is the same
+ * function its own task calls, so a rerun resumes wherever the last run stopped.
+ * @module
+ */
+import { download, type DownloadOptions, type DownloadReport } from "./download.ts";
+import { type EvalOptions, type EvalResult, evaluate } from "./eval.ts";
+import { sampleAndEncode, type SampleEncodeOptions, type SampleEncodeSummary } from "./pipeline.ts";
+import { shard, type ShardOptions, type ShardSummary } from "./shard.ts";
+import { verify, type VerifyReport } from "./verify.ts";
+
+/** Options of the whole pipeline; a step whose options are absent is not run. */
+export interface RunOptions {
+  /** The work directory. */
+  work: string;
+  /** Download settings; absent: the manifest already lists downloaded videos. */
+  download?: Omit<DownloadOptions, "work">;
+  /** Sample and encode settings (the model is required). */
+  sampleEncode: Omit<SampleEncodeOptions, "work">;
+  /** Shard settings (default seed 0, 10,000 per shard). */
+  shard?: Omit<ShardOptions, "work">;
+  /** Verify against a dataset card; absent: not verified. */
+  verify?: { card: string; classes?: string };
+  /** Eval settings; absent: not evaluated. */
+  eval?: Omit<EvalOptions, "work" | "shards">;
+  /** Where step headings go (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** What each step of the pipeline did. */
+export interface RunSummary {
+  /** The download report, when downloading was asked. */
+  download?: DownloadReport;
+  /** Sample and encode. */
+  sampleEncode: SampleEncodeSummary;
+  /** Shard. */
+  shard: ShardSummary;
+  /** Verify, when a card was given. */
+  verify?: VerifyReport;
+  /** Eval, when asked. */
+  eval?: EvalResult;
+  /** 0 when every step finished clean, 1 when some items failed or verify found problems. */
+  exitCode: number;
+}
+
+/**
+ * Runs the pipeline.
+ * @param opts each step's settings
+ * @returns each step's summary and the exit code
+ * @example
+ * ```ts
+ * const r = await runPipeline({
+ *   work: "work",
+ *   download: { annotations: ["train.csv"], archives: ["k700_2020_train_path.txt"] },
+ *   sampleEncode: { model: "vision.onnx", providers: ["cuda", "cpu"] },
+ *   verify: { card: "card.md" },
+ * });
+ * Deno.exit(r.exitCode);
+ * ```
+ */
+export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  let failed = false;
+  let dl: DownloadReport | undefined;
+  if (opts.download) {
+    log("== download");
+    dl = await download({ ...opts.download, work: opts.work });
+    failed ||= dl.failures.length > 0 || dl.issues.length > 0;
+    log(
+      `download: ${dl.selected} selected, ${dl.failures.length} failed, ${dl.requests} HTTP requests`,
+    );
+  }
+  log("== sample → encode");
+  const se = await sampleAndEncode({ ...opts.sampleEncode, work: opts.work });
+  failed ||= se.sample.failed.length > 0 || se.encode.failed.length > 0;
+  log(
+    `sample → encode: ${se.encode.done} videos, ${se.encode.frames} frames in ${
+      se.seconds.toFixed(1)
+    }s` +
+      ` on ${se.encode.provider} (${se.encode.alreadyDone} already done, ` +
+      `${se.sample.failed.length + se.encode.failed.length} failed)`,
+  );
+  log("== shard");
+  const sh = await shard({ ...opts.shard, work: opts.work });
+  failed ||= sh.failures.length > 0;
+  const tars = Object.values(sh.splits).reduce((s, x) => s + x.tars, 0);
+  log(
+    `shard: ${tars} tars in ${sh.shardsDir} (${sh.written.length} written, ${sh.kept.length} kept)`,
+  );
+  let vr: VerifyReport | undefined;
+  if (opts.verify) {
+    log("== verify");
+    vr = await verify({
+      work: opts.work,
+      card: opts.verify.card,
+      classes: opts.verify.classes,
+      quiet: true,
+    });
+    failed ||= !vr.ok;
+    log(`verify: ${vr.ok ? "all splits match the card" : `${vr.problems.length} problems`}`);
+  }
+  let ev: EvalResult | undefined;
+  if (opts.eval) {
+    log("== eval");
+    ev = await evaluate({ ...opts.eval, work: opts.work, log });
+  }
+  return {
+    download: dl,
+    sampleEncode: se,
+    shard: sh,
+    verify: vr,
+    eval: ev,
+    exitCode: failed ? 1 : 0,
+  };
+}
