@@ -33,3 +33,5 @@ export * from "./lib/verify.ts";
 export * from "./lib/annotations.ts";
 export * from "./lib/subset.ts";
 export * from "./lib/download.ts";
+export * from "./lib/gpu_setup.ts";
+export * from "./lib/elf_needed.ts";

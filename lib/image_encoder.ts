@@ -117,7 +117,7 @@ export class ImageEncoder {
         opts.onFallback?.(
           p,
           p === "cuda" && /shared library/i.test(reason)
-            ? `${reason}: the CUDA provider libraries are not installed (run ./kinembed gpu-setup)`
+            ? `${reason}: the CUDA provider libraries or the CUDA 13 libraries they need did not load (./kinembed gpu-setup installs and checks them)`
             : reason,
         );
         continue;
