@@ -7,6 +7,12 @@ import * as ort from "onnxruntime-node";
 import { ConfigError } from "./errors.ts";
 import type { ProviderName } from "./image_encoder.ts";
 
+/**
+ * Providers whose library did not load in this process, with the reason: not tried again, so a
+ * run that opens several sessions reports (and ONNX Runtime logs) a missing provider once.
+ */
+const unavailable = new Map<ProviderName, string>();
+
 /** Options of {@linkcode openSession}. */
 export interface OpenSessionOptions {
   /** Providers to try in order (default `cuda`, `cpu`). */
@@ -42,6 +48,11 @@ export async function openSession(
   const where = opts.source ?? (typeof model === "string" ? model : "the model");
   const reasons: string[] = [];
   for (const p of providers) {
+    const known = unavailable.get(p);
+    if (known !== undefined) {
+      reasons.push(`${p}: ${known}`);
+      continue;
+    }
     const ep = p === "cuda"
       ? { name: "cuda", deviceId: 0 }
       : p === "webgpu"
@@ -67,6 +78,9 @@ export async function openSession(
         throw new ConfigError(`${where} is not a loadable ONNX model: ${reason}`);
       }
       reasons.push(`${p}: ${reason}`);
+      if (/shared library|load library|not (?:available|supported|enabled)/i.test(reason)) {
+        unavailable.set(p, reason);
+      }
       opts.onFallback?.(p, reason);
     }
   }

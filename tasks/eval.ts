@@ -1,8 +1,91 @@
-/** `kinembed eval`: not built yet. */
-import { notImplemented, WORK_FLAG } from "../lib/cli.ts";
+/** `kinembed eval`: zero-shot and linear-probe accuracy of shards, next to the card's numbers. */
+import { intFlag, numberFlag, reportFailures, runTask, stringFlag } from "../lib/cli.ts";
+import { evaluate } from "../lib/eval.ts";
+import { formatEvalMarkdown } from "../lib/eval_report.ts";
+import { parseProviders } from "../lib/image_encoder.ts";
 
-await notImplemented({
+await runTask({
   name: "eval",
-  summary: "eval (not implemented yet)",
-  flags: { work: WORK_FLAG },
+  summary: "Zero-shot and linear-probe accuracy as the CLIP-Kinetics700 card computed them " +
+    "(zero-shot: mean of per-frame softmax(100·x·W) over 28 prompt templates; probe: centre " +
+    "frame, multinomial logistic regression, L2, C=0.316, L-BFGS, fit on train). Writes " +
+    "eval.json, eval.md and eval.html. Without --zero-shot or --linear-probe, runs both where " +
+    "possible (zero-shot needs --text-model).",
+  flags: {
+    work: {
+      type: "string",
+      arg: "DIR",
+      help: "work dir: shards from DIR/shards, reports into DIR/reports (default work)",
+    },
+    shards: {
+      type: "string",
+      arg: "DIR",
+      help: "a directory of shards with its splits.csv (e.g. the published set), instead of --work",
+    },
+    out: { type: "string", arg: "DIR", help: "reports directory (with --shards; default reports)" },
+    "zero-shot": { type: "boolean", help: "run zero-shot (needs --text-model)" },
+    "linear-probe": { type: "boolean", help: "run the linear probe (needs train shards)" },
+    "text-model": {
+      type: "string",
+      arg: "FILE",
+      help: "CLIP text encoder .onnx (input_ids int64 [N,77] → text_embeds [N,D])",
+    },
+    classes: {
+      type: "string",
+      arg: "FILE",
+      help: "zero-shot class list, one per line (default the shipped 700 Kinetics-700 names)",
+    },
+    templates: {
+      type: "string",
+      arg: "FILE",
+      help: "zero-shot prompt templates with {} (default the shipped 28)",
+    },
+    split: {
+      type: "string",
+      arg: "SPLIT",
+      default: "val",
+      help: "split scored (the probe trains on train)",
+    },
+    C: {
+      type: "string",
+      arg: "X",
+      default: "0.316",
+      help: "probe inverse L2 strength (sklearn's C)",
+    },
+    "max-iter": { type: "string", arg: "N", default: "1000", help: "probe L-BFGS iteration cap" },
+    providers: {
+      type: "string",
+      arg: "LIST",
+      default: "cuda,cpu",
+      help: "ONNX Runtime execution providers, tried in order",
+    },
+    card: {
+      type: "string",
+      arg: "FILE",
+      help:
+        "dataset card with the published accuracies (default the shipped CLIP-Kinetics700 card)",
+    },
+    quiet: { type: "boolean", help: "no progress lines" },
+  },
+}, async (values) => {
+  const shards = stringFlag(values, "shards");
+  const { report, files, problems } = await evaluate({
+    work: stringFlag(values, "work") ?? (shards === undefined ? "work" : undefined),
+    shards,
+    out: stringFlag(values, "out"),
+    zeroShot: values["zero-shot"] === true ? true : undefined,
+    linearProbe: values["linear-probe"] === true ? true : undefined,
+    textModel: stringFlag(values, "text-model"),
+    classes: stringFlag(values, "classes"),
+    templates: stringFlag(values, "templates"),
+    split: stringFlag(values, "split"),
+    C: numberFlag(values, "C"),
+    maxIter: intFlag(values, "max-iter", 1),
+    providers: parseProviders(stringFlag(values, "providers") ?? "cuda,cpu"),
+    card: stringFlag(values, "card"),
+    log: values.quiet === true ? () => {} : undefined,
+  });
+  console.log(formatEvalMarkdown(report));
+  console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
+  return reportFailures(problems.map((p) => ({ id: p.id, error: p.error })));
 });
