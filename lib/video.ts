@@ -137,6 +137,42 @@ export function clipGeometry(
   };
 }
 
+/** The ffmpeg filters and pixel format that turn a video into CLIP-sized frames. */
+export interface DecodeFilterGraph {
+  /** The `-vf` filter chain: fps, scale, crop. */
+  filters: string;
+  /** `rgb24` (or `bgr24` for the 1.0 preset). */
+  pixFmt: string;
+  /** Side of the output frames. */
+  size: number;
+}
+
+/**
+ * The filter chain for a probed video (what `decodeFrames` runs; benchmarks run it bare).
+ * @param probe the video's probe
+ * @param opts `fps` (default 1) and `preset`
+ * @returns the filters, pixel format and frame size
+ */
+export function decodeFilterGraph(
+  probe: VideoProbe,
+  opts: { fps?: number; preset?: Preset } = {},
+): DecodeFilterGraph {
+  const fps = opts.fps ?? 1;
+  const preset = opts.preset ?? "clip";
+  const swap = probe.rotation === 90 || probe.rotation === 270;
+  const dispW = swap ? probe.height : probe.width, dispH = swap ? probe.width : probe.height;
+  const g = clipGeometry(dispW, dispH, preset);
+  // The 1.0 preset resized with OpenCV's INTER_CUBIC: Keys a = -0.75 (swscale's C = 0.75); the
+  // default uses PIL's a = -0.5. swscale low-pass filters when shrinking; OpenCV's cubic does not.
+  const cubic = preset === "clip" ? "param0=0:param1=0.5" : "param0=0:param1=0.75";
+  const filters = [
+    `fps=fps=${fps}:round=up`,
+    `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:${cubic}`,
+    `crop=${g.size}:${g.size}:${g.cropX}:${g.cropY}`,
+  ].join(",");
+  return { filters, pixFmt: preset === "clip" ? "rgb24" : "bgr24", size: g.size };
+}
+
 /**
  * Decodes a video at `fps` into CLIP-sized frames.
  * @param path the file
@@ -149,22 +185,9 @@ export async function decodeFrames(
   videoId: string,
   opts: { fps?: number; preset?: Preset; probe?: VideoProbe } = {},
 ): Promise<FramePack> {
-  const fps = opts.fps ?? 1;
-  const preset = opts.preset ?? "clip";
   const probe = opts.probe ?? await probeVideo(path, videoId);
-  const swap = probe.rotation === 90 || probe.rotation === 270;
-  const dispW = swap ? probe.height : probe.width, dispH = swap ? probe.width : probe.height;
-  const g = clipGeometry(dispW, dispH, preset);
-  // The 1.0 preset resized with OpenCV's INTER_CUBIC (no antialiasing): swscale's bicubic with
-  // Keys a=-0.75 is the nearest ffmpeg offers; the default uses PIL's a=-0.5 (param1 0.5).
-  const cubic = preset === "clip" ? "param0=0:param1=0.5" : "param0=0:param1=0.75";
-  const filters = [
-    `fps=fps=${fps}:round=up`,
-    `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:${cubic}`,
-    `crop=${g.size}:${g.size}:${g.cropX}:${g.cropY}`,
-  ];
-  const pixFmt = preset === "clip" ? "rgb24" : "bgr24";
-  const data = await runDecoder(path, videoId, filters.join(","), pixFmt);
+  const g = decodeFilterGraph(probe, opts);
+  const data = await runDecoder(path, videoId, g.filters, g.pixFmt);
   const frameBytes = g.size * g.size * 3;
   if (data.length % frameBytes !== 0) {
     throw new DecodeError(videoId, `ffmpeg gave ${data.length} bytes, not whole frames`);

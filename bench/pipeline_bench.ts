@@ -1,0 +1,222 @@
+/**
+ * Pipeline benchmarks (issue targets: sample ≥ 0.9× bare ffmpeg, encode ≥ 0.95× bare
+ * `session.run`, run ≤ 1.1× the slower stage alone). Each figure has its baseline measured in the
+ * same run on the same inputs.
+ *
+ *   deno run -A bench/pipeline_bench.ts [--dir DIR] [--videos N] [--encode-frames N] [--size tiny|vit-b-32] [--record]
+ */
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { ensureFixtureModels } from "../fixtures/make_models.ts";
+import { buildFixtureDataset } from "../fixtures/dataset_builder.ts";
+import { intFlag, runTask, stringFlag } from "../lib/cli.ts";
+import { normalizeFrames } from "../lib/clip_normalize.ts";
+import { mapConcurrent } from "../lib/concurrency.ts";
+import { download } from "../lib/download.ts";
+import { encode } from "../lib/encode.ts";
+import { readNpy } from "../lib/npy.ts";
+import { sampleAndEncode } from "../lib/pipeline.ts";
+import { sample } from "../lib/sample.ts";
+import { decodeFilterGraph, probeVideo } from "../lib/video.ts";
+import type { ModelSize } from "../lib/clip_model_builder.ts";
+import { recordTable } from "./results.ts";
+
+await runTask({
+  name: "bench pipeline",
+  summary:
+    "Measure sample, encode and run against bare ffmpeg / bare session.run / the slower stage alone.",
+  flags: {
+    dir: {
+      type: "string",
+      arg: "DIR",
+      default: ".kinembed/bench",
+      help: "scratch folder (datasets are reused)",
+    },
+    videos: { type: "string", arg: "N", default: "48", help: "10 s videos decoded" },
+    "encode-frames": {
+      type: "string",
+      arg: "N",
+      default: "192",
+      help: "frames encoded (whole videos)",
+    },
+    size: {
+      type: "string",
+      arg: "SIZE",
+      default: "vit-b-32",
+      help: "fixture model size: tiny | vit-b-32",
+    },
+    jobs: {
+      type: "string",
+      arg: "N",
+      default: String(navigator.hardwareConcurrency),
+      help: "decode parallelism",
+    },
+    batch: { type: "string", arg: "N", default: "32", help: "encode batch" },
+    record: { type: "boolean", help: "prepend the table to bench/RESULTS.md" },
+  },
+}, async (v) => {
+  const dir = stringFlag(v, "dir")!;
+  const nVideos = intFlag(v, "videos", 1)!;
+  const encodeFrames = intFlag(v, "encode-frames", 1)!;
+  const jobs = intFlag(v, "jobs", 1)!;
+  const batch = intFlag(v, "batch", 1)!;
+  const size = stringFlag(v, "size") as ModelSize;
+  const perClass = Math.ceil(nVideos / 8);
+  const ds = await buildFixtureDataset(join(dir, `dataset-${perClass}x10s`), {
+    perClass: { train: perClass, val: 0, test: 0 },
+    durations: [10],
+    realClip: false,
+    quiet: true,
+  });
+  const videos = ds.videos.filter((x) => x.split === "train").slice(0, nVideos);
+  const model = (await ensureFixtureModels("fixtures/models", size)).vision;
+  const listCsv = async (name: string, vids: typeof videos) => {
+    const p = join(dir, `${name}.csv`);
+    await Deno.writeTextFile(
+      p,
+      "path,label,split,youtube_id,time_start,time_end\n" +
+        vids.map((x) =>
+          `${join(ds.root, x.path)},${x.label},train,${x.youtubeId},${x.timeStart},${x.timeEnd}`
+        )
+          .join("\n") +
+        "\n",
+    );
+    return p;
+  };
+  const freshWork = async (name: string, vids: typeof videos) => {
+    const work = join(dir, name);
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+    await download({ work, videos: [await listCsv(name, vids)], quiet: true });
+    return work;
+  };
+  const rows: string[][] = [];
+  const time = async <T>(fn: () => Promise<T>) => {
+    const t0 = performance.now();
+    const r = await fn();
+    return { r, s: (performance.now() - t0) / 1000 };
+  };
+
+  // 1. sample vs bare ffmpeg (same filters, same parallelism, raw frames to a file each)
+  console.error(`sample: ${videos.length} videos × 10 s, ${jobs} jobs`);
+  const sw = await freshWork("sample", videos);
+  const ours = await time(() => sample({ work: sw, jobs, quiet: true }));
+  const rawDir = join(dir, "raw");
+  await Deno.mkdir(rawDir, { recursive: true });
+  const bare = await time(() =>
+    mapConcurrent(videos, jobs, async (x) => {
+      const path = join(ds.root, x.path);
+      const g = decodeFilterGraph(await probeVideo(path, x.id));
+      const out = await new Deno.Command("ffmpeg", {
+        args: [
+          "-v",
+          "error",
+          "-nostdin",
+          "-threads",
+          "1",
+          "-i",
+          path,
+          "-an",
+          "-vf",
+          g.filters,
+          "-pix_fmt",
+          g.pixFmt,
+          "-f",
+          "rawvideo",
+          "-y",
+          join(rawDir, `${x.id}.raw`),
+        ],
+      }).output();
+      if (!out.success) throw new Error(`ffmpeg failed on ${path}`);
+    })
+  );
+  const frames = ours.r.frames;
+  rows.push([
+    "sample (decode 1 fps, CLIP geometry)",
+    `${(frames / ours.s).toFixed(1)} frames/s`,
+    `bare ffmpeg ${(frames / bare.s).toFixed(1)} frames/s`,
+    (bare.s / ours.s).toFixed(2),
+    "≥ 0.90",
+  ]);
+
+  // 2. encode vs bare session.run on ready tensors (same model, batch, frames)
+  const encVideos: typeof videos = [];
+  let nf = 0;
+  for (const x of videos) {
+    if (nf >= encodeFrames) break;
+    encVideos.push(x);
+    nf += Math.ceil(x.duration);
+  }
+  console.error(`encode: ${nf} frames, ${size} model, batch ${batch}`);
+  const ew = await freshWork("encode", encVideos);
+  await sample({ work: ew, jobs, quiet: true });
+  const packs: Uint8Array[] = [];
+  for (const x of encVideos) {
+    packs.push(readNpy(await Deno.readFile(join(ew, "frames", `${x.id}.npy`))).data as Uint8Array);
+  }
+  const encOurs = await time(() =>
+    encode({ work: ew, model, providers: ["cpu"], batch, quiet: true, keepFrames: true })
+  );
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ["cpu"],
+    graphOptimizationLevel: "all",
+  });
+  const all = new Uint8Array(packs.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of packs) {
+    all.set(p, o);
+    o += p.length;
+  }
+  const nBatches = Math.ceil(nf / batch);
+  const tensors = Array.from({ length: nBatches }, (_, b) => {
+    const x = new Float32Array(batch * 3 * 224 * 224);
+    const n = Math.min(batch, nf - b * batch);
+    normalizeFrames(all, b * batch, n, 224, x, 0);
+    return new ort.Tensor("float32", x, [batch, 3, 224, 224]);
+  });
+  await session.run({ pixel_values: tensors[0] }); // warm-up, as encode's first batch is not excluded either
+  const encBare = await time(async () => {
+    for (const t of tensors) await session.run({ pixel_values: t });
+  });
+  await session.release();
+  rows.push([
+    `encode (${size}, batch ${batch}, cpu)`,
+    `${(nf / encOurs.s).toFixed(2)} frames/s`,
+    `bare session.run ${(nf / encBare.s).toFixed(2)} frames/s`,
+    (encBare.s / encOurs.s).toFixed(2),
+    "≥ 0.95",
+  ]);
+
+  // 3. run (streamed sample → encode) vs the slower of the two stages alone, same videos
+  console.error(`run: ${encVideos.length} videos streamed`);
+  const rw = await freshWork("run", encVideos);
+  const run = await time(() =>
+    sampleAndEncode({ work: rw, model, providers: ["cpu"], batch, jobs, quiet: true })
+  );
+  const sw2 = await freshWork("sample2", encVideos);
+  const sampleAlone = await time(() => sample({ work: sw2, jobs, quiet: true }));
+  const slower = Math.max(sampleAlone.s, encOurs.s);
+  rows.push([
+    "run (sample → encode streamed)",
+    `${run.s.toFixed(1)} s wall`,
+    `slower stage alone ${slower.toFixed(1)} s (sample ${sampleAlone.s.toFixed(1)} s, encode ${
+      encOurs.s.toFixed(1)
+    } s)`,
+    (run.s / slower).toFixed(2),
+    "≤ 1.10",
+  ]);
+
+  const table = [
+    "| measure | kinembed | baseline (same run) | ratio | target |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+  console.log(table);
+  if (v.record === true) {
+    await recordTable(
+      "Pipeline: sample, encode, run",
+      `deno run -A bench/pipeline_bench.ts --videos ${nVideos} --encode-frames ${encodeFrames} --size ${size} --jobs ${jobs} --batch ${batch} --record`,
+      table,
+    );
+  }
+  return 0;
+});
