@@ -12,6 +12,7 @@
 // @ts-types="npm:@types/fluent-ffmpeg@2.1.28"
 import ffmpeg from "fluent-ffmpeg";
 import { DecodeError } from "./errors.ts";
+import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 
 /** The side of CLIP's square input. */
 export const CLIP_SIZE = 224;
@@ -141,36 +142,32 @@ export function clipGeometry(
 export interface DecodeFilterGraph {
   /** The `-vf` filter chain: fps, scale, crop. */
   filters: string;
-  /** `rgb24` (or `bgr24` for the 1.0 preset). */
+  /** `rgb24`. */
   pixFmt: string;
   /** Side of the output frames. */
   size: number;
 }
 
 /**
- * The filter chain for a probed video (what `decodeFrames` runs; benchmarks run it bare).
+ * The default preset's filter chain for a probed video (what `decodeFrames` runs; benchmarks run
+ * it bare). The `clip-video-encode-1.0` preset resizes with OpenCV's arithmetic instead.
  * @param probe the video's probe
- * @param opts `fps` (default 1) and `preset`
+ * @param opts `fps` (default 1)
  * @returns the filters, pixel format and frame size
  */
 export function decodeFilterGraph(
   probe: VideoProbe,
-  opts: { fps?: number; preset?: Preset } = {},
+  opts: { fps?: number } = {},
 ): DecodeFilterGraph {
-  const fps = opts.fps ?? 1;
-  const preset = opts.preset ?? "clip";
   const swap = probe.rotation === 90 || probe.rotation === 270;
-  const dispW = swap ? probe.height : probe.width, dispH = swap ? probe.width : probe.height;
-  const g = clipGeometry(dispW, dispH, preset);
-  // The 1.0 preset resized with OpenCV's INTER_CUBIC: Keys a = -0.75 (swscale's C = 0.75); the
-  // default uses PIL's a = -0.5. swscale low-pass filters when shrinking; OpenCV's cubic does not.
-  const cubic = preset === "clip" ? "param0=0:param1=0.5" : "param0=0:param1=0.75";
+  const g = clipGeometry(swap ? probe.height : probe.width, swap ? probe.width : probe.height);
+  // bicubic with Keys a = -0.5 (swscale's param1 = C = 0.5), as PIL's BICUBIC
   const filters = [
-    `fps=fps=${fps}:round=up`,
-    `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:${cubic}`,
+    `fps=fps=${opts.fps ?? 1}:round=up`,
+    `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5`,
     `crop=${g.size}:${g.size}:${g.cropX}:${g.cropY}`,
   ].join(",");
-  return { filters, pixFmt: preset === "clip" ? "rgb24" : "bgr24", size: g.size };
+  return { filters, pixFmt: "rgb24", size: g.size };
 }
 
 /**
@@ -186,6 +183,9 @@ export async function decodeFrames(
   opts: { fps?: number; preset?: Preset; probe?: VideoProbe } = {},
 ): Promise<FramePack> {
   const probe = opts.probe ?? await probeVideo(path, videoId);
+  if (opts.preset === "clip-video-encode-1.0") {
+    return await decodeLikeOpenCv(path, videoId, probe, opts.fps ?? 1);
+  }
   const g = decodeFilterGraph(probe, opts);
   const data = await runDecoder(path, videoId, g.filters, g.pixFmt);
   const frameBytes = g.size * g.size * 3;
@@ -195,6 +195,42 @@ export async function decodeFrames(
   const count = data.length / frameBytes;
   if (count === 0) throw new DecodeError(videoId, "no decodable frames");
   return { videoId, count, size: g.size, data };
+}
+
+// The 2022 encoder: frames at full size in BGR, resized by OpenCV's INTER_CUBIC (no low-pass
+// filter), floor-centred crop. ffmpeg only samples and converts; the resize is OpenCV's arithmetic.
+async function decodeLikeOpenCv(
+  path: string,
+  videoId: string,
+  probe: VideoProbe,
+  fps: number,
+): Promise<FramePack> {
+  const swap = probe.rotation === 90 || probe.rotation === 270;
+  const w = swap ? probe.height : probe.width, h = swap ? probe.width : probe.height;
+  const g = clipGeometry(w, h, "clip-video-encode-1.0");
+  const raw = await runDecoder(path, videoId, `fps=fps=${fps}:round=up`, "bgr24");
+  const inBytes = w * h * 3;
+  if (raw.length % inBytes !== 0) {
+    throw new DecodeError(videoId, `ffmpeg gave ${raw.length} bytes, not whole ${w}x${h} frames`);
+  }
+  const count = raw.length / inBytes;
+  if (count === 0) throw new DecodeError(videoId, "no decodable frames");
+  const out = new Uint8Array(count * g.size * g.size * 3);
+  for (let f = 0; f < count; f++) {
+    const resized = resizeCubicOpenCv(
+      raw.subarray(f * inBytes, (f + 1) * inBytes),
+      w,
+      h,
+      3,
+      g.scaleWidth,
+      g.scaleHeight,
+    );
+    for (let y = 0; y < g.size; y++) {
+      const from = ((y + g.cropY) * g.scaleWidth + g.cropX) * 3;
+      out.set(resized.subarray(from, from + g.size * 3), ((f * g.size + y) * g.size) * 3);
+    }
+  }
+  return { videoId, count, size: g.size, data: out };
 }
 
 function runDecoder(

@@ -179,3 +179,39 @@ Deno.test("sample step: frames/<id>.npy for good videos, failures named for bad 
     await cleanup();
   }
 });
+
+Deno.test("OpenCV cubic resize: constant stays constant, same size is the identity, a ramp stays monotone", async () => {
+  const { resizeCubicOpenCv } = await import("../lib/opencv_cubic_resize.ts");
+  const flat = new Uint8Array(40 * 30 * 3).fill(77);
+  assert(resizeCubicOpenCv(flat, 40, 30, 3, 17, 11).every((v) => v === 77));
+  const noise = Uint8Array.from({ length: 20 * 10 * 3 }, (_, i) => (i * 37) % 256);
+  assertEquals(resizeCubicOpenCv(noise, 20, 10, 3, 20, 10), noise);
+  const ramp = Uint8Array.from({ length: 64 }, (_, i) => i * 4);
+  const r = resizeCubicOpenCv(ramp, 64, 1, 1, 16, 1);
+  for (let i = 1; i < r.length; i++) assert(r[i] > r[i - 1], `ramp ${r}`);
+});
+
+Deno.test("preset clip-video-encode-1.0: BGR order, OpenCV-style resize, floor crop", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const path = await lavfiVideo(join(dir, "c.mp4"), "color=0x3366CC:s=227x250:r=10:d=1", [
+      "-pix_fmt",
+      "yuv444p",
+      "-qp",
+      "0",
+    ]);
+    const q = await decodeFrames(path, "c", { preset: "clip-video-encode-1.0" });
+    assertEquals(q.count, 1);
+    assert(
+      near(pixel(q.data, 0, 100, 100), [0xcc, 0x66, 0x33], 2),
+      `BGR ${pixel(q.data, 0, 100, 100)}`,
+    );
+    const c = await decodeFrames(path, "c");
+    assert(
+      near(pixel(c.data, 0, 100, 100), [0x33, 0x66, 0xcc], 2),
+      `RGB ${pixel(c.data, 0, 100, 100)}`,
+    );
+  } finally {
+    await cleanup();
+  }
+});
