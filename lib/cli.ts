@@ -182,7 +182,8 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
   }
   if (
     e instanceof ConfigError || e instanceof WorkDirBusyError || e instanceof FormatError ||
-    e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied
+    e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
+    e instanceof Deno.errors.NotCapable
   ) {
     console.error(`kinembed ${spec.name}: ${(e as Error).message}`);
     return 2;

@@ -416,7 +416,7 @@ export class Fetcher {
 
 /** Turns what fetch or a body read threw into an attempt error. */
 function classifyFetchError(e: unknown): AttemptError {
-  if (e instanceof Deno.errors.PermissionDenied) {
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
     return new AttemptError(`network access refused: ${e.message}`, false);
   }
   if (e instanceof ConfigError) return new AttemptError(e.message, false);

@@ -200,12 +200,14 @@ type Row = Record<string, SQLInputValue>;
 /** Typed access to a work directory's `manifest.db`. */
 export class Manifest {
   #db: DatabaseSync;
+  #readOnly: boolean;
   /** Path of the database file. */
   readonly path: string;
 
-  private constructor(path: string, db: DatabaseSync) {
+  private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
     this.#db = db;
+    this.#readOnly = readOnly;
   }
 
   /**
@@ -225,7 +227,7 @@ export class Manifest {
     if (!opts.readOnly) {
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
     }
-    const m = new Manifest(path, db);
+    const m = new Manifest(path, db, opts.readOnly ?? false);
     if (!opts.readOnly) m.#migrate();
     else m.#checkVersion();
     return m;
@@ -274,9 +276,19 @@ export class Manifest {
     }
   }
 
-  /** Closes the database. */
+  /**
+   * Closes the database. A writer leaves the file in rollback-journal mode, so that a read-only
+   * opener (verify) finds no WAL to index and creates no `-wal`/`-shm` files beside it.
+   */
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    if (!this.#readOnly) {
+      try {
+        // fails (and is skipped) while another connection has the file open
+        this.#db.exec("PRAGMA busy_timeout = 0; PRAGMA journal_mode = DELETE;");
+      } catch { /* stays in WAL mode; the next writer uses it as it is */ }
+    }
+    this.#db.close();
   }
 
   /**

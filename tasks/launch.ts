@@ -1,0 +1,63 @@
+/**
+ * Starts a task with the least Deno permissions it needs: `deno task <name> ...` runs this with
+ * read access and the right to start `deno` only; it computes the task's flags from its arguments
+ * (`lib/task_permissions.ts`) and runs `deno run <flags> tasks/<name>.ts <args>`, passing signals
+ * on and exiting with the task's status. `KINEMBED_SHOW_PERMISSIONS=1` prints the command first.
+ * @module
+ */
+import { ConfigError, UsageError } from "../lib/errors.ts";
+import { denoRunArgs, taskLaunch } from "../lib/task_permissions.ts";
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/** Quotes an argument for display in a shell. */
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_\-.,:=/@+]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+async function main(): Promise<number> {
+  const [task, ...args] = Deno.args;
+  if (task === undefined) {
+    console.error("usage: deno run ... tasks/launch.ts <task> [flags]");
+    return 2;
+  }
+  let launch;
+  try {
+    launch = await taskLaunch(task, args);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      console.error(`kinembed ${task}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const denoArgs = denoRunArgs(launch, args);
+  if (Deno.env.get("KINEMBED_SHOW_PERMISSIONS") === "1") {
+    const env = Object.entries(launch.env).map(([k, v]) => `${k}=${shellQuote(v)} `).join("");
+    console.error(`kinembed: ${env}deno ${denoArgs.map(shellQuote).join(" ")}`);
+  }
+  // `deno` from PATH: --allow-run=deno allows exactly that binary
+  const child = new Deno.Command("deno", {
+    args: denoArgs,
+    env: launch.env,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = SIGNALS.map((sig) => {
+    const handler = () => {
+      try {
+        child.kill(sig);
+      } catch { /* it has exited */ }
+    };
+    Deno.addSignalListener(sig, handler);
+    return () => Deno.removeSignalListener(sig, handler);
+  });
+  const status = await child.status;
+  for (const off of forward) off();
+  if (status.signal !== null) return 128 + (SIGNAL_NUMBERS[status.signal] ?? 0);
+  return status.code;
+}
+
+Deno.exit(await main());
