@@ -11,6 +11,7 @@
  */
 // @ts-types="npm:@types/fluent-ffmpeg@2.1.28"
 import ffmpeg from "fluent-ffmpeg";
+import { Writable } from "node:stream";
 import { DecodeError } from "./errors.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 
@@ -243,6 +244,34 @@ function runDecoder(
     const chunks: Uint8Array[] = [];
     let total = 0;
     let stderr = "";
+    let exited = false, drained = false;
+    const finish = () => {
+      if (!exited || !drained) return;
+      const out = new Uint8Array(total);
+      let off = 0;
+      for (const c of chunks) {
+        out.set(c, off);
+        off += c.length;
+      }
+      resolve(out);
+    };
+    // fluent-ffmpeg takes its output stream's 'close' for an early close when the process's exit
+    // is seen more than 20 ms later (a busy event loop: many decoders, encoding on the same
+    // thread) and fails a good decode with "Output stream closed". This sink never emits 'close';
+    // the frames are complete once ffmpeg has ended and the last byte is in.
+    const sink = new Writable({
+      emitClose: false,
+      write(chunk: Uint8Array, _enc, cb) {
+        chunks.push(chunk);
+        total += chunk.length;
+        cb();
+      },
+      final(cb) {
+        drained = true;
+        cb();
+        finish();
+      },
+    });
     const cmd = ffmpeg(path)
       .inputOptions(["-nostdin", "-threads", "1"])
       .outputOptions(["-an", "-sn", "-dn", "-vf", vf, "-pix_fmt", pixFmt, "-f", "rawvideo"])
@@ -253,19 +282,10 @@ function runDecoder(
         reject(new DecodeError(videoId, `ffmpeg: ${ffmpegReason(stderr, err.message)}`, stderr));
       })
       .on("end", () => {
-        const out = new Uint8Array(total);
-        let off = 0;
-        for (const c of chunks) {
-          out.set(c, off);
-          off += c.length;
-        }
-        resolve(out);
+        exited = true;
+        finish();
       });
-    const stream = cmd.pipe();
-    stream.on("data", (c: Uint8Array) => {
-      chunks.push(c);
-      total += c.length;
-    });
+    cmd.pipe(sink, { end: true });
   });
 }
 
