@@ -270,6 +270,11 @@ async function runLinearProbe(
   }
   // The classes are the labels seen in training, ordered as scikit-learn orders them.
   const classes = [...new Set(train.labels)].sort(byCodePoint);
+  if (classes.length < 2) {
+    throw new ConfigError(
+      `linear probe: the train split has ${classes.length} class; it needs two or more`,
+    );
+  }
   const index = new Map(classes.map((c, i) => [c, i]));
   const unseen = [...new Set(scored.labels.filter((l) => !index.has(l)))].sort(byCodePoint);
   const names = [...classes, ...unseen];
