@@ -9,7 +9,7 @@
 #   3. (c) decode alone, encode alone and the streamed sample → encode end to end on the dataset,
 #      with the GPU's busy share; then the Markdown table.
 # Results: $OUT/device_b.txt, gpu_table.md, ort.jsonl, e2e.jsonl, dataset.log, torch_results.json.
-# Env: E2E_SCALE (40) E2E_CLASSES (5: the looks ffmpeg 4.1 can draw) give 10·scale videos per
+# Env: DEADLINE (575 s), E2E_SCALE (40) E2E_CLASSES (5: the looks ffmpeg 4.1 can draw) give 10·scale videos per
 # class; E2E_JOBS (cores), E2E_BATCH (256), ORT_BATCHES (256,1024), ORT_PROVIDER (cuda; a dry run
 # elsewhere passes cuda,cpu), MODEL_SIZE (vit-b-32; tiny for a dry run).
 set -uo pipefail
@@ -29,9 +29,18 @@ R=$OUT/device_b.txt
 : >"$R"
 T0=$(date +%s)
 say() { echo "[$(date +%T) +$(($(date +%s) - T0))s] $*" | tee -a "$R"; }
+# every step ends by DEADLINE seconds after the start (the call's limit is 600), leaving time for
+# the report
+DEADLINE=${DEADLINE:-575}
 step() {
-  local limit=$1
+  local limit=$1 left
   shift
+  left=$((DEADLINE - ($(date +%s) - T0) - 15))
+  if [ "$left" -lt 10 ]; then
+    say "skipped (out of time): $*"
+    return 124
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   say "\$ $*"
   timeout -k 5 "$limit" "$@" 2>&1 | tee -a "$R"
   local rc=${PIPESTATUS[0]}
@@ -131,6 +140,7 @@ else
 fi
 
 cp "$S/models/torch_results.json" "$OUT/" 2>/dev/null
+DEADLINE=$((DEADLINE + 20))
 step 60 "${DR[@]}" bench/gpu/report.ts --torch "$S/models/torch_results.json" --ort "$OUT/ort.jsonl" \
   --e2e "$OUT/e2e.jsonl" --model "fixture-vision_${SIZE}_uint8_fp16" --batch "$BATCH" \
   --device "${GPU:-no GPU} ($(nproc) cores)" --out "$OUT/gpu_table.md"

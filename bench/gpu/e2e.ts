@@ -1,11 +1,14 @@
 /**
  * End-to-end throughput of the streamed sample → encode (`sampleAndEncode`, the core of `run`) on
- * a fixture dataset, next to its two halves measured alone with the same settings:
+ * a fixture dataset, next to its two halves measured alone with the same settings, in this order:
  *
- * - `decode`: the sample step alone (`sample`, same `--jobs`), frames/s;
- * - `encode`: the encode step alone on those stored frames (`encode`), frames/s;
  * - `e2e`: decode and encode overlapped in one stream, frames/s, with the GPU's busy share
- *   (`nvidia-smi` utilisation sampled every 200 ms during the run, averaged).
+ *   (`nvidia-smi` utilisation sampled every 200 ms during the run, averaged); first, so that a run
+ *   cut short by a time limit still has it;
+ * - `decode`: the sample step alone (`sample`, same `--jobs`), frames/s;
+ * - `encode`: the encode step alone on those stored frames (`encode`), frames/s.
+ *
+ * Each also gets a steady-state rate from its output files' times (start-up left out alike).
  *
  * ```sh
  * deno run -A bench/gpu/e2e.ts --dataset DIR --work-root DIR --model vision.onnx \
@@ -122,6 +125,34 @@ function gpuSampler(): { stop: () => Promise<number[] | null> } {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
+/**
+ * Steady-state frames/s of a step from its output files' modification times: the frames of every
+ * file written after the first one, over the time from the first to the last. Start-up (CUDA
+ * context, session creation, filling the pipeline) falls before the first file and is left out,
+ * the same way for every mode.
+ */
+async function steadyFps(
+  work: string,
+  dir: "emb" | "frames",
+  step: "encode" | "sample",
+): Promise<number | null> {
+  const m = Manifest.open(join(work, "manifest.db"));
+  const frames = new Map<string, number>();
+  for (const v of m.videos({ step, state: "done" })) frames.set(v.id, v.steps[step]?.frames ?? 0);
+  m.close();
+  const times: { t: number; n: number }[] = [];
+  for await (const e of Deno.readDir(join(work, dir))) {
+    if (!e.isFile || !e.name.endsWith(".npy")) continue;
+    const st = await Deno.stat(join(work, dir, e.name));
+    times.push({ t: st.mtime!.getTime(), n: frames.get(e.name.slice(0, -4)) ?? 0 });
+  }
+  if (times.length < 3) return null;
+  times.sort((a, b) => a.t - b.t);
+  const span = (times[times.length - 1].t - times[0].t) / 1000;
+  const n = times.slice(1).reduce((a, x) => a + x.n, 0);
+  return span > 0 ? n / span : null;
+}
+
 async function record(row: Record<string, unknown>): Promise<void> {
   const line = JSON.stringify({ ...row, jobs, batch, cores: navigator.hardwareConcurrency });
   if (flags.jsonl) await Deno.writeTextFile(flags.jsonl, line + "\n", { append: true });
@@ -135,44 +166,6 @@ say(
   `${videos.length} videos in ${dataset}; model ${flags.model}; providers ${providers}; ` +
     `batch ${batch}; jobs ${jobs}`,
 );
-let decodeWork: string | null = null;
-if (modes.includes("decode")) {
-  decodeWork = await freshWork("decode");
-  const s = await sample({ work: decodeWork, jobs, ffmpeg, ffprobe, quiet: true });
-  const fps = s.frames / s.seconds;
-  say(
-    `decode alone (sample step, ${jobs} jobs): ${s.done} videos, ${s.frames} frames in ` +
-      `${s.seconds.toFixed(1)} s = ${fps.toFixed(0)} frames/s (${s.failed.length} failed)`,
-  );
-  for (const f of s.failed.slice(0, 5)) say(`  failed: ${f.id}: ${f.error}`);
-  await record({ what: "decode", videos: s.done, frames: s.frames, seconds: s.seconds, fps });
-}
-if (modes.includes("encode") && decodeWork) {
-  const gpu = gpuSampler();
-  const s = await encode({
-    work: decodeWork,
-    model: flags.model!,
-    providers,
-    batch,
-    quiet: true,
-  });
-  const util = await gpu.stop();
-  const fps = s.frames / s.seconds;
-  say(
-    `encode alone (encode step on stored frames, ${s.provider}): ${s.done} videos, ${s.frames} ` +
-      `frames in ${s.seconds.toFixed(1)} s = ${fps.toFixed(0)} frames/s` +
-      (util ? `, GPU busy ${mean(util).toFixed(0)}% (${util.length} samples)` : ""),
-  );
-  await record({
-    what: "encode",
-    provider: s.provider,
-    videos: s.done,
-    frames: s.frames,
-    seconds: s.seconds,
-    fps,
-    gpu_util: util ? mean(util) : null,
-  });
-}
 if (modes.includes("e2e")) {
   const work = await freshWork("e2e");
   const gpu = gpuSampler();
@@ -189,9 +182,11 @@ if (modes.includes("e2e")) {
   });
   const util = await gpu.stop();
   const fps = r.encode.frames / r.seconds;
+  const steady = await steadyFps(work, "emb", "encode");
   say(
     `end to end (sample → encode streamed, ${r.encode.provider}): ${r.encode.done} videos, ` +
       `${r.encode.frames} frames in ${r.seconds.toFixed(1)} s = ${fps.toFixed(0)} frames/s` +
+      ` (steady ${steady?.toFixed(0) ?? "?"})` +
       (util ? `, GPU busy ${mean(util).toFixed(0)}% (${util.length} samples)` : "") +
       ` (${r.sample.failed.length} decode failures)`,
   );
@@ -205,7 +200,59 @@ if (modes.includes("e2e")) {
     frames: r.encode.frames,
     seconds: r.seconds,
     fps,
+    steady_fps: steady,
     gpu_util: util ? mean(util) : null,
     gpu_samples: util?.length ?? 0,
+  });
+}
+let decodeWork: string | null = null;
+if (modes.includes("decode")) {
+  decodeWork = await freshWork("decode");
+  const s = await sample({ work: decodeWork, jobs, ffmpeg, ffprobe, quiet: true });
+  const fps = s.frames / s.seconds;
+  const steady = await steadyFps(decodeWork, "frames", "sample");
+  say(
+    `decode alone (sample step, ${jobs} jobs): ${s.done} videos, ${s.frames} frames in ` +
+      `${s.seconds.toFixed(1)} s = ${fps.toFixed(0)} frames/s (steady ${
+        steady?.toFixed(0) ?? "?"
+      }; ${s.failed.length} failed)`,
+  );
+  for (const f of s.failed.slice(0, 5)) say(`  failed: ${f.id}: ${f.error}`);
+  await record({
+    what: "decode",
+    videos: s.done,
+    frames: s.frames,
+    seconds: s.seconds,
+    fps,
+    steady_fps: steady,
+  });
+}
+if (modes.includes("encode") && decodeWork) {
+  const gpu = gpuSampler();
+  const s = await encode({
+    work: decodeWork,
+    model: flags.model!,
+    providers,
+    batch,
+    quiet: true,
+  });
+  const util = await gpu.stop();
+  const fps = s.frames / s.seconds;
+  const steady = await steadyFps(decodeWork, "emb", "encode");
+  say(
+    `encode alone (encode step on stored frames, ${s.provider}): ${s.done} videos, ${s.frames} ` +
+      `frames in ${s.seconds.toFixed(1)} s = ${fps.toFixed(0)} frames/s` +
+      ` (steady ${steady?.toFixed(0) ?? "?"})` +
+      (util ? `, GPU busy ${mean(util).toFixed(0)}% (${util.length} samples)` : ""),
+  );
+  await record({
+    what: "encode",
+    provider: s.provider,
+    videos: s.done,
+    frames: s.frames,
+    seconds: s.seconds,
+    fps,
+    steady_fps: steady,
+    gpu_util: util ? mean(util) : null,
   });
 }

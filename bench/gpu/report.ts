@@ -107,7 +107,9 @@ const fixtures = [
 ];
 if (fixtures.length) {
   lines.push(
-    "Project fixture models (lib/clip_model_builder.ts, same shapes) on ORT CUDA:",
+    `Project fixture models (lib/clip_model_builder.ts, same shapes) on ORT ${
+      String(ort.find((r) => r.provider)?.provider ?? "?")
+    }:`,
     "",
     `| model | input | ${batches.map((b) => `batch ${b} img/s`).join(" | ")} | rel. error |`,
     `| --- | --- | ${batches.map(() => "---:").join(" | ")} | --- |`,
@@ -136,27 +138,29 @@ const encStep = e2e.find((r) => r.what === "encode");
 const run = e2e.find((r) => r.what === "e2e");
 const bare = ortAt(flags.model!, Number(flags.batch));
 if (dec || run) {
-  const slower = Math.min(dec?.fps as number ?? Infinity, bare ?? Infinity);
-  const ratio = (run?.fps as number) / slower;
+  const f = (r: Row | undefined, k: string) => r?.[k] as number | undefined;
+  const both = (r: Row | undefined) => `${n0(f(r, "fps"))} / ${n0(f(r, "steady_fps"))}`;
+  const slower = (k: string) => Math.min(f(dec, k) ?? Infinity, bare ?? Infinity);
+  const ratio = (f(run, "steady_fps") ?? NaN) / slower("steady_fps");
+  const ratioRaw = (f(run, "fps") ?? NaN) / slower("fps");
   lines.push(
     `End to end on the fixture dataset (${run?.videos ?? dec?.videos} videos of 10 s, ` +
       `${run?.frames ?? dec?.frames} frames at 1 FPS; ${run?.jobs ?? dec?.jobs} decode jobs on ` +
       `${run?.cores ?? dec?.cores} cores; model ${flags.model}, batch ${flags.batch}, provider ` +
-      `${run?.provider ?? encStep?.provider ?? "?"}):`,
+      `${run?.provider ?? encStep?.provider ?? "?"}). frames/s as whole run / steady state ` +
+      "(from the output files' times, start-up left out):",
     "",
-    "| decode alone (sample step) | encode alone (bare ORT, ready tensors) | encode step alone (stored frames) | end to end (sample → encode streamed) | GPU busy, end to end | end to end / slower of the two |",
+    "| decode alone (sample step) | encode alone (bare ORT, ready tensors) | encode step alone (stored frames) | end to end (sample → encode streamed) | GPU busy, end to end | end to end / slower of the two (steady; whole run) |",
     "| ---: | ---: | ---: | ---: | ---: | ---: |",
-    `| ${n0(dec?.fps as number)} frames/s | ${n0(bare)} frames/s | ${
-      n0(encStep?.fps as number)
-    } frames/s | ${n0(run?.fps as number)} frames/s | ${
+    `| ${both(dec)} | ${n0(bare)} | ${both(encStep)} | ${both(run)} | ${
       run?.gpu_util == null ? "–" : `${n0(run.gpu_util as number)}%`
-    } | ${r2(ratio)} |`,
+    } | ${r2(ratio)}; ${r2(ratioRaw)} |`,
     "",
   );
   verdicts.push(
-    `end to end / min(decode alone, encode alone) = ${r2(ratio)} (target ≥ 0.8: ${
-      ratio >= 0.8 ? "met" : "NOT met"
-    })`,
+    `end to end / min(decode alone, encode alone) = ${r2(ratio)} in steady state, ${
+      r2(ratioRaw)
+    } over the whole runs (target ≥ 0.8: ${ratio >= 0.8 ? "met" : "NOT met"})`,
   );
 }
 if (verdicts.length) lines.push(...verdicts.map((v) => `- ${v}`), "");
