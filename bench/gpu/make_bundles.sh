@@ -39,6 +39,9 @@ pack() {
   echo "$CACHE/$file"
 }
 
+# node_modules must match deno.json + deno.lock as they travel (the device cannot install)
+KINEMBED_QUIET=1 ./kinembed bootstrap
+
 # --- .gpu/a: onnxruntime-node native files (from the installed node_modules, version-checked)
 PKG=$(realpath node_modules/onnxruntime-node)
 have=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$PKG/package.json")
