@@ -9,7 +9,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-S=${KSTAGE:-$HOME/kstage}
+S=${KSTAGE:-${HOME:-/root}/kstage}
 OUT=${OUT:-$ROOT/.gpu/out}
 mkdir -p "$S/ort" "$S/models" "$OUT"
 R=$OUT/device_a.txt

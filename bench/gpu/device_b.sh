@@ -15,7 +15,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-S=${KSTAGE:-$HOME/kstage}
+S=${KSTAGE:-${HOME:-/root}/kstage}
 OUT=${OUT:-$ROOT/.gpu/out}
 SCALE=${E2E_SCALE:-40}
 CLASSES=${E2E_CLASSES:-5}
