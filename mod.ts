@@ -43,3 +43,5 @@ export * from "./lib/zero_shot.ts";
 export * from "./lib/eval_features.ts";
 export * from "./lib/eval_report.ts";
 export * from "./lib/eval.ts";
+export * from "./lib/worker.ts";
+export * from "./lib/merge.ts";

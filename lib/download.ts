@@ -77,6 +77,11 @@ export interface DownloadOptions {
   log?: (line: string) => void;
   /** Take the work dir's lock (default true; false when the caller holds it). */
   lock?: boolean;
+  /**
+   * Fetch only some of the selected videos: called with every video of the manifest once the
+   * selection is recorded, returns the ids to fetch (a scale-out worker: those of its shards).
+   */
+  restrictTo?: (videos: readonly { id: string; split: Split }[]) => ReadonlySet<string>;
 }
 
 /** An archive that could not be fetched or extracted. */
@@ -197,7 +202,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     ? await readArchiveLists(lists, opts.baseUrl, input.rows)
     : { sources: [], issues: [] };
   const issues = [...input.issues, ...archives.issues];
-  const selected = selectSubset(input.rows, {
+  const picked = selectSubset(input.rows, {
     splits: opts.splits,
     perClass: opts.perClass,
     limit: opts.limit,
@@ -210,7 +215,11 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     : await lockWorkDir(layout.root, { onWait: (h) => log(`waiting for ${h} to finish ...`) });
   const manifest = Manifest.open(layout.manifest);
   try {
-    const added = manifest.addVideos(selected);
+    const added = manifest.addVideos(picked);
+    const only = opts.restrictTo?.(
+      Array.from(manifest.videoSteps("download"), (v) => ({ id: v.id, split: v.split })),
+    );
+    const selected = only ? picked.filter((r) => only.has(r.id)) : picked;
     await removeTempsUnder(layout.videos);
     await forgetMissingOutputs(manifest, selected, log);
     const fetcher = new Fetcher({

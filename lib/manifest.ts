@@ -542,6 +542,44 @@ export class Manifest {
   }
 
   /**
+   * Every step record, in video id then step order, a row at a time (merge copies a worker's).
+   * @returns an iterator of records
+   */
+  *stepRecords(): IterableIterator<StepRecord> {
+    const stmt = this.#db.prepare("SELECT * FROM steps ORDER BY video_id, step");
+    for (const r of stmt.iterate() as Iterable<Row>) yield toStep(r);
+  }
+
+  /**
+   * Writes step records as they are, in one transaction (merge copying a worker's records).
+   * @param records the records; each one's video must be in this manifest
+   * @returns how many were written
+   */
+  putStepRecords(records: Iterable<StepRecord>): number {
+    return this.#tx(() => {
+      let n = 0;
+      for (const r of records) {
+        this.#setStep(r.step, r.videoId, r.state, r.error, {
+          path: r.path,
+          frames: r.frames ?? undefined,
+          sha256: r.sha256 ?? undefined,
+        });
+        n++;
+      }
+      return n;
+    });
+  }
+
+  /**
+   * Writes a consistent copy of the database to a new file (SQLite `VACUUM INTO`), e.g. to put a
+   * worker's manifest where merge reads it.
+   * @param path the copy; must not exist yet
+   */
+  copyTo(path: string): void {
+    this.#db.prepare("VACUUM INTO ?").run(path);
+  }
+
+  /**
    * Records a finished shard (replacing a row with the same index).
    * @param row the shard
    */

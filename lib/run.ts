@@ -8,7 +8,9 @@ import { download, type DownloadOptions, type DownloadReport } from "./download.
 import { type EvalOptions, type EvalResult, evaluate } from "./eval.ts";
 import { sampleAndEncode, type SampleEncodeOptions, type SampleEncodeSummary } from "./pipeline.ts";
 import { shard, type ShardOptions, type ShardSummary } from "./shard.ts";
+import { workDirLayout } from "./work_dir.ts";
 import { verify, type VerifyReport } from "./verify.ts";
+import { claimWorker, formatWorker, type WorkerId, workerVideoIds } from "./worker.ts";
 
 /** Options of the whole pipeline; a step whose options are absent is not run. */
 export interface RunOptions {
@@ -26,6 +28,14 @@ export interface RunOptions {
   eval?: Omit<EvalOptions, "work" | "shards">;
   /** Where step headings go (default stderr). */
   log?: (line: string) => void;
+  /**
+   * Run as worker k of n (docs/cluster.md): download, sample and encode only the videos of this
+   * worker's shards, in its own work dir, and write those shards into `<work>/shards`; verify and
+   * eval are left for after `merge`.
+   */
+  worker?: WorkerId;
+  /** The worker's work dir (default `<work>/workers/<k>`, where merge reads its manifest). */
+  workerWork?: string;
 }
 
 /** What each step of the pipeline did. */
@@ -60,19 +70,43 @@ export interface RunSummary {
  * ```
  */
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
+  if (!opts.worker) return await runSteps(opts, opts.work, null);
+  const claim = await claimWorker(opts.work, opts.worker, {
+    seed: opts.shard?.seed,
+    perShard: opts.shard?.perShard,
+    workDir: opts.workerWork,
+  });
+  try {
+    const r = await runSteps(opts, claim.workDir, opts.worker);
+    await claim.publish();
+    return r;
+  } finally {
+    claim.release();
+  }
+}
+
+async function runSteps(
+  opts: RunOptions,
+  work: string,
+  worker: WorkerId | null,
+): Promise<RunSummary> {
   const log = opts.log ?? ((line: string) => console.error(line));
   let failed = false;
   let dl: DownloadReport | undefined;
   if (opts.download) {
     log("== download");
-    dl = await download({ ...opts.download, work: opts.work });
+    dl = await download({
+      ...opts.download,
+      work,
+      restrictTo: worker ? (all) => workerVideoIds(all, worker, opts.shard ?? {}) : undefined,
+    });
     failed ||= dl.failures.length > 0 || dl.issues.length > 0;
     log(
       `download: ${dl.selected} selected, ${dl.failures.length} failed, ${dl.requests} HTTP requests`,
     );
   }
   log("== sample → encode");
-  const se = await sampleAndEncode({ ...opts.sampleEncode, work: opts.work });
+  const se = await sampleAndEncode({ ...opts.sampleEncode, work });
   failed ||= se.sample.failed.length > 0 || se.encode.failed.length > 0;
   log(
     `sample → encode: ${se.encode.done} videos, ${se.encode.frames} frames in ${
@@ -82,14 +116,27 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       `${se.sample.failed.length + se.encode.failed.length} failed)`,
   );
   log("== shard");
-  const sh = await shard({ ...opts.shard, work: opts.work });
+  const sh = await shard({
+    ...opts.shard,
+    work,
+    ...(worker ? { worker, shardsDir: workDirLayout(opts.work).shards } : {}),
+  });
+  // a worker packs failed videos with 0 frames: only shards it could not write fail it
+  if (worker) failed = false;
   failed ||= sh.failures.length > 0;
   const tars = Object.values(sh.splits).reduce((s, x) => s + x.tars, 0);
   log(
     `shard: ${tars} tars in ${sh.shardsDir} (${sh.written.length} written, ${sh.kept.length} kept)`,
   );
+  if (worker) {
+    const empty = Object.values(sh.splits).reduce((s, x) => s + (x.empty ?? 0), 0);
+    log(
+      `worker ${formatWorker(worker)}: ${empty} failed videos packed with 0 frames; ` +
+        "verify and eval come after merge",
+    );
+  }
   let vr: VerifyReport | undefined;
-  if (opts.verify) {
+  if (opts.verify && !worker) {
     log("== verify");
     vr = await verify({
       work: opts.work,
@@ -101,7 +148,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     log(`verify: ${vr.ok ? "all splits match the card" : `${vr.problems.length} problems`}`);
   }
   let ev: EvalResult | undefined;
-  if (opts.eval) {
+  if (opts.eval && !worker) {
     log("== eval");
     ev = await evaluate({ ...opts.eval, work: opts.work, log });
   }

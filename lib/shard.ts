@@ -6,13 +6,13 @@
  * rewrites the rest. The same inputs and seed give byte-identical tars.
  * @module
  */
-import { basename, isAbsolute, join } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { removeStaleTemps, sha256File, writeFileAtomic } from "./atomic_file.ts";
 import { FormatError } from "./errors.ts";
 import { Manifest, SPLITS } from "./manifest.ts";
-import type { ShardRow, Split, VideoStepRow } from "./manifest.ts";
-import { readNpyHeader } from "./npy.ts";
+import type { RunConfig, ShardRow, Split, VideoStepRow } from "./manifest.ts";
+import { readNpyHeader, writeNpy } from "./npy.ts";
 import { Progress } from "./progress.ts";
 import {
   DEFAULT_PER_SHARD,
@@ -25,6 +25,7 @@ import {
 import { type SampleMember, ShardWriter, type WrittenShard } from "./shard_writer.ts";
 import { formatSplitsCsv } from "./splits_csv.ts";
 import { ensureWorkDir, lockWorkDir } from "./work_dir.ts";
+import { isWorkerShardTemp, workerConfig, type WorkerId } from "./worker.ts";
 
 /** Options of `shard()`. */
 export interface ShardOptions {
@@ -38,6 +39,20 @@ export interface ShardOptions {
   quiet?: boolean;
   /** Refuse at once (instead of waiting) when another run holds the work dir. */
   noWait?: boolean;
+  /**
+   * Plan over every video of the manifest, not only the encoded ones: a video that failed a step
+   * is packed as a sample with zero frames (`.npy` shape (0, dim)), so the plan is a function of
+   * the selected input rows alone, never of which videos failed (docs/cluster.md). Default false:
+   * failed videos are left out.
+   */
+  planFromInputs?: boolean;
+  /**
+   * Write only this worker's shards (`index % count == index`), planning from inputs; leave
+   * other files in the shards folder alone, and `splits.csv`/`manifest.json` to merge.
+   */
+  worker?: WorkerId;
+  /** Where the shards go (default `<work>/shards`); a worker writes into the shared output dir. */
+  shardsDir?: string;
 }
 
 /** What became of one split. */
@@ -46,6 +61,8 @@ export interface SplitShardSummary extends SplitCount {
   failed: number;
   /** Videos of the split left out because they are not encoded yet. */
   notEncoded: number;
+  /** Failed videos packed as samples with zero frames (present only when planning from inputs). */
+  empty?: number;
 }
 
 /** What a shard run did. */
@@ -86,6 +103,8 @@ export interface SampleInput {
   embPath: string;
   /** SHA-256 of the embeddings file when recorded; checked while packing. */
   embSha256: string | null;
+  /** The `.npy` member itself, for a sample with no embeddings file (a failed video, 0 frames). */
+  npy?: Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -113,12 +132,13 @@ function inputKey(i: SampleInput): string {
     i.youtubeId,
     i.timeStart,
     i.timeEnd,
-    i.embSha256 ?? basename(i.embPath),
+    i.npy ? `0 frames ${i.npy.length}` : i.embSha256 ?? basename(i.embPath),
   ]
     .join("\t");
 }
 
 async function readEmbedding(key: string, input: SampleInput): Promise<Uint8Array> {
+  if (input.npy) return input.npy;
   // the caller names the shard; this names the sample and its video
   const where = `${key} (video ${input.videoId})`;
   let bytes: Uint8Array;
@@ -218,6 +238,30 @@ async function fileSize(path: string): Promise<number | null> {
   }
 }
 
+/**
+ * The `.npy` member of a failed video's sample: shape (0, dim) in the run's dtype, as the
+ * published set stores videos with no frames.
+ * @param config the run config (`embed_dim`, `dtype`; 512 and float16 when not recorded)
+ * @returns the member's bytes
+ */
+export function emptyEmbedding(config: RunConfig): Uint8Array {
+  const dim = typeof config.embed_dim === "number" ? config.embed_dim : 512;
+  return config.dtype === "float32"
+    ? writeNpy({ dtype: "<f4", shape: [0, dim], data: new Float32Array(0) })
+    : writeNpy({ dtype: "<f2", shape: [0, dim], data: new Uint16Array(0) });
+}
+
+async function removeWorkerTemps(dir: string, w: WorkerId): Promise<number> {
+  let n = 0;
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && isWorkerShardTemp(e.name, w)) {
+      await Deno.remove(join(dir, e.name)).catch(() => {});
+      n++;
+    }
+  }
+  return n;
+}
+
 async function writeIfChanged(path: string, text: string): Promise<void> {
   const old = await Deno.readTextFile(path).catch(() => null);
   if (old !== text) await writeFileAtomic(path, encoder.encode(text));
@@ -237,17 +281,30 @@ export async function shard(opts: ShardOptions): Promise<ShardSummary> {
   const seed = opts.seed ?? 0;
   const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
   const layout = await ensureWorkDir(opts.work);
+  const shardsDir = opts.shardsDir ? resolve(opts.shardsDir) : layout.shards;
+  const worker = opts.worker ?? null;
+  const fromInputs = opts.planFromInputs === true || worker !== null;
   const lock = await lockWorkDir(layout.root, { wait: !opts.noWait });
   try {
-    const staleTemps = await removeStaleTemps(layout.shards);
+    await Deno.mkdir(shardsDir, { recursive: true });
+    // workers share the shards folder: each removes only its own leftover temp files
+    const staleTemps = worker
+      ? await removeWorkerTemps(shardsDir, worker)
+      : await removeStaleTemps(shardsDir);
     const m = Manifest.open(layout.manifest);
     try {
-      m.applyConfig({ shard_seed: seed, per_shard: perShard }, layout.root);
-      return await shardLocked(m, layout.root, layout.emb, layout.shards, {
+      m.applyConfig({
+        shard_seed: seed,
+        per_shard: perShard,
+        ...(worker ? workerConfig(worker) : fromInputs ? { shard_plan: "inputs" } : {}),
+      }, layout.root);
+      return await shardLocked(m, layout.root, layout.emb, shardsDir, {
         seed,
         perShard,
         quiet: opts.quiet ?? false,
         staleTemps,
+        fromInputs,
+        worker,
       });
     } finally {
       m.close();
@@ -262,22 +319,38 @@ async function shardLocked(
   root: string,
   embDir: string,
   shardsDir: string,
-  o: { seed: number; perShard: number; quiet: boolean; staleTemps: number },
+  o: {
+    seed: number;
+    perShard: number;
+    quiet: boolean;
+    staleTemps: number;
+    fromInputs: boolean;
+    worker: WorkerId | null;
+  },
 ): Promise<ShardSummary> {
   const splits = Object.fromEntries(
-    SPLITS.map((s) => [s, { samples: 0, tars: 0, failed: 0, notEncoded: 0 }]),
+    SPLITS.map((s) => [
+      s,
+      { samples: 0, tars: 0, failed: 0, notEncoded: 0, ...(o.fromInputs ? { empty: 0 } : {}) },
+    ]),
   ) as Record<Split, SplitShardSummary>;
   // the plan needs only ids and splits; each shard's inputs are read when its turn comes, so
   // memory stays at the ids, not the full rows, of the whole dataset
   const eligible: { id: string; split: Split }[] = [];
   for (const v of m.videoSteps("encode")) {
-    if (v.state === "done") eligible.push({ id: v.id, split: v.split });
+    if (o.fromInputs || v.state === "done") eligible.push({ id: v.id, split: v.split });
     else if (v.anyFailed) splits[v.split].failed++;
     else splits[v.split].notEncoded++;
   }
   const plan: ShardPlan = planShards(eligible, { seed: o.seed, perShard: o.perShard });
   eligible.length = 0;
-  for (const s of SPLITS) Object.assign(splits[s], plan.totals[s]);
+  const w = o.worker;
+  const mine = w ? plan.shards.filter((s) => s.index % w.count === w.index) : plan.shards;
+  for (const s of mine) {
+    splits[s.split].samples += s.samples.length;
+    splits[s.split].tars++;
+  }
+  const emptyNpy = o.fromInputs ? emptyEmbedding(m.config()) : null;
 
   // rows and files of an earlier, larger or different plan go first
   const planned = new Set(plan.shards.map((s) => s.file));
@@ -287,7 +360,8 @@ async function shardLocked(
   }
   if (existing.size !== m.shards().length) m.replaceShards([...existing.values()]);
   const removed: string[] = [];
-  for await (const e of Deno.readDir(shardsDir)) {
+  // other workers' files are none of a worker's business: merge tidies the shared folder
+  for await (const e of w ? [] : Deno.readDir(shardsDir)) {
     if (e.isFile && /^ds_\d+\.tar$/.test(e.name) && !planned.has(e.name)) {
       await Deno.remove(join(shardsDir, e.name));
       removed.push(e.name);
@@ -298,12 +372,33 @@ async function shardLocked(
   const written: string[] = [], kept: string[] = [];
   const failures: { id: string; error: string }[] = [];
   const finalRows: ShardRow[] = [];
-  const total = plan.shards.reduce((a, s) => a + s.samples.length, 0);
+  const total = mine.reduce((a, s) => a + s.samples.length, 0);
   const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
-  for (const s of plan.shards) {
+  for (const s of mine) {
     const inputs = new Map<string, SampleInput>();
+    const waiting: string[] = [];
     for (const v of m.videoSteps("encode", s.samples.map((x) => x.videoId))) {
       if (v.state === "done") inputs.set(v.id, toInput(v, embDir, root));
+      else if (emptyNpy === null) continue;
+      else if (v.anyFailed) {
+        inputs.set(v.id, { ...toInput(v, embDir, root), embSha256: null, npy: emptyNpy });
+        splits[v.split].empty = (splits[v.split].empty ?? 0) + 1;
+      } else {
+        waiting.push(v.id);
+        splits[v.split].notEncoded++;
+      }
+    }
+    if (waiting.length > 0) {
+      // not writable yet; a file from before the videos went back to pending is no longer right
+      existing.delete(s.index);
+      await Deno.remove(join(shardsDir, s.file)).catch(() => {});
+      failures.push({
+        id: s.file,
+        error: `${waiting.length} of its videos are not processed yet (${waiting[0]}` +
+          `${waiting.length > 1 ? ", ..." : ""}): run sample and encode first`,
+      });
+      progress.tick(s.samples.length, 0);
+      continue;
     }
     const inputOf = (id: string) => inputs.get(id)!;
     const hash = planHash(s, (id) => inputKey(inputOf(id)));
@@ -333,6 +428,17 @@ async function shardLocked(
       finalRows.push(done);
       written.push(s.file);
     } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS" || code === "EIO") {
+        // the temp file is gone (the writer aborted); every later shard would fail the same way
+        throw Object.assign(
+          new Error(
+            `${s.file}: ${(e as Error).message} writing it in ${shardsDir}; the ` +
+              `${written.length + kept.length} shards before it are kept: free space and run again`,
+          ),
+          { code },
+        );
+      }
       if (!(e instanceof FormatError || e instanceof Deno.errors.NotFound)) throw e;
       // an older file under this name no longer matches the plan: leave no misleading shard
       await Deno.remove(path).catch(() => {});
@@ -343,15 +449,21 @@ async function shardLocked(
   // rows of shards that failed this time describe files that are gone
   if (finalRows.length !== m.shards().length) m.replaceShards(finalRows);
 
-  await writeIfChanged(
-    join(shardsDir, "splits.csv"),
-    formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
-  );
-  const exported = {
-    ...m.export(),
-    plan: { seed: o.seed, perShard: o.perShard, splits },
-  };
-  await writeIfChanged(join(shardsDir, "manifest.json"), JSON.stringify(exported, null, 2) + "\n");
+  // a worker's shards are one part of the set: merge writes the set's splits.csv and manifest.json
+  if (!w) {
+    await writeIfChanged(
+      join(shardsDir, "splits.csv"),
+      formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
+    );
+    const exported = {
+      ...m.export(),
+      plan: { seed: o.seed, perShard: o.perShard, splits },
+    };
+    await writeIfChanged(
+      join(shardsDir, "manifest.json"),
+      JSON.stringify(exported, null, 2) + "\n",
+    );
+  }
   return {
     shardsDir,
     seed: o.seed,

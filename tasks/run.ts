@@ -6,6 +6,7 @@ import { parseProviders } from "../lib/image_encoder.ts";
 import { runPipeline } from "../lib/run.ts";
 import { parseSplits } from "../lib/subset.ts";
 import { formatVerifyReport } from "../lib/verify.ts";
+import { formatWorker, resolveWorker } from "../lib/worker.ts";
 import { type Preset, PRESETS } from "../lib/video.ts";
 
 await runTask({
@@ -81,8 +82,27 @@ await runTask({
       help: "eval: CLIP text encoder .onnx for zero-shot",
     },
     quiet: { type: "boolean", help: "no progress output" },
+    worker: {
+      type: "string",
+      arg: "K/N",
+      help: "run as worker K of N: only its shards, into DIR/shards; then merge " +
+        "(default from SLURM_ARRAY_TASK_ID, or JOB_COMPLETION_INDEX with --workers)",
+    },
+    workers: { type: "string", arg: "N", help: "worker count (with JOB_COMPLETION_INDEX)" },
+    "worker-work": {
+      type: "string",
+      arg: "DIR",
+      help: "the worker's own work dir, e.g. on local disk (default DIR/workers/K)",
+    },
   },
 }, async (v) => {
+  const worker = resolveWorker({
+    worker: stringFlag(v, "worker"),
+    workers: intFlag(v, "workers", 1),
+  });
+  if (!worker && stringFlag(v, "worker-work")) {
+    throw new UsageError("--worker-work needs a worker (--worker K/N)");
+  }
   const model = stringFlag(v, "model");
   if (!model) throw new UsageError("--model FILE is required");
   const preset = stringFlag(v, "preset") as Preset;
@@ -100,6 +120,8 @@ await runTask({
   const splits = stringFlag(v, "splits");
   const r = await runPipeline({
     work: stringFlag(v, "work")!,
+    worker: worker ?? undefined,
+    workerWork: stringFlag(v, "worker-work"),
     download: hasInputs
       ? {
         annotations: list("annotations"),
@@ -142,6 +164,16 @@ await runTask({
   });
   const failures = [...r.sampleEncode.sample.failed, ...r.sampleEncode.encode.failed];
   for (const f of failures) console.error(`  ${f.id}: ${f.error}`);
+  if (worker) {
+    for (const f of r.shard.failures) console.error(`  ${f.id}: ${f.error}`);
+    console.log(
+      `run: worker ${formatWorker(worker)}: ${r.shard.written.length + r.shard.kept.length} ` +
+        `shards in ${r.shard.shardsDir}` +
+        (r.shard.failures.length ? `, ${r.shard.failures.length} not written` : "") +
+        `; when every worker is done: deno task merge --work ${stringFlag(v, "work")}`,
+    );
+    return r.exitCode;
+  }
   if (r.verify && !r.verify.ok) {
     console.log(formatVerifyReport(r.verify));
   }

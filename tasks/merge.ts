@@ -1,0 +1,41 @@
+/** `kinembed merge`: join the manifests of a scale-out run's workers into one. */
+import { intFlag, runTask, WORK_FLAG } from "../lib/cli.ts";
+import { SPLITS } from "../lib/manifest.ts";
+import { merge } from "../lib/merge.ts";
+
+await runTask({
+  name: "merge",
+  summary: "Join the worker manifests of a scale-out run (DIR/workers/<k>/manifest.db) into " +
+    "DIR/manifest.db after checking that every planned shard is in DIR/shards exactly once, as " +
+    "its worker recorded it; write splits.csv and manifest.json. Then verify --work DIR.",
+  flags: {
+    work: WORK_FLAG,
+    workers: {
+      type: "string",
+      arg: "N",
+      help: "how many workers the run had (default: what their manifests say)",
+    },
+    quiet: { type: "boolean", help: "no progress lines" },
+  },
+}, async (values) => {
+  const work = String(values.work);
+  const r = await merge({
+    work,
+    workers: intFlag(values, "workers", 1),
+    quiet: values.quiet === true,
+  });
+  console.log(`merged ${r.workers} workers into ${r.manifest}: ${r.videos} videos`);
+  console.log("split   samples  tars  with 0 frames (failed videos)");
+  for (const s of SPLITS) {
+    const t = r.splits[s];
+    console.log(
+      `${s.padEnd(6)} ${String(t.samples).padStart(8)} ${String(t.tars).padStart(5)}  ${t.empty}`,
+    );
+  }
+  for (const f of r.failures) console.error(`  ${f.id}: ${f.error}`);
+  if (r.removed.length > 0) {
+    console.log(`${r.removed.length} shards of another plan removed: ${r.removed.join(", ")}`);
+  }
+  console.log(`splits.csv and manifest.json in ${r.shardsDir}; next: verify --work ${work}`);
+  return 0;
+});
