@@ -571,12 +571,19 @@ export class Manifest {
   }
 
   /**
-   * Writes a consistent copy of the database to a new file (SQLite `VACUUM INTO`), e.g. to put a
-   * worker's manifest where merge reads it.
-   * @param path the copy; must not exist yet
+   * Writes a complete copy of the database file, e.g. to put a worker's manifest where merge reads
+   * it: the write-ahead log is checkpointed into the file first. The caller must hold the work
+   * dir's lock, so that no other connection writes meanwhile.
+   * @param path the copy (overwritten)
+   * @throws ConfigError when another connection keeps the log from being checkpointed
    */
   copyTo(path: string): void {
-    this.#db.prepare("VACUUM INTO ?").run(path);
+    // not VACUUM INTO: it attaches a database, which Deno refuses without full permissions
+    const r = this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number };
+    if (Number(r.busy) !== 0) {
+      throw new ConfigError(`${this.path} is in use by another connection; cannot copy it`);
+    }
+    Deno.copyFileSync(this.path, path);
   }
 
   /**

@@ -301,6 +301,12 @@ export async function claimWorker(
         } finally {
           m.close();
         }
+        const f = await Deno.open(tmp, { read: true, write: true });
+        try {
+          await f.sync();
+        } finally {
+          f.close();
+        }
         await Deno.rename(tmp, join(slotDir, "manifest.db"));
       } finally {
         lock.release();
