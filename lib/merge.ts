@@ -417,10 +417,8 @@ async function refuseSingleRun(path: string): Promise<void> {
   if (!(await exists(path))) return;
   const m = Manifest.open(path);
   try {
-    if (
-      m.config().workers === undefined && m.counts("download").pending +
-            m.counts("download").done + m.counts("download").failed > 0
-    ) {
+    const c = m.counts("download");
+    if (m.config().workers === undefined && c.pending + c.done + c.failed > 0) {
       throw new ConfigError(
         `${path} holds a single run's manifest, not a merge's: merge into a work dir of its own`,
       );

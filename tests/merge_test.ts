@@ -344,3 +344,28 @@ print(json.dumps(found))`,
     await cleanup();
   }
 });
+
+Deno.test("merge refuses a work dir without worker manifests, and one whose own manifest is a single run's", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await assertRejects(() => merge({ work: dir, quiet: true }), "no worker manifests under");
+    const top = Manifest.open(join(dir, "manifest.db"));
+    top.addVideos([{
+      id: "abc_000000_000010",
+      split: "train",
+      label: "abseiling",
+      youtubeId: "abc",
+      timeStart: 0,
+      timeEnd: 10,
+      source: null,
+    }]);
+    top.close();
+    await Deno.mkdir(workerDir(dir, 0), { recursive: true });
+    const w = Manifest.open(join(workerDir(dir, 0), "manifest.db"));
+    w.applyConfig({ shard_seed: 0, per_shard: 3, shard_plan: "inputs", worker: 0, workers: 1 });
+    w.close();
+    await assertRejects(() => merge({ work: dir, quiet: true }), "holds a single run's manifest");
+  } finally {
+    await cleanup();
+  }
+});
