@@ -183,7 +183,7 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
   if (
     e instanceof ConfigError || e instanceof WorkDirBusyError || e instanceof FormatError ||
     e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
-    e instanceof Deno.errors.NotCapable
+    e instanceof Deno.errors.NotCapable || isOsError(e)
   ) {
     console.error(`kinembed ${spec.name}: ${(e as Error).message}`);
     return 2;
@@ -191,6 +191,12 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
   console.error(`kinembed ${spec.name}: unexpected error`);
   console.error(e);
   return 2;
+}
+
+/** An error the OS raised (disk full, read-only file system...): its message says it all. */
+function isOsError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === "string" && /^E[A-Z0-9]+$/.test(code);
 }
 
 /**

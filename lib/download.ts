@@ -221,6 +221,8 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     );
     const selected = only ? picked.filter((r) => only.has(r.id)) : picked;
     await removeTempsUnder(layout.videos);
+    // a run killed while saving a transfer's resume validators (`.part.json`) leaves a temp
+    await removeTempsUnder(layout.downloads);
     await forgetMissingOutputs(manifest, selected, log);
     const fetcher = new Fetcher({
       jobs: opts.jobs,

@@ -12,7 +12,7 @@
  *   `node:child_process` copies it into every child.
  * - encode: read of the work dir and the model; write of the work dir; FFI scoped to
  *   onnxruntime-node's native folder; no network.
- * - shard: read and write of the work dir.
+ * - shard, merge: read and write of the work dir.
  * - verify: read of the shards (or work dir), the card and the class list; nothing else.
  * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
  *   of the reports folder; FFI for ONNX Runtime; no network.
@@ -39,6 +39,7 @@ export const LAUNCHED_TASKS: Readonly<Record<string, string>> = {
   verify: "verify.ts",
   eval: "eval.ts",
   run: "run.ts",
+  merge: "merge.ts",
   demo: "demo.ts",
   "gpu-setup": "gpu_setup.ts",
 };
@@ -406,6 +407,8 @@ export async function taskLaunch(
       grantOrt(g);
       break;
     case "shard":
+    case "merge":
+      // merge reads the workers' manifests under <work>/workers/ and writes <work>
       g.addReadWrite(work);
       break;
     case "verify":

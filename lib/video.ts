@@ -84,7 +84,7 @@ export function probeVideo(path: string, videoId: string): Promise<VideoProbe> {
   return new Promise((resolve, reject) => {
     ffmpeg.ffprobe(path, (err: Error | null, data: ffmpeg.FfprobeData) => {
       if (err) {
-        reject(new DecodeError(videoId, `ffprobe: ${lastLine(err.message)}`, err.message));
+        reject(new DecodeError(videoId, `ffprobe: ${probeReason(path, err.message)}`, err.message));
         return;
       }
       const v = data.streams.find((s) => s.codec_type === "video");
@@ -296,7 +296,20 @@ function ffmpegReason(stderr: string, fallback: string): string {
     /error|invalid|no such|not found|moov atom|could not|unsupported|failed|does not contain/i
       .test(l)
   );
-  return (telling[0] ?? lastLine(fallback)).slice(0, 300);
+  return withoutContext(telling[0] ?? lastLine(fallback)).slice(0, 300);
+}
+
+/** ffprobe's reason: an empty file said so, else its most telling line (not "exited with 1"). */
+function probeReason(path: string, message: string): string {
+  try {
+    if (Deno.statSync(path).size === 0) return "empty file (0 bytes)";
+  } catch { /* ffprobe's own words below */ }
+  return ffmpegReason(message.replace(/^ffprobe exited with code \d+\s*/i, ""), message);
+}
+
+/** Drops ffmpeg's `[h264 @ 0x55d...]` prefix: a memory address differs on every run. */
+function withoutContext(line: string): string {
+  return line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, "");
 }
 
 function lastLine(s: string): string {

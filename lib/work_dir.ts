@@ -3,7 +3,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { WorkDirBusyError } from "./errors.ts";
+import { ConfigError, WorkDirBusyError } from "./errors.ts";
 
 /** Paths inside a work directory. */
 export interface WorkDirLayout {
@@ -55,7 +55,12 @@ export function workDirLayout(dir: string): WorkDirLayout {
 export async function ensureWorkDir(dir: string): Promise<WorkDirLayout> {
   const l = workDirLayout(dir);
   for (const d of [l.root, l.videos, l.downloads, l.frames, l.emb, l.shards, l.reports]) {
-    await Deno.mkdir(d, { recursive: true });
+    try {
+      await Deno.mkdir(d, { recursive: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) throw e;
+      throw new ConfigError(`cannot make work dir ${l.root}: ${(e as Error).message}`);
+    }
   }
   return l;
 }
@@ -78,7 +83,10 @@ export async function lockWorkDir(
   opts: { wait?: boolean; onWait?: (holder: string) => void } = {},
 ): Promise<WorkDirLock> {
   const path = workDirLayout(dir).lock;
-  const file = await Deno.open(path, { read: true, write: true, create: true });
+  const file = await Deno.open(path, { read: true, write: true, create: true }).catch((e) => {
+    if (e instanceof Deno.errors.NotCapable) throw e;
+    throw new ConfigError(`work dir ${dir} is not writable: ${(e as Error).message}`);
+  });
   if (!(await file.tryLock(true))) {
     const holder = (await Deno.readTextFile(path).catch(() => "")).trim() || "another process";
     if (opts.wait === false) {
