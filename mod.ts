@@ -35,7 +35,7 @@ export * from "./lib/subset.ts";
 export * from "./lib/download.ts";
 export * from "./lib/gpu_setup.ts";
 export * from "./lib/elf_needed.ts";
-export { PROVIDERS, type ProviderName } from "./lib/image_encoder.ts";
+export { type ProviderName, PROVIDERS } from "./lib/image_encoder.ts";
 export * from "./lib/lbfgs.ts";
 export * from "./lib/top_k.ts";
 export * from "./lib/linear_probe.ts";
@@ -45,3 +45,10 @@ export * from "./lib/eval_report.ts";
 export * from "./lib/eval.ts";
 export * from "./lib/worker.ts";
 export * from "./lib/merge.ts";
+export {
+  denoRunArgs,
+  type LaunchContext,
+  LAUNCHED_TASKS,
+  type TaskLaunch,
+  taskLaunch,
+} from "./lib/task_permissions.ts";

@@ -8,14 +8,16 @@
  * mid-work); `--record` puts it at the top of `bench/RESULTS.md`.
  *
  * ```sh
- * deno run -A bench/faults.ts                       # 20 trials per step (about 25 min on 2 cores)
+ * deno run -A bench/faults.ts                       # 20 trials per step (about 45 min on 2 cores)
  * deno run -A bench/faults.ts --trials 3 --steps encode,shard
  * deno run -A bench/faults.ts --record
  * ```
  *
- * Each kill lands between the moment the step's first output appeared and the moment it ended in
- * a calibration run, so it falls mid-work; the table says how many really did (the step had
- * written some but not all of its outputs, or a temp file was open).
+ * 15% of the kills land at a random moment before the step's first output (start-up, lock,
+ * manifest, config); the rest at a random moment after the first output appeared in this very run,
+ * spread over the time a clean run's outputs kept changing. The table says how many landed
+ * mid-work (some but not all outputs written, or a temp file open) and how many came after the
+ * step had already finished.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -105,7 +107,7 @@ export interface FaultBench {
   snapshots: Partial<Record<Stage, string>>;
   /** The clean separate-step run and the clean `run`. */
   reference: { steps: Reference; run: Reference };
-  /** Calibration: seconds to the first output and to the end, and the outputs it leaves. */
+  /** Calibration: when its outputs first and last changed, its end, the outputs it leaves. */
   timing: Partial<Record<FaultStep, StepTiming>>;
   /** Stops the server. */
   close(): Promise<void>;
@@ -115,6 +117,8 @@ export interface FaultBench {
 export interface StepTiming {
   /** Seconds from start to the first new file in its output folders. */
   first: number;
+  /** Seconds from start to the last change in its output folders. */
+  last: number;
   /** Seconds from start to its end. */
   end: number;
   /** Output files in its folders at the end (temp files and splits.csv/manifest.json aside). */
@@ -240,14 +244,20 @@ async function timed(
   fn: () => Promise<void>,
 ): Promise<StepTiming> {
   const dirs = OUTPUT_DIRS[step].map((d) => join(work, d));
-  const before = new Set((await Promise.all(dirs.map(filesUnder))).flat());
+  const listing = async () => (await Promise.all(dirs.map(filesUnder))).flat().join("\n");
+  const before = await listing();
   const t0 = performance.now();
-  let first = -1;
+  let first = -1, last = -1;
   let done = false;
   const watch = (async () => {
-    while (!done && first < 0) {
-      const now = (await Promise.all(dirs.map(filesUnder))).flat();
-      if (now.some((f) => !before.has(f))) first = (performance.now() - t0) / 1000;
+    let previous = before;
+    while (!done) {
+      const now = await listing();
+      if (now !== previous) {
+        last = (performance.now() - t0) / 1000;
+        if (first < 0) first = last;
+        previous = now;
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
@@ -256,7 +266,8 @@ async function timed(
   done = true;
   await watch;
   const outputs = (await outputsNow(work, step)).done;
-  return { first: first < 0 ? 0 : Math.min(first, end), end, outputs };
+  first = first < 0 ? 0 : Math.min(first, end);
+  return { first, last: last < 0 ? end : Math.max(first, Math.min(last, end)), end, outputs };
 }
 
 /**
@@ -482,14 +493,14 @@ export async function runTrial(
     // some kills land before any output: start-up, manifest migration, config checks
     await sleep((u / EARLY_KILLS) * t.first);
   } else {
-    // the rest land after the step's first output, spread over the time its work took
+    // the rest land after the step's first output, spread over the time its outputs changed
     const dirs = OUTPUT_DIRS[step].map((d) => join(bench.work, d));
     while (!ended) {
       const files = (await Promise.all(dirs.map(filesUnder))).flat();
       if (files.length > before.files) break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    await sleep(((u - EARLY_KILLS) / (1 - EARLY_KILLS)) * (t.end - t.first));
+    await sleep(((u - EARLY_KILLS) / (1 - EARLY_KILLS)) * (t.last - t.first));
   }
   const delay = (performance.now() - t0) / 1000;
   if (!ended) {
@@ -633,8 +644,10 @@ if (import.meta.main) {
     const note = `Fixture dataset: ${bench.dataset.videos.length} videos ` +
       `(train 2, val 1, test 1 per class, plus the real clip), tiny models, 2 samples per shard, ` +
       `archives over HTTP throttled to about 160 kB/s per transfer. Each kill is a SIGKILL of ` +
-      `the task's whole process group at a seeded random time between the step's first output ` +
-      `and its end in a clean run; the rerun runs to completion, then the rest of the pipeline. ` +
+      `the task's whole process group: 15% at a seeded random time before the step's first ` +
+      `output, the rest at a seeded random time after its first output, spread over the time ` +
+      `a clean run's outputs kept changing; the rerun runs to completion, then the rest of the ` +
+      `pipeline. "kill mid-work": some but not all outputs were written, or a temp file was open. ` +
       `"identical": shards and splits.csv byte-identical to a clean run; "problems": trials with ` +
       `any done row without its file, file not counted or counted twice, temp file left, or ` +
       `per-video sha256 differing from the clean run.` +
