@@ -71,4 +71,10 @@ else
   say "SKIP PyTorch: python3 has no torch + transformers with a CUDA GPU here (the ONNX export and the PyTorch baseline need them)"
 fi
 ls -la "$S/models" | tee -a "$R"
+# 3. the clip-video-encode-1.0 preset's OpenCV-style resize against the machine's cv2
+if [ -f .gpu/a/cv2_src.npy ] && python3 -c 'import cv2' 2>/dev/null; then
+  step 30 python3 bench/gpu/opencv_check.py .gpu/a
+else
+  say "SKIP opencv check: no cv2 here or no .gpu/a/cv2_src.npy (bench/gpu/opencv_pair.ts makes it)"
+fi
 say "device_a: done"

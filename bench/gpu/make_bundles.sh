@@ -71,6 +71,9 @@ if [ ! -f "$A/ort-cuda13-sm90-$ORT.tar.xz" ]; then
   rm -rf "$W/package" "$W/prov"
 fi
 
+# --- .gpu/a: a frame and our OpenCV-style resize of it, checked against cv2 on the device
+deno run -A bench/gpu/opencv_pair.ts "$A" >/dev/null
+
 # --- .gpu/b: Deno
 if [ ! -f "$B/deno-$DENO.xz" ]; then
   tgz=$(pack "@deno/linux-x64-glibc@$DENO" "deno-linux-x64-glibc-$DENO.tgz")
