@@ -40,8 +40,7 @@ export async function recordTable(
   const cut = old.indexOf("\n## ");
   const top = cut < 0 ? old.trimEnd() + "\n" : old.slice(0, cut + 1);
   const rest = cut < 0 ? "" : old.slice(cut + 1);
-  const entry =
-    `## ${title} — ${new Date().toISOString().slice(0, 10)}\n\nMachine: ${machineLine()}. ` +
+  const entry = `## ${title} — ${new Date().toISOString().slice(0, 10)}\n\nMachine: ${machine}. ` +
     `Command: \`${command}\`\n\n${table}\n${note ? "\n" + note + "\n" : ""}\n`;
   await Deno.writeTextFile(RESULTS_PATH, `${top}\n${entry}${rest}`);
 }
