@@ -21,12 +21,14 @@ export function machineLine(): string {
  * @param command the command that made it
  * @param table the Markdown table
  * @param note an optional paragraph under the table
+ * @param machine the machine that ran it (default this one)
  */
 export async function recordTable(
   title: string,
   command: string,
   table: string,
   note = "",
+  machine: string = machineLine(),
 ): Promise<void> {
   const head =
     "# Benchmark results\n\nNewest first. Every table keeps its date, machine and command.\n";

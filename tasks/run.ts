@@ -1,6 +1,6 @@
 /** `kinembed run`: every step in order — download, sample → encode (streamed), shard, verify, eval. */
 import { intFlag, numberFlag, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import { type EmbeddingDtype } from "../lib/encode.ts";
+import type { EmbeddingDtype } from "../lib/encode.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseProviders } from "../lib/image_encoder.ts";
 import { runPipeline } from "../lib/run.ts";

@@ -22,8 +22,13 @@ Deno.test("./kinembed demo: every step on the fixture dataset; verify passes; th
     const report = JSON.parse(await Deno.readTextFile(join(work, "reports", "eval.json")));
     assert(report.linearProbe.top1 >= 0.9, `probe top-1 ${report.linearProbe.top1}`);
     assertEquals(report.linearProbe.split, "val");
-    assert(report.zeroShot.count > 0 && report.zeroShot.classes === 8, JSON.stringify(report.zeroShot));
-    for (const f of ["eval.md", "eval.html"]) assert((await Deno.stat(join(work, "reports", f))).size > 0);
+    assert(
+      report.zeroShot.count > 0 && report.zeroShot.classes === 8,
+      JSON.stringify(report.zeroShot),
+    );
+    for (const f of ["eval.md", "eval.html"]) {
+      assert((await Deno.stat(join(work, "reports", f))).size > 0);
+    }
     // an independent reader agrees with the card's totals
     const py = await new Deno.Command("/usr/bin/python3", {
       args: [
@@ -46,7 +51,11 @@ print(json.dumps(n, sort_keys=True))`,
     }).output();
     const counts = JSON.parse(new TextDecoder().decode(py.stdout));
     const ds = JSON.parse(await Deno.readTextFile(join(work, "demo-dataset", "dataset.json")));
-    assertEquals(counts, { test: ds.splits.test.samples, train: ds.splits.train.samples, val: ds.splits.val.samples });
+    assertEquals(counts, {
+      test: ds.splits.test.samples,
+      train: ds.splits.train.samples,
+      val: ds.splits.val.samples,
+    });
     // a second demo finds everything done
     const again = await run(["demo", "--work", work, "--quiet"]);
     assertEquals(again.code, 0);

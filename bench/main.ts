@@ -1,0 +1,50 @@
+/**
+ * `deno task bench <name> [flags]`: runs one benchmark; each prints a table with ratios against a
+ * baseline measured in the same run, and `--record` (or the benchmark's own default) keeps it in
+ * `bench/RESULTS.md`.
+ *
+ *   pipeline   sample vs bare ffmpeg, encode vs bare session.run, run vs the slower stage
+ *   probe      linear probe vs scikit-learn's lbfgs on the same features
+ *   shard      shard + verify at the published size vs sha256sum
+ *   faults     SIGKILL every step at random moments, rerun, compare with a clean run
+ *   gpu        how to run the GPU kit (it runs on a lent GPU machine, see bench/gpu/README.md)
+ */
+const BENCHES: Record<string, string> = {
+  pipeline: "pipeline_bench.ts",
+  probe: "linear_probe_bench.ts",
+  shard: "shard_scale.ts",
+  faults: "faults.ts",
+};
+
+const [name, ...rest] = Deno.args;
+if (name === "gpu") {
+  console.log(await Deno.readTextFile(new URL("./gpu/README.md", import.meta.url)));
+  Deno.exit(0);
+}
+if (!name || !(name in BENCHES)) {
+  console.error(
+    `usage: deno task bench <${[...Object.keys(BENCHES), "gpu"].join(" | ")}> [flags]  ` +
+      "(each takes --help)",
+  );
+  Deno.exit(name === undefined || name === "--help" ? 0 : 2);
+}
+const script = new URL(`./${BENCHES[name]}`, import.meta.url).pathname;
+const { code } = await new Deno.Command(Deno.execPath(), {
+  // the same permissions as `deno task bench` itself (deno.json)
+  args: [
+    "run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-run",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-sys",
+    "--allow-net=127.0.0.1,localhost",
+    script,
+    ...rest,
+  ],
+  stdin: "inherit",
+  stdout: "inherit",
+  stderr: "inherit",
+}).output();
+Deno.exit(code);
