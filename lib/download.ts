@@ -296,6 +296,14 @@ async function forgetMissingOutputs(
   }
 }
 
+/**
+ * Removes a downloaded archive with its resume files: a run killed between the transfer's rename
+ * and the removal of its validators leaves `<file>.part.json` beside a complete `<file>`.
+ */
+async function removeDownload(file: string): Promise<void> {
+  for (const p of [file, `${file}.part`, `${file}.part.json`]) await Deno.remove(p).catch(() => {});
+}
+
 /** Removes temp files a killed extraction left anywhere under the videos folder. */
 async function removeTempsUnder(dir: string): Promise<void> {
   let entries: Deno.DirEntry[];
@@ -457,7 +465,7 @@ class DownloadRun {
       else report.archives.skipped++;
       // an archive recorded done whose download was left behind by a killed run
       if (record?.state === "done" && a.http) {
-        await Deno.remove(downloadPath(this.layout, a.source)).catch(() => {});
+        await removeDownload(downloadPath(this.layout, a.source));
       }
     }
     if (todo.length === 0) {
@@ -565,7 +573,7 @@ class DownloadRun {
         error: null,
       });
       report.archives.processed++;
-      if (a.http) await Deno.remove(file).catch(() => {});
+      if (a.http) await removeDownload(file);
     } catch (e) {
       if (
         !(e instanceof FetchError || e instanceof FormatError || e instanceof Deno.errors.NotFound)
@@ -586,7 +594,7 @@ class DownloadRun {
       });
       this.log(`archive ${a.name}: ${error}`);
       // a corrupt download is fetched afresh next time
-      if (downloaded && e instanceof FormatError) await Deno.remove(file).catch(() => {});
+      if (downloaded && e instanceof FormatError) await removeDownload(file);
       for (const id of mine) if (!this.#isDone(id)) this.#claimed.delete(id);
     }
   }

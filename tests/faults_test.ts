@@ -3,7 +3,8 @@
  * SIGKILL-and-rerun trials each of sample, encode and shard on a small fixture dataset, and two
  * runs on one work dir at once.
  */
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
 import {
   checkWorkDir,
   type FaultBench,
@@ -44,6 +45,46 @@ Deno.test("SIGKILL mid-step, then rerun: shards byte-identical to a clean run, m
         });
       }
     }
+  } finally {
+    await bench.close();
+    await cleanup();
+  }
+});
+
+Deno.test("a transfer killed between its rename and the removal of its validators: the rerun uses the file and leaves downloads/ empty", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  const bench = await smallBench(dir);
+  try {
+    const archive = bench.dataset.archives[0];
+    const url = `${bench.server.url}/${archive.path}`;
+    // where download keeps a transfer of this URL (lib/download.ts downloadPath)
+    const hash = createHash("sha256").update(url).digest("hex").slice(0, 12);
+    const name = `${hash}_${basename(archive.path).replace(/[^A-Za-z0-9_\-.]/g, "_")}`;
+    const plant = async () => {
+      const downloads = join(bench.work, "downloads");
+      await Deno.mkdir(downloads, { recursive: true });
+      await Deno.copyFile(join(bench.dataset.root, archive.path), join(downloads, name));
+      await Deno.writeTextFile(join(downloads, `${name}.part.json`), JSON.stringify({ url }));
+    };
+    const downloads = async () =>
+      (await Array.fromAsync(Deno.readDir(join(bench.work, "downloads")))).map((e) => e.name);
+    await t.step("before the archive was extracted", async () => {
+      await resetWorkDir(bench, "download");
+      await plant();
+      await runTask("download", bench.args.download);
+      assertEquals(await downloads(), []);
+    });
+    await t.step("after the archive was recorded done", async () => {
+      await plant();
+      await runTask("download", bench.args.download);
+      assertEquals(await downloads(), []);
+    });
+    await runTask("sample", bench.args.sample);
+    await runTask("encode", bench.args.encode);
+    await runTask("shard", bench.args.shard);
+    const check = await checkWorkDir(bench.work, bench.reference.steps);
+    assertEquals(check.problems, []);
+    assert(check.identical);
   } finally {
     await bench.close();
     await cleanup();
