@@ -587,9 +587,21 @@ if (import.meta.main) {
       dir: { type: "string" },
       record: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(
+      "usage: deno run -A bench/faults.ts [--trials 20] [--steps " + FAULT_STEPS.join(",") +
+        "] [--seed 1] [--dir DIR] [--keep] [--record]\n\n" +
+        "SIGKILL each step at seeded random moments on the fixture dataset, rerun to completion, " +
+        "compare with a clean run (shards byte-identical, manifest consistent with the files, no " +
+        "temp files). --dir keeps the dataset and work dirs there (reused by the next run); " +
+        "--keep keeps the temp dir; --record puts the table at the top of bench/RESULTS.md.",
+    );
+    Deno.exit(0);
+  }
   const trials = Number(values.trials);
   const steps = values.steps!.split(",").map((s) => s.trim()) as FaultStep[];
   for (const s of steps) {
