@@ -16,7 +16,7 @@ import { openStep, type StepSummary } from "./step_context.ts";
 import type { FramePack } from "./video.ts";
 
 /** Embedding dtypes on disk. */
-export type EmbeddingDtype = "float16" | "float32";
+export type EmbeddingOutputDtype = "float16" | "float32";
 
 /** Options of the encode step. */
 export interface EncodeOptions {
@@ -29,7 +29,7 @@ export interface EncodeOptions {
   /** Frames per `session.run` (default 32); the last batch is padded so every run has this size. */
   batch?: number;
   /** Output dtype (default float16). */
-  dtype?: EmbeddingDtype;
+  dtype?: EmbeddingOutputDtype;
   /** Model input name (default `pixel_values`). */
   inputName?: string;
   /** Model output name (default `image_embeds`). */
@@ -164,7 +164,7 @@ export async function encodeFramePacks(
   enc: ImageEncoder,
   m: Manifest,
   embDir: string,
-  opts: { batch?: number; dtype?: EmbeddingDtype },
+  opts: { batch?: number; dtype?: EmbeddingOutputDtype },
   onVideoDone?: (pack: FramePack) => Promise<void> | void,
 ): Promise<{ videos: number; frames: number }> {
   const B = opts.batch ?? 32;

@@ -1,6 +1,6 @@
 /** `kinembed encode`: CLIP image embeddings of every sampled video (`emb/<id>.npy`). */
 import { intFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import { type EmbeddingDtype, encode } from "../lib/encode.ts";
+import { type EmbeddingOutputDtype, encode } from "../lib/encode.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseProviders } from "../lib/image_encoder.ts";
 
@@ -65,7 +65,7 @@ await runTask({
     model,
     providers: parseProviders(stringFlag(v, "providers")!),
     batch: intFlag(v, "batch", 1),
-    dtype: dtype as EmbeddingDtype,
+    dtype: dtype as EmbeddingOutputDtype,
     inputName: stringFlag(v, "input-name"),
     outputName: stringFlag(v, "output-name"),
     keepFrames: v["keep-frames"] === true,

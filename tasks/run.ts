@@ -1,6 +1,6 @@
 /** `kinembed run`: every step in order — download, sample → encode (streamed), shard, verify, eval. */
 import { intFlag, numberFlag, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import type { EmbeddingDtype } from "../lib/encode.ts";
+import type { EmbeddingOutputDtype } from "../lib/encode.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseProviders } from "../lib/image_encoder.ts";
 import { runPipeline } from "../lib/run.ts";
@@ -144,7 +144,7 @@ await runTask({
       model,
       providers,
       batch: intFlag(v, "batch", 1),
-      dtype: dtype as EmbeddingDtype,
+      dtype: dtype as EmbeddingOutputDtype,
       maxFramesInFlight: intFlag(v, "max-frames-in-flight", 1),
       keepFrames: v["keep-frames"] === true,
       quiet,
