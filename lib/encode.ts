@@ -108,6 +108,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
   const ctx = await openStep(opts.work);
   try {
     const m = ctx.manifest;
+    await forgetDroppedFrames(m);
     const enc = await openEncoderFor(m, ctx.layout.root, opts);
     try {
       const alreadyDone = m.counts("encode").done;
@@ -268,6 +269,20 @@ export async function encodeFramePacks(
 export async function dropFrames(m: Manifest, framesDir: string, videoId: string): Promise<void> {
   await Deno.remove(join(framesDir, `${videoId}.npy`)).catch(() => {});
   m.dropOutput("sample", videoId);
+}
+
+/**
+ * Finishes what a run killed inside `dropFrames` left: an encoded video whose frames file is gone
+ * but whose sample record still names it gets the null path a finished drop records.
+ * @param m the manifest
+ */
+export async function forgetDroppedFrames(m: Manifest): Promise<void> {
+  for (const v of m.videos({ step: "encode", state: "done" })) {
+    const path = v.steps.sample?.path;
+    if (path && !(await Deno.lstat(path).then(() => true, () => false))) {
+      m.dropOutput("sample", v.id);
+    }
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   encodeFramePacks,
   type EncodeOptions,
   type EncodeSummary,
+  forgetDroppedFrames,
   openEncoderFor,
 } from "./encode.ts";
 import { readNpy } from "./npy.ts";
@@ -51,6 +52,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
   const ctx = await openStep(opts.work);
   try {
     const m = ctx.manifest;
+    await forgetDroppedFrames(m);
     m.applyConfig(await sampleConfig(opts), ctx.layout.root);
     const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, work: opts.work });
     try {

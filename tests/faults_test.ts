@@ -14,6 +14,7 @@ import {
   runTask,
   runTrial,
 } from "../bench/faults.ts";
+import { Manifest } from "../lib/manifest.ts";
 import { mulberry32 } from "../lib/shard_plan.ts";
 import { lockWorkDir } from "../lib/work_dir.ts";
 import { assert, assertEquals } from "./support/assert.ts";
@@ -51,7 +52,7 @@ Deno.test("SIGKILL mid-step, then rerun: shards byte-identical to a clean run, m
   }
 });
 
-Deno.test("a transfer killed between its rename and the removal of its validators: the rerun uses the file and leaves downloads/ empty", async (t) => {
+Deno.test("a run killed between a file operation and its manifest record: the rerun finishes the record (a transfer's validators, an encoded video's dropped frames)", async (t) => {
   const { dir, cleanup } = await tempDir();
   const bench = await smallBench(dir);
   try {
@@ -68,19 +69,35 @@ Deno.test("a transfer killed between its rename and the removal of its validator
     };
     const downloads = async () =>
       (await Array.fromAsync(Deno.readDir(join(bench.work, "downloads")))).map((e) => e.name);
-    await t.step("before the archive was extracted", async () => {
+    await t.step("a transfer killed before its archive was extracted", async () => {
       await resetWorkDir(bench, "download");
       await plant();
       await runTask("download", bench.args.download);
       assertEquals(await downloads(), []);
     });
-    await t.step("after the archive was recorded done", async () => {
+    await t.step("a transfer killed after its archive was recorded done", async () => {
       await plant();
       await runTask("download", bench.args.download);
       assertEquals(await downloads(), []);
     });
     await runTask("sample", bench.args.sample);
     await runTask("encode", bench.args.encode);
+    await t.step("encode killed after removing a video's frames, before recording it", async () => {
+      // the state dropFrames leaves between its remove and its manifest update
+      const m = Manifest.open(join(bench.work, "manifest.db"));
+      const v = m.videos({ step: "encode", state: "done" })[0];
+      const frames = v.steps.sample!.frames!;
+      m.markDone("sample", v.id, { path: join(bench.work, "frames", `${v.id}.npy`), frames });
+      m.close();
+      await runTask("encode", bench.args.encode);
+      const after = Manifest.open(join(bench.work, "manifest.db"), { readOnly: true });
+      try {
+        assertEquals(after.video(v.id)!.steps.sample!.path, null);
+        assertEquals(after.video(v.id)!.steps.sample!.frames, frames);
+      } finally {
+        after.close();
+      }
+    });
     await runTask("shard", bench.args.shard);
     const check = await checkWorkDir(bench.work, bench.reference.steps);
     assertEquals(check.problems, []);
