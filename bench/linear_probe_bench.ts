@@ -18,49 +18,7 @@ import { parseProviders } from "../lib/image_encoder.ts";
 import { scoreLinearProbe, trainLinearProbe } from "../lib/linear_probe.ts";
 import { writeNpy } from "../lib/npy.ts";
 import { recordTable } from "./results.ts";
-
-/** A seeded normal sampler (mulberry32 + Box–Muller). */
-function normals(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-interface Features {
-  features: Float32Array;
-  labels: Int32Array;
-  dim: number;
-}
-
-/** Draws the model of the features: offset, per-dimension scale, class means. */
-function featureModel(k: number, d: number, seed: number) {
-  const rnd = normals(seed);
-  const offset = Float64Array.from({ length: d }, () => 0.4 * rnd());
-  const scale = Float64Array.from({ length: d }, (_, j) => 0.02 + 0.8 * Math.exp(-j / 64));
-  const means = Float64Array.from({ length: k * d }, (_, i) => 0.32 * rnd() * scale[i % d]);
-  return { offset, scale, means, k, d };
-}
-
-function draw(model: ReturnType<typeof featureModel>, n: number, seed: number): Features {
-  const rnd = normals(seed);
-  const { k, d } = model;
-  const features = new Float32Array(n * d);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const y = i % k;
-    labels[i] = y;
-    for (let j = 0; j < d; j++) {
-      features[i * d + j] = model.offset[j] + model.means[y * d + j] + model.scale[j] * rnd();
-    }
-  }
-  return { features, labels, dim: d };
-}
+import { drawFeatures, featureModel } from "../fixtures/synthetic_features.ts";
 
 const SKLEARN = `
 import json, sys, time
@@ -108,8 +66,8 @@ await runTask({
   const seed = intFlag(values, "seed", 0)!;
   const providers = parseProviders(stringFlag(values, "providers")!);
   const model = featureModel(K, D, seed);
-  const train = draw(model, n, seed + 1);
-  const val = draw(model, nVal, seed + 2);
+  const train = drawFeatures(model, n, seed + 1);
+  const val = drawFeatures(model, nVal, seed + 2);
   const dir = await Deno.makeTempDir({ prefix: "kinembed_probe_bench_" });
   try {
     const f64 = (a: Int32Array) => Float64Array.from(a);

@@ -11,57 +11,20 @@
  */
 import { ProbeObjective, scoreLinearProbe, trainLinearProbe } from "../lib/linear_probe.ts";
 import type { ProviderName } from "../lib/image_encoder.ts";
+import {
+  drawFeatures,
+  featureModel,
+  type SyntheticFeatures,
+} from "../fixtures/synthetic_features.ts";
 const FULL = Number(Deno.args[0] ?? 536489), SUB = Number(Deno.args[1] ?? 100000), VAL = 33966;
 const GPU = (Deno.env.get("GPU_PROVIDER") ?? "cuda") as ProviderName;
 const OUT = Deno.env.get("OUT") ?? ".";
 const t0 = performance.now();
 const say = (s: string) => console.log(`[+${((performance.now() - t0) / 1000).toFixed(0)}s] ${s}`);
-/** A seeded normal sampler (mulberry32 + Box–Muller). */
-function normals(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-interface Features {
-  features: Float32Array;
-  labels: Int32Array;
-  dim: number;
-}
-
-/** Draws the model of the features: offset, per-dimension scale, class means. */
-function featureModel(k: number, d: number, seed: number) {
-  const rnd = normals(seed);
-  const offset = Float64Array.from({ length: d }, () => 0.4 * rnd());
-  const scale = Float64Array.from({ length: d }, (_, j) => 0.02 + 0.8 * Math.exp(-j / 64));
-  const means = Float64Array.from({ length: k * d }, (_, i) => 0.32 * rnd() * scale[i % d]);
-  return { offset, scale, means, k, d };
-}
-
-function draw(model: ReturnType<typeof featureModel>, n: number, seed: number): Features {
-  const rnd = normals(seed);
-  const { k, d } = model;
-  const features = new Float32Array(n * d);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const y = i % k;
-    labels[i] = y;
-    for (let j = 0; j < d; j++) {
-      features[i * d + j] = model.offset[j] + model.means[y * d + j] + model.scale[j] * rnd();
-    }
-  }
-  return { features, labels, dim: d };
-}
 
 const model = featureModel(700, 512, 0);
-const train = draw(model, FULL, 1);
-const val = draw(model, VAL, 2);
+const train = drawFeatures(model, FULL, 1);
+const val = drawFeatures(model, VAL, 2);
 const sub = {
   features: train.features.subarray(0, SUB * 512),
   labels: train.labels.subarray(0, SUB),
@@ -69,7 +32,7 @@ const sub = {
 };
 say(`features drawn: ${FULL} train, ${VAL} val`);
 const rows: string[] = [];
-async function perEval(p: ProviderName, data: Features, reps: number): Promise<number> {
+async function perEval(p: ProviderName, data: SyntheticFeatures, reps: number): Promise<number> {
   const obj = await ProbeObjective.open(data, 700, { providers: [p] });
   const w = new Float64Array(obj.size).map((_, i) => ((i * 7919) % 1000 - 500) * 1e-5);
   const g = new Float64Array(obj.size);
@@ -85,7 +48,7 @@ async function perEval(p: ProviderName, data: Features, reps: number): Promise<n
   await obj.release();
   return s;
 }
-async function fit(p: ProviderName, data: Features, label: string) {
+async function fit(p: ProviderName, data: SyntheticFeatures, label: string) {
   const probe = await trainLinearProbe(data, 700, { providers: [p] });
   const score = await scoreLinearProbe(probe, val, { providers: [p] });
   say(

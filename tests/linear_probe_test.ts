@@ -4,22 +4,10 @@ import { predictLinearProbe, scoreLinearProbe, trainLinearProbe } from "../lib/l
 import { writeNpy } from "../lib/npy.ts";
 import { topKIndices } from "../lib/top_k.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { normals } from "../fixtures/synthetic_features.ts";
 
 function assertAlmostEquals(actual: number, expected: number, tol: number): void {
   assert(Math.abs(actual - expected) <= tol, `${actual} is not within ${tol} of ${expected}`);
-}
-
-/** A seeded normal sampler (mulberry32 + Box–Muller). */
-function normals(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
 /** Class means plus isotropic noise, with a common offset: separable in part, noisy. */
