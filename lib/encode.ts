@@ -272,16 +272,19 @@ export async function dropFrames(m: Manifest, framesDir: string, videoId: string
 }
 
 /**
- * Finishes what a run killed inside `dropFrames` left: an encoded video whose frames file is gone
- * but whose sample record still names it gets the null path a finished drop records.
+ * Brings the manifest back in line with the files before encoding: an encoded video whose frames
+ * file is gone but whose sample record still names it (a run killed inside `dropFrames`) gets the
+ * null path a finished drop records; an encoded video whose embedding file is gone (removed by
+ * hand, e.g. after shard named it damaged) goes back to pending, so this run encodes it again.
  * @param m the manifest
  */
 export async function forgetDroppedFrames(m: Manifest): Promise<void> {
+  const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
   for (const v of m.videos({ step: "encode", state: "done" })) {
-    const path = v.steps.sample?.path;
-    if (path && !(await Deno.lstat(path).then(() => true, () => false))) {
-      m.dropOutput("sample", v.id);
-    }
+    const frames = v.steps.sample?.path;
+    if (frames && !(await exists(frames))) m.dropOutput("sample", v.id);
+    const emb = v.steps.encode?.path;
+    if (emb && !(await exists(emb))) m.markPending("encode", v.id);
   }
 }
 

@@ -689,7 +689,16 @@ export async function probeCudaProvider(
   env.LD_LIBRARY_PATH = ld.join(":");
   const script = fileURLToPath(new URL("./cuda_probe.ts", import.meta.url));
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script],
+    // what an ONNX Runtime session needs: its files, its native library, environment and system info
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+      "--no-prompt",
+      script,
+    ],
     cwd: PROJECT_ROOT,
     env,
     stdout: "piped",

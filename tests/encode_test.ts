@@ -172,3 +172,22 @@ Deno.test("run stream: sample → encode overlapped gives the same bytes as the 
     await cleanup();
   }
 });
+
+Deno.test("a removed embedding file is encoded again by the next run, to the same bytes", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
+    const work = join(dir, "work");
+    await workWithVideos(work, [{ id: "clip", path: DEMO_CLIP }]);
+    const opts = { work, model: vision, providers: ["cpu" as const], batch: 4, quiet: true };
+    await sampleAndEncode(opts);
+    const emb = join(work, "emb", "clip.npy");
+    const before = await Deno.readFile(emb);
+    await Deno.remove(emb);
+    const again = await sampleAndEncode(opts);
+    assertEquals([again.sample.done, again.encode.done], [1, 1]);
+    assertEquals(await Deno.readFile(emb), before);
+  } finally {
+    await cleanup();
+  }
+});
