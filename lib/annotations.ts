@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { isSafeId, type Split, type VideoRow } from "./manifest.ts";
 
 /** One rejected input row (or a whole rejected file when `line` is the header's). */
@@ -546,16 +546,63 @@ export function parseVideoList(
   return set;
 }
 
+/** File endings taken as videos when a folder is listed. */
+export const VIDEO_EXTENSIONS: readonly string[] = [
+  ".mp4",
+  ".webm",
+  ".mkv",
+  ".mov",
+  ".avi",
+  ".m4v",
+];
+
 /**
- * Reads plain video lists (see `parseVideoList`), checking ids are unique across them.
- * @param paths the list files
+ * A folder of local videos as a plain video list (CSV text with `path,label,split`): files under
+ * `<split>/<class>/` take that split and class (the Kinetics layout); under `<class>/` alone,
+ * split train; directly in the folder, split test without a label. Paths are sorted, so the same
+ * folder gives the same list.
+ * @param dir the folder
+ * @returns the list's text
+ */
+export async function videoFolderList(dir: string): Promise<string> {
+  const files: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(join(dir, rel))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(r);
+      else if (e.isFile && VIDEO_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x))) {
+        files.push(r);
+      }
+    }
+  };
+  await walk("");
+  files.sort();
+  const quote = (v: string) => /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  const rows = files.map((r) => {
+    const parts = r.split("/");
+    const [split, label] = parts.length >= 3 && normaliseSplit(parts[0]) !== null
+      ? [parts[0], parts[parts.length - 2]]
+      : parts.length >= 2
+      ? ["train", parts[parts.length - 2]]
+      : ["test", ""];
+    return [resolve(dir, r), label, split].map(quote).join(",");
+  });
+  return ["path,label,split", ...rows].join("\n") + "\n";
+}
+
+/**
+ * Reads plain video lists (see `parseVideoList`), checking ids are unique across them. A folder
+ * instead of a list file stands for its videos (see `videoFolderList`).
+ * @param paths the list files or folders
  * @returns every valid row and every rejected one
  */
 export async function readVideoLists(paths: string[]): Promise<AnnotationSet> {
   const all: AnnotationSet = { rows: [], issues: [] };
   const seen: SeenIds = new Map();
   for (const path of paths) {
-    const one = parseVideoList(await Deno.readTextFile(path), path, seen);
+    const isDir = (await Deno.stat(path)).isDirectory;
+    const text = isDir ? await videoFolderList(path) : await Deno.readTextFile(path);
+    const one = parseVideoList(text, isDir ? join(path, "(folder listing)") : path, seen);
     all.rows.push(...one.rows);
     all.issues.push(...one.issues);
   }

@@ -29,7 +29,9 @@ await runTask({
       type: "string",
       multiple: true,
       arg: "FILE",
-      help: "plain video list CSV: path,label,split[,youtube_id,time_start,time_end]",
+      help:
+        "plain video list CSV (path,label,split[,youtube_id,time_start,time_end]) or a folder " +
+        "of videos (<split>/<class>/file, <class>/file, or file)",
     },
     "base-url": {
       type: "string",

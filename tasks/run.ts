@@ -23,7 +23,12 @@ await runTask({
       help: "download: Kinetics annotation CSV or JSON",
     },
     archives: { type: "string", multiple: true, arg: "FILE", help: "download: CVDF archive list" },
-    videos: { type: "string", multiple: true, arg: "FILE", help: "download: plain video list CSV" },
+    videos: {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      help: "download: plain video list CSV, or a folder of videos",
+    },
     "base-url": { type: "string", arg: "URL", help: "download: base for relative archive entries" },
     splits: { type: "string", arg: "LIST", help: "download: only these splits" },
     "per-class": {

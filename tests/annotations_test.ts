@@ -11,6 +11,7 @@ import {
   parseVideoFileName,
   parseVideoList,
   readAnnotations,
+  readVideoLists,
   videoId,
 } from "../lib/annotations.ts";
 import { parseSplits, selectSubset } from "../lib/subset.ts";
@@ -254,4 +255,34 @@ Deno.test("subset: same seed same ids (whatever the input order), other seed oth
   assertEquals(Math.round(r42() * 2 ** 32), 2581720956);
   assertEquals(parseSplits("validate,train,train"), ["train", "val"]);
   assertThrows(() => parseSplits("train,dev"));
+});
+
+Deno.test("a folder of videos stands for a plain list: split and class from <split>/<class>/, sorted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const p of [
+        "train/abseiling/a1.mp4",
+        "validate/air drumming/b, 2.webm",
+        "flat.mp4",
+        "train/x.txt",
+      ]
+    ) {
+      await Deno.mkdir(join(dir, p, ".."), { recursive: true });
+      await Deno.writeFile(join(dir, p), new Uint8Array([0]));
+    }
+    const r = await readVideoLists([dir]);
+    assertEquals(r.issues, []);
+    assertEquals(
+      r.rows.map((x) => [x.split, x.label, x.source]),
+      [
+        ["test", null, join(dir, "flat.mp4")],
+        ["train", "abseiling", join(dir, "train/abseiling/a1.mp4")],
+        ["val", "air drumming", join(dir, "validate/air drumming/b, 2.webm")],
+      ],
+    );
+    assert(r.rows.every((x) => /^[A-Za-z0-9_\-.]+$/.test(x.id)), r.rows.map((x) => x.id).join(" "));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
