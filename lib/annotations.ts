@@ -266,6 +266,35 @@ function keep(
 }
 
 /**
+ * Parses a CSV file's text and checks its header has the required columns; when it does not (or
+ * the file is empty) the set holds the issue and `header` is null.
+ */
+function csvWithHeader(
+  text: string,
+  file: string,
+  required: string[],
+): { set: AnnotationSet; records: CsvRecord[]; header: string[] | null } {
+  const set: AnnotationSet = { rows: [], issues: [] };
+  const records = parseCsv(text);
+  if (records.length === 0) {
+    set.issues.push({ file, line: 1, message: "empty file (expected a header line)" });
+    return { set, records, header: null };
+  }
+  const header = records[0].fields.map((h) => h.trim().toLowerCase());
+  const missing = required.filter((c) => !header.includes(c));
+  if (missing.length > 0) {
+    set.issues.push({
+      file,
+      line: records[0].line,
+      message: `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
+        `(header has ${header.join(",")}); no rows read from this file`,
+    });
+    return { set, records, header: null };
+  }
+  return { set, records, header };
+}
+
+/**
  * Reads a Kinetics annotation CSV: header `label,youtube_id,time_start,time_end,split` in any
  * order (`label` may be missing for the test split; extra columns are ignored).
  * @param text the file's text
@@ -278,25 +307,13 @@ export function parseKineticsCsv(
   file: string,
   seen: SeenIds = new Map(),
 ): AnnotationSet {
-  const set: AnnotationSet = { rows: [], issues: [] };
-  const records = parseCsv(text);
-  if (records.length === 0) {
-    set.issues.push({ file, line: 1, message: "empty file (expected a header line)" });
-    return set;
-  }
-  const header = records[0].fields.map((h) => h.trim().toLowerCase());
-  const missing = ["youtube_id", "time_start", "time_end", "split"].filter((c) =>
-    !header.includes(c)
-  );
-  if (missing.length > 0) {
-    set.issues.push({
-      file,
-      line: records[0].line,
-      message: `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
-        `(header has ${header.join(",")}); no rows read from this file`,
-    });
-    return set;
-  }
+  const { set, records, header } = csvWithHeader(text, file, [
+    "youtube_id",
+    "time_start",
+    "time_end",
+    "split",
+  ]);
+  if (!header) return set;
   const col = (name: string) => header.indexOf(name);
   const [iLabel, iYt, iStart, iEnd, iSplit] = [
     col("label"),
@@ -458,23 +475,8 @@ export function parseVideoList(
   file: string,
   seen: SeenIds = new Map(),
 ): AnnotationSet {
-  const set: AnnotationSet = { rows: [], issues: [] };
-  const records = parseCsv(text);
-  if (records.length === 0) {
-    set.issues.push({ file, line: 1, message: "empty file (expected a header line)" });
-    return set;
-  }
-  const header = records[0].fields.map((h) => h.trim().toLowerCase());
-  const missing = ["path", "label", "split"].filter((c) => !header.includes(c));
-  if (missing.length > 0) {
-    set.issues.push({
-      file,
-      line: records[0].line,
-      message: `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
-        `(header has ${header.join(",")}); no rows read from this file`,
-    });
-    return set;
-  }
+  const { set, records, header } = csvWithHeader(text, file, ["path", "label", "split"]);
+  if (!header) return set;
   const col = (name: string) => header.indexOf(name);
   const timed = ["youtube_id", "time_start", "time_end"].filter((c) => header.includes(c));
   if (timed.length > 0 && timed.length < 3) {
