@@ -132,3 +132,19 @@ export async function sha256Bytes(data: Uint8Array): Promise<string> {
   const { createHash } = await import("node:crypto");
   return createHash("sha256").update(data).digest("hex");
 }
+
+/**
+ * Whether a path exists (a missing path is false; any other error, e.g. a permission refusal, is
+ * thrown).
+ * @param path the path
+ * @returns true when `stat` finds it
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}

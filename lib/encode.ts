@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { sha256Bytes, sha256File, writeFileAtomic } from "./atomic_file.ts";
+import { pathExists, sha256Bytes, sha256File, writeFileAtomic } from "./atomic_file.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
 import { ConfigError } from "./errors.ts";
 import { ImageEncoder, type ProviderName } from "./image_encoder.ts";
@@ -279,12 +279,11 @@ export async function dropFrames(m: Manifest, framesDir: string, videoId: string
  * @param m the manifest
  */
 export async function forgetDroppedFrames(m: Manifest): Promise<void> {
-  const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
   for (const v of m.videos({ step: "encode", state: "done" })) {
     const frames = v.steps.sample?.path;
-    if (frames && !(await exists(frames))) m.dropOutput("sample", v.id);
+    if (frames && !(await pathExists(frames))) m.dropOutput("sample", v.id);
     const emb = v.steps.encode?.path;
-    if (emb && !(await exists(emb))) m.markPending("encode", v.id);
+    if (emb && !(await pathExists(emb))) m.markPending("encode", v.id);
   }
 }
 

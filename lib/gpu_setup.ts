@@ -13,7 +13,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractArchive } from "./archive_extract.ts";
-import { sha256File, TEMP_SUFFIX, tempPathFor } from "./atomic_file.ts";
+import { pathExists, sha256File, TEMP_SUFFIX, tempPathFor } from "./atomic_file.ts";
 import { readElfDynamicNames } from "./elf_needed.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -449,7 +449,7 @@ export async function detectGpu(): Promise<GpuInfo> {
   if (smi !== null && smi.trim()) {
     return { present: true, description: smi.trim().split("\n").join("; ") };
   }
-  if (await exists("/dev/nvidia0")) {
+  if (await pathExists("/dev/nvidia0").catch(() => false)) {
     return { present: true, description: "/dev/nvidia0 exists (nvidia-smi did not answer)" };
   }
   return { present: false, description: "no NVIDIA GPU here (no nvidia-smi, no /dev/nvidia0)" };
@@ -825,8 +825,4 @@ async function isFile(path: string): Promise<boolean> {
 
 async function isDir(path: string): Promise<boolean> {
   return (await Deno.stat(path).catch(() => null))?.isDirectory ?? false;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await Deno.stat(path).catch(() => null)) !== null;
 }

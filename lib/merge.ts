@@ -8,7 +8,13 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { removeStaleTemps, sha256File, TEMP_SUFFIX, writeFileAtomic } from "./atomic_file.ts";
+import {
+  pathExists,
+  removeStaleTemps,
+  sha256File,
+  TEMP_SUFFIX,
+  writeFileAtomic,
+} from "./atomic_file.ts";
 import { ConfigError, WorkDirBusyError } from "./errors.ts";
 import {
   type ArchiveRow,
@@ -97,13 +103,6 @@ function sameValue(a: ConfigValue | undefined, b: ConfigValue | undefined): bool
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, (e) => {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  });
-}
-
 /** The worker slots present: numeric folder names under `<work>/workers`. */
 async function workerSlots(work: string): Promise<number[]> {
   const out: number[] = [];
@@ -144,7 +143,7 @@ export async function merge(opts: MergeOptions): Promise<MergeSummary> {
     for (const k of await workerSlots(work)) {
       const dir = workerDir(work, k);
       const path = join(dir, "manifest.db");
-      if (!(await exists(path))) continue;
+      if (!(await pathExists(path))) continue;
       const wl = await lockWorkDir(dir, { wait: false }).catch((e) => {
         if (!(e instanceof WorkDirBusyError)) throw e;
         throw new WorkDirBusyError(
@@ -414,7 +413,7 @@ async function mergeLocked(
 
 /** A work dir whose own manifest holds a single (non-worker) run is not overwritten. */
 async function refuseSingleRun(path: string): Promise<void> {
-  if (!(await exists(path))) return;
+  if (!(await pathExists(path))) return;
   const m = Manifest.open(path);
   try {
     const c = m.counts("download");

@@ -6,6 +6,7 @@
  * chunks: hashed while it is parsed. Nothing is written.
  * @module
  */
+import { pathExists } from "./atomic_file.ts";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { readCardSplits, type SplitTotals } from "./dataset_card.ts";
@@ -237,16 +238,6 @@ async function listTars(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /**
  * Verifies shards against a dataset card.
  * @param opts where the shards are (`work` or `shards`), the card, the class list
@@ -278,11 +269,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   let entries: ShardEntry[] = [];
   let fromManifest = false;
   const csvPath = join(shardsDir, "splits.csv");
-  const csv = (await exists(csvPath))
+  const csv = (await pathExists(csvPath))
     ? parseSplitsCsv(await Deno.readTextFile(csvPath), csvPath)
     : null;
   const manifestPath = opts.work ? workDirLayout(opts.work).manifest : null;
-  if (manifestPath && (await exists(manifestPath))) {
+  if (manifestPath && (await pathExists(manifestPath))) {
     const m = Manifest.open(manifestPath, { readOnly: true });
     try {
       entries = m.shards().map((r) => ({
@@ -350,7 +341,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     if (readFiles.has(e.file)) continue;
     readFiles.add(e.file);
     const path = join(shardsDir, e.file);
-    if (!(await exists(path))) {
+    if (!(await pathExists(path))) {
       problem(e.file, null, "shard file is missing");
       progress.tick(1, 0);
       continue;
