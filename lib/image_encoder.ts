@@ -5,11 +5,9 @@
  */
 import * as ort from "onnxruntime-node";
 import { ConfigError } from "./errors.ts";
+import type { ProviderName } from "./providers.ts";
 
-/** Execution providers kinembed knows. */
-export const PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
-/** An ONNX Runtime execution provider. */
-export type ProviderName = typeof PROVIDERS[number];
+export { parseProviders, type ProviderName, PROVIDERS } from "./providers.ts";
 
 /** What the model takes: float32 NCHW normalised pixels, or uint8 NHWC raw frames. */
 export type EncoderInputKind = "float32-nchw" | "uint8-nhwc";
@@ -26,24 +24,6 @@ export interface ImageEncoderOptions {
   onFallback?: (provider: ProviderName, reason: string) => void;
   /** Threads for the CPU provider (default: ONNX Runtime's choice). */
   threads?: number;
-}
-
-/**
- * Parses a `--providers` list such as `cuda,cpu`.
- * @param text comma-separated provider names
- * @returns the names, checked
- */
-export function parseProviders(text: string): ProviderName[] {
-  const names = text.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0);
-  for (const n of names) {
-    if (!(PROVIDERS as readonly string[]).includes(n)) {
-      throw new ConfigError(
-        `unknown execution provider ${JSON.stringify(n)}; known: ${PROVIDERS.join(", ")}`,
-      );
-    }
-  }
-  if (names.length === 0) throw new ConfigError("--providers names no provider");
-  return names as ProviderName[];
 }
 
 /** An open CLIP image encoder session. */

@@ -13,6 +13,7 @@
 import ffmpeg from "fluent-ffmpeg";
 import { Writable } from "node:stream";
 import { DecodeError } from "./errors.ts";
+import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 
 /** The side of CLIP's square input. */
@@ -48,10 +49,7 @@ export interface FrameGeometry {
   size: number;
 }
 
-/** The preprocessing presets. */
-export const PRESETS = ["clip", "clip-video-encode-1.0"] as const;
-/** A preprocessing preset: `clip` (CLIP's own, the default) or the 2022 encoder's quirks. */
-export type Preset = typeof PRESETS[number];
+export { type Preset, PRESETS } from "./presets.ts";
 
 /** Decoded frames of one video: `count` frames of size×size×3 RGB (BGR for the 1.0 preset). */
 export interface FramePack {

@@ -2,7 +2,7 @@
 import { intFlag, numberFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
 import { formatIssue } from "../lib/annotations.ts";
 import { download } from "../lib/download.ts";
-import { parseSplits } from "../lib/subset.ts";
+import { DOWNLOAD_INPUT_FLAGS, downloadInputOptions, SUBSET_FLAGS } from "../lib/step_flags.ts";
 
 /** How many rejected input lines are printed one by one. */
 const SHOWN_ISSUES = 20;
@@ -13,37 +13,9 @@ await runTask({
     "files of a plain video list) into <work>/videos/, recording every video in the manifest.",
   flags: {
     work: WORK_FLAG,
-    annotations: {
-      type: "string",
-      multiple: true,
-      arg: "FILE",
-      help: "Kinetics annotation CSV (label,youtube_id,time_start,time_end,split) or DeepMind JSON",
-    },
-    archives: {
-      type: "string",
-      multiple: true,
-      arg: "FILE",
-      help: "CVDF archive list: one .tar.gz URL (or path) per line",
-    },
-    videos: {
-      type: "string",
-      multiple: true,
-      arg: "FILE",
-      help:
-        "plain video list CSV (path,label,split[,youtube_id,time_start,time_end]) or a folder " +
-        "of videos (<split>/<class>/file, <class>/file, or file)",
-    },
-    "base-url": {
-      type: "string",
-      arg: "URL",
-      help: "resolve relative archive list entries against this URL or local folder " +
-        "(else: local, beside the list)",
-    },
+    ...DOWNLOAD_INPUT_FLAGS,
     checksums: { type: "string", arg: "FILE", help: "sha256sum-style file to check archives" },
-    splits: { type: "string", arg: "LIST", help: "only these splits, e.g. train,val" },
-    "per-class": { type: "string", arg: "K", help: "at most K videos per class and split" },
-    limit: { type: "string", arg: "N", help: "at most N videos in all" },
-    seed: { type: "string", arg: "S", default: "0", help: "seed of the subset's shuffle" },
+    ...SUBSET_FLAGS,
     jobs: { type: "string", arg: "N", default: "4", help: "transfers at once" },
     timeout: { type: "string", arg: "SECONDS", default: "30", help: "connect and idle timeout" },
     retries: { type: "string", arg: "N", default: "5", help: "retries of a failed transfer" },
@@ -56,19 +28,10 @@ await runTask({
     quiet: { type: "boolean", help: "no progress output" },
   },
 }, async (values) => {
-  const list = (name: string) => (values[name] as string[] | undefined) ?? [];
-  const splits = stringFlag(values, "splits");
   const report = await download({
+    ...downloadInputOptions(values),
     work: stringFlag(values, "work")!,
-    annotations: list("annotations"),
-    archives: list("archives"),
-    videos: list("videos"),
-    baseUrl: stringFlag(values, "base-url"),
     checksums: stringFlag(values, "checksums"),
-    splits: splits === undefined ? undefined : parseSplits(splits),
-    perClass: intFlag(values, "per-class", 1),
-    limit: intFlag(values, "limit", 1),
-    seed: intFlag(values, "seed", 0),
     jobs: intFlag(values, "jobs", 1),
     timeoutMs: numberFlag(values, "timeout")! * 1000,
     retries: intFlag(values, "retries", 0),
