@@ -20,6 +20,7 @@
  * step had already finished.
  * @module
  */
+import { mulberry32, SPLITS } from "../lib/core/mod.ts";
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
@@ -30,9 +31,8 @@ import {
   writeListsWithBase,
 } from "../fixtures/dataset_builder.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
-import { Manifest, SPLITS, type Step } from "../lib/manifest.ts";
-import { mulberry32 } from "../lib/shard_plan.ts";
-import { workDirLayout } from "../lib/work_dir.ts";
+import { Manifest, type Step } from "../lib/core/manifest.ts";
+import { workDirLayout } from "../lib/core/work_dir.ts";
 import { type FaultServer, startFaultServer } from "../tests/support/fault_server.ts";
 import { recordTable } from "./results.ts";
 

@@ -13,10 +13,10 @@
  * @module
  */
 import { join } from "node:path";
-import { intFlag, runTask, stringFlag } from "../lib/cli.ts";
-import { parseProviders } from "../lib/image_encoder.ts";
-import { scoreLinearProbe, trainLinearProbe } from "../lib/linear_probe.ts";
-import { writeNpy } from "../lib/npy.ts";
+import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
+import { parseProviders } from "../lib/onnx/image_encoder.ts";
+import { scoreLinearProbe, trainLinearProbe } from "../lib/eval/linear_probe.ts";
+import { writeNpy } from "../lib/core/npy.ts";
 import { recordTable } from "./results.ts";
 import { drawFeatures, featureModel } from "../fixtures/synthetic_features.ts";
 

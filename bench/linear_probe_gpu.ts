@@ -9,8 +9,8 @@
  * ```
  * @module
  */
-import { ProbeObjective, scoreLinearProbe, trainLinearProbe } from "../lib/linear_probe.ts";
-import type { ProviderName } from "../lib/image_encoder.ts";
+import { ProbeObjective, scoreLinearProbe, trainLinearProbe } from "../lib/eval/linear_probe.ts";
+import type { ProviderName } from "../lib/onnx/image_encoder.ts";
 import {
   drawFeatures,
   featureModel,

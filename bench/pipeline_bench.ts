@@ -9,16 +9,16 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
 import { buildFixtureDataset } from "../fixtures/dataset_builder.ts";
-import { intFlag, runTask, stringFlag } from "../lib/cli.ts";
-import { normalizeFrames } from "../lib/clip_normalize.ts";
-import { mapConcurrent } from "../lib/concurrency.ts";
-import { download } from "../lib/download.ts";
-import { encode } from "../lib/encode.ts";
-import { readNpy } from "../lib/npy.ts";
-import { sampleAndEncode } from "../lib/pipeline.ts";
-import { sample } from "../lib/sample.ts";
-import { decodeFilterGraph, probeVideo } from "../lib/video.ts";
-import type { ModelSize } from "../lib/clip_model_builder.ts";
+import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
+import { normalizeFrames } from "../lib/encode/clip_normalize.ts";
+import { mapConcurrent } from "../lib/core/concurrency.ts";
+import { download } from "../lib/download/download.ts";
+import { encode } from "../lib/encode/encode.ts";
+import { readNpy } from "../lib/core/npy.ts";
+import { sampleAndEncode } from "../lib/encode/sample_and_encode.ts";
+import { sample } from "../lib/video/sample.ts";
+import { decodeFilterGraph, probeVideo } from "../lib/video/ffmpeg.ts";
+import type { ModelSize } from "../lib/onnx/clip_model_builder.ts";
 import { recordTable } from "./results.ts";
 
 await runTask({

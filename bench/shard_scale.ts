@@ -11,13 +11,13 @@
  * Appends a section to `bench/RESULTS.md` unless `--no-record`.
  * @module
  */
+import { mulberry32, type Split, SPLITS } from "../lib/core/mod.ts";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Manifest, type Split, SPLITS, type VideoRow } from "../lib/manifest.ts";
-import { writeNpy } from "../lib/npy.ts";
-import { mulberry32 } from "../lib/shard_plan.ts";
-import { ensureWorkDir } from "../lib/work_dir.ts";
+import { Manifest, type VideoRow } from "../lib/core/manifest.ts";
+import { writeNpy } from "../lib/core/npy.ts";
+import { ensureWorkDir } from "../lib/core/work_dir.ts";
 import { syntheticCard, syntheticVideoRow } from "../fixtures/synthetic_work_dir.ts";
 
 const PUBLISHED: Record<Split, number> = { train: 536_489, val: 33_966, test: 64_532 };

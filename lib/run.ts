@@ -4,13 +4,24 @@
  * function its own task calls, so a rerun resumes wherever the last run stopped.
  * @module
  */
-import { download, type DownloadOptions, type DownloadReport } from "./download.ts";
-import { type EvalOptions, type EvalResult, evaluate } from "./eval.ts";
-import { sampleAndEncode, type SampleEncodeOptions, type SampleEncodeSummary } from "./pipeline.ts";
-import { shard, type ShardOptions, type ShardSummary } from "./shard.ts";
-import { workDirLayout } from "./work_dir.ts";
-import { verify, type VerifyReport } from "./verify.ts";
-import { claimWorker, formatWorker, type WorkerId, workerVideoIds } from "./worker.ts";
+import { download, type DownloadOptions, type DownloadReport } from "./download/mod.ts";
+import { type EvalOptions, type EvalResult, evaluate } from "./eval/mod.ts";
+import {
+  sampleAndEncode,
+  type SampleEncodeOptions,
+  type SampleEncodeSummary,
+} from "./encode/mod.ts";
+import {
+  claimWorker,
+  formatWorker,
+  shard,
+  type ShardOptions,
+  type ShardSummary,
+  type WorkerId,
+  workerVideoIds,
+} from "./shard/mod.ts";
+import { workDirLayout } from "./core/mod.ts";
+import { verify, type VerifyReport } from "./verify/mod.ts";
 
 /** Options of the whole pipeline; a step whose options are absent is not run. */
 export interface RunOptions {

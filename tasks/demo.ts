@@ -1,6 +1,6 @@
 /** `kinembed demo`: the whole pipeline on the embedded fixture dataset with tiny random-weight models. */
-import { intFlag, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import { parseProviders } from "../lib/image_encoder.ts";
+import { intFlag, runTask, stringFlag, WORK_FLAG } from "../lib/cli/mod.ts";
+import { parseProviders } from "../lib/onnx/mod.ts";
 import { demoOutputs, runDemo } from "../fixtures/demo.ts";
 
 await runTask({

@@ -1,8 +1,16 @@
 /** `kinembed download`: annotations and archive lists (or a plain video list) → `<work>/videos/`. */
-import { intFlag, numberFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import { formatIssue } from "../lib/annotations.ts";
-import { download } from "../lib/download.ts";
-import { DOWNLOAD_INPUT_FLAGS, downloadInputOptions, SUBSET_FLAGS } from "../lib/step_flags.ts";
+import {
+  DOWNLOAD_INPUT_FLAGS,
+  downloadInputOptions,
+  intFlag,
+  numberFlag,
+  reportFailures,
+  runTask,
+  stringFlag,
+  SUBSET_FLAGS,
+  WORK_FLAG,
+} from "../lib/cli/mod.ts";
+import { download, formatIssue } from "../lib/download/mod.ts";
 
 /** How many rejected input lines are printed one by one. */
 const SHOWN_ISSUES = 20;

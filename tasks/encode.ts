@@ -1,7 +1,13 @@
 /** `kinembed encode`: CLIP image embeddings of every sampled video (`emb/<id>.npy`). */
-import { reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import { encode } from "../lib/encode.ts";
-import { ENCODE_FLAGS, encodeFlagOptions } from "../lib/step_flags.ts";
+import {
+  ENCODE_FLAGS,
+  encodeFlagOptions,
+  reportFailures,
+  runTask,
+  stringFlag,
+  WORK_FLAG,
+} from "../lib/cli/mod.ts";
+import { encode } from "../lib/encode/mod.ts";
 
 await runTask({
   name: "encode",

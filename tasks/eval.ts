@@ -1,8 +1,7 @@
 /** `kinembed eval`: zero-shot and linear-probe accuracy of shards, next to the card's numbers. */
-import { intFlag, numberFlag, reportFailures, runTask, stringFlag } from "../lib/cli.ts";
-import { evaluate } from "../lib/eval.ts";
-import { formatEvalMarkdown } from "../lib/eval_report.ts";
-import { parseProviders } from "../lib/image_encoder.ts";
+import { intFlag, numberFlag, reportFailures, runTask, stringFlag } from "../lib/cli/mod.ts";
+import { evaluate, formatEvalMarkdown } from "../lib/eval/mod.ts";
+import { parseProviders } from "../lib/onnx/mod.ts";
 
 await runTask({
   name: "eval",

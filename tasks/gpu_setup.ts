@@ -1,11 +1,11 @@
 /** `kinembed gpu-setup`: install ONNX Runtime's CUDA provider libraries and check CUDA 13. */
-import { runTask, stringFlag } from "../lib/cli.ts";
+import { runTask, stringFlag } from "../lib/cli/mod.ts";
 import {
   formatGpuSetupReport,
   gpuSetup,
   PROVIDER_PACKAGE,
   PROVIDER_PACKAGE_VERSION,
-} from "../lib/gpu_setup.ts";
+} from "../lib/gpu/mod.ts";
 
 await runTask({
   name: "gpu-setup",

@@ -5,8 +5,8 @@
  * on and exiting with the task's status. `KINEMBED_SHOW_PERMISSIONS=1` prints the command first.
  * @module
  */
-import { ConfigError, UsageError } from "../lib/errors.ts";
-import { denoRunArgs, taskLaunch } from "../lib/task_permissions.ts";
+import { ConfigError, UsageError } from "../lib/core/mod.ts";
+import { denoRunArgs, taskLaunch } from "../lib/cli/mod.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };

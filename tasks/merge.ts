@@ -1,7 +1,7 @@
 /** `kinembed merge`: join the manifests of a scale-out run's workers into one. */
-import { intFlag, runTask, WORK_FLAG } from "../lib/cli.ts";
-import { SPLITS } from "../lib/manifest.ts";
-import { merge } from "../lib/merge.ts";
+import { intFlag, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
+import { SPLITS } from "../lib/core/mod.ts";
+import { merge } from "../lib/shard/mod.ts";
 
 await runTask({
   name: "merge",

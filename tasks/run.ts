@@ -1,18 +1,21 @@
 /** `kinembed run`: every step in order — download, sample → encode (streamed), shard, verify, eval. */
-import { intFlag, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import { UsageError } from "../lib/errors.ts";
-import { runPipeline } from "../lib/run.ts";
 import {
   DOWNLOAD_INPUT_FLAGS,
   downloadInputOptions,
   ENCODE_FLAGS,
   encodeFlagOptions,
+  intFlag,
+  runTask,
   SAMPLE_FLAGS,
   sampleFlagOptions,
+  stringFlag,
   SUBSET_FLAGS,
-} from "../lib/step_flags.ts";
-import { formatVerifyReport } from "../lib/verify.ts";
-import { formatWorker, resolveWorker } from "../lib/worker.ts";
+  WORK_FLAG,
+} from "../lib/cli/mod.ts";
+import { UsageError } from "../lib/core/mod.ts";
+import { runPipeline } from "../lib/run.ts";
+import { formatVerifyReport } from "../lib/verify/mod.ts";
+import { formatWorker, resolveWorker } from "../lib/shard/mod.ts";
 
 await runTask({
   name: "run",

@@ -1,7 +1,13 @@
 /** `kinembed sample`: decode videos at 1 FPS into CLIP-sized frames (`frames/<id>.npy`). */
-import { reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli.ts";
-import { sample } from "../lib/sample.ts";
-import { SAMPLE_FLAGS, sampleFlagOptions } from "../lib/step_flags.ts";
+import {
+  reportFailures,
+  runTask,
+  SAMPLE_FLAGS,
+  sampleFlagOptions,
+  stringFlag,
+  WORK_FLAG,
+} from "../lib/cli/mod.ts";
+import { sample } from "../lib/video/mod.ts";
 
 await runTask({
   name: "sample",

@@ -1,8 +1,7 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
-import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli.ts";
-import { UsageError } from "../lib/errors.ts";
-import { SPLITS } from "../lib/manifest.ts";
-import { shard } from "../lib/shard.ts";
+import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
+import { SPLITS, UsageError } from "../lib/core/mod.ts";
+import { shard } from "../lib/shard/mod.ts";
 
 await runTask({
   name: "shard",

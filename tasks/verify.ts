@@ -1,7 +1,7 @@
 /** `kinembed verify`: check shards against a dataset card (read-only). */
-import { intFlag, runTask, stringFlag } from "../lib/cli.ts";
-import { UsageError } from "../lib/errors.ts";
-import { formatVerifyReport, verify } from "../lib/verify.ts";
+import { intFlag, runTask, stringFlag } from "../lib/cli/mod.ts";
+import { UsageError } from "../lib/core/mod.ts";
+import { formatVerifyReport, verify } from "../lib/verify/mod.ts";
 
 await runTask({
   name: "verify",

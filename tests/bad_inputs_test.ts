@@ -6,9 +6,9 @@
 import { join } from "node:path";
 import { makeSyntheticWorkDir, syntheticCard } from "../fixtures/synthetic_work_dir.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
-import { Manifest } from "../lib/manifest.ts";
-import { attr, OnnxGraph } from "../lib/onnx_graph.ts";
-import { shard } from "../lib/shard.ts";
+import { Manifest } from "../lib/core/manifest.ts";
+import { attr, OnnxGraph } from "../lib/onnx/onnx_graph.ts";
+import { shard } from "../lib/shard/shard.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { ffmpegRun, lavfiVideo, repoPath, tempDir } from "./support/media.ts";
 

@@ -30,7 +30,7 @@ const TINY: FixtureDatasetOptions = {
 
 const KINETICS_CLASSES = new Set(
   (await Deno.readTextFile(
-    new URL("../../shared/reference/kinetics700_classes.txt", import.meta.url),
+    new URL("../data/kinetics700_classes.txt", import.meta.url),
   )).split("\n").filter((l) => l.length > 0),
 );
 
@@ -235,7 +235,7 @@ print(json.dumps(out))
       assert(card.includes("* Test - 8 samples | 2 tar's\n"));
       assert(card.includes("each with 4 data samples"));
       const reference = await Deno.readTextFile(
-        new URL("../../shared/reference/dataset-card.md", import.meta.url),
+        new URL("../data/clip-kinetics700-card.md", import.meta.url),
       );
       const headings = (s: string) => s.split("\n").filter((l) => l.startsWith("#"));
       assertEquals(

@@ -3,6 +3,7 @@
  * SIGKILL-and-rerun trials each of sample, encode and shard on a small fixture dataset, and two
  * runs on one work dir at once.
  */
+import { mulberry32 } from "../lib/core/mod.ts";
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import {
@@ -14,9 +15,8 @@ import {
   runTask,
   runTrial,
 } from "../bench/faults.ts";
-import { Manifest } from "../lib/manifest.ts";
-import { mulberry32 } from "../lib/shard_plan.ts";
-import { lockWorkDir } from "../lib/work_dir.ts";
+import { Manifest } from "../lib/core/manifest.ts";
+import { lockWorkDir } from "../lib/core/work_dir.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
 

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { syntheticCard } from "../fixtures/synthetic_work_dir.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
-import { denoRunArgs, LAUNCHED_TASKS, taskLaunch } from "../lib/task_permissions.ts";
+import { denoRunArgs, LAUNCHED_TASKS, taskLaunch } from "../lib/cli/task_permissions.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { lavfiVideo, repoPath, tempDir } from "./support/media.ts";
 

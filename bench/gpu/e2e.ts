@@ -18,14 +18,15 @@
  * as downloaded (no copy).
  * @module
  */
+import type { Split } from "../../lib/core/mod.ts";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { encode } from "../../lib/encode.ts";
-import { parseProviders } from "../../lib/image_encoder.ts";
-import { Manifest, type Split } from "../../lib/manifest.ts";
-import { sampleAndEncode } from "../../lib/pipeline.ts";
-import { sample } from "../../lib/sample.ts";
-import { ensureWorkDir } from "../../lib/work_dir.ts";
+import { encode } from "../../lib/encode/encode.ts";
+import { parseProviders } from "../../lib/onnx/image_encoder.ts";
+import { Manifest } from "../../lib/core/manifest.ts";
+import { sampleAndEncode } from "../../lib/encode/sample_and_encode.ts";
+import { sample } from "../../lib/video/sample.ts";
+import { ensureWorkDir } from "../../lib/core/work_dir.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,

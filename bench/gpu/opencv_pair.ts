@@ -6,9 +6,9 @@
  *   deno run -A bench/gpu/opencv_pair.ts OUT_DIR
  */
 import { join } from "node:path";
-import { writeNpy } from "../../lib/npy.ts";
-import { resizeCubicOpenCv } from "../../lib/opencv_cubic_resize.ts";
-import { clipGeometry } from "../../lib/video.ts";
+import { writeNpy } from "../../lib/core/npy.ts";
+import { resizeCubicOpenCv } from "../../lib/video/opencv_cubic_resize.ts";
+import { clipGeometry } from "../../lib/video/ffmpeg.ts";
 
 const out = Deno.args[0] ?? ".";
 const clip = new URL("../../fixtures/kinetics_demo_clip.mp4", import.meta.url).pathname;

@@ -12,9 +12,9 @@
  * `--check-input/--check-ref` compare 4 images against a float64 PyTorch reference.
  * @module
  */
+import { mulberry32 } from "../../lib/core/mod.ts";
 import { parseArgs } from "node:util";
-import { ImageEncoder, parseProviders } from "../../lib/image_encoder.ts";
-import { mulberry32 } from "../../lib/shard_plan.ts";
+import { ImageEncoder, parseProviders } from "../../lib/onnx/image_encoder.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,

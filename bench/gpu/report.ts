@@ -107,7 +107,7 @@ const fixtures = [
 ];
 if (fixtures.length) {
   lines.push(
-    `Project fixture models (lib/clip_model_builder.ts, same shapes) on ORT ${
+    `Project fixture models (lib/onnx/clip_model_builder.ts, same shapes) on ORT ${
       String(ort.find((r) => r.provider)?.provider ?? "?")
     }:`,
     "",

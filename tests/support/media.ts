@@ -1,7 +1,8 @@
 /** Test inputs made with ffmpeg's lavfi sources, and a work dir with registered videos. */
+import type { Split } from "../../lib/core/mod.ts";
 import { join } from "node:path";
-import { Manifest, type Split } from "../../lib/manifest.ts";
-import { ensureWorkDir } from "../../lib/work_dir.ts";
+import { Manifest } from "../../lib/core/manifest.ts";
+import { ensureWorkDir } from "../../lib/core/work_dir.ts";
 
 /**
  * Runs ffmpeg with the given arguments (quiet, overwrite), failing the test on error.

@@ -8,7 +8,7 @@
  * `x · W` stored `[in, out]`, `conv1.weight` `[width, 3, patch, patch]`.
  * @module
  */
-import { readModel } from "../../lib/onnx_graph.ts";
+import { readModel } from "../../lib/onnx/onnx_graph.ts";
 
 /** CLIP's RGB mean and std, written out again here on purpose (not imported from the builder). */
 const MEAN = [0.48145466, 0.4578275, 0.40821073];

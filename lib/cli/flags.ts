@@ -1,0 +1,223 @@
+/**
+ * The command-line conventions every task shares: strict flags, `--help`, `--work DIR`, and exit
+ * codes (0 all done, 1 some items failed, 2 usage or configuration error).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, FormatError, UsageError, WorkDirBusyError } from "../core/mod.ts";
+
+/** One flag of a task. */
+export interface FlagSpec {
+  /** `string` takes a value, `boolean` is a switch. */
+  type: "string" | "boolean";
+  /** What the flag does, for `--help`. */
+  help: string;
+  /** Default shown in `--help` and used when the flag is absent. */
+  default?: string | boolean;
+  /** The value's placeholder in `--help`, e.g. `DIR`. */
+  arg?: string;
+  /** May be given more than once. */
+  multiple?: boolean;
+}
+
+/** A task's command line: its name, a one-line summary and its flags. */
+export interface TaskSpec {
+  /** Name as typed after `deno task` or `./kinembed`. */
+  name: string;
+  /** One sentence saying what the task does. */
+  summary: string;
+  /** Flags besides `--help`. */
+  flags: Record<string, FlagSpec>;
+  /** Positional arguments, for `--help` (none accepted when absent). */
+  positionals?: string;
+}
+
+/** Parsed flag values. */
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/** The flag every task takes. */
+export const WORK_FLAG: FlagSpec = {
+  type: "string",
+  arg: "DIR",
+  default: "work",
+  help: "work directory (manifest.db, videos/, frames/, emb/, shards/, reports/)",
+};
+
+/**
+ * Builds the `--help` text of a task.
+ * @param spec the task's command line
+ * @returns the usage text, one flag a line
+ */
+export function usage(spec: TaskSpec): string {
+  const lines = [
+    `usage: kinembed ${spec.name} [flags]${spec.positionals ? " " + spec.positionals : ""}`,
+    "",
+    spec.summary,
+    "",
+    "flags:",
+  ];
+  const all: Record<string, FlagSpec> = {
+    ...spec.flags,
+    help: { type: "boolean", help: "show this help" },
+  };
+  for (const [name, f] of Object.entries(all)) {
+    const left = `  --${name}${f.type === "string" ? " " + (f.arg ?? "VALUE") : ""}`;
+    const def = f.default !== undefined && f.default !== false ? ` (default ${f.default})` : "";
+    lines.push(`${left.padEnd(30)} ${f.help}${def}`);
+  }
+  lines.push(
+    "",
+    "exit status: 0 all done, 1 some items failed (listed), 2 usage or configuration error",
+  );
+  return lines.join("\n");
+}
+
+/**
+ * Parses a task's arguments strictly: an unknown flag or a missing value is a `UsageError`.
+ * @param spec the task's command line
+ * @param args the raw arguments (`Deno.args`)
+ * @returns the flag values (defaults filled in), the positionals, and whether `--help` was asked
+ */
+export function parseFlags(
+  spec: TaskSpec,
+  args: string[],
+): { values: FlagValues; positionals: string[]; help: boolean } {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+    help: { type: "boolean" },
+  };
+  for (const [name, f] of Object.entries(spec.flags)) {
+    options[name] = { type: f.type, multiple: f.multiple ?? false };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options,
+      strict: true,
+      allowPositionals: spec.positionals !== undefined,
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const values = { ...parsed.values } as FlagValues;
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (values[name] === undefined && f.default !== undefined) values[name] = f.default;
+  }
+  return { values, positionals: parsed.positionals, help: parsed.values.help === true };
+}
+
+/**
+ * Reads a flag that must be a whole number within a range.
+ * @param values parsed flags
+ * @param name the flag
+ * @param min smallest accepted value
+ * @returns the number, or undefined when the flag is absent
+ */
+export function intFlag(values: FlagValues, name: string, min = 0): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || !/^-?\d+$/.test(v) || n < min) {
+    throw new UsageError(`--${name} takes a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/**
+ * Reads a flag that must be a positive number.
+ * @param values parsed flags
+ * @param name the flag
+ * @returns the number, or undefined when the flag is absent
+ */
+export function numberFlag(values: FlagValues, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || !Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`--${name} takes a positive number, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/**
+ * Reads a string flag.
+ * @param values parsed flags
+ * @param name the flag
+ * @returns the value, or undefined when absent
+ */
+export function stringFlag(values: FlagValues, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * Runs a task's main function with the shared conventions: `--help`, usage errors (exit 2),
+ * configuration errors (exit 2, one line), and the exit code the main returns.
+ * @param spec the task's command line
+ * @param main receives parsed flags and positionals, returns the exit code
+ */
+export async function runTask(
+  spec: TaskSpec,
+  main: (values: FlagValues, positionals: string[]) => Promise<number>,
+): Promise<never> {
+  let code: number;
+  try {
+    const { values, positionals, help } = parseFlags(spec, Deno.args);
+    if (help) {
+      console.log(usage(spec));
+      Deno.exit(0);
+    }
+    code = await main(values, positionals);
+  } catch (e) {
+    code = reportFatal(spec, e);
+  }
+  Deno.exit(code);
+}
+
+function reportFatal(spec: TaskSpec, e: unknown): number {
+  if (e instanceof UsageError) {
+    console.error(`kinembed ${spec.name}: ${e.message}\n`);
+    console.error(usage(spec));
+    return 2;
+  }
+  if (
+    e instanceof ConfigError || e instanceof WorkDirBusyError || e instanceof FormatError ||
+    e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
+    e instanceof Deno.errors.NotCapable || isOsError(e)
+  ) {
+    console.error(`kinembed ${spec.name}: ${(e as Error).message}`);
+    return 2;
+  }
+  console.error(`kinembed ${spec.name}: unexpected error`);
+  console.error(e);
+  return 2;
+}
+
+/** An error the OS raised (disk full, read-only file system...): its message says it all. */
+function isOsError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === "string" && /^E[A-Z0-9]+$/.test(code);
+}
+
+/**
+ * Prints the items that failed, one a line, and returns the exit code for the run.
+ * @param failures item id and reason of each failure
+ * @returns 0 when nothing failed, else 1
+ */
+export function reportFailures(failures: { id: string; error: string }[]): number {
+  if (failures.length === 0) return 0;
+  console.error(`${failures.length} failed:`);
+  for (const f of failures) console.error(`  ${f.id}: ${f.error}`);
+  return 1;
+}
+
+/**
+ * The main of a task that is not built yet: says so and exits 2 (never fake output).
+ * @param spec the task's command line
+ */
+export function notImplemented(spec: TaskSpec): Promise<never> {
+  return runTask(spec, () => {
+    console.error(`kinembed ${spec.name}: not implemented yet`);
+    return Promise.resolve(2);
+  });
+}

@@ -1,0 +1,48 @@
+import { parseFlags, usage } from "./flags.ts";
+import { UsageError } from "../core/mod.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { repoPath } from "../../tests/support/media.ts";
+
+const TASKS = ["download", "sample", "encode", "shard", "verify", "eval", "run"];
+
+async function runTaskFile(task: string, args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", repoPath("tasks", `${task}.ts`), ...args],
+    cwd: repoPath(),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("every task: --help exits 0 with usage; an unknown flag exits 2 with usage", async () => {
+  for (const t of TASKS) {
+    const help = await runTaskFile(t, ["--help"]);
+    assertEquals(help.code, 0, `${t} --help`);
+    assert(help.stdout.includes(`usage: kinembed ${t}`) && help.stdout.includes("--work"), t);
+    const bad = await runTaskFile(t, ["--no-such-flag"]);
+    assertEquals(bad.code, 2, `${t} --no-such-flag`);
+    assert(
+      bad.stderr.includes("no-such-flag") && bad.stderr.includes("usage:"),
+      `${t}: ${bad.stderr}`,
+    );
+  }
+});
+
+Deno.test("parseFlags: defaults, strictness, number checks", async () => {
+  const spec = {
+    name: "x",
+    summary: "test",
+    flags: {
+      work: { type: "string" as const, default: "work", help: "w" },
+      fast: { type: "boolean" as const, help: "f" },
+    },
+  };
+  const p = parseFlags(spec, ["--fast"]);
+  assertEquals([p.values.work, p.values.fast, p.help], ["work", true, false]);
+  await assertRejects(() => parseFlags(spec, ["--work"]), "argument missing");
+  const e = await assertRejects(() => parseFlags(spec, ["positional"]));
+  assert(e instanceof UsageError);
+  assert(usage(spec).includes("--work VALUE") && usage(spec).includes("(default work)"));
+});

@@ -1,0 +1,176 @@
+/**
+ * The flags the step tasks share with `run`, declared once with the code that turns their values
+ * into step options. Each task composes the groups it takes; `run` takes them all.
+ * @module
+ */
+import { type FlagSpec, type FlagValues, intFlag, numberFlag, stringFlag } from "./flags.ts";
+import type { EmbeddingOutputDtype, EncodeOptions } from "../encode/mod.ts";
+import { UsageError } from "../core/mod.ts";
+import { parseProviders } from "../onnx/mod.ts";
+import { type Preset, PRESETS, type SampleOptions } from "../video/mod.ts";
+import { parseSplits } from "../download/mod.ts";
+
+/** Download inputs: annotations, archive lists, plain lists or folders. */
+export const DOWNLOAD_INPUT_FLAGS: Record<string, FlagSpec> = {
+  annotations: {
+    type: "string",
+    multiple: true,
+    arg: "FILE",
+    help: "Kinetics annotation CSV (label,youtube_id,time_start,time_end,split) or DeepMind JSON",
+  },
+  archives: {
+    type: "string",
+    multiple: true,
+    arg: "FILE",
+    help: "CVDF archive list: one .tar.gz URL (or path) per line",
+  },
+  videos: {
+    type: "string",
+    multiple: true,
+    arg: "FILE",
+    help: "plain video list CSV (path,label,split[,youtube_id,time_start,time_end]) or a " +
+      "folder of videos (<split>/<class>/file, <class>/file, or file)",
+  },
+  "base-url": {
+    type: "string",
+    arg: "URL",
+    help: "resolve relative archive list entries against this URL or local folder " +
+      "(else: local, beside the list)",
+  },
+};
+
+/** A reproducible subset of the annotation rows. */
+export const SUBSET_FLAGS: Record<string, FlagSpec> = {
+  splits: { type: "string", arg: "LIST", help: "only these splits, e.g. train,val" },
+  "per-class": { type: "string", arg: "K", help: "at most K videos per class and split" },
+  limit: { type: "string", arg: "N", help: "at most N videos in all" },
+  seed: { type: "string", arg: "S", default: "0", help: "seed of the subset's shuffle" },
+};
+
+/** Decoding: rate, preprocessing, parallelism, binaries. */
+export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
+  fps: { type: "string", arg: "N", default: "1", help: "frames per second" },
+  preset: {
+    type: "string",
+    arg: "NAME",
+    default: "clip",
+    help: `preprocessing: ${PRESETS.join(" | ")}`,
+  },
+  jobs: {
+    type: "string",
+    arg: "N",
+    default: String(navigator.hardwareConcurrency),
+    help: "videos decoded in parallel",
+  },
+  ffmpeg: { type: "string", arg: "PATH", help: "ffmpeg binary (default $FFMPEG_PATH or PATH)" },
+  ffprobe: { type: "string", arg: "PATH", help: "ffprobe binary (default $FFPROBE_PATH or PATH)" },
+};
+
+/** Encoding: model, providers, batch, output dtype, tensor names, frames kept or not. */
+export const ENCODE_FLAGS: Record<string, FlagSpec> = {
+  model: {
+    type: "string",
+    arg: "FILE",
+    help: "CLIP image encoder .onnx (input pixel_values, output image_embeds); required",
+  },
+  providers: {
+    type: "string",
+    arg: "LIST",
+    default: "cuda,cpu",
+    help: "execution providers in order: cuda, webgpu, cpu",
+  },
+  batch: { type: "string", arg: "N", default: "32", help: "frames per run (batches span videos)" },
+  dtype: { type: "string", arg: "T", default: "float16", help: "output dtype: float16 | float32" },
+  "input-name": {
+    type: "string",
+    arg: "NAME",
+    default: "pixel_values",
+    help: "model input name",
+  },
+  "output-name": {
+    type: "string",
+    arg: "NAME",
+    default: "image_embeds",
+    help: "model output name",
+  },
+  "keep-frames": { type: "boolean", help: "keep frames/<id>.npy after encoding" },
+};
+
+/**
+ * The download inputs and subset from parsed flags.
+ * @param v parsed flags (with `DOWNLOAD_INPUT_FLAGS` and `SUBSET_FLAGS`)
+ * @returns the matching download options
+ */
+export function downloadInputOptions(v: FlagValues): {
+  annotations: string[];
+  archives: string[];
+  videos: string[];
+  baseUrl?: string;
+  splits?: ReturnType<typeof parseSplits>;
+  perClass?: number;
+  limit?: number;
+  seed?: number;
+} {
+  const list = (name: string) => (v[name] as string[] | undefined) ?? [];
+  const splits = stringFlag(v, "splits");
+  return {
+    annotations: list("annotations"),
+    archives: list("archives"),
+    videos: list("videos"),
+    baseUrl: stringFlag(v, "base-url"),
+    splits: splits === undefined ? undefined : parseSplits(splits),
+    perClass: intFlag(v, "per-class", 1),
+    limit: intFlag(v, "limit", 1),
+    seed: intFlag(v, "seed", 0),
+  };
+}
+
+/**
+ * The sample options from parsed flags (checked).
+ * @param v parsed flags (with `SAMPLE_FLAGS`)
+ * @returns fps, preset, jobs and binaries
+ */
+export function sampleFlagOptions(
+  v: FlagValues,
+): Pick<SampleOptions, "fps" | "preset" | "jobs" | "ffmpeg" | "ffprobe"> {
+  const preset = stringFlag(v, "preset") as Preset;
+  if (!PRESETS.includes(preset)) {
+    throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}`);
+  }
+  return {
+    fps: numberFlag(v, "fps"),
+    preset,
+    jobs: intFlag(v, "jobs", 1),
+    ffmpeg: stringFlag(v, "ffmpeg"),
+    ffprobe: stringFlag(v, "ffprobe"),
+  };
+}
+
+/**
+ * The encode options from parsed flags (checked; `--model` is required).
+ * @param v parsed flags (with `ENCODE_FLAGS`)
+ * @returns model, providers, batch, dtype, names, keepFrames
+ */
+export function encodeFlagOptions(
+  v: FlagValues,
+): Omit<EncodeOptions, "work" | "quiet" | "retryFailed" | "onFallback"> {
+  const model = stringFlag(v, "model");
+  if (!model) {
+    throw new UsageError(
+      "--model FILE is required (e.g. a vision model from fixtures/make_models.ts)",
+    );
+  }
+  const dtype = stringFlag(v, "dtype");
+  if (dtype !== "float16" && dtype !== "float32") {
+    throw new UsageError("--dtype must be float16 or float32");
+  }
+  return {
+    model,
+    providers: parseProviders(stringFlag(v, "providers")!),
+    batch: intFlag(v, "batch", 1),
+    dtype: dtype as EmbeddingOutputDtype,
+    inputName: stringFlag(v, "input-name"),
+    outputName: stringFlag(v, "output-name"),
+    keepFrames: v["keep-frames"] === true,
+  };
+}

@@ -1,0 +1,477 @@
+/**
+ * Least-privilege Deno permissions per task. The work dir, the input files and the hosts of the
+ * archive lists are known only from a task's arguments, so a fixed `deno.json` line cannot name
+ * them: `tasks/launch.ts` computes each task's exact flags here and runs
+ * `deno run <flags> tasks/<task>.ts <args>`.
+ *
+ * What each task gets (every path both as given and, when it differs, through its symlinks):
+ * - download: read of its input files, of the local archives and videos they list, and of the
+ *   work dir; write of the work dir; network only to the hosts its lists (and `--base-url`) name.
+ * - sample: read and write of the work dir; run of the ffmpeg and ffprobe binaries only (found
+ *   here and handed to the task as `FFMPEG_PATH` / `FFPROBE_PATH`); the whole environment, because
+ *   `node:child_process` copies it into every child.
+ * - encode: read of the work dir and the model; write of the work dir; FFI scoped to
+ *   onnxruntime-node's native folder; no network.
+ * - shard, merge: read and write of the work dir.
+ * - verify: read of the shards (or work dir), the card and the class list; nothing else.
+ * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
+ *   of the reports folder; FFI for ONNX Runtime; no network.
+ * - run: the union of download, sample, encode, shard, verify and eval. demo: as run, plus the
+ *   repository's fixtures (read) and `fixtures/models` (write), without network.
+ * - gpu-setup: read everywhere (it searches the machine's library folders), write of
+ *   onnxruntime-node's native folder and the package cache, run of the few tools it asks.
+ * @module
+ */
+import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isHttpUrl, parseCsv } from "../download/mod.ts";
+import { ConfigError, UsageError } from "../core/mod.ts";
+
+/** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */
+export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url)).replace(
+  /\/$/,
+  "",
+);
+
+/** Tasks the launcher knows, with the file under `tasks/` that runs each. */
+export const LAUNCHED_TASKS: Readonly<Record<string, string>> = {
+  download: "download.ts",
+  sample: "sample.ts",
+  encode: "encode.ts",
+  shard: "shard.ts",
+  verify: "verify.ts",
+  eval: "eval.ts",
+  run: "run.ts",
+  merge: "merge.ts",
+  demo: "demo.ts",
+  "gpu-setup": "gpu_setup.ts",
+};
+
+/** How one task is to be started. */
+export interface TaskLaunch {
+  /** The task's name. */
+  task: string;
+  /** The task's entry point (absolute). */
+  script: string;
+  /** `deno run` permission flags, each `--allow-*` or `--no-prompt`. */
+  flags: string[];
+  /** Variables set in the task's environment (the binaries it may run, found here). */
+  env: Record<string, string>;
+}
+
+/** Where the launcher runs: the task's cwd, its environment, where binaries are found. */
+export interface LaunchContext {
+  /** The directory relative paths in the arguments are relative to (default `Deno.cwd()`). */
+  cwd?: string;
+  /** Reads an environment variable (default `Deno.env.get`). */
+  env?: (name: string) => string | undefined;
+}
+
+/** Flags that take no value; every other `--flag` followed by a non-flag takes that value. */
+const BOOLEAN_FLAGS = new Set([
+  "help",
+  "quiet",
+  "keep-frames",
+  "retry-failed",
+  "json",
+  "zero-shot",
+  "linear-probe",
+  "eval",
+  "check",
+  "no-probe",
+]);
+
+/** Deno's permission lists are comma-separated; longer lists are folded to their folders. */
+const MAX_LIST_CHARS = 64_000;
+
+/**
+ * Parses task arguments loosely (the task itself parses them strictly): `--name value`,
+ * `--name=value`, repeated flags collected.
+ * @param args the task's arguments
+ * @returns each flag's values in order
+ */
+export function parseTaskArgs(args: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const put = (k: string, v: string) => out.set(k, [...(out.get(k) ?? []), v]);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith("--")) continue;
+    const eq = a.indexOf("=");
+    if (eq > 0) put(a.slice(2, eq), a.slice(eq + 1));
+    else if (BOOLEAN_FLAGS.has(a.slice(2))) put(a.slice(2), "true");
+    else if (i + 1 < args.length && !args[i + 1].startsWith("--")) put(a.slice(2), args[++i]);
+    else put(a.slice(2), "true");
+  }
+  return out;
+}
+
+/** A set of permissions being gathered. */
+class Grants {
+  read = new Set<string>();
+  write = new Set<string>();
+  net = new Set<string>();
+  run = new Set<string>();
+  ffi = new Set<string>();
+  env: Set<string> | "all" = new Set();
+  readAll = false;
+  childEnv: Record<string, string> = {};
+
+  constructor(readonly cwd: string, readonly getEnv: (name: string) => string | undefined) {}
+
+  abs(p: string): string {
+    return resolve(this.cwd, p);
+  }
+
+  addRead(...paths: (string | undefined)[]) {
+    for (const p of paths) if (p) { for (const v of pathForms(this.abs(p))) this.read.add(v); }
+  }
+
+  addWrite(...paths: (string | undefined)[]) {
+    for (const p of paths) if (p) { for (const v of pathForms(this.abs(p))) this.write.add(v); }
+  }
+
+  addReadWrite(p: string) {
+    this.addRead(p);
+    this.addWrite(p);
+  }
+
+  addEnv(...names: string[]) {
+    if (this.env !== "all") { for (const n of names) this.env.add(n); }
+  }
+
+  flags(): string[] {
+    const f: string[] = [];
+    const list = (name: string, set: Set<string>) => {
+      if (set.size === 0) return;
+      f.push(`--allow-${name}=${joinList(name, [...set])}`);
+    };
+    if (this.readAll) f.push("--allow-read");
+    else list("read", this.read);
+    list("write", this.write);
+    list("net", this.net);
+    list("run", this.run);
+    list("ffi", this.ffi);
+    if (this.env === "all") f.push("--allow-env");
+    else list("env", this.env);
+    f.push("--no-prompt");
+    return f;
+  }
+}
+
+/**
+ * A path as given and through its symlinks: Deno checks paths as written, so a work dir reached
+ * through a symlink must be allowed under both names. A path that does not exist yet is resolved
+ * through its nearest existing parent.
+ */
+function pathForms(abs: string): string[] {
+  const forms = [abs];
+  let head = abs;
+  const tail: string[] = [];
+  while (true) {
+    try {
+      const real = join(Deno.realPathSync(head), ...tail);
+      if (real !== abs) forms.push(real);
+      break;
+    } catch {
+      const up = dirname(head);
+      if (up === head) break;
+      tail.unshift(head.slice(up.length + (up.endsWith(sep) ? 0 : 1)));
+      head = up;
+    }
+  }
+  return forms;
+}
+
+/** Joins a permission list, refusing commas and folding lists too long for one argument. */
+function joinList(name: string, items: string[]): string {
+  for (const i of items) {
+    if (i.includes(",")) {
+      throw new ConfigError(
+        `cannot grant ${name} access to ${JSON.stringify(i)}: Deno's permission lists are ` +
+          "comma-separated, so a path or name with a comma cannot be allowed; rename it",
+      );
+    }
+  }
+  let list = [...new Set(items)].sort();
+  if (name === "read" || name === "write") {
+    list = withoutNested(list);
+    // a very long list of files (a plain video list of a whole dataset) becomes their folders
+    while (list.join(",").length > MAX_LIST_CHARS) {
+      const folded = withoutNested([...new Set(list.map((p) => dirname(p)))].sort());
+      if (folded.length === list.length && folded.every((p, i) => p === list[i])) break;
+      list = folded;
+    }
+  }
+  return list.join(",");
+}
+
+/** Drops paths that lie inside another path of the list. */
+function withoutNested(sorted: string[]): string[] {
+  const out: string[] = [];
+  for (const p of sorted) {
+    if (!out.some((q) => p === q || isInside(q, p))) out.push(p);
+  }
+  return out;
+}
+
+function isInside(dir: string, p: string): boolean {
+  const rel = relative(dir, p);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/** The `host[:port]` a URL connects to, as `--allow-net` takes it. */
+function netHost(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.host || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Finds a binary the way a shell does: a name with a slash as a path, else on `PATH`.
+ * @param name the name or path
+ * @param ctx where to look
+ * @returns the absolute path, or null when not found
+ */
+export function findBinary(name: string, ctx: LaunchContext = {}): string | null {
+  const cwd = ctx.cwd ?? Deno.cwd();
+  const getEnv = ctx.env ?? ((n: string) => Deno.env.get(n));
+  const isExe = (p: string) => {
+    try {
+      const s = Deno.statSync(p);
+      return s.isFile && ((s.mode ?? 0o111) & 0o111) !== 0;
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes("/")) {
+    const p = resolve(cwd, name);
+    return isExe(p) ? p : null;
+  }
+  for (const dir of (getEnv("PATH") ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const p = resolve(cwd, dir, name);
+    if (isExe(p)) return p;
+  }
+  return null;
+}
+
+/** The realpath of onnxruntime-node's native folder (FFI is allowed there only). */
+function ortNativeDir(): string {
+  const link = join(REPO_ROOT, "node_modules", "onnxruntime-node");
+  try {
+    return join(Deno.realPathSync(link), "bin");
+  } catch {
+    throw new ConfigError(
+      `${link} is missing: run ./kinembed bootstrap (deno install) to install the npm dependencies`,
+    );
+  }
+}
+
+/** Adds ffmpeg and ffprobe: run and read of the two binaries, handed over by absolute path. */
+function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
+  for (const tool of ["ffmpeg", "ffprobe"] as const) {
+    const envName = tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH";
+    const wanted = flags.get(tool)?.at(-1) ?? g.getEnv(envName) ?? tool;
+    const found = findBinary(wanted, { cwd: g.cwd, env: g.getEnv });
+    if (found === null) {
+      throw new ConfigError(
+        `${tool} not found (${JSON.stringify(wanted)}): install it, or point --${tool} or ` +
+          `${envName} at the binary`,
+      );
+    }
+    g.run.add(found);
+    g.addRead(found);
+    // fluent-ffmpeg looks the binaries up on PATH unless these are set; set, it only checks them
+    g.childEnv[envName] = found;
+  }
+  // node:child_process copies the whole environment into each child, so it must read all of it
+  g.env = "all";
+}
+
+/** Adds ONNX Runtime: FFI of its native folder only. */
+function grantOrt(g: Grants) {
+  g.ffi.add(ortNativeDir());
+  // fluent-ffmpeg's `which` reads OSTYPE when imported (encode shares a module with sample)
+  g.addEnv("OSTYPE");
+}
+
+/** Adds what download needs: its inputs, the local archives and files they list, their hosts. */
+async function grantDownload(g: Grants, flags: Map<string, string[]>) {
+  const annotations = flags.get("annotations") ?? [];
+  const lists = flags.get("archives") ?? [];
+  const videoLists = flags.get("videos") ?? [];
+  g.addRead(...annotations, ...lists, ...videoLists, flags.get("checksums")?.at(-1));
+  const baseUrl = flags.get("base-url")?.at(-1);
+  let localBase: string | undefined;
+  if (baseUrl !== undefined) {
+    if (isHttpUrl(baseUrl)) {
+      const h = netHost(baseUrl);
+      if (h) g.net.add(h);
+    } else {
+      localBase = g.abs(baseUrl.startsWith("file:") ? fileURLToPath(baseUrl) : baseUrl);
+      g.addRead(localBase);
+    }
+  }
+  for (const list of lists) {
+    const text = await Deno.readTextFile(g.abs(list)).catch(() => "");
+    for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
+      const entry = raw.trim();
+      if (entry === "" || entry.startsWith("#")) continue;
+      if (isHttpUrl(entry)) {
+        const h = netHost(entry);
+        if (h) g.net.add(h);
+      } else if (entry.startsWith("file:")) {
+        try {
+          g.addRead(fileURLToPath(entry));
+        } catch { /* the task names the bad entry */ }
+      } else if (isAbsolute(entry)) g.addRead(entry);
+      else if (localBase !== undefined) g.addRead(resolve(localBase, entry));
+      else if (baseUrl === undefined) g.addRead(resolve(dirname(g.abs(list)), entry));
+    }
+  }
+  for (const list of videoLists) {
+    const path = g.abs(list);
+    const text = await Deno.readTextFile(path).catch(() => "");
+    const records = parseCsv(text);
+    if (records.length === 0) continue;
+    const col = records[0].fields.map((h) => h.trim().toLowerCase()).indexOf("path");
+    if (col < 0) continue;
+    for (const r of records.slice(1)) {
+      const p = r.fields[col];
+      if (!p) continue;
+      if (isHttpUrl(p)) {
+        const h = netHost(p);
+        if (h) g.net.add(h);
+      } else g.addRead(resolve(dirname(path), p));
+    }
+  }
+  // hosts a listed server redirects to (a CDN) are not in the lists: name them here
+  for (const h of (g.getEnv("KINEMBED_ALLOW_NET") ?? "").split(",")) {
+    if (h.trim()) g.net.add(h.trim());
+  }
+}
+
+/** Adds eval's inputs and its reports folder. */
+function grantEval(g: Grants, flags: Map<string, string[]>, work: string | undefined) {
+  const last = (k: string) => flags.get(k)?.at(-1);
+  const shards = last("shards");
+  g.addRead(shards, last("text-model"), last("classes"), last("templates"), last("card"));
+  g.addRead(join(REPO_ROOT, "data"));
+  const out = last("out") ?? (work !== undefined ? join(work, "reports") : "reports");
+  g.addReadWrite(out);
+  if (work !== undefined) g.addRead(work);
+  grantOrt(g);
+}
+
+/**
+ * Computes the permission flags of a task from its arguments.
+ * @param task the task's name (`download`, `sample`, ...)
+ * @param args its arguments, as the user gave them
+ * @param ctx the cwd and environment the task will run with
+ * @returns the entry point, the flags and the environment to add
+ * @throws UsageError for an unknown task; ConfigError when a binary it needs is missing
+ * @example
+ * ```ts
+ * const l = await taskLaunch("shard", ["--work", "work"]);
+ * // l.flags: ["--allow-read=/abs/work", "--allow-write=/abs/work", "--no-prompt"]
+ * ```
+ */
+export async function taskLaunch(
+  task: string,
+  args: readonly string[],
+  ctx: LaunchContext = {},
+): Promise<TaskLaunch> {
+  const file = LAUNCHED_TASKS[task];
+  if (file === undefined) {
+    throw new UsageError(
+      `unknown task ${JSON.stringify(task)}; known: ${Object.keys(LAUNCHED_TASKS).join(", ")}`,
+    );
+  }
+  const cwd = ctx.cwd ?? Deno.cwd();
+  const g = new Grants(cwd, ctx.env ?? ((n) => Deno.env.get(n)));
+  const flags = parseTaskArgs(args);
+  const last = (k: string) => flags.get(k)?.at(-1);
+  const work = last("work") ?? "work";
+  switch (task) {
+    case "download":
+      g.addReadWrite(work);
+      await grantDownload(g, flags);
+      break;
+    case "sample":
+      g.addReadWrite(work);
+      grantFfmpeg(g, flags);
+      break;
+    case "encode":
+      g.addReadWrite(work);
+      g.addRead(last("model"));
+      grantOrt(g);
+      break;
+    case "shard":
+    case "merge":
+      // merge reads the workers' manifests under <work>/workers/ and writes <work>
+      g.addReadWrite(work);
+      break;
+    case "verify":
+      g.addRead(last("work"), last("shards"), last("card"), last("classes"));
+      break;
+    case "eval":
+      grantEval(g, flags, last("work") ?? (last("shards") === undefined ? "work" : undefined));
+      break;
+    case "run":
+      g.addReadWrite(work);
+      // a worker's own work dir, e.g. on local disk (docs/cluster.md)
+      if (last("worker-work") !== undefined) g.addReadWrite(last("worker-work")!);
+      await grantDownload(g, flags);
+      grantFfmpeg(g, flags);
+      g.addRead(last("model"), last("text-model"), last("card"), last("classes"));
+      grantEval(g, flags, work);
+      break;
+    case "demo":
+      g.addReadWrite(work);
+      g.addRead(join(REPO_ROOT, "fixtures"), join(REPO_ROOT, "data"));
+      g.addWrite(join(REPO_ROOT, "fixtures", "models"));
+      grantFfmpeg(g, flags);
+      grantOrt(g);
+      break;
+    case "gpu-setup": {
+      // it searches the loader's folders, CUDA toolkits and Python environments for libraries
+      g.readAll = true;
+      g.addWrite(last("ort-dir") ?? ortNativeDir());
+      const home = g.getEnv("HOME") ?? "/tmp";
+      g.addWrite(
+        last("cache") ?? join(g.getEnv("XDG_CACHE_HOME") ?? join(home, ".cache"), "kinembed"),
+      );
+      const venv = g.getEnv("VIRTUAL_ENV");
+      const tools = ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig", "python3", "nvidia-smi"];
+      if (venv) tools.push(join(venv, "bin", "python3"));
+      if (last("check") === undefined && last("from") === undefined) tools.push("npm");
+      for (const t of tools) {
+        const found = findBinary(t, { cwd, env: g.getEnv });
+        if (found !== null) g.run.add(t.includes("/") ? found : t);
+      }
+      // the CUDA probe is a second Deno process (the loader reads LD_LIBRARY_PATH at start)
+      g.run.add(Deno.execPath());
+      g.env = "all";
+      break;
+    }
+  }
+  return { task, script: join(REPO_ROOT, "tasks", file), flags: g.flags(), env: g.childEnv };
+}
+
+/**
+ * The `deno` arguments that start a task with its permissions.
+ * @param launch from {@linkcode taskLaunch}
+ * @param args the task's arguments
+ * @param extra flags placed before the script (e.g. `--preload`)
+ * @returns `["run", ...flags, script, ...args]`
+ */
+export function denoRunArgs(
+  launch: TaskLaunch,
+  args: readonly string[],
+  extra: readonly string[] = [],
+): string[] {
+  return ["run", ...launch.flags, ...extra, launch.script, ...args];
+}

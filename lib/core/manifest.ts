@@ -1,0 +1,719 @@
+/**
+ * The manifest: one SQLite database per work directory (`manifest.db`, WAL mode) holding the run
+ * configuration and its hash, one row per video with a state per step, and one row per shard.
+ * This is the only module that knows SQL.
+ * @module
+ */
+import type { Split } from "./split.ts";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { createHash } from "node:crypto";
+import { ConfigError, ConfigMismatchError } from "./errors.ts";
+
+/** Version of the schema this code writes; an older file is upgraded, a newer one refused. */
+export const SCHEMA_VERSION = 1;
+
+/** The per-video steps whose state the manifest tracks. */
+export const STEPS = ["download", "sample", "encode"] as const;
+/** A per-video step. */
+export type Step = typeof STEPS[number];
+
+/** Where a video stands in one step. */
+export type StepState = "pending" | "done" | "failed";
+
+/** A configuration value; configurations are flat. */
+export type ConfigValue = string | number | boolean | null;
+
+/** The run configuration: model sha256, fps, preset, batch size, dtype, seed, versions... */
+export type RunConfig = Record<string, ConfigValue>;
+
+/** One video of the dataset. */
+export interface VideoRow {
+  /** Unique id, safe as a file name: `<youtube_id>_<start:06d>_<end:06d>` for Kinetics. */
+  id: string;
+  /** Split the video belongs to. */
+  split: Split;
+  /** Class label (null where the annotations have none, e.g. Kinetics test). */
+  label: string | null;
+  /** YouTube id (or the file's stem for plain lists). */
+  youtubeId: string;
+  /** Segment start in seconds. */
+  timeStart: number;
+  /** Segment end in seconds. */
+  timeEnd: number;
+  /** Where the video comes from: an archive URL, an http(s) URL or a local path. */
+  source: string | null;
+}
+
+/** A video's record in one step. */
+export interface StepRecord {
+  /** The video's id. */
+  videoId: string;
+  /** The step. */
+  step: Step;
+  /** Its state. */
+  state: StepState;
+  /** Why it failed (null unless failed). */
+  error: string | null;
+  /** The output file (absolute path) when done. */
+  path: string | null;
+  /** Frames in the output (sample, encode). */
+  frames: number | null;
+  /** SHA-256 of the output file. */
+  sha256: string | null;
+}
+
+/** What a finished step records. */
+export interface StepOutput {
+  /** The output file; null when it was consumed and removed (frames after encoding). */
+  path: string | null;
+  /** Frames in it, where that applies. */
+  frames?: number;
+  /** SHA-256 of the file. */
+  sha256?: string;
+}
+
+/** A video with its state in every step. */
+export interface VideoStatus extends VideoRow {
+  /** The video's record per step (absent: pending). */
+  steps: Partial<Record<Step, StepRecord>>;
+}
+
+/** A video with its record in one step, as `videoSteps` streams them. */
+export interface VideoStepRow extends VideoRow {
+  /** Its state in the step (pending when the step never touched it). */
+  state: StepState;
+  /** The step's output file. */
+  path: string | null;
+  /** Frames in the output. */
+  frames: number | null;
+  /** SHA-256 of the output. */
+  sha256: string | null;
+  /** Whether some step failed for the video. */
+  anyFailed: boolean;
+}
+
+/** One WebDataset shard. */
+export interface ShardRow {
+  /** Global shard index (`ds_%06d.tar`). */
+  index: number;
+  /** The split its samples belong to. */
+  split: Split;
+  /** File name inside `shards/`. */
+  file: string;
+  /** Samples in the shard. */
+  samples: number;
+  /** Size in bytes. */
+  bytes: number;
+  /** SHA-256 of the tar. */
+  sha256: string;
+  /**
+   * Hash of what the shard plan put in it (keys, videos, labels, inputs), so a rerun can tell a
+   * shard of another plan from a current one. Absent on rows written before it was recorded.
+   */
+  planHash?: string | null;
+}
+
+/** A downloaded archive (or directly fetched file) and what became of it. */
+export interface ArchiveRow {
+  /** The URL it was fetched from. */
+  url: string;
+  /** `done` once fetched, checked and extracted. */
+  state: StepState;
+  /** Bytes of the archive. */
+  bytes: number | null;
+  /** SHA-256 of the archive. */
+  sha256: string | null;
+  /** Why it failed. */
+  error: string | null;
+}
+
+/** Counts of a step's states. */
+export type StateCounts = Record<StepState, number>;
+
+/** The readable export written as `manifest.json`. */
+export interface ManifestExport {
+  /** Schema version of the manifest. */
+  schemaVersion: number;
+  /** The run configuration. */
+  config: RunConfig;
+  /** Its hash. */
+  configHash: string;
+  /** Videos per split, and per step how many are done or failed. */
+  splits: Record<string, { videos: number } & Record<Step, StateCounts>>;
+  /** Shard totals per split. */
+  shardTotals: Record<string, { samples: number; tars: number }>;
+  /** Every shard. */
+  shards: ShardRow[];
+}
+
+/**
+ * Is this string safe as a video id (and so as a file name)?
+ * @param id the candidate
+ * @returns true when it has only letters, digits, `_`, `-`, `.`, does not start with `.` and has
+ *   at most 200 characters
+ */
+export function isSafeId(id: string): boolean {
+  return /^[A-Za-z0-9_\-][A-Za-z0-9_\-.]{0,199}$/.test(id) && !id.includes("..");
+}
+
+/**
+ * Hash of a configuration: SHA-256 of its JSON with keys sorted.
+ * @param config the configuration
+ * @returns lowercase hex
+ */
+export function configHash(config: RunConfig): string {
+  const sorted = Object.fromEntries(Object.keys(config).sort().map((k) => [k, config[k]]));
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex");
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS videos (
+  id TEXT PRIMARY KEY, split TEXT NOT NULL, label TEXT, youtube_id TEXT NOT NULL,
+  time_start REAL NOT NULL, time_end REAL NOT NULL, source TEXT
+);
+CREATE INDEX IF NOT EXISTS videos_split ON videos(split);
+CREATE TABLE IF NOT EXISTS steps (
+  video_id TEXT NOT NULL REFERENCES videos(id), step TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','done','failed')),
+  error TEXT, path TEXT, frames INTEGER, sha256 TEXT, updated_at TEXT NOT NULL,
+  PRIMARY KEY (video_id, step)
+);
+CREATE INDEX IF NOT EXISTS steps_state ON steps(step, state);
+CREATE TABLE IF NOT EXISTS shards (
+  idx INTEGER PRIMARY KEY, split TEXT NOT NULL, file TEXT NOT NULL UNIQUE,
+  samples INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, plan_hash TEXT
+);
+CREATE TABLE IF NOT EXISTS archives (
+  url TEXT PRIMARY KEY, state TEXT NOT NULL, bytes INTEGER, sha256 TEXT, error TEXT,
+  updated_at TEXT NOT NULL
+);
+`;
+
+type Row = Record<string, SQLInputValue>;
+
+/** Typed access to a work directory's `manifest.db`. */
+export class Manifest {
+  #db: DatabaseSync;
+  #readOnly: boolean;
+  /** Path of the database file. */
+  readonly path: string;
+
+  private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
+    this.path = path;
+    this.#db = db;
+    this.#readOnly = readOnly;
+  }
+
+  /**
+   * Opens (creating when missing) a manifest database.
+   * @param path the `manifest.db` file
+   * @param opts `readOnly` opens an existing file without writing
+   * @returns the open manifest
+   * @example
+   * ```ts
+   * const m = Manifest.open("work/manifest.db");
+   * m.applyConfig({ fps: 1 });
+   * m.close();
+   * ```
+   */
+  static open(path: string, opts: { readOnly?: boolean } = {}): Manifest {
+    const db = new DatabaseSync(path, { readOnly: opts.readOnly ?? false, timeout: 30_000 });
+    if (!opts.readOnly) {
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    }
+    const m = new Manifest(path, db, opts.readOnly ?? false);
+    if (!opts.readOnly) m.#migrate();
+    else m.#checkVersion();
+    return m;
+  }
+
+  #checkVersion(): number {
+    const hasMeta = this.#db.prepare(
+      "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'",
+    ).get();
+    if (!hasMeta) return 0;
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key='schema_version'").get() as
+      | { value: string }
+      | undefined;
+    const v = row ? Number(row.value) : 0;
+    if (v > SCHEMA_VERSION) {
+      throw new ConfigError(
+        `${this.path} has manifest schema ${v}; this kinembed understands up to ${SCHEMA_VERSION}`,
+      );
+    }
+    return v;
+  }
+
+  #migrate(): void {
+    this.#checkVersion();
+    this.#tx(() => {
+      this.#db.exec(DDL);
+      // files made before shards recorded their plan hash gain the column (null: rewrite once)
+      const cols = this.#db.prepare("PRAGMA table_info(shards)").all() as { name: string }[];
+      if (!cols.some((c) => c.name === "plan_hash")) {
+        this.#db.exec("ALTER TABLE shards ADD COLUMN plan_hash TEXT");
+      }
+      this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
+        .run(String(SCHEMA_VERSION));
+    });
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const r = fn();
+      this.#db.exec("COMMIT");
+      return r;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /**
+   * Closes the database. A writer leaves the file in rollback-journal mode, so that a read-only
+   * opener (verify) finds no WAL to index and creates no `-wal`/`-shm` files beside it.
+   */
+  close(): void {
+    if (!this.#db.isOpen) return;
+    if (!this.#readOnly) {
+      try {
+        // fails (and is skipped) while another connection has the file open
+        this.#db.exec("PRAGMA busy_timeout = 0; PRAGMA journal_mode = DELETE;");
+      } catch { /* stays in WAL mode; the next writer uses it as it is */ }
+    }
+    this.#db.close();
+  }
+
+  /**
+   * The stored run configuration.
+   * @returns every key set so far
+   */
+  config(): RunConfig {
+    const rows = this.#db.prepare("SELECT key, value FROM config ORDER BY key").all() as {
+      key: string;
+      value: string;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as ConfigValue]));
+  }
+
+  /**
+   * Hash of the stored configuration.
+   * @returns lowercase hex
+   */
+  configHash(): string {
+    return configHash(this.config());
+  }
+
+  /**
+   * Adds a step's settings to the run configuration, refusing any that contradict it.
+   * Keys not stored yet are added; a key stored with another value throws `ConfigMismatchError`
+   * naming every differing key, and nothing is written.
+   * @param partial the step's settings
+   * @param workDir named in the error message
+   * @param volatile keys that may change between runs without mixing outputs (updated silently)
+   */
+  applyConfig(partial: RunConfig, workDir = this.path, volatile: string[] = []): void {
+    this.#tx(() => {
+      const stored = this.config();
+      const diffs = Object.entries(partial)
+        .filter(([k, v]) => k in stored && !volatile.includes(k) && stored[k] !== v)
+        .map(([key, requested]) => ({ key, stored: stored[key], requested }));
+      if (diffs.length > 0) throw new ConfigMismatchError(workDir, diffs);
+      const put = this.#db.prepare("INSERT OR REPLACE INTO config(key, value) VALUES (?, ?)");
+      for (const [k, v] of Object.entries(partial)) put.run(k, JSON.stringify(v));
+    });
+  }
+
+  /**
+   * Adds videos; rows whose id exists already are left as they are.
+   * @param rows the videos
+   * @returns how many were new
+   */
+  addVideos(rows: VideoRow[]): number {
+    return this.#tx(() => {
+      const ins = this.#db.prepare(
+        `INSERT OR IGNORE INTO videos(id, split, label, youtube_id, time_start, time_end, source)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      let added = 0;
+      for (const r of rows) {
+        if (!isSafeId(r.id)) throw new ConfigError(`unsafe video id ${JSON.stringify(r.id)}`);
+        const res = ins.run(r.id, r.split, r.label, r.youtubeId, r.timeStart, r.timeEnd, r.source);
+        added += Number(res.changes);
+      }
+      return added;
+    });
+  }
+
+  /**
+   * One video.
+   * @param id its id
+   * @returns the row with its step records, or undefined
+   */
+  video(id: string): VideoStatus | undefined {
+    const r = this.#db.prepare("SELECT * FROM videos WHERE id = ?").get(id) as Row | undefined;
+    if (!r) return undefined;
+    const v = toVideo(r);
+    const steps = this.#db.prepare("SELECT * FROM steps WHERE video_id = ?").all(id) as Row[];
+    return { ...v, steps: Object.fromEntries(steps.map((s) => [s.step, toStep(s)])) };
+  }
+
+  /**
+   * Videos, in id order, optionally of one split and filtered by a step's state.
+   * @param filter `split`; `step` with `state` (pending includes videos the step never touched);
+   *   `after` a step that must be done
+   * @returns the matching videos with their step records
+   */
+  videos(
+    filter: { split?: Split; step?: Step; state?: StepState; after?: Step } = {},
+  ): VideoStatus[] {
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    if (filter.split) {
+      where.push("v.split = ?");
+      args.push(filter.split);
+    }
+    if (filter.step && filter.state) {
+      if (filter.state === "pending") {
+        where.push(
+          "NOT EXISTS (SELECT 1 FROM steps s WHERE s.video_id = v.id AND s.step = ? AND s.state != 'pending')",
+        );
+      } else {
+        where.push(
+          "EXISTS (SELECT 1 FROM steps s WHERE s.video_id = v.id AND s.step = ? AND s.state = ?)",
+        );
+        args.push(filter.step);
+      }
+      if (filter.state === "pending") args.push(filter.step);
+      else args.push(filter.state);
+    }
+    if (filter.after) {
+      where.push(
+        "EXISTS (SELECT 1 FROM steps a WHERE a.video_id = v.id AND a.step = ? AND a.state = 'done')",
+      );
+      args.push(filter.after);
+    }
+    const sql = `SELECT v.* FROM videos v ${
+      where.length ? "WHERE " + where.join(" AND ") : ""
+    } ORDER BY v.id`;
+    const rows = this.#db.prepare(sql).all(...args) as Row[];
+    const steps = this.#db.prepare("SELECT * FROM steps").all() as Row[];
+    const byVideo = new Map<string, Partial<Record<Step, StepRecord>>>();
+    for (const s of steps) {
+      const rec = toStep(s);
+      const m = byVideo.get(rec.videoId) ?? {};
+      m[rec.step] = rec;
+      byVideo.set(rec.videoId, m);
+    }
+    return rows.map((r) => {
+      const v = toVideo(r);
+      return { ...v, steps: byVideo.get(v.id) ?? {} };
+    });
+  }
+
+  /**
+   * Records that a step finished for a video. Call only after its output is complete and renamed
+   * into place.
+   * @param step the step
+   * @param videoId the video
+   * @param out the output file, its frame count and sha256
+   */
+  markDone(step: Step, videoId: string, out: StepOutput): void {
+    this.#setStep(step, videoId, "done", null, out);
+  }
+
+  /**
+   * Records that a step failed for a video.
+   * @param step the step
+   * @param videoId the video
+   * @param error why, in one line
+   */
+  markFailed(step: Step, videoId: string, error: string): void {
+    this.#setStep(step, videoId, "failed", error, undefined);
+  }
+
+  /**
+   * Records that a done step's output file was removed on purpose (frames after encoding): the
+   * state, frame count and sha256 stay, the path becomes null.
+   * @param step the step
+   * @param videoId the video
+   */
+  dropOutput(step: Step, videoId: string): void {
+    this.#db.prepare("UPDATE steps SET path = NULL WHERE video_id = ? AND step = ?").run(
+      videoId,
+      step,
+    );
+  }
+
+  /**
+   * Puts a video back to pending in a step (its output went missing, or a retry was asked).
+   * @param step the step
+   * @param videoId the video
+   */
+  markPending(step: Step, videoId: string): void {
+    this.#db.prepare("DELETE FROM steps WHERE video_id = ? AND step = ?").run(videoId, step);
+  }
+
+  #setStep(step: Step, id: string, state: StepState, error: string | null, out?: StepOutput) {
+    const res = this.#db.prepare(
+      `INSERT OR REPLACE INTO steps(video_id, step, state, error, path, frames, sha256, updated_at)
+       SELECT id, ?, ?, ?, ?, ?, ?, ? FROM videos WHERE id = ?`,
+    ).run(
+      step,
+      state,
+      error,
+      out?.path ?? null,
+      out?.frames ?? null,
+      out?.sha256 ?? null,
+      new Date().toISOString(),
+      id,
+    );
+    if (Number(res.changes) === 0) {
+      throw new ConfigError(`no video ${JSON.stringify(id)} in ${this.path}`);
+    }
+  }
+
+  /**
+   * Counts of a step's states, optionally per split.
+   * @param step the step
+   * @param split only this split
+   * @returns pending, done and failed counts
+   */
+  counts(step: Step, split?: Split): StateCounts {
+    const args: SQLInputValue[] = [step];
+    let sql = `SELECT COALESCE(s.state, 'pending') AS state, COUNT(*) AS n FROM videos v
+      LEFT JOIN steps s ON s.video_id = v.id AND s.step = ?`;
+    if (split) {
+      sql += " WHERE v.split = ?";
+      args.push(split);
+    }
+    sql += " GROUP BY 1";
+    const out: StateCounts = { pending: 0, done: 0, failed: 0 };
+    for (const r of this.#db.prepare(sql).all(...args) as { state: StepState; n: number }[]) {
+      out[r.state] += Number(r.n);
+    }
+    return out;
+  }
+
+  /**
+   * The failures of a step.
+   * @param step the step
+   * @returns id and error of each failed video
+   */
+  failures(step: Step): { id: string; error: string }[] {
+    return (this.#db.prepare(
+      "SELECT video_id AS id, error FROM steps WHERE step = ? AND state = 'failed' ORDER BY video_id",
+    ).all(step) as { id: string; error: string }[]).map((r) => ({ id: r.id, error: r.error }));
+  }
+
+  /**
+   * Streams videos in id order with their record in one step, a row at a time, so a step that
+   * walks the whole dataset (shard) does not hold all rows in memory at once.
+   * @param step the step
+   * @param ids only these videos (default: every video)
+   * @returns an iterator of rows
+   */
+  *videoSteps(step: Step, ids?: readonly string[]): IterableIterator<VideoStepRow> {
+    const stmt = this.#db.prepare(
+      `SELECT v.*, s.state AS step_state, s.path AS step_path, s.frames AS step_frames,
+         s.sha256 AS step_sha256,
+         EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.state = 'failed') AS any_failed
+       FROM videos v LEFT JOIN steps s ON s.video_id = v.id AND s.step = ?
+       ${ids ? "WHERE v.id IN (SELECT value FROM json_each(?))" : ""} ORDER BY v.id`,
+    );
+    const args: SQLInputValue[] = ids ? [step, JSON.stringify(ids)] : [step];
+    for (const r of stmt.iterate(...args) as Iterable<Row>) {
+      yield {
+        ...toVideo(r),
+        state: (r.step_state ?? "pending") as StepState,
+        path: r.step_path === null ? null : String(r.step_path),
+        frames: r.step_frames === null ? null : Number(r.step_frames),
+        sha256: r.step_sha256 === null ? null : String(r.step_sha256),
+        anyFailed: Number(r.any_failed) !== 0,
+      };
+    }
+  }
+
+  /**
+   * Every step record, in video id then step order, a row at a time (merge copies a worker's).
+   * @returns an iterator of records
+   */
+  *stepRecords(): IterableIterator<StepRecord> {
+    const stmt = this.#db.prepare("SELECT * FROM steps ORDER BY video_id, step");
+    for (const r of stmt.iterate() as Iterable<Row>) yield toStep(r);
+  }
+
+  /**
+   * Writes step records as they are, in one transaction (merge copying a worker's records).
+   * @param records the records; each one's video must be in this manifest
+   * @returns how many were written
+   */
+  putStepRecords(records: Iterable<StepRecord>): number {
+    return this.#tx(() => {
+      let n = 0;
+      for (const r of records) {
+        this.#setStep(r.step, r.videoId, r.state, r.error, {
+          path: r.path,
+          frames: r.frames ?? undefined,
+          sha256: r.sha256 ?? undefined,
+        });
+        n++;
+      }
+      return n;
+    });
+  }
+
+  /**
+   * Writes a complete copy of the database file, e.g. to put a worker's manifest where merge reads
+   * it: the write-ahead log is checkpointed into the file first. The caller must hold the work
+   * dir's lock, so that no other connection writes meanwhile.
+   * @param path the copy (overwritten)
+   * @throws ConfigError when another connection keeps the log from being checkpointed
+   */
+  copyTo(path: string): void {
+    // not VACUUM INTO: it attaches a database, which Deno refuses without full permissions
+    const r = this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number };
+    if (Number(r.busy) !== 0) {
+      throw new ConfigError(`${this.path} is in use by another connection; cannot copy it`);
+    }
+    Deno.copyFileSync(this.path, path);
+  }
+
+  /**
+   * Records a finished shard (replacing a row with the same index).
+   * @param row the shard
+   */
+  putShard(row: ShardRow): void {
+    this.#db.prepare(
+      `INSERT OR REPLACE INTO shards(idx, split, file, samples, bytes, sha256, plan_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(row.index, row.split, row.file, row.samples, row.bytes, row.sha256, row.planHash ?? null);
+  }
+
+  /**
+   * Replaces every shard row at once (a new shard plan).
+   * @param rows the shards
+   */
+  replaceShards(rows: ShardRow[]): void {
+    this.#tx(() => {
+      this.#db.exec("DELETE FROM shards");
+      for (const r of rows) this.putShard(r);
+    });
+  }
+
+  /**
+   * The recorded shards in index order.
+   * @returns every shard row
+   */
+  shards(): ShardRow[] {
+    return (this.#db.prepare("SELECT * FROM shards ORDER BY idx").all() as Row[]).map((r) => ({
+      index: Number(r.idx),
+      split: r.split as Split,
+      file: String(r.file),
+      samples: Number(r.samples),
+      bytes: Number(r.bytes),
+      sha256: String(r.sha256),
+      planHash: r.plan_hash === null || r.plan_hash === undefined ? null : String(r.plan_hash),
+    }));
+  }
+
+  /**
+   * A downloaded archive's record.
+   * @param url the archive's URL
+   * @returns its row, or undefined when never tried
+   */
+  archive(url: string): ArchiveRow | undefined {
+    const r = this.#db.prepare("SELECT * FROM archives WHERE url = ?").get(url) as Row | undefined;
+    return r
+      ? {
+        url: String(r.url),
+        state: r.state as StepState,
+        bytes: r.bytes === null ? null : Number(r.bytes),
+        sha256: r.sha256 === null ? null : String(r.sha256),
+        error: r.error === null ? null : String(r.error),
+      }
+      : undefined;
+  }
+
+  /**
+   * Records an archive's outcome.
+   * @param row the archive
+   */
+  putArchive(row: ArchiveRow): void {
+    this.#db.prepare(
+      `INSERT OR REPLACE INTO archives(url, state, bytes, sha256, error, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(row.url, row.state, row.bytes, row.sha256, row.error, new Date().toISOString());
+  }
+
+  /**
+   * Every archive's record.
+   * @returns the rows in URL order
+   */
+  archives(): ArchiveRow[] {
+    return (this.#db.prepare("SELECT url FROM archives ORDER BY url").all() as { url: string }[])
+      .map((r) => this.archive(r.url)!);
+  }
+
+  /**
+   * The readable export (`manifest.json`): config, per-split totals and shards.
+   * @returns the export
+   */
+  export(): ManifestExport {
+    const splits: ManifestExport["splits"] = {};
+    const rows = this.#db.prepare(
+      "SELECT split, COUNT(*) AS n FROM videos GROUP BY split ORDER BY split",
+    )
+      .all() as { split: Split; n: number }[];
+    for (const r of rows) {
+      splits[r.split] = {
+        videos: Number(r.n),
+        download: this.counts("download", r.split),
+        sample: this.counts("sample", r.split),
+        encode: this.counts("encode", r.split),
+      };
+    }
+    const shards = this.shards();
+    const shardTotals: ManifestExport["shardTotals"] = {};
+    for (const s of shards) {
+      const t = shardTotals[s.split] ??= { samples: 0, tars: 0 };
+      t.samples += s.samples;
+      t.tars += 1;
+    }
+    const config = this.config();
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      config,
+      configHash: configHash(config),
+      splits,
+      shardTotals,
+      shards,
+    };
+  }
+}
+
+function toVideo(r: Row): VideoRow {
+  return {
+    id: String(r.id),
+    split: r.split as Split,
+    label: r.label === null ? null : String(r.label),
+    youtubeId: String(r.youtube_id),
+    timeStart: Number(r.time_start),
+    timeEnd: Number(r.time_end),
+    source: r.source === null ? null : String(r.source),
+  };
+}
+
+function toStep(r: Row): StepRecord {
+  return {
+    videoId: String(r.video_id),
+    step: r.step as Step,
+    state: r.state as StepState,
+    error: r.error === null ? null : String(r.error),
+    path: r.path === null ? null : String(r.path),
+    frames: r.frames === null ? null : Number(r.frames),
+    sha256: r.sha256 === null ? null : String(r.sha256),
+  };
+}

@@ -1,0 +1,589 @@
+/**
+ * Annotation readers: Kinetics CSVs (`label,youtube_id,time_start,time_end,split`), DeepMind JSON
+ * (`{id: {annotations: {label, segment}, subset, url}}`) and plain video lists (`path,label,split`)
+ * become `VideoRow`s. A bad row becomes an `AnnotationIssue` naming the file and line; the valid
+ * rows of the same file are kept.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { isSafeId, parseSplitName, type Split, type VideoRow } from "../core/mod.ts";
+
+/** One rejected input row (or a whole rejected file when `line` is the header's). */
+export interface AnnotationIssue {
+  /** The input file, as given. */
+  file: string;
+  /** 1-based line of the row (null where a format has no lines to point at). */
+  line: number | null;
+  /** What is wrong, in one line. */
+  message: string;
+}
+
+/** Rows read from one or more inputs, and the rows rejected on the way. */
+export interface AnnotationSet {
+  /** The valid rows, in input order. */
+  rows: VideoRow[];
+  /** The rejected rows, in input order. */
+  issues: AnnotationIssue[];
+}
+
+/** Where an id was first seen, so a duplicate can point at it. */
+export type SeenIds = Map<string, string>;
+
+/**
+ * Formats an issue as `file:line: message`.
+ * @param issue the issue
+ * @returns one line
+ */
+export function formatIssue(issue: AnnotationIssue): string {
+  return `${issue.file}${issue.line === null ? "" : `:${issue.line}`}: ${issue.message}`;
+}
+
+/**
+ * The Kinetics video id: `<youtube_id>_<start:06d>_<end:06d>` (times truncated to whole seconds,
+ * as the published file names are).
+ * @param youtubeId the YouTube id
+ * @param start segment start in seconds
+ * @param end segment end in seconds
+ * @returns the id
+ */
+export function videoId(youtubeId: string, start: number, end: number): string {
+  const pad = (t: number) => String(Math.floor(t)).padStart(6, "0");
+  return `${youtubeId}_${pad(start)}_${pad(end)}`;
+}
+
+/** The parts of a Kinetics video file name. */
+export interface VideoFileName {
+  /** The YouTube id (may itself hold `_` and `-`). */
+  youtubeId: string;
+  /** Segment start in seconds. */
+  timeStart: number;
+  /** Segment end in seconds. */
+  timeEnd: number;
+  /** The extension with its dot, e.g. `.mp4`. */
+  ext: string;
+}
+
+/**
+ * Parses `<youtube_id>_<start:06d>_<end:06d>.<ext>`, from the right since YouTube ids hold `_`.
+ * @param name a file name (a path's folders are ignored)
+ * @returns its parts, or null when the name has another shape
+ */
+export function parseVideoFileName(name: string): VideoFileName | null {
+  const m = /^(.+)_(\d{6})_(\d{6})(\.[A-Za-z0-9]{1,8})?$/.exec(basename(name));
+  if (!m || !isSafeYoutubeId(m[1])) return null;
+  return { youtubeId: m[1], timeStart: Number(m[2]), timeEnd: Number(m[3]), ext: m[4] ?? "" };
+}
+
+/**
+ * Is this a YouTube id that is safe inside a file name? Real ids are 11 characters of
+ * `[A-Za-z0-9_-]`; anything with `/`, `.` or other characters is refused.
+ * @param id the candidate
+ * @returns true when it has 1 to 64 characters of `[A-Za-z0-9_-]`
+ */
+export function isSafeYoutubeId(id: string): boolean {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(id);
+}
+
+/**
+ * The folder name a class's videos go under: the label with anything but letters, digits and
+ * `-_()'` replaced by `_` (so `passing American football (in game)` stays readable and a label
+ * like `../x` cannot climb out).
+ * @param label the class label (null: unlabelled, e.g. Kinetics test)
+ * @returns a single safe path segment
+ */
+export function labelDirName(label: string | null): string {
+  if (label === null || label.trim() === "") return "_unlabelled";
+  const s = label.trim().replace(/[^A-Za-z0-9\-_()']/g, "_");
+  return s.startsWith(".") ? `_${s}` : s.slice(0, 200);
+}
+
+/** One parsed CSV record and the line it starts on. */
+export interface CsvRecord {
+  /** The fields, unquoted. */
+  fields: string[];
+  /** 1-based line where the record starts. */
+  line: number;
+}
+
+/**
+ * Parses CSV text (RFC 4180: quoted fields with `""` escapes and line breaks inside quotes),
+ * tolerating a UTF-8 BOM and CRLF or LF line ends. Blank lines are skipped.
+ * @param text the file's text
+ * @returns the records with their line numbers
+ */
+export function parseCsv(text: string): CsvRecord[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const out: CsvRecord[] = [];
+  let fields: string[] = [];
+  let field = "";
+  let quoted = false;
+  let inQuotes = false;
+  let line = 1;
+  let recordLine = 1;
+  let recordHasContent = false;
+  const endField = () => {
+    fields.push(quoted ? field : field.trim());
+    field = "";
+    quoted = false;
+  };
+  const endRecord = () => {
+    endField();
+    if (recordHasContent) out.push({ fields, line: recordLine });
+    fields = [];
+    recordHasContent = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inQuotes) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else inQuotes = false;
+      } else {
+        if (c === "\n") line++;
+        field += c;
+      }
+      continue;
+    }
+    if (c === '"' && field.trim() === "") {
+      inQuotes = true;
+      quoted = true;
+      field = "";
+      recordHasContent = true;
+    } else if (c === ",") {
+      endField();
+      recordHasContent = true;
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      endRecord();
+      line++;
+      recordLine = line;
+    } else {
+      field += c;
+      if (c.trim() !== "") recordHasContent = true;
+    }
+  }
+  endRecord();
+  return out;
+}
+
+/** Why a time field is unusable, or null when it is fine. */
+function parseTime(raw: string | undefined): number | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/** Checks the fields every row kind shares and builds the row, or says what is wrong. */
+function buildRow(
+  f: {
+    youtubeId: string;
+    start: string | number | undefined;
+    end: string | number | undefined;
+    split: string;
+    label: string | null;
+    source: string | null;
+  },
+): VideoRow | string {
+  if (!isSafeYoutubeId(f.youtubeId)) {
+    return `unsafe youtube_id ${JSON.stringify(f.youtubeId)} (expected letters, digits, _ and -)`;
+  }
+  const start = typeof f.start === "number" ? f.start : parseTime(f.start);
+  if (start === null || !Number.isFinite(start) || start < 0) {
+    return `bad time_start ${JSON.stringify(f.start ?? "")}`;
+  }
+  const end = typeof f.end === "number" ? f.end : parseTime(f.end);
+  if (end === null || !Number.isFinite(end) || end < 0) {
+    return `bad time_end ${JSON.stringify(f.end ?? "")}`;
+  }
+  if (end <= start) return `bad times: time_end ${end} is not after time_start ${start}`;
+  const sl = splitAndLabel(f.split, f.label);
+  if (typeof sl === "string") return sl;
+  const id = videoId(f.youtubeId, start, end);
+  if (!isSafeId(id)) return `unsafe video id ${JSON.stringify(id)}`;
+  return { id, ...sl, youtubeId: f.youtubeId, timeStart: start, timeEnd: end, source: f.source };
+}
+
+/** Checks a row's split and label: train and val rows need a label, test rows may lack one. */
+function splitAndLabel(
+  rawSplit: string,
+  rawLabel: string | null,
+): { split: Split; label: string | null } | string {
+  const split = parseSplitName(rawSplit);
+  if (split === null) {
+    return `unknown split ${JSON.stringify(rawSplit)} (expected train, validate/val or test)`;
+  }
+  const label = rawLabel === null || rawLabel.trim() === "" ? null : rawLabel.trim();
+  if (label === null && split !== "test") return `empty label in a ${split} row`;
+  return { split, label };
+}
+
+/** The YouTube page a Kinetics clip was cut from. */
+function youtubeUrl(id: string): string {
+  return `https://www.youtube.com/watch?v=${id}`;
+}
+
+/** Adds a row unless its id was seen, in which case an issue points at the first one. */
+function keep(
+  set: AnnotationSet,
+  seen: SeenIds,
+  row: VideoRow,
+  file: string,
+  line: number | null,
+): void {
+  const first = seen.get(row.id);
+  if (first !== undefined) {
+    set.issues.push({ file, line, message: `duplicate id ${row.id} (first at ${first})` });
+    return;
+  }
+  seen.set(row.id, line === null ? file : `${file}:${line}`);
+  set.rows.push(row);
+}
+
+/**
+ * Parses a CSV file's text and checks its header has the required columns; when it does not (or
+ * the file is empty) the set holds the issue and `header` is null.
+ */
+function csvWithHeader(
+  text: string,
+  file: string,
+  required: string[],
+): { set: AnnotationSet; records: CsvRecord[]; header: string[] | null } {
+  const set: AnnotationSet = { rows: [], issues: [] };
+  const records = parseCsv(text);
+  if (records.length === 0) {
+    set.issues.push({ file, line: 1, message: "empty file (expected a header line)" });
+    return { set, records, header: null };
+  }
+  const header = records[0].fields.map((h) => h.trim().toLowerCase());
+  const missing = required.filter((c) => !header.includes(c));
+  if (missing.length > 0) {
+    set.issues.push({
+      file,
+      line: records[0].line,
+      message: `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
+        `(header has ${header.join(",")}); no rows read from this file`,
+    });
+    return { set, records, header: null };
+  }
+  return { set, records, header };
+}
+
+/**
+ * Reads a Kinetics annotation CSV: header `label,youtube_id,time_start,time_end,split` in any
+ * order (`label` may be missing for the test split; extra columns are ignored).
+ * @param text the file's text
+ * @param file the file's name, for messages
+ * @param seen ids already read (shared across files to catch duplicates between them)
+ * @returns the rows and the rejected lines
+ */
+export function parseKineticsCsv(
+  text: string,
+  file: string,
+  seen: SeenIds = new Map(),
+): AnnotationSet {
+  const { set, records, header } = csvWithHeader(text, file, [
+    "youtube_id",
+    "time_start",
+    "time_end",
+    "split",
+  ]);
+  if (!header) return set;
+  const col = (name: string) => header.indexOf(name);
+  const [iLabel, iYt, iStart, iEnd, iSplit] = [
+    col("label"),
+    col("youtube_id"),
+    col("time_start"),
+    col("time_end"),
+    col("split"),
+  ];
+  for (const rec of records.slice(1)) {
+    if (rec.fields.length !== header.length) {
+      set.issues.push({
+        file,
+        line: rec.line,
+        message: `expected ${header.length} fields (${
+          header.join(",")
+        }), found ${rec.fields.length}`,
+      });
+      continue;
+    }
+    const youtubeId = rec.fields[iYt];
+    const row = buildRow({
+      youtubeId,
+      start: rec.fields[iStart],
+      end: rec.fields[iEnd],
+      split: rec.fields[iSplit],
+      label: iLabel >= 0 ? rec.fields[iLabel] : null,
+      source: isSafeYoutubeId(youtubeId) ? youtubeUrl(youtubeId) : null,
+    });
+    if (typeof row === "string") set.issues.push({ file, line: rec.line, message: row });
+    else keep(set, seen, row, file, rec.line);
+  }
+  return set;
+}
+
+/** The 1-based line where a JSON key first appears (for messages), or null. */
+function lineOfKey(text: string, key: string): number | null {
+  const at = text.indexOf(JSON.stringify(key));
+  if (at < 0) return null;
+  let line = 1;
+  for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/**
+ * Reads DeepMind's Kinetics JSON: `{youtube_id: {annotations: {label, segment: [start, end]},
+ * subset, url}}` (test entries may have no label).
+ * @param text the file's text
+ * @param file the file's name, for messages
+ * @param seen ids already read (shared across files)
+ * @returns the rows and the rejected entries (with the line of their key where it can be found)
+ */
+export function parseKineticsJson(
+  text: string,
+  file: string,
+  seen: SeenIds = new Map(),
+): AnnotationSet {
+  const set: AnnotationSet = { rows: [], issues: [] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    set.issues.push({ file, line: null, message: `not valid JSON: ${(e as Error).message}` });
+    return set;
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    set.issues.push({ file, line: 1, message: "expected an object keyed by YouTube id" });
+    return set;
+  }
+  for (const [key, entry] of Object.entries(doc as Record<string, unknown>)) {
+    const at = () => lineOfKey(text, key);
+    const e = entry as {
+      annotations?: { label?: unknown; segment?: unknown };
+      subset?: unknown;
+      url?: unknown;
+    } | null;
+    if (typeof e !== "object" || e === null || typeof e.annotations !== "object") {
+      set.issues.push({
+        file,
+        line: at(),
+        message: `entry ${JSON.stringify(key)}: no annotations`,
+      });
+      continue;
+    }
+    const seg = e.annotations?.segment;
+    const pair = Array.isArray(seg) && seg.length === 2 ? seg : [undefined, undefined];
+    const label = e.annotations?.label;
+    const row = buildRow({
+      youtubeId: key,
+      start: typeof pair[0] === "number" ? pair[0] : String(pair[0] ?? ""),
+      end: typeof pair[1] === "number" ? pair[1] : String(pair[1] ?? ""),
+      split: typeof e.subset === "string" ? e.subset : "",
+      label: typeof label === "string" ? label : null,
+      source: typeof e.url === "string" ? e.url : isSafeYoutubeId(key) ? youtubeUrl(key) : null,
+    });
+    if (typeof row === "string") {
+      set.issues.push({ file, line: at(), message: `entry ${JSON.stringify(key)}: ${row}` });
+    } else keep(set, seen, row, file, at());
+  }
+  return set;
+}
+
+/**
+ * Reads annotation files, CSV or JSON (told apart by the first character), checking ids are unique
+ * across all of them.
+ * @param paths the files
+ * @returns every valid row and every rejected one
+ * @example
+ * ```ts
+ * const { rows, issues } = await readAnnotations(["kinetics700_2020/validate.csv"]);
+ * for (const i of issues) console.error(formatIssue(i));
+ * ```
+ */
+export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
+  const all: AnnotationSet = { rows: [], issues: [] };
+  const seen: SeenIds = new Map();
+  for (const path of paths) {
+    const text = await Deno.readTextFile(path);
+    const json = /^\uFEFF?\s*\{/.test(text.slice(0, 64));
+    const one = json ? parseKineticsJson(text, path, seen) : parseKineticsCsv(text, path, seen);
+    all.rows.push(...one.rows);
+    all.issues.push(...one.issues);
+  }
+  return all;
+}
+
+/**
+ * Is this an http(s) URL?
+ * @param s the candidate
+ * @returns true for `http://` and `https://` strings
+ */
+export function isHttpUrl(s: string): boolean {
+  return /^https?:\/\//i.test(s);
+}
+
+/**
+ * An id from a file name that is not a Kinetics name: unsafe characters become `_`, and when
+ * anything had to change a short hash of the original keeps different names apart.
+ */
+function idFromStem(stem: string): string {
+  let id = stem.replace(/[^A-Za-z0-9_\-.]/g, "_").replace(/\.\.+/g, "_").replace(/^\.+/, "_");
+  if (id !== stem) {
+    id = `${id.slice(0, 180)}_${createHash("sha256").update(stem).digest("hex").slice(0, 8)}`;
+  }
+  return id.slice(0, 200);
+}
+
+/**
+ * Reads a plain video list: a CSV with columns `path` (local path, relative to the list's folder,
+ * or an http(s) URL), `label`, `split`, and optionally `youtube_id,time_start,time_end`. The id is
+ * built from the YouTube id and times when given, else parsed from a Kinetics-style file name,
+ * else the file's stem made safe.
+ * @param text the file's text
+ * @param file the list's path (relative paths inside it are resolved against its folder)
+ * @param seen ids already read (shared across files)
+ * @returns rows whose `source` is an absolute path or a URL, and the rejected lines
+ */
+export function parseVideoList(
+  text: string,
+  file: string,
+  seen: SeenIds = new Map(),
+): AnnotationSet {
+  const { set, records, header } = csvWithHeader(text, file, ["path", "label", "split"]);
+  if (!header) return set;
+  const col = (name: string) => header.indexOf(name);
+  const timed = ["youtube_id", "time_start", "time_end"].filter((c) => header.includes(c));
+  if (timed.length > 0 && timed.length < 3) {
+    set.issues.push({
+      file,
+      line: records[0].line,
+      message: "columns youtube_id, time_start, time_end go together; no rows read from this file",
+    });
+    return set;
+  }
+  const base = dirname(resolve(file));
+  for (const rec of records.slice(1)) {
+    const at = (message: string) => set.issues.push({ file, line: rec.line, message });
+    if (rec.fields.length !== header.length) {
+      at(`expected ${header.length} fields (${header.join(",")}), found ${rec.fields.length}`);
+      continue;
+    }
+    const get = (name: string) => rec.fields[col(name)];
+    const path = get("path");
+    if (path === "" || path.includes("\0")) {
+      at("empty path");
+      continue;
+    }
+    const source = isHttpUrl(path) ? path : isAbsolute(path) ? path : resolve(base, path);
+    let name = basename(path);
+    if (isHttpUrl(path)) {
+      try {
+        name = decodeURIComponent(basename(new URL(path).pathname));
+      } catch {
+        at(`bad URL ${JSON.stringify(path)}`);
+        continue;
+      }
+    }
+    let row: VideoRow | string;
+    if (timed.length === 3) {
+      row = buildRow({
+        youtubeId: get("youtube_id"),
+        start: get("time_start"),
+        end: get("time_end"),
+        split: get("split"),
+        label: get("label"),
+        source,
+      });
+    } else {
+      const parsed = parseVideoFileName(name);
+      if (parsed) {
+        row = buildRow({
+          youtubeId: parsed.youtubeId,
+          start: parsed.timeStart,
+          end: parsed.timeEnd,
+          split: get("split"),
+          label: get("label"),
+          source,
+        });
+      } else {
+        // no times known: the segment is recorded as 0..0 (the whole file)
+        const id = idFromStem(basename(name, extname(name)));
+        const sl = splitAndLabel(get("split"), get("label"));
+        row = id === "" || !isSafeId(id)
+          ? `cannot make an id from ${JSON.stringify(name)}`
+          : typeof sl === "string"
+          ? sl
+          : { id, ...sl, youtubeId: id, timeStart: 0, timeEnd: 0, source };
+      }
+    }
+    if (typeof row === "string") at(row);
+    else keep(set, seen, row, file, rec.line);
+  }
+  return set;
+}
+
+/** File endings taken as videos when a folder is listed. */
+export const VIDEO_EXTENSIONS: readonly string[] = [
+  ".mp4",
+  ".webm",
+  ".mkv",
+  ".mov",
+  ".avi",
+  ".m4v",
+];
+
+/**
+ * A folder of local videos as a plain video list (CSV text with `path,label,split`): files under
+ * `<split>/<class>/` take that split and class (the Kinetics layout); under `<class>/` alone,
+ * split train; directly in the folder, split test without a label. Paths are sorted, so the same
+ * folder gives the same list.
+ * @param dir the folder
+ * @returns the list's text
+ */
+export async function videoFolderList(dir: string): Promise<string> {
+  const files: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(join(dir, rel))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(r);
+      else if (e.isFile && VIDEO_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x))) {
+        files.push(r);
+      }
+    }
+  };
+  await walk("");
+  files.sort();
+  const quote = (v: string) => /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  const rows = files.map((r) => {
+    const parts = r.split("/");
+    const [split, label] = parts.length >= 3 && parseSplitName(parts[0]) !== null
+      ? [parts[0], parts[parts.length - 2]]
+      : parts.length >= 2
+      ? ["train", parts[parts.length - 2]]
+      : ["test", ""];
+    return [resolve(dir, r), label, split].map(quote).join(",");
+  });
+  return ["path,label,split", ...rows].join("\n") + "\n";
+}
+
+/**
+ * Reads plain video lists (see `parseVideoList`), checking ids are unique across them. A folder
+ * instead of a list file stands for its videos (see `videoFolderList`).
+ * @param paths the list files or folders
+ * @returns every valid row and every rejected one
+ */
+export async function readVideoLists(paths: string[]): Promise<AnnotationSet> {
+  const all: AnnotationSet = { rows: [], issues: [] };
+  const seen: SeenIds = new Map();
+  for (const path of paths) {
+    const isDir = (await Deno.stat(path)).isDirectory;
+    const text = isDir ? await videoFolderList(path) : await Deno.readTextFile(path);
+    const one = parseVideoList(text, isDir ? join(path, "(folder listing)") : path, seen);
+    all.rows.push(...one.rows);
+    all.issues.push(...one.issues);
+  }
+  return all;
+}

@@ -1,0 +1,755 @@
+/**
+ * The download step: annotation rows (Kinetics CSV or JSON, or a plain video list) become manifest
+ * rows, and their videos are fetched — CVDF `.tar.gz` archives over HTTP (or read locally) and
+ * extracted safely, or single files linked, copied or fetched — into
+ * `<work>/videos/<split>/<class>/<id>.mp4`.
+ *
+ * Idempotent (an archive recorded done is not fetched again; a run with nothing left sends no
+ * request) and resumable (partial downloads resume with Range; extraction skips members already in
+ * place).
+ * @module
+ */
+import {
+  ensureWorkDir,
+  FormatError,
+  lockWorkDir,
+  Manifest,
+  parseSplitName,
+  Progress,
+  sha256File,
+  type Split,
+  SPLITS,
+  type StateCounts,
+  type StepState,
+  TEMP_SUFFIX,
+  tempPathFor,
+  UsageError,
+  type VideoRow,
+  type WorkDirLayout,
+} from "../core/mod.ts";
+import { createHash } from "node:crypto";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type AnnotationIssue,
+  isHttpUrl,
+  labelDirName,
+  parseVideoFileName,
+  readAnnotations,
+  readVideoLists,
+  videoId,
+} from "./annotations.ts";
+import { extractArchive } from "../tar/mod.ts";
+import { Fetcher, FetchError, readChecksums } from "./http_fetch.ts";
+import { selectSubset } from "./subset.ts";
+
+/** What to download and how. */
+export interface DownloadOptions {
+  /** The work directory. */
+  work: string;
+  /** Kinetics annotation files (CSV or DeepMind JSON); need `archives`. */
+  annotations?: string[];
+  /** CVDF archive lists: one archive URL or path per line. */
+  archives?: string[];
+  /** Plain video lists (`path,label,split[,youtube_id,time_start,time_end]`). */
+  videos?: string[];
+  /**
+   * Base for relative entries of the archive lists: an http(s) URL, or a local folder (without it
+   * they are local paths relative to the list's folder).
+   */
+  baseUrl?: string;
+  /** A `sha256sum`-style file; archives (and listed files) named in it are checked. */
+  checksums?: string;
+  /** Only these splits. */
+  splits?: Split[];
+  /** At most this many videos per class and split. */
+  perClass?: number;
+  /** At most this many videos in all. */
+  limit?: number;
+  /** Seed of the subset's shuffle (default 0). */
+  seed?: number;
+  /** Transfers and extractions at once (default 4). */
+  jobs?: number;
+  /** Connect and idle timeout in ms (default 30 000). */
+  timeoutMs?: number;
+  /** Retries of a transfer (default 5). */
+  retries?: number;
+  /** Backoff after the first failure, in ms (default 1000). */
+  retryBaseMs?: number;
+  /** No progress output. */
+  quiet?: boolean;
+  /** Receives one line per notable event (retries, failures, refused members). Default: stderr. */
+  log?: (line: string) => void;
+  /** Take the work dir's lock (default true; false when the caller holds it). */
+  lock?: boolean;
+  /**
+   * Fetch only some of the selected videos: called with every video of the manifest once the
+   * selection is recorded, returns the ids to fetch (a scale-out worker: those of its shards).
+   */
+  restrictTo?: (videos: readonly { id: string; split: Split }[]) => ReadonlySet<string>;
+}
+
+/** An archive that could not be fetched or extracted. */
+export interface ArchiveFailure {
+  /** Its URL or path. */
+  source: string;
+  /** Why, in one line. */
+  error: string;
+}
+
+/** An archive member that was refused as unsafe. */
+export interface RefusedArchiveMember {
+  /** The archive's URL or path. */
+  archive: string;
+  /** The member's name in the archive. */
+  member: string;
+  /** Why it was refused. */
+  reason: string;
+}
+
+/** What a download run did. */
+export interface DownloadReport {
+  /** Rejected input lines (bad CSV rows, unreadable list entries). */
+  issues: AnnotationIssue[];
+  /** Rows kept by the subset. */
+  selected: number;
+  /** Of those, rows new to the manifest. */
+  added: number;
+  /** Selected videos already done before this run. */
+  doneBefore: number;
+  /** Archive counts. */
+  archives: {
+    /** Archives in the lists. */
+    listed: number;
+    /** Fetched over HTTP (or read locally) and extracted in this run. */
+    processed: number;
+    /** Not needed: recorded done and no selected video waits on them. */
+    alreadyDone: number;
+    /** Not fetched: a per-class archive whose class has no selected video. */
+    skipped: number;
+    /** Failed in this run. */
+    failed: ArchiveFailure[];
+  };
+  /** HTTP requests sent. */
+  requests: number;
+  /** Bytes downloaded (or read from local archives). */
+  bytes: number;
+  /** Archive files that match no annotation row: not written. */
+  extras: { count: number; examples: string[] };
+  /** Unsafe archive members: not written. */
+  refused: RefusedArchiveMember[];
+  /** Download states per split, over every video in the manifest. */
+  splits: Partial<Record<Split, StateCounts>>;
+  /** Every failed video in the manifest with its reason. */
+  failures: { id: string; error: string }[];
+  /** True when nothing had to be fetched (everything selected was done or settled). */
+  nothingToDo: boolean;
+}
+
+/** An archive named by a list, and which videos it can hold. */
+interface ArchiveSource {
+  /** URL, or absolute local path. */
+  source: string;
+  http: boolean;
+  /** File name, for checksums and messages. */
+  name: string;
+  /** The split it holds, from its folder (`.../val/x.tar.gz`), when that says so. */
+  split: Split | null;
+  /** The class it holds (per-class archives are named for their class), when known. */
+  label: string | null;
+}
+
+/** How many extra file names a report keeps. */
+const EXTRA_EXAMPLES = 5;
+
+/**
+ * Runs the download step.
+ * @param opts inputs, subset and transfer settings
+ * @returns what happened; the manifest holds the per-video outcome
+ * @throws UsageError on a bad combination of inputs; ConfigError on an unreadable checksum file
+ * @example
+ * ```ts
+ * const report = await download({
+ *   work: "work",
+ *   annotations: ["k700_2020/validate.csv"],
+ *   archives: ["k700_2020_val_path.txt"],
+ *   perClass: 2,
+ *   seed: 0,
+ * });
+ * console.log(report.splits.val);
+ * ```
+ */
+export async function download(opts: DownloadOptions): Promise<DownloadReport> {
+  const annotations = opts.annotations ?? [];
+  const lists = opts.archives ?? [];
+  const videoLists = opts.videos ?? [];
+  if (videoLists.length > 0 && (annotations.length > 0 || lists.length > 0)) {
+    throw new UsageError("--videos cannot be combined with --annotations/--archives");
+  }
+  if (videoLists.length === 0) {
+    if (annotations.length === 0) {
+      throw new UsageError("give --annotations with --archives, or --videos");
+    }
+    if (lists.length === 0) {
+      throw new UsageError(
+        "--annotations needs --archives (the lists of archives holding the videos)",
+      );
+    }
+  }
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const checksums = opts.checksums
+    ? await readChecksums(opts.checksums)
+    : new Map<string, string>();
+  const input = videoLists.length > 0
+    ? await readVideoLists(videoLists)
+    : await readAnnotations(annotations);
+  const archives = lists.length > 0
+    ? await readArchiveLists(lists, opts.baseUrl, input.rows)
+    : { sources: [], issues: [] };
+  const issues = [...input.issues, ...archives.issues];
+  const picked = selectSubset(input.rows, {
+    splits: opts.splits,
+    perClass: opts.perClass,
+    limit: opts.limit,
+    seed: opts.seed,
+  });
+
+  const layout = await ensureWorkDir(opts.work);
+  const lock = opts.lock === false
+    ? null
+    : await lockWorkDir(layout.root, { onWait: (h) => log(`waiting for ${h} to finish ...`) });
+  const manifest = Manifest.open(layout.manifest);
+  try {
+    const added = manifest.addVideos(picked);
+    const only = opts.restrictTo?.(
+      Array.from(manifest.videoSteps("download"), (v) => ({ id: v.id, split: v.split })),
+    );
+    const selected = only ? picked.filter((r) => only.has(r.id)) : picked;
+    await removeTempsUnder(layout.videos);
+    // a run killed while saving a transfer's resume validators (`.part.json`) leaves a temp
+    await removeTempsUnder(layout.downloads);
+    await forgetMissingOutputs(manifest, selected, log);
+    const fetcher = new Fetcher({
+      jobs: opts.jobs,
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      retryBaseMs: opts.retryBaseMs,
+      log,
+    });
+    const run = new DownloadRun(layout, manifest, fetcher, checksums, log, opts);
+    const states = downloadStates(manifest);
+    const report: DownloadReport = {
+      issues,
+      selected: selected.length,
+      added,
+      doneBefore: selected.filter((r) => states.get(r.id) === "done").length,
+      archives: {
+        listed: archives.sources.length,
+        processed: 0,
+        alreadyDone: 0,
+        skipped: 0,
+        failed: [],
+      },
+      requests: 0,
+      bytes: 0,
+      extras: { count: 0, examples: [] },
+      refused: [],
+      splits: {},
+      failures: [],
+      nothingToDo: false,
+    };
+    if (videoLists.length > 0) {
+      await run.videos(selected, states, report);
+    } else {
+      await run.archives(archives.sources, input.rows, selected, states, report);
+    }
+    report.requests = fetcher.requests;
+    for (const split of SPLITS) {
+      const c = manifest.counts("download", split);
+      if (c.done + c.failed + c.pending > 0) report.splits[split] = c;
+    }
+    report.failures = manifest.failures("download");
+    return report;
+  } finally {
+    manifest.close();
+    lock?.release();
+  }
+}
+
+/** Each video's download state, by id. */
+function downloadStates(manifest: Manifest): Map<string, StepState> {
+  const out = new Map<string, StepState>();
+  for (const v of manifest.videos()) out.set(v.id, v.steps.download?.state ?? "pending");
+  return out;
+}
+
+/** Puts back to pending the done videos whose file is gone, so this run fetches them again. */
+async function forgetMissingOutputs(
+  manifest: Manifest,
+  selected: VideoRow[],
+  log: (line: string) => void,
+): Promise<void> {
+  const wanted = new Set(selected.map((r) => r.id));
+  for (const v of manifest.videos({ step: "download", state: "done" })) {
+    if (!wanted.has(v.id)) continue;
+    const path = v.steps.download?.path;
+    const there = path ? await Deno.lstat(path).then((s) => s.isFile, () => false) : false;
+    if (!there) {
+      log(`${v.id}: its file ${path ?? "(none)"} is gone; downloading it again`);
+      manifest.markPending("download", v.id);
+    }
+  }
+}
+
+/**
+ * Removes a downloaded archive with its resume files: a run killed between the transfer's rename
+ * and the removal of its validators leaves `<file>.part.json` beside a complete `<file>`.
+ */
+async function removeDownload(file: string): Promise<void> {
+  for (const p of [file, `${file}.part`, `${file}.part.json`]) await Deno.remove(p).catch(() => {});
+}
+
+/** Removes temp files a killed extraction left anywhere under the videos folder. */
+async function removeTempsUnder(dir: string): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory) await removeTempsUnder(path);
+    else if (e.isFile && e.name.endsWith(TEMP_SUFFIX)) await Deno.remove(path).catch(() => {});
+  }
+}
+
+/** A label as it appears in an archive's name: lower case, `_` as space. */
+function labelKey(label: string): string {
+  return label.toLowerCase().replace(/_/g, " ").replace(/\s+/g, " ").trim();
+}
+
+/** The name of an archive without `.tar.gz`/`.tgz`/`.tar`. */
+function archiveStem(name: string): string {
+  return name.replace(/\.(tar\.gz|tgz|tar)$/i, "");
+}
+
+/**
+ * Reads CVDF archive lists: one URL or path per line; relative entries resolve against `baseUrl`
+ * when given, else against the list's folder as local paths.
+ */
+async function readArchiveLists(
+  lists: string[],
+  baseUrl: string | undefined,
+  rows: VideoRow[],
+): Promise<{ sources: ArchiveSource[]; issues: AnnotationIssue[] }> {
+  const labels = new Map<string, string>();
+  for (const r of rows) if (r.label !== null) labels.set(labelKey(r.label), r.label);
+  // --base-url may also be a local folder (or file: URL) that relative entries are under
+  const localBase = baseUrl !== undefined && !isHttpUrl(baseUrl)
+    ? resolve(baseUrl.startsWith("file:") ? fileURLToPath(baseUrl) : baseUrl)
+    : undefined;
+  const base = baseUrl === undefined || localBase !== undefined
+    ? undefined
+    : baseUrl.endsWith("/")
+    ? baseUrl
+    : baseUrl + "/";
+  const sources: ArchiveSource[] = [];
+  const issues: AnnotationIssue[] = [];
+  const seen = new Set<string>();
+  for (const list of lists) {
+    const lines = (await Deno.readTextFile(list)).replace(/^\uFEFF/, "").split(/\r?\n/);
+    lines.forEach((raw, i) => {
+      const entry = raw.trim();
+      if (entry === "" || entry.startsWith("#")) return;
+      let source: string;
+      try {
+        if (isHttpUrl(entry)) source = new URL(entry).href;
+        else if (entry.startsWith("file:")) source = fileURLToPath(entry);
+        else if (isAbsolute(entry)) source = entry;
+        else if (localBase !== undefined) source = resolve(localBase, entry);
+        else if (base !== undefined) source = new URL(entry, base).href;
+        else source = resolve(dirname(resolve(list)), entry);
+      } catch (e) {
+        issues.push({ file: list, line: i + 1, message: `bad entry: ${(e as Error).message}` });
+        return;
+      }
+      if (seen.has(source)) return;
+      seen.add(source);
+      const http = isHttpUrl(source);
+      const path = http ? decodeURIComponent(new URL(source).pathname) : source;
+      const name = basename(path);
+      if (!/\.(tar\.gz|tgz)$/i.test(name)) {
+        issues.push({
+          file: list,
+          line: i + 1,
+          message: `not a .tar.gz archive: ${JSON.stringify(entry)}`,
+        });
+        return;
+      }
+      sources.push({
+        source,
+        http,
+        name,
+        split: parseSplitName(basename(dirname(path))),
+        label: labels.get(labelKey(archiveStem(name))) ?? null,
+      });
+    });
+  }
+  return { sources, issues };
+}
+
+/** Can this archive hold this video? Unknown split or class means it might. */
+function mayHold(a: ArchiveSource, row: VideoRow): boolean {
+  return (a.split === null || a.split === row.split) && (a.label === null || a.label === row.label);
+}
+
+/** One line from any error. */
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split("\n")[0];
+}
+
+/** Files under `downloads/` are named for their URL, so two archives never share a name. */
+function downloadPath(layout: WorkDirLayout, url: string): string {
+  const hash = createHash("sha256").update(url).digest("hex").slice(0, 12);
+  let name = "file";
+  try {
+    name = basename(decodeURIComponent(new URL(url).pathname)) || name;
+  } catch { /* keep the plain name */ }
+  return join(layout.downloads, `${hash}_${name.replace(/[^A-Za-z0-9_\-.]/g, "_").slice(0, 120)}`);
+}
+
+/** Where a video's file goes: `videos/<split>/<class>/<id><ext>` (no class folder unlabelled). */
+function videoPath(layout: WorkDirLayout, row: VideoRow, ext: string): string {
+  const safeExt = /^\.[A-Za-z0-9]{1,8}$/.test(ext) ? ext.toLowerCase() : ".mp4";
+  const parts = [layout.videos, row.split];
+  if (row.label !== null) parts.push(labelDirName(row.label));
+  return join(...parts, row.id + safeExt);
+}
+
+/** The state one run works on. */
+class DownloadRun {
+  #claimed = new Set<string>();
+
+  constructor(
+    readonly layout: WorkDirLayout,
+    readonly manifest: Manifest,
+    readonly fetcher: Fetcher,
+    readonly checksums: Map<string, string>,
+    readonly log: (line: string) => void,
+    readonly opts: DownloadOptions,
+  ) {}
+
+  /** Fetches and extracts the archives that selected videos wait on. */
+  async archives(
+    sources: ArchiveSource[],
+    allRows: VideoRow[],
+    selected: VideoRow[],
+    states: Map<string, StepState>,
+    report: DownloadReport,
+  ): Promise<void> {
+    const selectedById = new Map(selected.map((r) => [r.id, r]));
+    const known = new Set(allRows.map((r) => r.id));
+    // indexes, so that 700 per-class archives × 600k rows is not a product
+    const byLabel = groupBy(selected, (r) => r.label);
+    const archivesOf = groupBy(sources, (a) => a.label);
+    const unlabelled = archivesOf.get(null) ?? [];
+    const todo: ArchiveSource[] = [];
+    for (const a of sources) {
+      const held = (a.label === null ? selected : byLabel.get(a.label) ?? []).filter((r) =>
+        mayHold(a, r)
+      );
+      const undone = held.filter((r) => states.get(r.id) !== "done");
+      const untried = held.filter((r) => states.get(r.id) === "pending");
+      const record = this.manifest.archive(a.source);
+      if (a.label !== null && held.length === 0) report.archives.skipped++;
+      else if (untried.length > 0 || (record?.state !== "done" && undone.length > 0)) todo.push(a);
+      else if (record?.state === "done") report.archives.alreadyDone++;
+      else report.archives.skipped++;
+      // an archive recorded done whose download was left behind by a killed run
+      if (record?.state === "done" && a.http) {
+        await removeDownload(downloadPath(this.layout, a.source));
+      }
+    }
+    if (todo.length === 0) {
+      report.nothingToDo = true;
+      const done = selected.filter((r) => states.get(r.id) === "done").length;
+      const failed = selected.filter((r) => states.get(r.id) === "failed").length;
+      this.log(
+        `nothing to download: ${done} videos already done` +
+          (failed > 0 ? `, ${failed} failed earlier` : ""),
+      );
+    }
+    const progress = new Progress("download", todo.length, {
+      extraUnit: "MB",
+      quiet: this.opts.quiet,
+    });
+    const failures = new Map<string, string>();
+    await runLimited(todo, this.opts.jobs ?? 4, async (a) => {
+      await this.#archive(a, selectedById, known, report, failures, (n) => {
+        report.bytes += n;
+        progress.tick(0, n / 1e6);
+      });
+      progress.tick(1);
+    });
+    if (todo.length > 0) progress.finish();
+    // videos still without a file: say why
+    const now = downloadStates(this.manifest);
+    for (const row of selected) {
+      if (now.get(row.id) === "done") continue;
+      const holders = [
+        ...unlabelled,
+        ...(row.label === null ? [] : archivesOf.get(row.label) ?? []),
+      ]
+        .filter((a) => mayHold(a, row));
+      if (holders.length === 0) {
+        this.manifest.markFailed(
+          "download",
+          row.id,
+          `no archive listed for ${row.split}${row.label === null ? "" : `/${row.label}`}`,
+        );
+        continue;
+      }
+      const failed = holders.map((a) => {
+        const err = failures.get(a.source) ?? this.manifest.archive(a.source)?.error;
+        return err ? `archive ${a.name} failed: ${err}` : null;
+      }).find((m) => m !== null);
+      this.manifest.markFailed("download", row.id, failed ?? "missing from archive");
+    }
+  }
+
+  async #archive(
+    a: ArchiveSource,
+    selectedById: Map<string, VideoRow>,
+    known: Set<string>,
+    report: DownloadReport,
+    failures: Map<string, string>,
+    onBytes: (n: number) => void,
+  ): Promise<void> {
+    const mine: string[] = [];
+    const idOfDest = new Map<string, string>();
+    let file = a.source;
+    let downloaded = false;
+    try {
+      if (a.http) {
+        file = downloadPath(this.layout, a.source);
+        // a complete download left by a run killed during extraction is used as it is
+        const complete = await Deno.stat(file).then((s) => s.isFile, () => false);
+        if (!complete) {
+          await this.fetcher.fetchToFile(a.source, file, {
+            sha256: this.checksums.get(a.name),
+            onBytes,
+          });
+        }
+        downloaded = true;
+      } else {
+        const want = this.checksums.get(a.name);
+        if (want !== undefined) {
+          const got = await sha256File(a.source);
+          if (got !== want) throw new FormatError(`sha256 mismatch: expected ${want}, got ${got}`);
+        }
+      }
+      const extraction = await extractArchive(file, {
+        root: this.layout.videos,
+        onBytes: a.http ? undefined : onBytes,
+        place: (m) => {
+          const p = parseVideoFileName(m.name);
+          const id = p ? videoId(p.youtubeId, p.timeStart, p.timeEnd) : null;
+          const dest = this.#place(m.name, id, selectedById, known, report, mine);
+          if (dest !== null) idOfDest.set(resolve(dest), id!);
+          return dest;
+        },
+        onExtracted: (m) => {
+          const id = idOfDest.get(m.dest)!;
+          this.manifest.markDone("download", id, { path: m.dest, sha256: m.sha256 });
+        },
+      });
+      for (const r of extraction.refused) {
+        report.refused.push({ archive: a.source, member: r.name, reason: r.reason });
+        this.log(`archive ${a.name}: refused member ${JSON.stringify(r.name)}: ${r.reason}`);
+      }
+      this.manifest.putArchive({
+        url: a.source,
+        state: "done",
+        bytes: extraction.archiveBytes,
+        sha256: extraction.archiveSha256,
+        error: null,
+      });
+      report.archives.processed++;
+      if (a.http) await removeDownload(file);
+    } catch (e) {
+      if (
+        !(e instanceof FetchError || e instanceof FormatError || e instanceof Deno.errors.NotFound)
+      ) {
+        throw e;
+      }
+      const error = e instanceof Deno.errors.NotFound
+        ? `no such file ${a.source}`
+        : oneLine(e).replace(`${file}: `, ""); // the archive is named by the caller
+      failures.set(a.source, error);
+      report.archives.failed.push({ source: a.source, error });
+      this.manifest.putArchive({
+        url: a.source,
+        state: "failed",
+        bytes: null,
+        sha256: null,
+        error,
+      });
+      this.log(`archive ${a.name}: ${error}`);
+      // a corrupt download is fetched afresh next time
+      if (downloaded && e instanceof FormatError) await removeDownload(file);
+      for (const id of mine) if (!this.#isDone(id)) this.#claimed.delete(id);
+    }
+  }
+
+  #isDone(id: string): boolean {
+    return this.manifest.video(id)?.steps.download?.state === "done";
+  }
+
+  /** Decides where an archive member goes (null: not written) and counts extras. */
+  #place(
+    name: string,
+    id: string | null,
+    selectedById: Map<string, VideoRow>,
+    known: Set<string>,
+    report: DownloadReport,
+    mine: string[],
+  ): string | null {
+    if (id === null || !known.has(id)) {
+      report.extras.count++;
+      if (report.extras.examples.length < EXTRA_EXAMPLES) report.extras.examples.push(name);
+      return null;
+    }
+    const row = selectedById.get(id);
+    // not in the subset, already done, or being written from another archive right now
+    if (!row || this.#claimed.has(id) || this.#isDone(id)) return null;
+    this.#claimed.add(id);
+    mine.push(id);
+    return videoPath(this.layout, row, extname(name));
+  }
+
+  /** Links, copies or fetches the files of a plain video list. */
+  async videos(
+    selected: VideoRow[],
+    states: Map<string, StepState>,
+    report: DownloadReport,
+  ): Promise<void> {
+    const todo = selected.filter((r) => states.get(r.id) !== "done");
+    if (todo.length === 0) {
+      report.nothingToDo = true;
+      this.log(`nothing to download: ${selected.length} videos already done`);
+      return;
+    }
+    const progress = new Progress("download", todo.length, {
+      extraUnit: "MB",
+      quiet: this.opts.quiet,
+    });
+    await runLimited(todo, this.opts.jobs ?? 4, async (row) => {
+      await this.#video(row, (n) => {
+        report.bytes += n;
+        progress.tick(0, n / 1e6);
+      });
+      progress.tick(1);
+    });
+    progress.finish();
+  }
+
+  async #video(row: VideoRow, onBytes: (n: number) => void): Promise<void> {
+    const source = row.source!;
+    const http = isHttpUrl(source);
+    const name = http ? basename(new URL(source).pathname) : basename(source);
+    const dest = videoPath(this.layout, row, extname(name));
+    try {
+      await Deno.mkdir(dirname(dest), { recursive: true });
+      if (http) {
+        const tmp = downloadPath(this.layout, source);
+        await this.fetcher.fetchToFile(source, tmp, {
+          sha256: this.checksums.get(decodeURIComponent(name)),
+          onBytes,
+        });
+        await Deno.rename(tmp, dest);
+      } else {
+        const bytes = await linkOrCopy(source, dest);
+        onBytes(bytes);
+        const want = this.checksums.get(name);
+        if (want !== undefined) {
+          const got = await sha256File(dest);
+          if (got !== want) {
+            await Deno.remove(dest);
+            throw new FormatError(`sha256 mismatch: expected ${want}, got ${got}`);
+          }
+        }
+      }
+      this.manifest.markDone("download", row.id, { path: dest, sha256: await sha256File(dest) });
+    } catch (e) {
+      if (
+        !(e instanceof FetchError || e instanceof FormatError || e instanceof Deno.errors.NotFound)
+      ) throw e;
+      const error = e instanceof Deno.errors.NotFound ? `no such file ${source}` : oneLine(e);
+      this.manifest.markFailed("download", row.id, error);
+      this.log(`${row.id}: ${error}`);
+    }
+  }
+}
+
+/**
+ * Puts a local file at `dest` without moving or changing the original: a hard link where the file
+ * system allows, else a copy; either way through a temp name, so `dest` is whole or absent.
+ */
+async function linkOrCopy(source: string, dest: string): Promise<number> {
+  // link the file itself, never a symlink to it
+  const real = await Deno.realPath(source);
+  const info = await Deno.stat(real);
+  if (!info.isFile) throw new FormatError(`not a regular file: ${source}`);
+  const tmp = tempPathFor(dest);
+  await Deno.remove(tmp).catch(() => {});
+  try {
+    await Deno.link(real, tmp);
+  } catch {
+    await Deno.copyFile(real, tmp);
+    const f = await Deno.open(tmp, { read: true, write: true });
+    try {
+      await f.sync();
+    } finally {
+      f.close();
+    }
+  }
+  await Deno.rename(tmp, dest);
+  return info.size;
+}
+
+/** Groups items by a key. */
+function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+/** Runs `fn` over the items, at most `jobs` at once; the first error is rethrown after the rest. */
+async function runLimited<T>(
+  items: T[],
+  jobs: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  if (failure !== null) throw (failure as { e: unknown }).e;
+}

@@ -1,0 +1,490 @@
+/**
+ * Robust HTTP downloads to files: a limit on transfers in flight, connect and idle timeouts,
+ * retries with exponential backoff and jitter on connection errors, 5xx, 408 and 429 (honouring
+ * `Retry-After`) but never on other 4xx, `Range` resume of a partial file (restarting from zero
+ * when a server ignores `Range`), a `Content-Length` check, and an optional SHA-256 check.
+ *
+ * A transfer writes `<dest>.part` (and `<dest>.part.json` with the validators that make a resume
+ * safe) and renames it to `<dest>` only once complete and checked, so a killed run resumes where
+ * it stopped.
+ * @module
+ */
+import { ConfigError, sha256File, writeAll, writeFileAtomic } from "../core/mod.ts";
+
+/** An HTTP status that ends a transfer. */
+export class HttpError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "HttpError";
+  /**
+   * Builds `HTTP <status> <reason>`.
+   * @param url the URL
+   * @param status the HTTP status
+   * @param statusText the server's reason phrase
+   */
+  constructor(readonly url: string, readonly status: number, statusText: string) {
+    super(`HTTP ${status}${statusText ? " " + statusText : ""}`);
+  }
+
+  /** Whether trying again may help (408, 429 and 5xx). */
+  get retryable(): boolean {
+    return isRetryableStatus(this.status);
+  }
+}
+
+/** A transfer that failed for good (after its retries, or on an error retries cannot fix). */
+export class FetchError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "FetchError";
+  /**
+   * Builds the error.
+   * @param url the URL
+   * @param message one line: what failed last, and after how many attempts
+   * @param status the last HTTP status, when the failure was one
+   */
+  constructor(readonly url: string, message: string, readonly status: number | null = null) {
+    super(message);
+  }
+}
+
+/**
+ * Is this status worth retrying?
+ * @param status an HTTP status
+ * @returns true for 408, 429 and 5xx
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Parses a `Retry-After` header: delay-seconds or an HTTP date.
+ * @param value the header (null when absent)
+ * @param now the current time in ms since the epoch
+ * @returns the delay in ms (≥ 0), or null when absent or unreadable
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (value === null) return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : Math.max(0, t - now);
+}
+
+/**
+ * The wait before retry number `failures`: exponential backoff with equal jitter, so concurrent
+ * clients spread out (`base·2^(failures-1)`, capped, then a random point in its upper half); a
+ * server's `Retry-After` wins when longer.
+ * @param failures failed attempts so far (≥ 1)
+ * @param baseMs wait after the first failure before jitter
+ * @param maxMs cap of the exponential part
+ * @param retryAfterMs what the server asked for, if anything
+ * @param random source of jitter in [0, 1)
+ * @returns milliseconds to wait
+ */
+export function retryDelayMs(
+  failures: number,
+  baseMs: number,
+  maxMs: number,
+  retryAfterMs: number | null = null,
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
+  const jittered = exp / 2 + random() * (exp / 2);
+  // a server's Retry-After is honoured up to 10 minutes; longer asks are treated as that
+  return retryAfterMs === null ? jittered : Math.max(jittered, Math.min(retryAfterMs, 600_000));
+}
+
+/** How transfers are made. */
+export interface FetcherOptions {
+  /** Transfers in flight at once (default 4). */
+  jobs?: number;
+  /** Longest wait for a response, and for each next piece of body, in ms (default 30 000). */
+  timeoutMs?: number;
+  /** Retries after failed attempts that made no progress (default 5). */
+  retries?: number;
+  /** Backoff after the first failure, in ms (default 1000). */
+  retryBaseMs?: number;
+  /** Cap of the backoff, in ms (default 60 000). */
+  retryMaxMs?: number;
+  /** Receives one line per retry, restart or resume. */
+  log?: (line: string) => void;
+}
+
+/** Per-transfer options. */
+export interface TransferOptions {
+  /** Expected SHA-256 (lowercase hex) of the whole file. */
+  sha256?: string;
+  /** Called with the byte count of each piece of body written. */
+  onBytes?: (n: number) => void;
+}
+
+/** What a finished transfer did. */
+export interface TransferResult {
+  /** The final file. */
+  path: string;
+  /** Its size. */
+  bytes: number;
+  /** HTTP requests sent for it. */
+  requests: number;
+  /** Bytes already on disk that the first request resumed from (0: started fresh). */
+  resumedFrom: number;
+  /** Times the file had to start again from zero (a server ignoring Range, a changed file). */
+  restarts: number;
+}
+
+/** Validators of a partial file, kept beside it so a resume never splices two versions. */
+interface PartMeta {
+  url: string;
+  etag: string | null;
+  lastModified: string | null;
+  total: number | null;
+}
+
+/** Raised inside an attempt; `retryable` decides whether another attempt follows. */
+class AttemptError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status: number | null = null,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Makes HTTP transfers to files with a shared limit on how many run at once. */
+export class Fetcher {
+  #jobs: number;
+  #timeoutMs: number;
+  #retries: number;
+  #retryBaseMs: number;
+  #retryMaxMs: number;
+  #log: (line: string) => void;
+  #active = 0;
+  #waiting: (() => void)[] = [];
+  #requests = 0;
+
+  /**
+   * Sets the limits and the retry policy.
+   * @param opts limits, timeouts and retry policy
+   */
+  constructor(opts: FetcherOptions = {}) {
+    this.#jobs = Math.max(1, opts.jobs ?? 4);
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#retries = opts.retries ?? 5;
+    this.#retryBaseMs = opts.retryBaseMs ?? 1000;
+    this.#retryMaxMs = opts.retryMaxMs ?? 60_000;
+    this.#log = opts.log ?? (() => {});
+  }
+
+  /** HTTP requests sent so far by this fetcher. */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /**
+   * Downloads a URL to a file, resuming `<dest>.part` when one is there.
+   * @param url an http(s) URL
+   * @param dest the final path (its folder must exist)
+   * @param opts expected checksum and a byte counter
+   * @returns what the transfer did
+   * @throws FetchError when it fails for good (404, retries used up, checksum mismatch)
+   * @example
+   * ```ts
+   * const f = new Fetcher({ jobs: 4, timeoutMs: 30_000 });
+   * await f.fetchToFile("https://example.org/a.tar.gz", "work/downloads/a.tar.gz");
+   * ```
+   */
+  async fetchToFile(
+    url: string,
+    dest: string,
+    opts: TransferOptions = {},
+  ): Promise<TransferResult> {
+    while (this.#active >= this.#jobs) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#active++;
+    try {
+      return await this.#transfer(url, dest, opts);
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  async #transfer(url: string, dest: string, opts: TransferOptions): Promise<TransferResult> {
+    const part = `${dest}.part`;
+    const metaPath = `${dest}.part.json`;
+    const result: TransferResult = {
+      path: dest,
+      bytes: 0,
+      requests: 0,
+      resumedFrom: -1,
+      restarts: 0,
+    };
+    let failures = 0;
+    let checksumRestarted = false;
+    while (true) {
+      const before = await fileSize(part);
+      if (result.resumedFrom < 0) result.resumedFrom = before;
+      let progressed = false;
+      try {
+        result.requests++;
+        this.#requests++;
+        const outcome = await this.#attempt(url, part, metaPath, before, () => {
+          progressed = true;
+        }, opts);
+        if (outcome === "restart") {
+          result.restarts++;
+          continue;
+        }
+      } catch (e) {
+        const err = e instanceof AttemptError ? e : classifyFetchError(e);
+        if (!err.retryable) {
+          // the resource is gone or refused: a partial copy of it is of no further use
+          if (err.status !== null) await removeQuietly(part, metaPath);
+          throw new FetchError(url, attemptsSuffix(err.message, result.requests), err.status);
+        }
+        failures = progressed ? 1 : failures + 1;
+        if (failures > this.#retries) {
+          throw new FetchError(url, attemptsSuffix(err.message, result.requests), err.status);
+        }
+        const wait = retryDelayMs(failures, this.#retryBaseMs, this.#retryMaxMs, err.retryAfterMs);
+        this.#log(`${url}: ${err.message}; retry in ${(wait / 1000).toFixed(1)}s`);
+        await sleep(wait);
+        continue;
+      }
+      // complete: check it, then move it into place
+      if (opts.sha256) {
+        const got = await sha256File(part);
+        if (got !== opts.sha256.toLowerCase()) {
+          await removeQuietly(part, metaPath);
+          // a resumed file may hold two versions of a changed resource: one clean fetch more
+          if (
+            !checksumRestarted && (result.resumedFrom > 0 || result.restarts > 0 || failures > 0)
+          ) {
+            checksumRestarted = true;
+            result.restarts++;
+            this.#log(`${url}: sha256 mismatch after a resumed transfer; fetching again from 0`);
+            continue;
+          }
+          throw new FetchError(url, `sha256 mismatch: expected ${opts.sha256}, got ${got}`);
+        }
+      }
+      const f = await Deno.open(part, { read: true, write: true });
+      try {
+        await f.sync();
+      } finally {
+        f.close();
+      }
+      await Deno.rename(part, dest);
+      await removeQuietly(metaPath);
+      result.bytes = await fileSize(dest);
+      result.resumedFrom = Math.max(0, result.resumedFrom);
+      return result;
+    }
+  }
+
+  /** One request: completes the part file, asks for a restart, or throws an AttemptError. */
+  async #attempt(
+    url: string,
+    part: string,
+    metaPath: string,
+    offset: number,
+    onProgress: () => void,
+    opts: TransferOptions,
+  ): Promise<"complete" | "restart"> {
+    const meta = offset > 0 ? await readMeta(metaPath, url) : null;
+    if (offset > 0 && meta === null) {
+      // a partial file without validators cannot be trusted to belong to this URL
+      await removeQuietly(part);
+      offset = 0;
+    }
+    // identity: byte offsets and Content-Length must be those of the file itself
+    const headers = new Headers({ "accept-encoding": "identity" });
+    if (offset > 0) {
+      headers.set("range", `bytes=${offset}-`);
+      // If-Range makes a server send the whole new file instead of a piece of a changed one
+      const validator = meta?.etag && !meta.etag.startsWith("W/") ? meta.etag : meta?.lastModified;
+      if (validator) headers.set("if-range", validator);
+    }
+    const ctrl = new AbortController();
+    const timeoutS = (this.#timeoutMs / 1000).toFixed(1);
+    let timedOut = "";
+    let timer = setTimeout(() => {
+      timedOut = `timed out: no response in ${timeoutS}s`;
+      ctrl.abort();
+    }, this.#timeoutMs);
+    const idle = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = `timed out: no data for ${timeoutS}s`;
+        ctrl.abort();
+      }, this.#timeoutMs);
+    };
+    let res: Response;
+    try {
+      res = await fetch(url, { headers, signal: ctrl.signal, redirect: "follow" });
+    } catch (e) {
+      clearTimeout(timer);
+      if (timedOut) throw new AttemptError(timedOut, true);
+      throw e;
+    }
+    try {
+      let total: number | null;
+      let file: Deno.FsFile;
+      const length = res.headers.get("content-length");
+      const bodyLength = length !== null && /^\d+$/.test(length) ? Number(length) : null;
+      if (res.status === 206 && offset > 0) {
+        const range = parseContentRange(res.headers.get("content-range"));
+        if (range === null || range.start !== offset) {
+          this.#log(`${url}: server answered a range other than bytes=${offset}-; restarting`);
+          await res.body?.cancel();
+          await removeQuietly(part, metaPath);
+          return "restart";
+        }
+        total = range.total ?? (bodyLength !== null ? offset + bodyLength : null);
+        file = await Deno.open(part, { append: true });
+      } else if (
+        res.status === 200 ||
+        (res.status === 206 && parseContentRange(res.headers.get("content-range"))?.start === 0)
+      ) {
+        if (offset > 0) {
+          this.#log(`${url}: server ignored Range (200, not 206); restarting from 0`);
+        }
+        offset = 0;
+        // an unasked-for 206 from 0 may still be a piece: its total is the file's size
+        total = res.status === 206
+          ? parseContentRange(res.headers.get("content-range"))?.total ?? bodyLength
+          : bodyLength;
+        await writeFileAtomic(
+          metaPath,
+          new TextEncoder().encode(JSON.stringify(
+            {
+              url,
+              etag: res.headers.get("etag"),
+              lastModified: res.headers.get("last-modified"),
+              total,
+            } satisfies PartMeta,
+          )),
+        );
+        file = await Deno.open(part, { write: true, create: true, truncate: true });
+      } else if (res.status === 416 && offset > 0) {
+        await res.body?.cancel();
+        const range = /^bytes \*\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
+        if (range && Number(range[1]) === offset && meta?.total === offset) return "complete";
+        await removeQuietly(part, metaPath);
+        return "restart";
+      } else {
+        await res.body?.cancel();
+        throw new AttemptError(
+          new HttpError(url, res.status, res.statusText).message,
+          isRetryableStatus(res.status),
+          res.status,
+          parseRetryAfter(res.headers.get("retry-after")),
+        );
+      }
+      let written = offset;
+      try {
+        if (res.body) {
+          idle();
+          for await (const chunk of res.body) {
+            idle();
+            await writeAll(file, chunk);
+            written += chunk.length;
+            onProgress();
+            opts.onBytes?.(chunk.length);
+          }
+        }
+      } catch (e) {
+        if (timedOut) throw new AttemptError(timedOut, true);
+        throw e;
+      } finally {
+        file.close();
+      }
+      if (total !== null && written < total) {
+        throw new AttemptError(`body ended at ${written} of ${total} bytes`, true);
+      }
+      if (total !== null && written > total) {
+        await removeQuietly(part, metaPath);
+        throw new AttemptError(`body longer than its Content-Length (${written} > ${total})`, true);
+      }
+      return "complete";
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Turns what fetch or a body read threw into an attempt error. */
+function classifyFetchError(e: unknown): AttemptError {
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    return new AttemptError(`network access refused: ${e.message}`, false);
+  }
+  if (e instanceof ConfigError) return new AttemptError(e.message, false);
+  const msg = e instanceof Error
+    ? (e.cause instanceof Error ? e.cause.message : e.message)
+    : String(e);
+  return new AttemptError(`connection failed: ${msg.split("\n")[0]}`, true);
+}
+
+function attemptsSuffix(message: string, requests: number): string {
+  return requests > 1 ? `${message} (after ${requests} attempts)` : message;
+}
+
+/** `Content-Range: bytes a-b/total` (total may be `*`). */
+function parseContentRange(
+  value: string | null,
+): { start: number; end: number; total: number | null } | null {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value?.trim() ?? "");
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === "*" ? null : Number(m[3]) };
+}
+
+async function readMeta(path: string, url: string): Promise<PartMeta | null> {
+  try {
+    const meta = JSON.parse(await Deno.readTextFile(path)) as PartMeta;
+    return meta.url === url ? meta : null;
+  } catch {
+    return null;
+  }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+}
+
+async function removeQuietly(...paths: string[]): Promise<void> {
+  for (const p of paths) await Deno.remove(p).catch(() => {});
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Reads a checksum file in `sha256sum` format (`<hex>  <name>` or `<hex> *<name>`), keyed by the
+ * file name without folders. Blank lines and `#` comments are skipped.
+ * @param path the checksum file
+ * @returns file name → lowercase hex digest
+ * @throws ConfigError naming the file and line of a malformed entry
+ */
+export async function readChecksums(path: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const lines = (await Deno.readTextFile(path)).replace(/^\uFEFF/, "").split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const m = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line);
+    if (!m) {
+      throw new ConfigError(
+        `${path}:${i + 1}: expected "<sha256>  <name>", got ${JSON.stringify(line)}`,
+      );
+    }
+    const name = m[2].trim().split("/").pop()!;
+    out.set(name, m[1].toLowerCase());
+  });
+  return out;
+}

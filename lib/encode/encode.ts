@@ -1,0 +1,323 @@
+/**
+ * The encode step: CLIP image embeddings of every sampled video, batched across videos, stored as
+ * `emb/<id>.npy` (float16 (n, 512) by default, float32 on request).
+ * @module
+ */
+import { join } from "node:path";
+import {
+  ConfigError,
+  float32ToFloat16,
+  type Manifest,
+  openStep,
+  pathExists,
+  Progress,
+  readNpy,
+  type RunConfig,
+  sha256Bytes,
+  sha256File,
+  type StepSummary,
+  type VideoStatus,
+  writeFileAtomic,
+  writeNpy,
+} from "../core/mod.ts";
+import { normalizeFrames } from "./clip_normalize.ts";
+import { ImageEncoder, type ProviderName } from "../onnx/mod.ts";
+import { type FramePack, pendingVideos } from "../video/mod.ts";
+
+/** Embedding dtypes on disk. */
+export type EmbeddingOutputDtype = "float16" | "float32";
+
+/** Options of the encode step. */
+export interface EncodeOptions {
+  /** The work directory. */
+  work: string;
+  /** The CLIP image encoder (`.onnx`). */
+  model: string;
+  /** Execution providers in order (default `cuda`, `cpu`). */
+  providers?: readonly ProviderName[];
+  /** Frames per `session.run` (default 32); the last batch is padded so every run has this size. */
+  batch?: number;
+  /** Output dtype (default float16). */
+  dtype?: EmbeddingOutputDtype;
+  /** Model input name (default `pixel_values`). */
+  inputName?: string;
+  /** Model output name (default `image_embeds`). */
+  outputName?: string;
+  /** Keep `frames/<id>.npy` after encoding (default: delete). */
+  keepFrames?: boolean;
+  /** Try videos that failed before again. */
+  retryFailed?: boolean;
+  /** Print no progress. */
+  quiet?: boolean;
+  /** Called once per provider that did not load. */
+  onFallback?: (provider: ProviderName, reason: string) => void;
+}
+
+/** The encode summary: the step's counts plus the provider that ran. */
+export interface EncodeSummary extends StepSummary {
+  /** The execution provider used. */
+  provider: ProviderName | null;
+}
+
+/**
+ * Opens the encoder and records the encode settings in the run config (refusing a work dir made
+ * with another model, batch, dtype or provider).
+ * @param m the manifest
+ * @param workDir named in a mismatch error
+ * @param opts the encode options
+ * @returns the open encoder
+ */
+export async function openEncoderFor(
+  m: Manifest,
+  workDir: string,
+  opts: EncodeOptions,
+): Promise<ImageEncoder> {
+  const modelSha = await sha256File(opts.model).catch((e) => {
+    throw new ConfigError(`cannot read model ${opts.model}: ${(e as Error).message}`);
+  });
+  const enc = await ImageEncoder.open(opts.model, {
+    providers: opts.providers,
+    inputName: opts.inputName,
+    outputName: opts.outputName,
+    onFallback: opts.onFallback ??
+      ((p, reason) =>
+        console.error(`encode: the ${p} provider is unavailable (${reason}); trying the next`)),
+  });
+  const config: RunConfig = {
+    model_sha256: modelSha,
+    model_input: `${enc.inputName}:${enc.inputKind}`,
+    model_output: enc.outputName,
+    embed_dim: enc.embedDim,
+    batch: opts.batch ?? 32,
+    dtype: opts.dtype ?? "float16",
+    provider: enc.provider,
+    onnxruntime: "1.29.0",
+  };
+  try {
+    m.applyConfig(config, workDir);
+  } catch (e) {
+    await enc.release();
+    throw e;
+  }
+  return enc;
+}
+
+/**
+ * Embeds every sampled video not encoded yet.
+ * @param opts the work dir, model and settings
+ * @returns counts, failures, timing and the provider used
+ * @example
+ * ```ts
+ * const s = await encode({ work: "work", model: "vision.onnx", providers: ["cpu"] });
+ * console.log(`${s.done} videos on ${s.provider}`);
+ * ```
+ */
+export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
+  const t0 = performance.now();
+  const ctx = await openStep(opts.work);
+  try {
+    const m = ctx.manifest;
+    await forgetDroppedFrames(m);
+    const enc = await openEncoderFor(m, ctx.layout.root, opts);
+    try {
+      const alreadyDone = m.counts("encode").done;
+      const todo = pendingVideos(m, "encode", opts.retryFailed ?? false);
+      const progress = new Progress("encode", todo.length, {
+        extraUnit: "frames",
+        quiet: opts.quiet,
+      });
+      const r = await encodeFramePacks(
+        readFramePacks(m, todo),
+        enc,
+        m,
+        ctx.layout.emb,
+        opts,
+        (pack) => {
+          progress.tick(1, pack.count);
+          if (!opts.keepFrames) {
+            return dropFrames(m, ctx.layout.frames, pack.videoId);
+          }
+        },
+      );
+      progress.finish();
+      return {
+        step: "encode",
+        done: r.videos,
+        alreadyDone,
+        failed: m.failures("encode"),
+        frames: r.frames,
+        seconds: (performance.now() - t0) / 1000,
+        provider: enc.provider,
+      };
+    } finally {
+      await enc.release();
+    }
+  } finally {
+    ctx.close();
+  }
+}
+
+/**
+ * Embeds a stream of frame packs in fixed-size batches that span videos, writing each video's
+ * embeddings as soon as its last frame is done. The next batch is normalised while the current
+ * one runs.
+ * @param source frame packs, one per video
+ * @param enc the open encoder
+ * @param m the manifest (encode rows are marked done here)
+ * @param embDir the work dir's `emb/`
+ * @param opts batch size and output dtype
+ * @param onVideoDone called after a video's embeddings are stored
+ * @returns videos and frames encoded
+ */
+export async function encodeFramePacks(
+  source: AsyncIterable<FramePack>,
+  enc: ImageEncoder,
+  m: Manifest,
+  embDir: string,
+  opts: { batch?: number; dtype?: EmbeddingOutputDtype },
+  onVideoDone?: (pack: FramePack) => Promise<void> | void,
+): Promise<{ videos: number; frames: number }> {
+  const B = opts.batch ?? 32;
+  const D = enc.embedDim;
+  const size = 224;
+  const frameElems = 3 * size * size;
+  const uint8 = enc.inputKind === "uint8-nhwc";
+  // Two input buffers: one is filled while the other runs.
+  const buffers = [0, 1].map(() =>
+    uint8 ? new Uint8Array(B * frameElems) : new Float32Array(B * frameElems)
+  );
+  let which = 0;
+  interface Slot {
+    pack: FramePack;
+    out: Float32Array;
+    filled: number; // frames whose embeddings are back
+  }
+  let current: { slot: Slot; from: number; count: number }[] = [];
+  let used = 0;
+  let inflight: Promise<void> | null = null;
+  let videos = 0, frames = 0;
+
+  const finish = async (slot: Slot) => {
+    const bytes = opts.dtype === "float32"
+      ? writeNpy({ dtype: "<f4", shape: [slot.pack.count, D], data: slot.out })
+      : writeNpy({ dtype: "<f2", shape: [slot.pack.count, D], data: float32ToFloat16(slot.out) });
+    const path = join(embDir, `${slot.pack.videoId}.npy`);
+    await writeFileAtomic(path, bytes);
+    m.markDone("encode", slot.pack.videoId, {
+      path,
+      frames: slot.pack.count,
+      sha256: await sha256Bytes(bytes),
+    });
+    videos++;
+    frames += slot.pack.count;
+    await onVideoDone?.(slot.pack);
+  };
+
+  const launch = () => {
+    const parts = current;
+    const input = buffers[which];
+    which ^= 1;
+    // zero the padding so a short last batch is deterministic
+    if (used < B) input.fill(0, used * frameElems);
+    current = [];
+    used = 0;
+    const prev = inflight;
+    const run = enc.encode(input, B);
+    inflight = (async () => {
+      const y = await run;
+      await prev;
+      let row = 0;
+      for (const p of parts) {
+        p.slot.out.set(y.subarray(row * D, (row + p.count) * D), p.from * D);
+        row += p.count;
+        p.slot.filled += p.count;
+        if (p.slot.filled === p.slot.pack.count) await finish(p.slot);
+      }
+    })();
+  };
+
+  for await (const pack of source) {
+    if (pack.size !== size) {
+      throw new ConfigError(`${pack.videoId}: frames are ${pack.size}px, need ${size}`);
+    }
+    const slot: Slot = { pack, out: new Float32Array(pack.count * D), filled: 0 };
+    let from = 0;
+    while (from < pack.count) {
+      const n = Math.min(B - used, pack.count - from);
+      const input = buffers[which];
+      if (uint8) {
+        input.set(
+          pack.data.subarray(from * frameElems, (from + n) * frameElems),
+          used * frameElems,
+        );
+      } else normalizeFrames(pack.data, from, n, size, input as Float32Array, used);
+      current.push({ slot, from, count: n });
+      used += n;
+      from += n;
+      if (used === B) {
+        // wait for the run before last: its buffer is the one we fill next
+        if (inflight) await inflight;
+        launch();
+      }
+    }
+  }
+  if (used > 0) {
+    if (inflight) await inflight;
+    launch();
+  }
+  if (inflight) await inflight;
+  return { videos, frames };
+}
+
+/**
+ * Removes a video's frame pack after encoding and records that it is gone.
+ * @param m the manifest
+ * @param framesDir the work dir's `frames/`
+ * @param videoId the video
+ */
+export async function dropFrames(m: Manifest, framesDir: string, videoId: string): Promise<void> {
+  await Deno.remove(join(framesDir, `${videoId}.npy`)).catch(() => {});
+  m.dropOutput("sample", videoId);
+}
+
+/**
+ * Brings the manifest back in line with the files before encoding: an encoded video whose frames
+ * file is gone but whose sample record still names it (a run killed inside `dropFrames`) gets the
+ * null path a finished drop records; an encoded video whose embedding file is gone (removed by
+ * hand, e.g. after shard named it damaged) goes back to pending, so this run encodes it again.
+ * @param m the manifest
+ */
+export async function forgetDroppedFrames(m: Manifest): Promise<void> {
+  for (const v of m.videos({ step: "encode", state: "done" })) {
+    const frames = v.steps.sample?.path;
+    if (frames && !(await pathExists(frames))) m.dropOutput("sample", v.id);
+    const emb = v.steps.encode?.path;
+    if (emb && !(await pathExists(emb))) m.markPending("encode", v.id);
+  }
+}
+
+/**
+ * Reads the stored frame packs of videos in turn. A video whose frames are gone (removed after an
+ * earlier encode, or by hand) is sent back to sample and marked failed here with the reason.
+ * @param m the manifest
+ * @param videos videos whose sample step is done
+ */
+export async function* readFramePacks(
+  m: Manifest,
+  videos: VideoStatus[],
+): AsyncGenerator<FramePack> {
+  for (const v of videos) {
+    const path = v.steps.sample?.path ?? "";
+    let bytes: Uint8Array;
+    try {
+      if (!path) throw new Deno.errors.NotFound("frames were removed");
+      bytes = await Deno.readFile(path);
+    } catch {
+      m.markPending("sample", v.id);
+      m.markFailed("encode", v.id, `frames ${path || "(removed)"} missing; run sample again`);
+      continue;
+    }
+    const arr = readNpy(bytes);
+    yield { videoId: v.id, count: arr.shape[0], size: arr.shape[1], data: arr.data as Uint8Array };
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Sample and encode as one stream: decode workers feed frame packs through a bounded queue to the
+ * encoder, so decode and inference overlap and the frames held stay bounded
+ * (`maxFramesInFlight`). Frame packs are not written to disk unless `keepFrames`.
+ * @module
+ */
+import {
+  BoundedQueue,
+  mapConcurrent,
+  openStep,
+  Progress,
+  readNpy,
+  type StepSummary,
+} from "../core/mod.ts";
+import {
+  dropFrames,
+  encodeFramePacks,
+  type EncodeOptions,
+  type EncodeSummary,
+  forgetDroppedFrames,
+  openEncoderFor,
+} from "./encode.ts";
+import {
+  decodeVideo,
+  type FramePack,
+  sampleConfig,
+  type SampleOptions,
+  setFfmpegPaths,
+  storeFramePack,
+} from "../video/mod.ts";
+
+/** Options of the streamed sample → encode. */
+export interface SampleEncodeOptions
+  extends SampleOptions, Omit<EncodeOptions, "work" | "quiet" | "retryFailed"> {
+  /** Frames decoded but not yet encoded, at most (default 1024, about 150 MB). */
+  maxFramesInFlight?: number;
+}
+
+/** What the streamed sample → encode did. */
+export interface SampleEncodeSummary {
+  /** The sample side. */
+  sample: StepSummary;
+  /** The encode side. */
+  encode: EncodeSummary;
+  /** Wall time of the whole stream in seconds. */
+  seconds: number;
+}
+
+/**
+ * Decodes and encodes every downloaded video not encoded yet, overlapping the two.
+ * @param opts the sample and encode settings
+ * @returns per-stage counts and timing
+ * @example
+ * ```ts
+ * const r = await sampleAndEncode({ work: "work", model: "vision.onnx", providers: ["cpu"] });
+ * console.log(`${r.encode.frames} frames in ${r.seconds.toFixed(1)} s`);
+ * ```
+ */
+export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<SampleEncodeSummary> {
+  const t0 = performance.now();
+  setFfmpegPaths({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe });
+  const ctx = await openStep(opts.work);
+  try {
+    const m = ctx.manifest;
+    await forgetDroppedFrames(m);
+    m.applyConfig(await sampleConfig(opts), ctx.layout.root);
+    const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, work: opts.work });
+    try {
+      const sampledBefore = m.counts("sample").done;
+      const encodedBefore = m.counts("encode").done;
+      const retry = opts.retryFailed ?? false;
+      // everything downloaded and not encoded; videos that failed to decode are retried on request
+      const todo = m.videos({ step: "encode", state: "pending", after: "download" })
+        .filter((v) => retry || v.steps.sample?.state !== "failed");
+      const decodeProgress = new Progress("decode", todo.length, {
+        extraUnit: "frames",
+        quiet: opts.quiet,
+      });
+      const encodeProgress = new Progress("encode", todo.length, {
+        extraUnit: "frames",
+        quiet: opts.quiet,
+      });
+      const queue = new BoundedQueue<FramePack>(opts.maxFramesInFlight ?? 1024);
+      let decoded = 0, decodedFrames = 0;
+      const producer = (async () => {
+        try {
+          await mapConcurrent(todo, opts.jobs ?? navigator.hardwareConcurrency, async (v) => {
+            let pack: FramePack | undefined;
+            const kept = v.steps.sample?.state === "done" ? v.steps.sample.path : null;
+            if (kept) {
+              const arr = readNpy(await Deno.readFile(kept));
+              pack = {
+                videoId: v.id,
+                count: arr.shape[0],
+                size: arr.shape[1],
+                data: arr.data as Uint8Array,
+              };
+            } else {
+              pack = await decodeVideo(m, v, opts);
+              if (!pack) return decodeProgress.tick(1);
+              if (opts.keepFrames) await storeFramePack(m, ctx.layout.frames, pack);
+              else m.markDone("sample", v.id, { path: null, frames: pack.count });
+              decoded++;
+              decodedFrames += pack.count;
+            }
+            decodeProgress.tick(1, pack.count);
+            await queue.put(pack, pack.count);
+          });
+        } finally {
+          queue.close();
+        }
+      })();
+      const consumer = encodeFramePacks(queue, enc, m, ctx.layout.emb, opts, async (pack) => {
+        encodeProgress.tick(1, pack.count);
+        if (!opts.keepFrames && m.video(pack.videoId)?.steps.sample?.path) {
+          await dropFrames(m, ctx.layout.frames, pack.videoId);
+        }
+      });
+      const [, r] = await Promise.all([producer, consumer]);
+      decodeProgress.finish();
+      encodeProgress.finish();
+      const seconds = (performance.now() - t0) / 1000;
+      return {
+        sample: {
+          step: "sample",
+          done: decoded,
+          alreadyDone: sampledBefore,
+          failed: m.failures("sample"),
+          frames: decodedFrames,
+          seconds,
+        },
+        encode: {
+          step: "encode",
+          done: r.videos,
+          alreadyDone: encodedBefore,
+          failed: m.failures("encode"),
+          frames: r.frames,
+          seconds,
+          provider: enc.provider,
+        },
+        seconds,
+      };
+    } finally {
+      await enc.release();
+    }
+  } finally {
+    ctx.close();
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * The eval step: zero-shot and linear-probe accuracy of a directory of shards (a work dir's
+ * `shards/`, or any published set with its `splits.csv`), computed as the CLIP-Kinetics700 card
+ * computed them, reported next to the card's numbers in `eval.json`, `eval.md` and `eval.html`.
+ *
+ * @example
+ * ```ts
+ * import { evaluate } from "./eval.ts";
+ * const { report } = await evaluate({ work: "work", textModel: "text.onnx" });
+ * console.log(report.linearProbe?.top1, report.zeroShot?.top1);
+ * ```
+ * @module
+ */
+import { ConfigError, parseSplitName, type Split, UsageError, workDirLayout } from "../core/mod.ts";
+import { resolve } from "node:path";
+import {
+  type CentreFrames,
+  readCentreFrames,
+  readShardSplits,
+  readVideoBatches,
+} from "./features.ts";
+import {
+  classBreakdown,
+  type EvalProblem,
+  type EvalReport,
+  type EvalReportFiles,
+  type LinearProbeSection,
+  parseCardAccuracies,
+  type PublishedAccuracies,
+  writeEvalReports,
+  type ZeroShotSection,
+} from "./report.ts";
+import type { ProviderName } from "../onnx/mod.ts";
+import {
+  DEFAULT_PROBE_C,
+  DEFAULT_PROBE_MAX_ITER,
+  scoreLinearProbe,
+  trainLinearProbe,
+} from "./linear_probe.ts";
+import { defaultCardPath, loadClassNames, loadPromptTemplates } from "../dataset/mod.ts";
+import { topKAccuracy } from "./top_k.ts";
+import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
+
+/** Options of {@linkcode evaluate}. */
+export interface EvalOptions {
+  /** Work dir: shards from `<work>/shards`, reports into `<work>/reports`. */
+  work?: string;
+  /** A directory of shards with its `splits.csv` (instead of `work`). */
+  shards?: string;
+  /** Reports directory (default `<work>/reports`, or `reports` with `shards`). */
+  out?: string;
+  /** Run zero-shot (needs `textModel`). Neither flag set: both where possible. */
+  zeroShot?: boolean;
+  /** Run the linear probe (needs train and the scored split). Neither flag set: both where possible. */
+  linearProbe?: boolean;
+  /** CLIP text encoder (`input_ids` → `text_embeds`) for zero-shot. */
+  textModel?: string;
+  /** Class list for zero-shot, one per line (default the shipped 700 Kinetics-700 names). */
+  classes?: string;
+  /** Prompt templates for zero-shot (default the shipped 28). */
+  templates?: string;
+  /** The split scored (default `val`); the probe trains on `train`. */
+  split?: string;
+  /** The probe's inverse regularisation (default 0.316). */
+  C?: number;
+  /** The probe's L-BFGS iteration cap (default 1000). */
+  maxIter?: number;
+  /** Execution providers tried in order (default `cuda`, `cpu`). */
+  providers?: readonly ProviderName[];
+  /** CPU threads for ONNX Runtime (default one per core). */
+  threads?: number;
+  /** Dataset card with the published accuracies (default the shipped CLIP-Kinetics700 card). */
+  card?: string;
+  /** Progress lines (default: to stderr). */
+  log?: (line: string) => void;
+}
+
+/** What {@linkcode evaluate} returns. */
+export interface EvalResult {
+  /** The report (also in `eval.json`). */
+  report: EvalReport;
+  /** Where the reports were written. */
+  files: EvalReportFiles;
+  /** Samples left out, each named (also in the report). */
+  problems: EvalProblem[];
+}
+
+/** Code-point order, as NumPy's `np.unique` sorts label strings (scikit-learn's `classes_`). */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Runs the evaluations and writes the reports.
+ * @param opts where the shards are, which evaluations, their settings
+ * @returns the report, the files written and the samples left out
+ * @throws {UsageError} for contradictory options (both `work` and `shards`, zero-shot without a
+ *   text model)
+ * @throws {ConfigError} when a requested evaluation lacks its split, or files are missing
+ */
+export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  if (opts.work !== undefined && opts.shards !== undefined) {
+    throw new UsageError("give one of --work DIR or --shards DIR, not both");
+  }
+  const layout = opts.shards === undefined ? workDirLayout(opts.work ?? "work") : undefined;
+  const shardsDir = resolve(opts.shards ?? layout!.shards);
+  const outDir = resolve(opts.out ?? layout?.reports ?? "reports");
+  const split = parseSplitName(opts.split ?? "val");
+  if (!split) {
+    throw new UsageError(`--split must be train, val or test, got ${JSON.stringify(opts.split)}`);
+  }
+  if (opts.zeroShot && !opts.textModel) {
+    throw new UsageError("--zero-shot needs --text-model FILE (a CLIP text encoder)");
+  }
+  // Neither asked for: both where possible (zero-shot only with a text model).
+  const wantZeroShot = opts.zeroShot ?? (!opts.linearProbe && opts.textModel !== undefined);
+  const wantProbe = opts.linearProbe ?? !opts.zeroShot;
+
+  const splits = await readShardSplits(shardsDir);
+  const report: EvalReport = {
+    createdAt: new Date().toISOString(),
+    shards: shardsDir,
+    notRun: {},
+    problems: [],
+  };
+  const cardPath = opts.card ?? defaultCardPath;
+  report.published = await readPublished(cardPath);
+
+  const evalTars = splits[split] ?? [];
+  if (wantZeroShot) {
+    if (evalTars.length === 0) {
+      if (opts.zeroShot) throw new ConfigError(`${shardsDir}/splits.csv lists no ${split} shards`);
+      report.notRun.zeroShot = `no ${split} shards`;
+    } else {
+      report.zeroShot = await runZeroShot(opts, split, evalTars, report.problems, log);
+    }
+  } else if (opts.zeroShot === undefined && !opts.linearProbe) {
+    report.notRun.zeroShot = "needs a CLIP text encoder (--text-model)";
+  }
+  if (wantProbe) {
+    const trainTars = splits.train ?? [];
+    const missing = [trainTars.length === 0 && "train", evalTars.length === 0 && split]
+      .filter(Boolean);
+    if (missing.length > 0) {
+      const why = `${shardsDir}/splits.csv lists no ${missing.join(" or ")} shards`;
+      if (opts.linearProbe) throw new ConfigError(why);
+      report.notRun.linearProbe = why;
+    } else {
+      report.linearProbe = await runLinearProbe(opts, split, trainTars, evalTars, log);
+    }
+  }
+  const files = await writeEvalReports(outDir, report);
+  return { report, files, problems: report.problems };
+}
+
+export { evaluate as eval };
+
+async function readPublished(path: string): Promise<PublishedAccuracies> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new ConfigError(`card ${path} not found`);
+    throw e;
+  }
+  return parseCardAccuracies(text, path);
+}
+
+async function runZeroShot(
+  opts: EvalOptions,
+  split: Split,
+  tars: string[],
+  problems: EvalProblem[],
+  log: (line: string) => void,
+): Promise<ZeroShotSection> {
+  const t0 = performance.now();
+  const classNames = await loadClassNames(opts.classes);
+  const templates = await loadPromptTemplates(opts.templates);
+  const classIndex = new Map(classNames.map((n, i) => [n, i]));
+  log(`zero-shot: encoding ${classNames.length} classes × ${templates.length} templates`);
+  const clf = await buildZeroShotClassifier(opts.textModel!, classNames, templates, {
+    providers: opts.providers,
+    threads: opts.threads,
+    onFallback: (p, reason) =>
+      log(`zero-shot: provider ${p} unavailable (${reason}), trying the next`),
+  });
+  const scorer = await ZeroShotScorer.open(clf, {
+    providers: opts.providers,
+    threads: opts.threads,
+  });
+  const truth: number[] = [];
+  const ranked: Int32Array[] = [];
+  let zeroFrame = 0;
+  try {
+    for await (const batch of readVideoBatches(tars)) {
+      const kept = batch.filter((v) => {
+        if (classIndex.has(v.label)) return true;
+        problems.push({
+          id: `${v.shard} ${v.key}`,
+          error: `label ${JSON.stringify(v.label)} is not in the class list` +
+            (opts.classes ? ` (${opts.classes})` : ""),
+        });
+        return false;
+      });
+      for (const v of kept) {
+        if (v.frames.length > 0 && v.frames.length !== v.count * clf.dim) {
+          throw new ConfigError(
+            `${v.shard} ${v.key}: embeddings are ${
+              v.frames.length / v.count
+            } wide, the text model's ${clf.dim}`,
+          );
+        }
+        truth.push(classIndex.get(v.label)!);
+        if (v.count === 0) zeroFrame++;
+      }
+      ranked.push(await scorer.predict(kept.map((v) => v.frames), 5));
+    }
+  } finally {
+    await scorer.release();
+  }
+  const k = Math.min(5, clf.numClasses);
+  const predicted = concat(ranked);
+  const t = Int32Array.from(truth);
+  const acc = topKAccuracy(predicted, k, t);
+  const { perClass, confusions } = classBreakdown(classNames, t, predicted, k);
+  log(
+    `zero-shot: ${acc.count} ${split} videos, top-1 ${acc.top1.toFixed(4)}, top-5 ${
+      acc.top5.toFixed(4)
+    }`,
+  );
+  return {
+    split,
+    count: acc.count,
+    top1: acc.top1,
+    top5: acc.top5,
+    mean: (acc.top1 + acc.top5) / 2,
+    perClass,
+    confusions,
+    provider: scorer.provider,
+    seconds: (performance.now() - t0) / 1000,
+    textModel: opts.textModel!,
+    classes: classNames.length,
+    templates: templates.length,
+    zeroFrame,
+  };
+}
+
+async function runLinearProbe(
+  opts: EvalOptions,
+  split: Split,
+  trainTars: string[],
+  evalTars: string[],
+  log: (line: string) => void,
+): Promise<LinearProbeSection> {
+  const t0 = performance.now();
+  log(
+    `linear probe: reading centre frames of ${trainTars.length} train and ${evalTars.length} ${split} shards`,
+  );
+  const train = await readCentreFrames(trainTars);
+  const scored = await readCentreFrames(evalTars);
+  if (train.keys.length === 0) throw new ConfigError("linear probe: no train sample has frames");
+  if (scored.keys.length > 0 && scored.dim !== train.dim) {
+    throw new ConfigError(
+      `linear probe: train embeddings are ${train.dim} wide, ${split} ${scored.dim}`,
+    );
+  }
+  // The classes are the labels seen in training, ordered as scikit-learn orders them.
+  const classes = [...new Set(train.labels)].sort(byCodePoint);
+  if (classes.length < 2) {
+    throw new ConfigError(
+      `linear probe: the train split has ${classes.length} class; it needs two or more`,
+    );
+  }
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const unseen = [...new Set(scored.labels.filter((l) => !index.has(l)))].sort(byCodePoint);
+  const names = [...classes, ...unseen];
+  const allIndex = new Map(names.map((c, i) => [c, i]));
+  const C = opts.C ?? DEFAULT_PROBE_C;
+  const maxIter = opts.maxIter ?? DEFAULT_PROBE_MAX_ITER;
+  log(
+    `linear probe: ${train.keys.length} train samples, ${classes.length} classes, dim ${train.dim}, ` +
+      `C=${C}, up to ${maxIter} iterations`,
+  );
+  let lastLog = performance.now();
+  const probe = await trainLinearProbe(
+    { features: train.features, labels: labelsOf(train, index), dim: train.dim },
+    classes.length,
+    {
+      C,
+      maxIter,
+      providers: opts.providers,
+      threads: opts.threads,
+      onFallback: (p, reason) =>
+        log(`linear probe: provider ${p} unavailable (${reason}), trying the next`),
+      onIteration: (it) => {
+        if (performance.now() - lastLog > 5000) {
+          lastLog = performance.now();
+          log(
+            `linear probe: iteration ${it.iteration}, objective ${it.f.toFixed(4)}, max|grad| ${
+              it.gradMaxAbs.toExponential(2)
+            }`,
+          );
+        }
+      },
+    },
+  );
+  const score = await scoreLinearProbe(
+    probe,
+    { features: scored.features, labels: labelsOf(scored, index), dim: train.dim },
+    { providers: opts.providers, threads: opts.threads },
+  );
+  const truthAll = Int32Array.from(scored.labels, (l) => allIndex.get(l)!);
+  const { perClass, confusions } = classBreakdown(names, truthAll, score.predicted, score.k);
+  log(
+    `linear probe: ${probe.iterations} iterations (${probe.stop}), ${score.count} ${split} samples, ` +
+      `top-1 ${score.top1.toFixed(4)}, top-5 ${score.top5.toFixed(4)}`,
+  );
+  return {
+    split,
+    count: score.count,
+    top1: score.top1,
+    top5: score.top5,
+    mean: (score.top1 + score.top5) / 2,
+    perClass,
+    confusions,
+    provider: probe.provider,
+    seconds: (performance.now() - t0) / 1000,
+    trainCount: train.keys.length,
+    trainSkipped: train.skipped.length,
+    evalSkipped: scored.skipped.length,
+    classes: classes.length,
+    unseenClass: scored.labels.filter((l) => !index.has(l)).length,
+    C,
+    maxIter,
+    iterations: probe.iterations,
+    evaluations: probe.evaluations,
+    stop: probe.stop,
+    objective: probe.objective,
+    gradMaxAbs: probe.gradMaxAbs,
+  };
+}
+
+function labelsOf(frames: CentreFrames, index: Map<string, number>): Int32Array {
+  return Int32Array.from(frames.labels, (l) => index.get(l) ?? -1);
+}
+
+function concat(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,329 @@
+/**
+ * Zero-shot classification as the CLIP-Kinetics700 card computed it:
+ * - class weight = mean over the prompt templates of the L2-normalised text embeddings of
+ *   `template.format(class)`, L2-normalised again;
+ * - per video: each frame L2-normalised, per-frame `softmax(100 · frame · W)`, the per-frame
+ *   probabilities averaged over the video's frames, top-k of that average (ties: the lower class
+ *   index first). A video with no frames has no prediction (`-1`) and counts as wrong.
+ *
+ * The text encoder is a CLIP text model on ONNX Runtime (input `input_ids` int64 `[N, 77]`,
+ * output `text_embeds` `[N, D]`), fed by {@linkcode ClipTokenizer}; the frame scoring is a small
+ * ONNX graph (normalise, scale, softmax, per-video mean as a product with a segment-averaging
+ * matrix), so only `[videos, K]` averages come back to JavaScript.
+ *
+ * @example
+ * ```ts
+ * import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
+ * const clf = await buildZeroShotClassifier("text.onnx", ["abseiling", "air drumming"], ["a photo of {}."]);
+ * const scorer = await ZeroShotScorer.open(clf);
+ * const top = await scorer.predict([new Float32Array(512).fill(0.1)], 2); // [1, 2] class indices
+ * await scorer.release();
+ * ```
+ * @module
+ */
+import type * as ort from "onnxruntime-node";
+import { ortRuntime } from "../onnx/mod.ts";
+import { ClipTokenizer, CONTEXT_LENGTH } from "./clip_tokenizer.ts";
+import { ConfigError } from "../core/mod.ts";
+import { attr, OnnxGraph, openSession, type ProviderName } from "../onnx/mod.ts";
+import { fillTemplate } from "../dataset/mod.ts";
+import { topKIndices } from "./top_k.ts";
+
+/** CLIP's logit scale used by the card's zero-shot evaluation. */
+export const ZERO_SHOT_LOGIT_SCALE = 100;
+
+/** Zero-shot class weights. */
+export interface ZeroShotClassifier {
+  /** `[K, D]` row-major, each row of unit length. */
+  weights: Float32Array;
+  /** Number of classes K. */
+  numClasses: number;
+  /** Embedding width D. */
+  dim: number;
+  /** Class names, in weight-row order. */
+  classNames: string[];
+  /** The provider the text encoder ran on (absent when the weights were given directly). */
+  provider?: ProviderName;
+}
+
+/** Options of {@linkcode buildZeroShotClassifier}. */
+export interface TextEncoderOptions {
+  /** Execution providers tried in order (default `cuda`, `cpu`). */
+  providers?: readonly ProviderName[];
+  /** CPU threads. */
+  threads?: number;
+  /** Prompts per text-encoder run (default 64). */
+  batchSize?: number;
+  /** Input name (default `input_ids`). */
+  inputName?: string;
+  /** Output name (default `text_embeds`). */
+  outputName?: string;
+  /** A loaded tokenizer (default: CLIP's, loaded from the shipped vocabulary). */
+  tokenizer?: ClipTokenizer;
+  /** Called for each provider that did not load. */
+  onFallback?: (provider: ProviderName, reason: string) => void;
+  /** Called after each batch with prompts done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+function normalizeRowsInPlace(x: Float32Array | Float64Array, rows: number, dim: number): void {
+  for (let r = 0; r < rows; r++) {
+    let sq = 0;
+    for (let j = 0; j < dim; j++) sq += x[r * dim + j] ** 2;
+    const inv = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+    for (let j = 0; j < dim; j++) x[r * dim + j] *= inv;
+  }
+}
+
+/**
+ * Class weights from text embeddings: each prompt's embedding L2-normalised, averaged over the
+ * templates of its class, the average L2-normalised (computed in float64).
+ * @param embeddings `[K·T, D]` row-major, class-major: row `c·T + t` is class c with template t
+ * @param numClasses K
+ * @param numTemplates T
+ * @param dim D
+ * @returns `[K, D]` unit rows
+ */
+export function classWeightsFromTextEmbeddings(
+  embeddings: Float32Array,
+  numClasses: number,
+  numTemplates: number,
+  dim: number,
+): Float32Array {
+  if (embeddings.length !== numClasses * numTemplates * dim) {
+    throw new RangeError(
+      `zero-shot: ${embeddings.length} text-embedding values, expected ${numClasses}×${numTemplates}×${dim}`,
+    );
+  }
+  const mean = new Float64Array(numClasses * dim);
+  const row = new Float64Array(dim);
+  for (let c = 0; c < numClasses; c++) {
+    for (let t = 0; t < numTemplates; t++) {
+      const base = (c * numTemplates + t) * dim;
+      for (let j = 0; j < dim; j++) row[j] = embeddings[base + j];
+      normalizeRowsInPlace(row, 1, dim);
+      for (let j = 0; j < dim; j++) mean[c * dim + j] += row[j] / numTemplates;
+    }
+  }
+  normalizeRowsInPlace(mean, numClasses, dim);
+  return Float32Array.from(mean);
+}
+
+/**
+ * Encodes every `template × class` prompt with a CLIP text model and builds the class weights.
+ * @param textModel path to the text encoder `.onnx` (or its bytes)
+ * @param classNames the classes, in index order
+ * @param templates prompt templates holding `{}`
+ * @param opts providers, batch size, tensor names, tokenizer
+ * @returns the classifier
+ * @throws {ConfigError} when the model lacks the input or output, or returns another shape
+ */
+export async function buildZeroShotClassifier(
+  textModel: string | Uint8Array,
+  classNames: readonly string[],
+  templates: readonly string[],
+  opts: TextEncoderOptions = {},
+): Promise<ZeroShotClassifier> {
+  if (classNames.length === 0) throw new ConfigError("zero-shot: no class names");
+  if (templates.length === 0) throw new ConfigError("zero-shot: no prompt templates");
+  const inputName = opts.inputName ?? "input_ids";
+  const outputName = opts.outputName ?? "text_embeds";
+  const where = typeof textModel === "string" ? textModel : "the text model";
+  const tokenizer = opts.tokenizer ?? await ClipTokenizer.load();
+  const { session, provider } = await openSession(textModel, {
+    providers: opts.providers,
+    threads: opts.threads,
+    onFallback: opts.onFallback,
+  });
+  try {
+    if (!session.inputNames.includes(inputName) || !session.outputNames.includes(outputName)) {
+      throw new ConfigError(
+        `${where}: expected input ${inputName} int64 [N,${CONTEXT_LENGTH}] and output ` +
+          `${outputName} float32 [N,D]; the model has inputs ${session.inputNames.join(", ")} ` +
+          `and outputs ${session.outputNames.join(", ")}`,
+      );
+    }
+    const prompts: string[] = [];
+    for (const c of classNames) for (const t of templates) prompts.push(fillTemplate(t, c));
+    const batch = opts.batchSize ?? 64;
+    let dim = 0;
+    let embeddings = new Float32Array(0);
+    for (let start = 0; start < prompts.length; start += batch) {
+      const part = prompts.slice(start, start + batch);
+      const ids = tokenizer.tokenize(part);
+      const input = new (ortRuntime().Tensor)("int64", ids, [part.length, CONTEXT_LENGTH]);
+      const out = await session.run({ [inputName]: input });
+      const y = out[outputName];
+      if (y.type !== "float32" || y.dims.length !== 2 || y.dims[0] !== part.length) {
+        throw new ConfigError(
+          `${where}: ${outputName} came out ${y.type} [${y.dims}], expected float32 [${part.length},D]`,
+        );
+      }
+      if (dim === 0) {
+        dim = Number(y.dims[1]);
+        embeddings = new Float32Array(prompts.length * dim);
+      }
+      embeddings.set(y.data as Float32Array, start * dim);
+      y.dispose?.();
+      opts.onProgress?.(Math.min(prompts.length, start + batch), prompts.length);
+    }
+    return {
+      weights: classWeightsFromTextEmbeddings(embeddings, classNames.length, templates.length, dim),
+      numClasses: classNames.length,
+      dim,
+      classNames: [...classNames],
+      provider,
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * The frame-scoring graph. Inputs: `frames [T, D]`, `segments [V, T]` (row v holds 1/n_v on the
+ * frames of video v), `w [D, K]`. Output: `probs [V, K]`, the per-video mean of per-frame
+ * softmax(100 · normalise(frame) · W).
+ */
+function frameScoringGraph(dim: number, k: number): Uint8Array {
+  const g = new OnnxGraph({ name: "zero_shot_scores" });
+  const frames = g.input("frames", "float32", ["T", dim]);
+  const segments = g.input("segments", "float32", ["V", "T"]);
+  const w = g.input("w", "float32", [dim, k]);
+  const sq = g.node("ReduceSumSquare", [frames], { axes: attr.ints([1]), keepdims: attr.int(1) });
+  // A zero frame stays zero (uniform probabilities) instead of dividing by zero.
+  const norm = g.node("Max", [g.node("Sqrt", [sq]), g.floats([1e-12])]);
+  const unit = g.node("Div", [frames, norm]);
+  const logits = g.node("Mul", [g.node("MatMul", [unit, w]), g.floats([ZERO_SHOT_LOGIT_SCALE])]);
+  const probs = g.node("Softmax", [logits], { axis: attr.int(1) });
+  g.node("MatMul", [segments, probs], {}, { out: "probs" });
+  g.output("probs", "float32", ["V", k]);
+  return g.serialize();
+}
+
+/** Options of {@linkcode ZeroShotScorer.open}. */
+export interface ZeroShotScorerOptions {
+  /** Execution providers tried in order (default `cuda`, `cpu`). */
+  providers?: readonly ProviderName[];
+  /** CPU threads. */
+  threads?: number;
+  /** Most frames per graph run (default 4096); a longer video runs alone. */
+  maxFrames?: number;
+}
+
+/** Scores videos against zero-shot class weights. */
+export class ZeroShotScorer {
+  readonly #session: ort.InferenceSession;
+  readonly #w: ort.Tensor;
+  readonly #dim: number;
+  readonly #k: number;
+  readonly #maxFrames: number;
+  /** The provider the scoring graph runs on. */
+  readonly provider: ProviderName;
+
+  private constructor(
+    session: ort.InferenceSession,
+    provider: ProviderName,
+    clf: ZeroShotClassifier,
+    maxFrames: number,
+  ) {
+    this.#session = session;
+    this.provider = provider;
+    this.#dim = clf.dim;
+    this.#k = clf.numClasses;
+    this.#maxFrames = maxFrames;
+    // The graph takes W as [D, K].
+    const wt = new Float32Array(clf.dim * clf.numClasses);
+    for (let c = 0; c < clf.numClasses; c++) {
+      for (let j = 0; j < clf.dim; j++) wt[j * clf.numClasses + c] = clf.weights[c * clf.dim + j];
+    }
+    this.#w = new (ortRuntime().Tensor)("float32", wt, [clf.dim, clf.numClasses]);
+  }
+
+  /**
+   * Opens the scoring graph for a classifier.
+   * @param clf the class weights
+   * @param opts providers, threads, frames per run
+   * @returns the scorer
+   */
+  static async open(
+    clf: ZeroShotClassifier,
+    opts: ZeroShotScorerOptions = {},
+  ): Promise<ZeroShotScorer> {
+    const { session, provider } = await openSession(frameScoringGraph(clf.dim, clf.numClasses), {
+      providers: opts.providers,
+      threads: opts.threads,
+      source: "the zero-shot scoring graph",
+    });
+    return new ZeroShotScorer(session, provider, clf, opts.maxFrames ?? 4096);
+  }
+
+  /**
+   * Mean per-frame class probabilities of each video.
+   * @param videos each video's frames, `[n_i, D]` row-major (n_i may be 0)
+   * @returns `[videos, K]` row-major; a row of NaN for a video without frames
+   */
+  async probabilities(videos: readonly Float32Array[]): Promise<Float32Array> {
+    const D = this.#dim;
+    const K = this.#k;
+    const out = new Float32Array(videos.length * K).fill(NaN);
+    let i = 0;
+    while (i < videos.length) {
+      // Gather videos until the frame budget is used (at least one video per run).
+      const members: number[] = [];
+      let frames = 0;
+      for (; i < videos.length; i++) {
+        const v = videos[i];
+        if (v.length % D !== 0) {
+          throw new RangeError(`zero-shot: video ${i} has ${v.length} values, not rows of ${D}`);
+        }
+        const n = v.length / D;
+        if (n === 0) continue;
+        if (members.length > 0 && frames + n > this.#maxFrames) break;
+        members.push(i);
+        frames += n;
+      }
+      if (members.length === 0) break;
+      const frameData = new Float32Array(frames * D);
+      const seg = new Float32Array(members.length * frames);
+      let offset = 0;
+      members.forEach((vi, row) => {
+        const v = videos[vi];
+        const n = v.length / D;
+        frameData.set(v, offset * D);
+        seg.fill(1 / n, row * frames + offset, row * frames + offset + n);
+        offset += n;
+      });
+      const res = await this.#session.run({
+        frames: new (ortRuntime().Tensor)("float32", frameData, [frames, D]),
+        segments: new (ortRuntime().Tensor)("float32", seg, [members.length, frames]),
+        w: this.#w,
+      });
+      const probs = res.probs.data as Float32Array;
+      members.forEach((vi, row) => out.set(probs.subarray(row * K, (row + 1) * K), vi * K));
+      res.probs.dispose?.();
+    }
+    return out;
+  }
+
+  /**
+   * Ranks the classes of each video by its mean per-frame probability (ties: lower index first).
+   * @param videos each video's frames, `[n_i, D]` row-major
+   * @param k classes per video (default 5)
+   * @returns `[videos, k]` class indices; a row of -1 for a video without frames
+   */
+  async predict(videos: readonly Float32Array[], k = 5): Promise<Int32Array> {
+    const K = this.#k;
+    const kk = Math.min(k, K);
+    const probs = await this.probabilities(videos);
+    const ranked = topKIndices(probs, videos.length, K, kk);
+    videos.forEach((v, i) => {
+      if (v.length === 0) ranked.fill(-1, i * kk, (i + 1) * kk);
+    });
+    return ranked;
+  }
+
+  /** Frees the session. */
+  async release(): Promise<void> {
+    await this.#session.release();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Opens ONNX Runtime sessions for evaluation graphs (the probe's loss graph, the text encoder) on
+ * the same execution providers as encode, trying them in order and keeping the first that loads.
+ * @module
+ */
+import type * as ort from "onnxruntime-node";
+import { loadOrt, ortRuntime } from "./ort.ts";
+import { ConfigError } from "../core/mod.ts";
+import type { ProviderName } from "./image_encoder.ts";
+
+/**
+ * Providers whose library did not load in this process, with the reason: not tried again, so a
+ * run that opens several sessions reports (and ONNX Runtime logs) a missing provider once.
+ */
+const unavailable = new Map<ProviderName, string>();
+
+/** Options of {@linkcode openSession}. */
+export interface OpenSessionOptions {
+  /** Providers to try in order (default `cuda`, `cpu`). */
+  providers?: readonly ProviderName[];
+  /** Threads for the CPU provider (default: ONNX Runtime's choice, one per core). */
+  threads?: number;
+  /** Called once per provider that did not load, with the reason. */
+  onFallback?: (provider: ProviderName, reason: string) => void;
+  /** Where the model came from, for messages. */
+  source?: string;
+}
+
+/** An open session and the provider it runs on. */
+export interface OpenedSession {
+  /** The session. */
+  session: ort.InferenceSession;
+  /** The provider that loaded. */
+  provider: ProviderName;
+}
+
+/**
+ * Creates a session, trying the providers in order.
+ * @param model an `.onnx` path or the model's bytes
+ * @param opts providers, threads, fallback callback
+ * @returns the session and its provider
+ * @throws {ConfigError} when the model does not load or no provider opens it
+ */
+export async function openSession(
+  model: string | Uint8Array,
+  opts: OpenSessionOptions = {},
+): Promise<OpenedSession> {
+  await loadOrt();
+  const providers = opts.providers ?? ["cuda", "cpu"];
+  const where = opts.source ?? (typeof model === "string" ? model : "the model");
+  const reasons: string[] = [];
+  for (const p of providers) {
+    const known = unavailable.get(p);
+    if (known !== undefined) {
+      reasons.push(`${p}: ${known}`);
+      continue;
+    }
+    const ep = p === "cuda"
+      ? { name: "cuda", deviceId: 0 }
+      : p === "webgpu"
+      ? { name: "webgpu" }
+      : "cpu";
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [ep as ort.InferenceSession.ExecutionProviderConfig],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    };
+    try {
+      const session = typeof model === "string"
+        ? await ortRuntime().InferenceSession.create(model, options)
+        : await ortRuntime().InferenceSession.create(model, options);
+      return { session, provider: p };
+    } catch (e) {
+      const reason = String((e as Error)?.message ?? e).split("\n").map((l) => l.trim())
+        .filter(Boolean).join(" ").slice(0, 400);
+      if (
+        /protobuf|parse|invalid model|load model|ModelProto|No such file|not exist/i.test(reason)
+      ) {
+        throw new ConfigError(`${where} is not a loadable ONNX model: ${reason}`);
+      }
+      reasons.push(`${p}: ${reason}`);
+      if (/shared library|load library|not (?:available|supported|enabled)/i.test(reason)) {
+        unavailable.set(p, reason);
+      }
+      opts.onFallback?.(p, reason);
+    }
+  }
+  throw new ConfigError(`no execution provider could open ${where}: ${reasons.join("; ")}`);
+}

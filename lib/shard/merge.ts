@@ -1,0 +1,449 @@
+/**
+ * Merge: joins the manifests of a scale-out run's workers (`<work>/workers/<k>/manifest.db`) into
+ * `<work>/manifest.db`, after checking that every shard of the plan is in `<work>/shards/` exactly
+ * once, written by the worker that owns it and matching that worker's record; then writes
+ * `splits.csv` and `manifest.json`, so that `verify --work <work>` checks the set as it would a
+ * single run's. Nothing is merged when any check fails: the refusal names each shard at fault.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import {
+  type ArchiveRow,
+  ConfigError,
+  type ConfigValue,
+  ensureWorkDir,
+  lockWorkDir,
+  Manifest,
+  pathExists,
+  Progress,
+  removeStaleTemps,
+  type RunConfig,
+  sha256File,
+  type ShardRow,
+  type Split,
+  SPLITS,
+  TEMP_SUFFIX,
+  type VideoRow,
+  WorkDirBusyError,
+  type WorkDirLock,
+  writeFileAtomic,
+} from "../core/mod.ts";
+import { planShards, type ShardPlan } from "./plan.ts";
+import type { SplitShardSummary } from "./shard.ts";
+import { formatSplitsCsv } from "./splits_csv.ts";
+import { workerDir } from "./worker.ts";
+
+/** Options of `merge()`. */
+export interface MergeOptions {
+  /** The shared work dir: `workers/<k>/` inside it, shards in `shards/`. */
+  work: string;
+  /** How many workers the run had (default: what their manifests say). */
+  workers?: number;
+  /** Print no progress lines. */
+  quiet?: boolean;
+}
+
+/** What a merge did. */
+export interface MergeSummary {
+  /** The merged manifest. */
+  manifest: string;
+  /** The shards folder. */
+  shardsDir: string;
+  /** How many workers were merged. */
+  workers: number;
+  /** Per split: samples and tars, and failed videos packed with 0 frames (`empty`). */
+  splits: Record<Split, Required<SplitShardSummary>>;
+  /** Videos in the merged manifest. */
+  videos: number;
+  /** Shard files not in the plan (of an earlier, larger plan) that were removed. */
+  removed: string[];
+  /** Stale temp files removed from the shards folder. */
+  staleTemps: number;
+  /** The videos that failed a step (packed with 0 frames), with why. */
+  failures: { id: string; error: string }[];
+}
+
+/** A merge was refused; `problems` says why, one line each, naming the shard or worker. */
+export class MergeError extends ConfigError {
+  /** The error class name, shown in messages. */
+  override name = "MergeError";
+
+  /**
+   * Builds the message: a summary line, then one problem a line (at most 50).
+   * @param work the work dir
+   * @param problems what is wrong
+   */
+  constructor(work: string, readonly problems: string[]) {
+    const shown = problems.slice(0, MAX_LISTED);
+    super(
+      `cannot merge ${work}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +
+        shown.map((p) => `  ${p}`).join("\n") +
+        (problems.length > shown.length
+          ? `\n  ... and ${problems.length - shown.length} more`
+          : ""),
+    );
+  }
+}
+
+const MAX_LISTED = 50;
+
+/** One worker's side of the merge. */
+interface WorkerPart {
+  index: number;
+  dir: string;
+  manifest: Manifest;
+  config: RunConfig;
+  lock: WorkDirLock;
+}
+
+/** Config keys that differ between workers by design. */
+const PER_WORKER_KEYS = new Set(["worker"]);
+
+function sameValue(a: ConfigValue | undefined, b: ConfigValue | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The worker slots present: numeric folder names under `<work>/workers`. */
+async function workerSlots(work: string): Promise<number[]> {
+  const out: number[] = [];
+  try {
+    for await (const e of Deno.readDir(join(work, "workers"))) {
+      if (e.isDirectory && /^\d+$/.test(e.name)) out.push(Number(e.name));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * Merges the worker manifests of a work dir and writes the set's `splits.csv` and
+ * `manifest.json`. Every worker must have finished (a worker still running is refused), and the
+ * result replaces `<work>/manifest.db` as a whole, so a merge can be run again after a worker was
+ * rerun.
+ * @param opts the work dir and, optionally, the worker count
+ * @returns what was merged
+ * @throws MergeError naming each shard (or worker) at fault; WorkDirBusyError when a worker is
+ *   still running
+ * @example
+ * ```ts
+ * const m = await merge({ work: "/shared/k700" });
+ * console.log(`${m.workers} workers, ${m.splits.train.tars} train tars`);
+ * ```
+ */
+export async function merge(opts: MergeOptions): Promise<MergeSummary> {
+  const layout = await ensureWorkDir(opts.work);
+  const work = layout.root;
+  const lock = await lockWorkDir(work, {
+    onWait: (h) => console.error(`waiting for ${h} to finish ...`),
+  });
+  const parts: WorkerPart[] = [];
+  try {
+    // hold every worker's lock, so none starts (or is still running) while it is merged
+    for (const k of await workerSlots(work)) {
+      const dir = workerDir(work, k);
+      const path = join(dir, "manifest.db");
+      if (!(await pathExists(path))) continue;
+      const wl = await lockWorkDir(dir, { wait: false }).catch((e) => {
+        if (!(e instanceof WorkDirBusyError)) throw e;
+        throw new WorkDirBusyError(
+          `worker ${k} is still running (${dir} is locked): merge when every worker is done`,
+        );
+      });
+      let m: Manifest;
+      try {
+        m = Manifest.open(path);
+      } catch (e) {
+        wl.release();
+        throw e;
+      }
+      parts.push({ index: k, dir, manifest: m, config: m.config(), lock: wl });
+    }
+    await refuseSingleRun(layout.manifest);
+    return await mergeLocked(work, layout.manifest, layout.shards, parts, opts);
+  } finally {
+    for (const p of parts) {
+      p.manifest.close();
+      p.lock.release();
+    }
+    lock.release();
+  }
+}
+
+async function mergeLocked(
+  work: string,
+  manifestPath: string,
+  shardsDir: string,
+  parts: WorkerPart[],
+  opts: MergeOptions,
+): Promise<MergeSummary> {
+  if (parts.length === 0) {
+    throw new MergeError(work, [
+      `no worker manifests under ${join(work, "workers")}: run the workers first ` +
+      "(run --worker K/N)",
+    ]);
+  }
+  const problems: string[] = [];
+
+  // the worker count, from the flag or the workers' own records
+  const counts = new Set(parts.map((p) => p.config.workers));
+  if (opts.workers !== undefined) counts.add(opts.workers);
+  if (counts.size !== 1 || typeof [...counts][0] !== "number") {
+    throw new MergeError(
+      work,
+      parts.map((p) => `worker ${p.index}: made as worker ${p.config.worker}/${p.config.workers}`)
+        .concat(opts.workers !== undefined ? [`--workers ${opts.workers}`] : [])
+        .concat(["the workers disagree on the worker count: rerun them with the same N"]),
+    );
+  }
+  const n = [...counts][0] as number;
+  for (const p of parts) {
+    if (p.index >= n) {
+      problems.push(`${p.dir}: worker ${p.index} does not exist among ${n} workers`);
+    } else if (p.config.worker !== p.index) {
+      problems.push(`${p.dir}: its manifest was made by worker ${p.config.worker}, not ${p.index}`);
+    }
+  }
+
+  // one configuration for all (model, fps, preset, dtype, seed, shard size...)
+  const ref = parts[0];
+  for (const p of parts.slice(1)) {
+    const keys = new Set([...Object.keys(ref.config), ...Object.keys(p.config)]);
+    const diffs = [...keys].filter((k) =>
+      !PER_WORKER_KEYS.has(k) && !sameValue(ref.config[k], p.config[k])
+    );
+    if (diffs.length > 0) {
+      problems.push(
+        `worker ${p.index} ran with another configuration than worker ${ref.index}: ` +
+          diffs.map((k) =>
+            `${k} is ${JSON.stringify(p.config[k])} there, ${JSON.stringify(ref.config[k])}`
+          ).join("; "),
+      );
+    }
+  }
+  if (problems.length > 0) throw new MergeError(work, problems);
+
+  // the plan: every worker must have planned over the same selection
+  const rows: VideoRow[] = [];
+  for (const v of ref.manifest.videoSteps("download")) {
+    rows.push({
+      id: v.id,
+      split: v.split,
+      label: v.label,
+      youtubeId: v.youtubeId,
+      timeStart: v.timeStart,
+      timeEnd: v.timeEnd,
+      source: v.source,
+    });
+  }
+  const selection = selectionKey(rows);
+  for (const p of parts.slice(1)) {
+    const theirs: { id: string; split: Split }[] = [];
+    for (const v of p.manifest.videoSteps("download")) theirs.push({ id: v.id, split: v.split });
+    if (selectionKey(theirs) !== selection) {
+      problems.push(
+        `worker ${p.index} planned over another selection of videos (${theirs.length}) than ` +
+          `worker ${ref.index} (${rows.length}): rerun it with the same inputs, --splits, ` +
+          "--per-class, --limit and --seed",
+      );
+    }
+  }
+  if (problems.length > 0) throw new MergeError(work, problems);
+  const seed = Number(ref.config.shard_seed ?? 0);
+  const perShard = Number(ref.config.per_shard);
+  const plan: ShardPlan = planShards(rows, { seed, perShard });
+  if (plan.shards.length === 0) throw new MergeError(work, ["the plan has no shards: no videos"]);
+
+  // every planned shard: recorded by its owner only, its file present and as recorded
+  const present = new Set(parts.map((p) => p.index));
+  const recorded = new Map<string, { worker: number; row: ShardRow }[]>();
+  for (const p of parts) {
+    for (const row of p.manifest.shards()) {
+      const list = recorded.get(row.file) ?? [];
+      list.push({ worker: p.index, row });
+      recorded.set(row.file, list);
+    }
+  }
+  const planned = new Set(plan.shards.map((s) => s.file));
+  const shardRows: ShardRow[] = [];
+  const progress = new Progress("merge", plan.shards.length, {
+    extraUnit: "MB",
+    quiet: opts.quiet ?? false,
+  });
+  for (const s of plan.shards) {
+    const owner = s.index % n;
+    const by = recorded.get(s.file) ?? [];
+    const rerun = `run --worker ${owner}/${n} again`;
+    if (by.length === 0) {
+      problems.push(
+        present.has(owner)
+          ? `${s.file}: missing: worker ${owner}/${n} has not written it (${rerun})`
+          : `${s.file}: missing: worker ${owner}/${n} has not run (no ` +
+            `${join(workerDir(work, owner), "manifest.db")}; ${rerun})`,
+      );
+      progress.tick(1, 0);
+      continue;
+    }
+    if (by.length > 1) {
+      problems.push(
+        `${s.file}: produced by workers ${by.map((b) => b.worker).join(" and ")}; only worker ` +
+          `${owner}/${n} owns it (shard index ${s.index} mod ${n})`,
+      );
+      progress.tick(1, 0);
+      continue;
+    }
+    const { worker, row } = by[0];
+    if (worker !== owner) {
+      problems.push(`${s.file}: written by worker ${worker}, but worker ${owner}/${n} owns it`);
+    } else if (row.index !== s.index || row.split !== s.split || row.samples !== s.samples.length) {
+      problems.push(
+        `${s.file}: worker ${worker} recorded shard ${row.index} (${row.split}, ${row.samples} ` +
+          `samples), the plan has shard ${s.index} (${s.split}, ${s.samples.length}) (${rerun})`,
+      );
+    } else {
+      const path = join(shardsDir, s.file);
+      const size = await Deno.stat(path).then((st) => st.size, () => null);
+      if (size === null) {
+        problems.push(`${s.file}: recorded by worker ${worker} but not in ${shardsDir} (${rerun})`);
+      } else {
+        const sha = size === row.bytes ? await sha256File(path) : null;
+        if (sha !== row.sha256) {
+          problems.push(
+            `${s.file}: the file (${size} bytes` + (sha ? `, sha256 ${sha}` : "") +
+              `) is not the one worker ${worker} recorded (${row.bytes} bytes, sha256 ` +
+              `${row.sha256}): another run wrote it (${rerun})`,
+          );
+        } else shardRows.push(row);
+      }
+      progress.tick(1, (size ?? 0) / 1e6);
+      continue;
+    }
+    progress.tick(1, 0);
+  }
+  progress.finish();
+  for (const [file, by] of recorded) {
+    if (!planned.has(file)) {
+      problems.push(
+        `${file}: recorded by worker ${by.map((b) => b.worker).join(", ")} but not in the plan ` +
+          "(of another selection or shard size)",
+      );
+    }
+  }
+  if (problems.length > 0) throw new MergeError(work, problems);
+
+  // the merged manifest: built beside the old one and renamed over it
+  const owner = new Map<string, number>();
+  for (const s of plan.shards) for (const x of s.samples) owner.set(x.videoId, s.index % n);
+  const tmp = join(work, `.manifest.db.${Deno.pid}${TEMP_SUFFIX}`);
+  await removeManifestTemps(work);
+  const merged = Manifest.open(tmp);
+  try {
+    const config: RunConfig = { ...ref.config };
+    for (const k of PER_WORKER_KEYS) delete config[k];
+    merged.applyConfig(config, work);
+    merged.addVideos(rows);
+    const archives = new Map<string, ArchiveRow>();
+    for (const p of parts) {
+      merged.putStepRecords(
+        filterIter(p.manifest.stepRecords(), (r) => owner.get(r.videoId) === p.index),
+      );
+      // an archive several workers fetched counts as done when one of them extracted it
+      for (const a of p.manifest.archives()) {
+        if (archives.get(a.url)?.state !== "done") archives.set(a.url, a);
+      }
+    }
+    for (const a of archives.values()) merged.putArchive(a);
+    merged.replaceShards(shardRows);
+  } finally {
+    merged.close();
+  }
+  for (const suffix of ["-wal", "-shm"]) await Deno.remove(manifestPath + suffix).catch(() => {});
+  await Deno.rename(tmp, manifestPath);
+
+  // the shared folder: files of another plan and temps of killed workers go
+  const staleTemps = await removeStaleTemps(shardsDir);
+  const removed: string[] = [];
+  for await (const e of Deno.readDir(shardsDir)) {
+    if (e.isFile && /^ds_\d+\.tar$/.test(e.name) && !planned.has(e.name)) {
+      await Deno.remove(join(shardsDir, e.name));
+      removed.push(e.name);
+    }
+  }
+  removed.sort();
+
+  const m = Manifest.open(manifestPath);
+  try {
+    const splits = Object.fromEntries(
+      SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
+    ) as Record<Split, Required<SplitShardSummary>>;
+    for (const v of m.videoSteps("encode")) {
+      if (v.state !== "done") splits[v.split].empty++;
+    }
+    const failures = ["download", "sample", "encode"].flatMap((step) =>
+      m.failures(step as "download" | "sample" | "encode").map((f) => ({
+        id: f.id,
+        error: `${step}: ${f.error}`,
+      }))
+    );
+    await writeFileAtomic(
+      join(shardsDir, "splits.csv"),
+      new TextEncoder().encode(
+        formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
+      ),
+    );
+    const exported = { ...m.export(), plan: { seed, perShard, workers: n, splits } };
+    await writeFileAtomic(
+      join(shardsDir, "manifest.json"),
+      new TextEncoder().encode(JSON.stringify(exported, null, 2) + "\n"),
+    );
+    return {
+      manifest: manifestPath,
+      shardsDir,
+      workers: n,
+      splits,
+      videos: rows.length,
+      removed,
+      staleTemps,
+      failures,
+    };
+  } finally {
+    m.close();
+  }
+}
+
+/** A work dir whose own manifest holds a single (non-worker) run is not overwritten. */
+async function refuseSingleRun(path: string): Promise<void> {
+  if (!(await pathExists(path))) return;
+  const m = Manifest.open(path);
+  try {
+    const c = m.counts("download");
+    if (m.config().workers === undefined && c.pending + c.done + c.failed > 0) {
+      throw new ConfigError(
+        `${path} holds a single run's manifest, not a merge's: merge into a work dir of its own`,
+      );
+    }
+  } finally {
+    m.close();
+  }
+}
+
+/** Removes what a killed merge left: `.manifest.db.<pid>.partial` and its `-wal`/`-shm`. */
+async function removeManifestTemps(work: string): Promise<void> {
+  for await (const e of Deno.readDir(work)) {
+    if (e.isFile && /^\.manifest\.db\.\d+\.partial(-wal|-shm|-journal)?$/.test(e.name)) {
+      await Deno.remove(join(work, e.name)).catch(() => {});
+    }
+  }
+}
+
+/** A stand-in for the whole selection: a hash of its ids and splits in id order. */
+function selectionKey(videos: readonly { id: string; split: Split }[]): string {
+  const h = createHash("sha256");
+  for (const v of videos) h.update(`${v.id}\t${v.split}\n`);
+  return h.digest("hex");
+}
+
+function* filterIter<T>(items: Iterable<T>, keep: (item: T) => boolean): IterableIterator<T> {
+  for (const x of items) if (keep(x)) yield x;
+}

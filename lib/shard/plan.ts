@@ -1,0 +1,159 @@
+/**
+ * The shard plan: which video becomes which key in which tar. A pure function of the videos' ids
+ * and splits, the seed and the shard size, so it is known before any video is processed and is
+ * the same on every machine (workers can split the shards by `index % n == k`).
+ *
+ * Per split, in the order train, val, test: ids sorted (by UTF-16 code units, which for the ASCII
+ * ids of the manifest is byte order), then shuffled by Fisher–Yates driven by mulberry32 seeded with
+ * `seed` (a fresh generator per split, so adding test videos leaves the train order as it was).
+ * Keys `vid_%09d` count up across splits; shards `ds_%06d.tar` hold `perShard` samples each, a
+ * split's last one fewer, and never mix splits.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { seededShuffle, type Split, type SplitCount, SPLITS } from "../core/mod.ts";
+
+/** Samples per shard unless told otherwise (the published set's size). */
+export const DEFAULT_PER_SHARD = 10_000;
+
+/** A video the plan places: its id and split. */
+export interface PlanVideo {
+  /** The manifest id. */
+  id: string;
+  /** Its split. */
+  split: Split;
+}
+
+/** One sample of a planned shard. */
+export interface PlannedSample {
+  /** WebDataset key, `vid_%09d`. */
+  key: string;
+  /** The video it holds. */
+  videoId: string;
+}
+
+/** One planned shard. */
+export interface PlannedShard {
+  /** Global shard index. */
+  index: number;
+  /** File name, `ds_%06d.tar`. */
+  file: string;
+  /** The split of every sample in it. */
+  split: Split;
+  /** Its samples in member order. */
+  samples: PlannedSample[];
+}
+
+/** The complete plan. */
+export interface ShardPlan {
+  /** Shuffle seed. */
+  seed: number;
+  /** Samples per full shard. */
+  perShard: number;
+  /** Every shard in index order. */
+  shards: PlannedShard[];
+  /** Samples and tars per split (every split present, zero when empty). */
+  totals: Record<Split, SplitCount>;
+}
+
+/**
+ * The key of the n-th sample.
+ * @param n global sample number
+ * @returns `vid_%09d`
+ */
+export function sampleKey(n: number): string {
+  return `vid_${String(n).padStart(9, "0")}`;
+}
+
+/**
+ * The file name of the n-th shard.
+ * @param n global shard index
+ * @returns `ds_%06d.tar`
+ */
+export function shardFileName(n: number): string {
+  return `ds_${String(n).padStart(6, "0")}.tar`;
+}
+
+/**
+ * Plans the shards of a set of videos.
+ * @param videos the videos to place (any order; ids must be unique)
+ * @param opts `seed` (default 0, an integer 0..2^32-1) and `perShard` (default 10000)
+ * @returns the plan
+ * @example
+ * ```ts
+ * const plan = planShards([{ id: "a", split: "train" }, { id: "b", split: "val" }], { perShard: 1 });
+ * plan.shards.map((s) => s.file); // ["ds_000000.tar", "ds_000001.tar"]
+ * ```
+ */
+export function planShards(
+  videos: readonly PlanVideo[],
+  opts: { seed?: number; perShard?: number } = {},
+): ShardPlan {
+  const seed = opts.seed ?? 0;
+  const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`seed must be an integer 0..4294967295, got ${seed}`);
+  }
+  if (!Number.isInteger(perShard) || perShard < 1) {
+    throw new RangeError(`perShard must be a whole number ≥ 1, got ${perShard}`);
+  }
+  const bySplit = new Map<Split, string[]>(SPLITS.map((s) => [s, []]));
+  const seen = new Set<string>();
+  for (const v of videos) {
+    const list = bySplit.get(v.split);
+    if (!list) throw new RangeError(`video ${v.id}: unknown split ${JSON.stringify(v.split)}`);
+    if (seen.has(v.id)) throw new RangeError(`video ${v.id} is listed twice`);
+    seen.add(v.id);
+    list.push(v.id);
+  }
+  const shards: PlannedShard[] = [];
+  const totals = {} as Record<Split, SplitCount>;
+  let key = 0;
+  for (const split of SPLITS) {
+    const ids = bySplit.get(split)!.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const order = seededShuffle(ids, seed);
+    const first = shards.length;
+    for (let i = 0; i < order.length; i += perShard) {
+      const index = shards.length;
+      shards.push({
+        index,
+        file: shardFileName(index),
+        split,
+        samples: order.slice(i, i + perShard).map((videoId) => ({
+          key: sampleKey(key++),
+          videoId,
+        })),
+      });
+    }
+    totals[split] = { samples: order.length, tars: shards.length - first };
+  }
+  return { seed, perShard, shards, totals };
+}
+
+/**
+ * The shards worker k of n owns: those with `index % n == k`.
+ * @param plan the plan
+ * @param k the worker, 0..n-1
+ * @param n how many workers
+ * @returns that worker's shards
+ */
+export function shardsOfWorker(plan: ShardPlan, k: number, n: number): PlannedShard[] {
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(k) || k < 0 || k >= n) {
+    throw new RangeError(`worker ${k}/${n}: want 0 ≤ k < n`);
+  }
+  return plan.shards.filter((s) => s.index % n === k);
+}
+
+/**
+ * Hash of a planned shard together with what each sample's bytes come from, so a rerun keeps a
+ * finished shard only when the same plan would write the same tar.
+ * @param shard the planned shard
+ * @param inputOf per video, a string standing for its inputs (label, times, embedding hash)
+ * @returns lowercase hex SHA-256
+ */
+export function planHash(shard: PlannedShard, inputOf: (videoId: string) => string): string {
+  const h = createHash("sha256");
+  h.update(`${shard.index}\t${shard.file}\t${shard.split}\n`);
+  for (const s of shard.samples) h.update(`${s.key}\t${s.videoId}\t${inputOf(s.videoId)}\n`);
+  return h.digest("hex");
+}

@@ -1,0 +1,488 @@
+/**
+ * The shard step: packs every encoded video of a work dir into WebDataset tars in the published
+ * layout (`shards/ds_%06d.tar`, `splits.csv`, `manifest.json`). Idempotent and resumable: a shard
+ * is written to a temp name, fsynced and renamed, then recorded with its size, sha256 and plan
+ * hash; a rerun keeps every shard whose file still matches its record under the same plan and
+ * rewrites the rest. The same inputs and seed give byte-identical tars.
+ * @module
+ */
+import {
+  ensureWorkDir,
+  FormatError,
+  lockWorkDir,
+  Manifest,
+  Progress,
+  readNpyHeader,
+  removeStaleTemps,
+  type RunConfig,
+  sha256File,
+  type ShardRow,
+  type Split,
+  type SplitCount,
+  SPLITS,
+  type VideoStepRow,
+  writeFileAtomic,
+  writeNpy,
+} from "../core/mod.ts";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import {
+  DEFAULT_PER_SHARD,
+  planHash,
+  type PlannedShard,
+  planShards,
+  type ShardPlan,
+} from "./plan.ts";
+import { type SampleMember, ShardWriter, type WrittenShard } from "./writer.ts";
+import { formatSplitsCsv } from "./splits_csv.ts";
+import { isWorkerShardTemp, workerConfig, type WorkerId } from "./worker.ts";
+
+/** Options of `shard()`. */
+export interface ShardOptions {
+  /** The work directory. */
+  work: string;
+  /** Shuffle seed (default 0). */
+  seed?: number;
+  /** Samples per shard (default 10000). */
+  perShard?: number;
+  /** Print no progress lines. */
+  quiet?: boolean;
+  /** Refuse at once (instead of waiting) when another run holds the work dir. */
+  noWait?: boolean;
+  /**
+   * Plan over every video of the manifest, not only the encoded ones: a video that failed a step
+   * is packed as a sample with zero frames (`.npy` shape (0, dim)), so the plan is a function of
+   * the selected input rows alone, never of which videos failed (docs/cluster.md). Default false:
+   * failed videos are left out.
+   */
+  planFromInputs?: boolean;
+  /**
+   * Write only this worker's shards (`index % count == index`), planning from inputs; leave
+   * other files in the shards folder alone, and `splits.csv`/`manifest.json` to merge.
+   */
+  worker?: WorkerId;
+  /** Where the shards go (default `<work>/shards`); a worker writes into the shared output dir. */
+  shardsDir?: string;
+}
+
+/** What became of one split. */
+export interface SplitShardSummary extends SplitCount {
+  /** Videos of the split left out because an earlier step failed for them. */
+  failed: number;
+  /** Videos of the split left out because they are not encoded yet. */
+  notEncoded: number;
+  /** Failed videos packed as samples with zero frames (present only when planning from inputs). */
+  empty?: number;
+}
+
+/** What a shard run did. */
+export interface ShardSummary {
+  /** The shards folder. */
+  shardsDir: string;
+  /** The seed used. */
+  seed: number;
+  /** Samples per shard. */
+  perShard: number;
+  /** Per split: samples and tars planned, videos left out. */
+  splits: Record<Split, SplitShardSummary>;
+  /** Shard files written in this run. */
+  written: string[];
+  /** Shard files kept from an earlier run. */
+  kept: string[];
+  /** Shard files of an earlier plan that were removed. */
+  removed: string[];
+  /** Stale temp files removed. */
+  staleTemps: number;
+  /** Shards that could not be written, with why. */
+  failures: { id: string; error: string }[];
+}
+
+/** What one sample is made of. */
+export interface SampleInput {
+  /** The video's id. */
+  videoId: string;
+  /** Its YouTube id (the `.json`'s `videoID`). */
+  youtubeId: string;
+  /** Segment start in seconds. */
+  timeStart: number;
+  /** Segment end in seconds. */
+  timeEnd: number;
+  /** Its label, null when it has none. */
+  label: string | null;
+  /** The embeddings file. */
+  embPath: string;
+  /** SHA-256 of the embeddings file when recorded; checked while packing. */
+  embSha256: string | null;
+  /** The `.npy` member itself, for a sample with no embeddings file (a failed video, 0 frames). */
+  npy?: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+function sixDigits(t: number): string {
+  return String(Math.max(0, Math.trunc(t))).padStart(6, "0");
+}
+
+/**
+ * The `.json` member of a sample: `{"videoID","start_time","end_time"}`, compact, in that order.
+ * @param input the sample's video
+ * @returns the member's bytes
+ */
+export function sampleJson(input: SampleInput): Uint8Array {
+  return encoder.encode(JSON.stringify({
+    videoID: input.youtubeId,
+    start_time: sixDigits(input.timeStart),
+    end_time: sixDigits(input.timeEnd),
+  }));
+}
+
+function inputKey(i: SampleInput): string {
+  return [
+    i.label ?? "\u0000",
+    i.youtubeId,
+    i.timeStart,
+    i.timeEnd,
+    i.npy ? `0 frames ${i.npy.length}` : i.embSha256 ?? basename(i.embPath),
+  ]
+    .join("\t");
+}
+
+async function readEmbedding(key: string, input: SampleInput): Promise<Uint8Array> {
+  if (input.npy) return input.npy;
+  // the caller names the shard; this names the sample and its video
+  const where = `${key} (video ${input.videoId})`;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(input.embPath);
+  } catch (e) {
+    throw new FormatError(`${where}: cannot read ${input.embPath}: ${(e as Error).message}`);
+  }
+  try {
+    const h = readNpyHeader(bytes);
+    if (h.dtype === "<u1" || h.shape.length !== 2) {
+      throw new FormatError(`want a float (n, dim) array, got ${h.dtype} (${h.shape})`);
+    }
+  } catch (e) {
+    throw new FormatError(`${where}: ${input.embPath}: ${(e as Error).message}`);
+  }
+  if (input.embSha256) {
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    if (sha !== input.embSha256) {
+      throw new FormatError(
+        `${where}: ${input.embPath} changed since it was encoded (sha256 ${sha}, manifest ${input.embSha256})`,
+      );
+    }
+  }
+  return bytes;
+}
+
+// embedding files read ahead of the writer, to overlap reads with hashing and writing
+const READ_AHEAD = 16;
+
+/**
+ * Writes one planned shard into a folder (temp name, fsync, rename).
+ * @param shard the planned shard
+ * @param inputOf each sample's video
+ * @param dir the shards folder
+ * @param onSample called after each sample with its byte count
+ * @returns the written shard's size and sha256
+ */
+export async function writePlannedShard(
+  shard: PlannedShard,
+  inputOf: (videoId: string) => SampleInput,
+  dir: string,
+  onSample?: (bytes: number) => void,
+): Promise<WrittenShard> {
+  const w = await ShardWriter.create(join(dir, shard.file));
+  try {
+    const pending: Promise<Uint8Array>[] = [];
+    const start = (i: number) => {
+      const s = shard.samples[i];
+      const p = readEmbedding(s.key, inputOf(s.videoId));
+      p.catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
+      pending.push(p);
+    };
+    for (let i = 0; i < Math.min(READ_AHEAD, shard.samples.length); i++) start(i);
+    for (let i = 0; i < shard.samples.length; i++) {
+      const npy = await pending[i];
+      delete pending[i];
+      if (i + READ_AHEAD < shard.samples.length) start(i + READ_AHEAD);
+      const s = shard.samples[i];
+      const input = inputOf(s.videoId);
+      const members: SampleMember[] = [
+        { ext: "json", data: sampleJson(input) },
+        { ext: "npy", data: npy },
+        { ext: "txt", data: encoder.encode(input.label ?? "") },
+      ];
+      await w.addSample(s.key, members);
+      onSample?.(npy.length);
+    }
+    return await w.commit();
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+}
+
+function toInput(v: VideoStepRow, embDir: string, root: string): SampleInput {
+  const path = v.path
+    ? (isAbsolute(v.path) ? v.path : join(root, v.path))
+    : join(embDir, `${v.id}.npy`);
+  return {
+    videoId: v.id,
+    youtubeId: v.youtubeId,
+    timeStart: v.timeStart,
+    timeEnd: v.timeEnd,
+    label: v.label,
+    embPath: path,
+    embSha256: v.sha256,
+  };
+}
+
+async function fileSize(path: string): Promise<number | null> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/**
+ * The `.npy` member of a failed video's sample: shape (0, dim) in the run's dtype, as the
+ * published set stores videos with no frames.
+ * @param config the run config (`embed_dim`, `dtype`; 512 and float16 when not recorded)
+ * @returns the member's bytes
+ */
+export function emptyEmbedding(config: RunConfig): Uint8Array {
+  const dim = typeof config.embed_dim === "number" ? config.embed_dim : 512;
+  return config.dtype === "float32"
+    ? writeNpy({ dtype: "<f4", shape: [0, dim], data: new Float32Array(0) })
+    : writeNpy({ dtype: "<f2", shape: [0, dim], data: new Uint16Array(0) });
+}
+
+async function removeWorkerTemps(dir: string, w: WorkerId): Promise<number> {
+  let n = 0;
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && isWorkerShardTemp(e.name, w)) {
+      await Deno.remove(join(dir, e.name)).catch(() => {});
+      n++;
+    }
+  }
+  return n;
+}
+
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const old = await Deno.readTextFile(path).catch(() => null);
+  if (old !== text) await writeFileAtomic(path, encoder.encode(text));
+}
+
+/**
+ * Packs a work dir's encoded videos into WebDataset shards.
+ * @param opts work dir, seed, shard size
+ * @returns what was planned, written, kept and left out
+ * @example
+ * ```ts
+ * const summary = await shard({ work: "work", seed: 0 });
+ * console.log(summary.splits.train.tars, summary.written.length);
+ * ```
+ */
+export async function shard(opts: ShardOptions): Promise<ShardSummary> {
+  const seed = opts.seed ?? 0;
+  const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
+  const layout = await ensureWorkDir(opts.work);
+  const shardsDir = opts.shardsDir ? resolve(opts.shardsDir) : layout.shards;
+  const worker = opts.worker ?? null;
+  const fromInputs = opts.planFromInputs === true || worker !== null;
+  const lock = await lockWorkDir(layout.root, { wait: !opts.noWait });
+  try {
+    await Deno.mkdir(shardsDir, { recursive: true });
+    // workers share the shards folder: each removes only its own leftover temp files
+    const staleTemps = worker
+      ? await removeWorkerTemps(shardsDir, worker)
+      : await removeStaleTemps(shardsDir);
+    const m = Manifest.open(layout.manifest);
+    try {
+      m.applyConfig({
+        shard_seed: seed,
+        per_shard: perShard,
+        ...(worker ? workerConfig(worker) : fromInputs ? { shard_plan: "inputs" } : {}),
+      }, layout.root);
+      return await shardLocked(m, layout.root, layout.emb, shardsDir, {
+        seed,
+        perShard,
+        quiet: opts.quiet ?? false,
+        staleTemps,
+        fromInputs,
+        worker,
+      });
+    } finally {
+      m.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+async function shardLocked(
+  m: Manifest,
+  root: string,
+  embDir: string,
+  shardsDir: string,
+  o: {
+    seed: number;
+    perShard: number;
+    quiet: boolean;
+    staleTemps: number;
+    fromInputs: boolean;
+    worker: WorkerId | null;
+  },
+): Promise<ShardSummary> {
+  const splits = Object.fromEntries(
+    SPLITS.map((s) => [
+      s,
+      { samples: 0, tars: 0, failed: 0, notEncoded: 0, ...(o.fromInputs ? { empty: 0 } : {}) },
+    ]),
+  ) as Record<Split, SplitShardSummary>;
+  // the plan needs only ids and splits; each shard's inputs are read when its turn comes, so
+  // memory stays at the ids, not the full rows, of the whole dataset
+  const eligible: { id: string; split: Split }[] = [];
+  for (const v of m.videoSteps("encode")) {
+    if (o.fromInputs || v.state === "done") eligible.push({ id: v.id, split: v.split });
+    else if (v.anyFailed) splits[v.split].failed++;
+    else splits[v.split].notEncoded++;
+  }
+  const plan: ShardPlan = planShards(eligible, { seed: o.seed, perShard: o.perShard });
+  eligible.length = 0;
+  const w = o.worker;
+  const mine = w ? plan.shards.filter((s) => s.index % w.count === w.index) : plan.shards;
+  for (const s of mine) {
+    splits[s.split].samples += s.samples.length;
+    splits[s.split].tars++;
+  }
+  const emptyNpy = o.fromInputs ? emptyEmbedding(m.config()) : null;
+
+  // rows and files of an earlier, larger or different plan go first
+  const planned = new Set(plan.shards.map((s) => s.file));
+  const existing = new Map<number, ShardRow>();
+  for (const r of m.shards()) {
+    if (plan.shards[r.index]?.file === r.file) existing.set(r.index, r);
+  }
+  if (existing.size !== m.shards().length) m.replaceShards([...existing.values()]);
+  const removed: string[] = [];
+  // other workers' files are none of a worker's business: merge tidies the shared folder
+  for await (const e of w ? [] : Deno.readDir(shardsDir)) {
+    if (e.isFile && /^ds_\d+\.tar$/.test(e.name) && !planned.has(e.name)) {
+      await Deno.remove(join(shardsDir, e.name));
+      removed.push(e.name);
+    }
+  }
+  removed.sort();
+
+  const written: string[] = [], kept: string[] = [];
+  const failures: { id: string; error: string }[] = [];
+  const finalRows: ShardRow[] = [];
+  const total = mine.reduce((a, s) => a + s.samples.length, 0);
+  const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
+  for (const s of mine) {
+    const inputs = new Map<string, SampleInput>();
+    const waiting: string[] = [];
+    for (const v of m.videoSteps("encode", s.samples.map((x) => x.videoId))) {
+      if (v.state === "done") inputs.set(v.id, toInput(v, embDir, root));
+      else if (emptyNpy === null) continue;
+      else if (v.anyFailed) {
+        inputs.set(v.id, { ...toInput(v, embDir, root), embSha256: null, npy: emptyNpy });
+        splits[v.split].empty = (splits[v.split].empty ?? 0) + 1;
+      } else {
+        waiting.push(v.id);
+        splits[v.split].notEncoded++;
+      }
+    }
+    if (waiting.length > 0) {
+      // not writable yet; a file from before the videos went back to pending is no longer right
+      existing.delete(s.index);
+      await Deno.remove(join(shardsDir, s.file)).catch(() => {});
+      failures.push({
+        id: s.file,
+        error: `${waiting.length} of its videos are not processed yet (${waiting[0]}` +
+          `${waiting.length > 1 ? ", ..." : ""}): run sample and encode first`,
+      });
+      progress.tick(s.samples.length, 0);
+      continue;
+    }
+    const inputOf = (id: string) => inputs.get(id)!;
+    const hash = planHash(s, (id) => inputKey(inputOf(id)));
+    const row = existing.get(s.index);
+    const path = join(shardsDir, s.file);
+    const ok = row !== undefined && row.planHash === hash && row.split === s.split &&
+      row.samples === s.samples.length && (await fileSize(path)) === row.bytes &&
+      (await sha256File(path)) === row.sha256;
+    if (ok) {
+      kept.push(s.file);
+      finalRows.push(row);
+      progress.tick(s.samples.length, 0);
+      continue;
+    }
+    try {
+      const w = await writePlannedShard(s, inputOf, shardsDir, (b) => progress.tick(1, b / 1e6));
+      const done: ShardRow = {
+        index: s.index,
+        split: s.split,
+        file: s.file,
+        samples: w.samples,
+        bytes: w.bytes,
+        sha256: w.sha256,
+        planHash: hash,
+      };
+      m.putShard(done);
+      finalRows.push(done);
+      written.push(s.file);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS" || code === "EIO") {
+        // the temp file is gone (the writer aborted); every later shard would fail the same way
+        throw Object.assign(
+          new Error(
+            `${s.file}: ${(e as Error).message} writing it in ${shardsDir}; the ` +
+              `${written.length + kept.length} shards before it are kept: free space and run again`,
+          ),
+          { code },
+        );
+      }
+      if (!(e instanceof FormatError || e instanceof Deno.errors.NotFound)) throw e;
+      // an older file under this name no longer matches the plan: leave no misleading shard
+      await Deno.remove(path).catch(() => {});
+      failures.push({ id: s.file, error: (e as Error).message });
+    }
+  }
+  if (total > 0) progress.finish();
+  // rows of shards that failed this time describe files that are gone
+  if (finalRows.length !== m.shards().length) m.replaceShards(finalRows);
+
+  // a worker's shards are one part of the set: merge writes the set's splits.csv and manifest.json
+  if (!w) {
+    await writeIfChanged(
+      join(shardsDir, "splits.csv"),
+      formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
+    );
+    const exported = {
+      ...m.export(),
+      plan: { seed: o.seed, perShard: o.perShard, splits },
+    };
+    await writeIfChanged(
+      join(shardsDir, "manifest.json"),
+      JSON.stringify(exported, null, 2) + "\n",
+    );
+  }
+  return {
+    shardsDir,
+    seed: o.seed,
+    perShard: o.perShard,
+    splits,
+    written,
+    kept,
+    removed,
+    staleTemps: o.staleTemps,
+    failures,
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * Safe `.tar.gz` extraction: the archive is streamed through `node:zlib` gunzip and
+ * `npm:tar-stream`, each wanted regular file is written atomically (temp name, fsync, rename), and
+ * nothing is ever written outside a given root. Absolute paths, `..`, symlinks, hard links,
+ * devices and FIFOs are refused and reported; the other members are still extracted.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { Transform, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import tarStream from "tar-stream";
+import { FormatError, openAtomic, writeAll } from "../core/mod.ts";
+
+/** A regular-file member offered to the caller. */
+export interface ArchiveMember {
+  /** Its path inside the archive. */
+  name: string;
+  /** Its size in bytes. */
+  size: number;
+}
+
+/** A member written (or found already written) under the root. */
+export interface ExtractedMember {
+  /** Its path inside the archive. */
+  name: string;
+  /** Where it is on disk. */
+  dest: string;
+  /** Its size. */
+  bytes: number;
+  /** SHA-256 of its content. */
+  sha256: string;
+  /** True when the file was already there with the right size (a rerun) and was not rewritten. */
+  reused: boolean;
+}
+
+/** A member that was not extracted because it is unsafe. */
+export interface RefusedMember {
+  /** Its path inside the archive, as written there. */
+  name: string;
+  /** Why, e.g. `absolute path`, `symlink to /etc/passwd`. */
+  reason: string;
+}
+
+/** How to extract. */
+export interface ExtractOptions {
+  /** Nothing is written outside this folder. */
+  root: string;
+  /**
+   * Decides where a regular file goes: a path under `root`, or null to skip it (its bytes are read
+   * and dropped).
+   */
+  place: (member: ArchiveMember) => string | null;
+  /** Called after each member is in place (before the next one is read). */
+  onExtracted?: (member: ExtractedMember) => void | Promise<void>;
+  /** Called with the count of archive bytes read, for progress. */
+  onBytes?: (n: number) => void;
+}
+
+/** What an extraction did. */
+export interface ExtractReport {
+  /** Members written or reused. */
+  extracted: ExtractedMember[];
+  /** Unsafe members, not written. */
+  refused: RefusedMember[];
+  /** Regular files `place` declined. */
+  skipped: string[];
+  /** Size of the compressed archive. */
+  archiveBytes: number;
+  /** SHA-256 of the compressed archive. */
+  archiveSha256: string;
+}
+
+/** The header fields of a tar-stream entry that are read here. */
+interface TarHeader {
+  name: string;
+  type: string | null;
+  size?: number;
+  linkname?: string | null;
+}
+
+/** A tar-stream entry: its header, and its body as an async iterable of chunks. */
+interface TarEntry extends AsyncIterable<Uint8Array> {
+  header: TarHeader;
+}
+
+/** tar-stream's extractor, seen as a writable that yields entries. */
+type TarExtract = Writable & AsyncIterable<TarEntry>;
+
+/**
+ * Why a member must not be extracted, judged from its header alone.
+ * @param header the member's name, type and link target
+ * @returns the reason, or null when it is a safe file or folder
+ */
+export function unsafeMemberReason(
+  header: { name: string; type: string | null; linkname?: string | null },
+): string | null {
+  const { name, type } = header;
+  if (type === "symlink") return `symlink to ${JSON.stringify(header.linkname ?? "")}`;
+  if (type === "link") return `hard link to ${JSON.stringify(header.linkname ?? "")}`;
+  if (type === "character-device" || type === "block-device") return "device file";
+  if (type === "fifo") return "FIFO";
+  if (name.includes("\0")) return "NUL in path";
+  if (name.startsWith("/") || name.startsWith("\\") || /^[A-Za-z]:/.test(name)) {
+    return "absolute path";
+  }
+  if (name.split(/[\\/]/).includes("..")) return "path with `..`";
+  if (type !== null && type !== "file" && type !== "contiguous-file" && type !== "directory") {
+    return `unsupported member type ${type}`;
+  }
+  return null;
+}
+
+/** Is `path` inside `root` (or the root itself)? Both absolute. */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith(".." + sep) && rel !== ".." && !isAbsolute(rel));
+}
+
+async function drain(entry: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const _ of entry) { /* read and drop */ }
+}
+
+/**
+ * Extracts a `.tar.gz`, asking `place` where each regular file goes.
+ * @param archive the archive file
+ * @param opts the root, the placement rule and callbacks
+ * @returns what was extracted, refused and skipped, and the archive's size and sha256
+ * @throws FormatError when the archive is not gzip or tar, or ends early (members extracted before
+ *   that point stay in place, complete)
+ * @example
+ * ```ts
+ * const report = await extractArchive("work/downloads/abseiling.tar.gz", {
+ *   root: "work/videos",
+ *   place: (m) => `work/videos/train/abseiling/${m.name.split("/").pop()}`,
+ * });
+ * ```
+ */
+export async function extractArchive(
+  archive: string,
+  opts: ExtractOptions,
+): Promise<ExtractReport> {
+  const root = resolve(opts.root);
+  await Deno.mkdir(root, { recursive: true });
+  const realRoot = await Deno.realPath(root);
+  const report: ExtractReport = {
+    extracted: [],
+    refused: [],
+    skipped: [],
+    archiveBytes: 0,
+    archiveSha256: "",
+  };
+  const archiveHash = createHash("sha256");
+  const counter = new Transform({
+    transform(chunk: Uint8Array, _enc, cb) {
+      archiveHash.update(chunk);
+      report.archiveBytes += chunk.length;
+      opts.onBytes?.(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  // tar-stream ships no types: its extractor is a streamx Writable that async-iterates entries
+  const extract = tarStream.extract() as unknown as TarExtract;
+  const piped = pipeline(createReadStream(archive), counter, createGunzip(), extract);
+  let pipeError: unknown = null;
+  piped.catch((e) => pipeError ??= e);
+  const checkedDirs = new Set<string>();
+  try {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const reason = unsafeMemberReason(h);
+      if (reason !== null) {
+        report.refused.push({ name: h.name, reason });
+        await drain(entry);
+        continue;
+      }
+      if (h.type === "directory") {
+        await drain(entry);
+        continue;
+      }
+      const size = h.size ?? 0;
+      const placed = opts.place({ name: h.name, size });
+      if (placed === null) {
+        report.skipped.push(h.name);
+        await drain(entry);
+        continue;
+      }
+      const dest = resolve(placed);
+      const dir = dirname(dest);
+      if (!isInside(root, dest)) {
+        report.refused.push({ name: h.name, reason: `resolves outside ${root}` });
+        await drain(entry);
+        continue;
+      }
+      if (!checkedDirs.has(dir)) {
+        await Deno.mkdir(dir, { recursive: true });
+        // a folder on the way that is a symlink out of the root would let a write escape
+        if (!isInside(realRoot, await Deno.realPath(dir))) {
+          report.refused.push({ name: h.name, reason: `resolves outside ${root}` });
+          await drain(entry);
+          continue;
+        }
+        checkedDirs.add(dir);
+      }
+      const member = await writeMember(entry, dest, size, h.name);
+      report.extracted.push(member);
+      await opts.onExtracted?.(member);
+    }
+    await piped;
+  } catch (e) {
+    extract.destroy();
+    await piped.catch(() => {});
+    const cause = pipeError ?? e;
+    if (cause instanceof Deno.errors.PermissionDenied || cause instanceof FormatError) throw cause;
+    if (isDiskError(cause)) throw cause;
+    throw new FormatError(`${archive}: corrupt archive: ${(cause as Error).message ?? cause}`);
+  }
+  report.archiveSha256 = archiveHash.digest("hex");
+  return report;
+}
+
+/** Disk problems (full, read-only, permissions) are not the archive's fault and are rethrown. */
+function isDiskError(e: unknown): boolean {
+  return e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound ||
+    (e instanceof Error &&
+      /ENOSPC|EROFS|EACCES|No space left|Read-only file system/.test(e.message));
+}
+
+/** Writes one member atomically, or reuses a complete earlier copy; hashes it either way. */
+async function writeMember(
+  entry: AsyncIterable<Uint8Array>,
+  dest: string,
+  size: number,
+  name: string,
+): Promise<ExtractedMember> {
+  const hash = createHash("sha256");
+  let existing: Deno.FileInfo | null = null;
+  try {
+    existing = await Deno.lstat(dest);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (existing?.isFile && existing.size === size) {
+    // written atomically by an earlier run, so complete: hash the archive's bytes, write nothing
+    for await (const chunk of entry) hash.update(chunk);
+    return { name, dest, bytes: size, sha256: hash.digest("hex"), reused: true };
+  }
+  const out = await openAtomic(dest);
+  let bytes = 0;
+  try {
+    for await (const chunk of entry) {
+      hash.update(chunk);
+      await writeAll(out.file, chunk);
+      bytes += chunk.length;
+    }
+    if (bytes !== size) {
+      throw new FormatError(`${name}: ${bytes} bytes where the header says ${size}`);
+    }
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+  return { name, dest, bytes, sha256: hash.digest("hex"), reused: false };
+}

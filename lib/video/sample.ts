@@ -1,0 +1,175 @@
+/**
+ * The sample step: decode each downloaded video at `fps` into CLIP-sized RGB frames and store
+ * them as `frames/<id>.npy`, uint8 (n, 224, 224, 3).
+ * @module
+ */
+import { join } from "node:path";
+import {
+  DecodeError,
+  type Manifest,
+  mapConcurrent,
+  openStep,
+  Progress,
+  sha256Bytes,
+  type StepSummary,
+  type VideoStatus,
+  writeFileAtomic,
+  writeNpy,
+} from "../core/mod.ts";
+import {
+  decodeFrames,
+  ffmpegVersion,
+  type FramePack,
+  type Preset,
+  setFfmpegPaths,
+} from "./ffmpeg.ts";
+
+/** Options of the sample step. */
+export interface SampleOptions {
+  /** The work directory. */
+  work: string;
+  /** Frames per second (default 1). */
+  fps?: number;
+  /** Preprocessing preset (default `clip`). */
+  preset?: Preset;
+  /** Videos decoded in parallel (default: the core count). */
+  jobs?: number;
+  /** ffmpeg binary (default `FFMPEG_PATH` or `ffmpeg` on PATH). */
+  ffmpeg?: string;
+  /** ffprobe binary (default `FFPROBE_PATH` or `ffprobe` on PATH). */
+  ffprobe?: string;
+  /** Try videos that failed before again. */
+  retryFailed?: boolean;
+  /** Print no progress. */
+  quiet?: boolean;
+}
+
+/** The sample settings that enter the run config. */
+export async function sampleConfig(
+  opts: Pick<SampleOptions, "fps" | "preset" | "ffmpeg">,
+): Promise<Record<string, string | number>> {
+  return {
+    fps: opts.fps ?? 1,
+    preset: opts.preset ?? "clip",
+    frame_size: 224,
+    ffmpeg_version: await ffmpegVersion(opts.ffmpeg),
+  };
+}
+
+/**
+ * Decodes every downloaded video not sampled yet.
+ * @param opts the work dir and settings
+ * @returns counts, failures and timing
+ * @example
+ * ```ts
+ * const s = await sample({ work: "work", fps: 1 });
+ * console.log(`${s.done} videos, ${s.frames} frames`);
+ * ```
+ */
+export async function sample(opts: SampleOptions): Promise<StepSummary> {
+  const t0 = performance.now();
+  setFfmpegPaths({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe });
+  const ctx = await openStep(opts.work);
+  try {
+    const m = ctx.manifest;
+    m.applyConfig(await sampleConfig(opts), ctx.layout.root);
+    const alreadyDone = m.counts("sample").done;
+    const todo = pendingVideos(m, "sample", opts.retryFailed ?? false);
+    const progress = new Progress("sample", todo.length, {
+      extraUnit: "frames",
+      quiet: opts.quiet,
+    });
+    let done = 0, frames = 0;
+    await mapConcurrent(todo, opts.jobs ?? navigator.hardwareConcurrency, async (v) => {
+      const pack = await decodeVideo(m, v, opts);
+      if (pack) {
+        await storeFramePack(m, ctx.layout.frames, pack);
+        done++;
+        frames += pack.count;
+      }
+      progress.tick(1, pack?.count ?? 0);
+    });
+    progress.finish();
+    return {
+      step: "sample",
+      done,
+      alreadyDone,
+      failed: m.failures("sample"),
+      frames,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    ctx.close();
+  }
+}
+
+/**
+ * Videos a step still has to do: its predecessor done, itself pending (or failed, on retry).
+ * @param m the manifest
+ * @param step `sample` (after download) or `encode` (after sample)
+ * @param retryFailed include videos that failed this step before
+ * @returns the videos in id order
+ */
+export function pendingVideos(
+  m: Manifest,
+  step: "sample" | "encode",
+  retryFailed: boolean,
+): VideoStatus[] {
+  const after = step === "sample" ? "download" : "sample";
+  const pending = m.videos({ step, state: "pending", after });
+  if (!retryFailed) return pending;
+  return [...pending, ...m.videos({ step, state: "failed", after })].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+  );
+}
+
+/**
+ * Decodes one video, recording a failure in the manifest instead of throwing.
+ * @param m the manifest
+ * @param v the video (its download record holds the file)
+ * @param opts fps and preset
+ * @returns the frames, or undefined when it failed
+ */
+export async function decodeVideo(
+  m: Manifest,
+  v: VideoStatus,
+  opts: Pick<SampleOptions, "fps" | "preset">,
+): Promise<FramePack | undefined> {
+  const path = v.steps.download?.path;
+  try {
+    if (!path) throw new DecodeError(v.id, "no video file recorded by download");
+    return await decodeFrames(path, v.id, { fps: opts.fps, preset: opts.preset });
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    m.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));
+    return undefined;
+  }
+}
+
+/**
+ * Writes a frame pack as `frames/<id>.npy` (atomically) and marks the video sampled.
+ * @param m the manifest
+ * @param framesDir the work dir's `frames/`
+ * @param pack the frames
+ */
+export async function storeFramePack(
+  m: Manifest,
+  framesDir: string,
+  pack: FramePack,
+): Promise<void> {
+  const bytes = writeNpy({
+    dtype: "<u1",
+    shape: [pack.count, pack.size, pack.size, 3],
+    data: pack.data,
+  });
+  const path = join(framesDir, `${pack.videoId}.npy`);
+  await writeFileAtomic(path, bytes);
+  m.markDone("sample", pack.videoId, {
+    path,
+    frames: pack.count,
+    sha256: await sha256Bytes(bytes),
+  }); // new frames: an earlier encode failure (frames missing) is void
+  if (m.video(pack.videoId)?.steps.encode?.state === "failed") {
+    m.markPending("encode", pack.videoId);
+  }
+}
