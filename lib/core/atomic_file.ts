@@ -148,3 +148,17 @@ export async function pathExists(path: string): Promise<boolean> {
     throw e;
   }
 }
+
+/**
+ * The size of a file, or null when it does not exist (any other failure is thrown).
+ * @param path the path
+ * @returns its size in bytes, or null
+ */
+export async function fileSize(path: string): Promise<number | null> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}

@@ -66,3 +66,21 @@ export class FormatError extends Error {
   /** The error class name, shown in messages. */
   override name = "FormatError";
 }
+
+/**
+ * Any error as one line: its message's lines trimmed and joined with spaces, at most 400
+ * characters (ONNX Runtime and ffmpeg write several lines; a manifest row or a log line holds one).
+ * @param e what was thrown
+ * @returns the line
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { oneLine } from "./errors.ts";
+ * assertEquals(oneLine(new Error("load failed:\n  bad input\n")), "load failed: bad input");
+ * assertEquals(oneLine("plain"), "plain");
+ * ```
+ */
+export function oneLine(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ").slice(0, 400);
+}

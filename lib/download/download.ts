@@ -14,6 +14,7 @@ import {
   FormatError,
   lockWorkDir,
   Manifest,
+  oneLine,
   parseSplitName,
   Progress,
   sha256File,
@@ -403,12 +404,6 @@ async function readArchiveLists(
 /** Can this archive hold this video? Unknown split or class means it might. */
 function mayHold(a: ArchiveSource, row: VideoRow): boolean {
   return (a.split === null || a.split === row.split) && (a.label === null || a.label === row.label);
-}
-
-/** One line from any error. */
-function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split("\n")[0];
 }
 
 /** Files under `downloads/` are named for their URL, so two archives never share a name. */

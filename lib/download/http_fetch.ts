@@ -9,7 +9,7 @@
  * it stopped.
  * @module
  */
-import { ConfigError, sha256File, writeAll, writeFileAtomic } from "../core/mod.ts";
+import { ConfigError, fileSize, sha256File, writeAll, writeFileAtomic } from "../core/mod.ts";
 
 /** An HTTP status that ends a transfer. */
 export class HttpError extends Error {
@@ -222,7 +222,7 @@ export class Fetcher {
     let failures = 0;
     let checksumRestarted = false;
     while (true) {
-      const before = await fileSize(part);
+      const before = (await fileSize(part)) ?? 0;
       if (result.resumedFrom < 0) result.resumedFrom = before;
       let progressed = false;
       try {
@@ -276,7 +276,7 @@ export class Fetcher {
       }
       await Deno.rename(part, dest);
       await removeQuietly(metaPath);
-      result.bytes = await fileSize(dest);
+      result.bytes = (await fileSize(dest)) ?? 0;
       result.resumedFrom = Math.max(0, result.resumedFrom);
       return result;
     }
@@ -444,15 +444,6 @@ async function readMeta(path: string, url: string): Promise<PartMeta | null> {
     return meta.url === url ? meta : null;
   } catch {
     return null;
-  }
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return 0;
-    throw e;
   }
 }
 

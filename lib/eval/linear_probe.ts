@@ -33,9 +33,8 @@
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import { ortRuntime } from "../onnx/mod.ts";
+import { attr, OnnxGraph, openSession, ortRuntime, type ProviderName } from "../onnx/mod.ts";
 import onnxProto from "onnx-proto";
-import { attr, OnnxGraph, openSession, type ProviderName } from "../onnx/mod.ts";
 import { type LbfgsIteration, type LbfgsStop, minimizeLbfgs } from "./lbfgs.ts";
 import { topKAccuracy, topKIndices, type TopKScore } from "./top_k.ts";
 

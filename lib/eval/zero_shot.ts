@@ -22,10 +22,9 @@
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import { ortRuntime } from "../onnx/mod.ts";
+import { attr, OnnxGraph, openSession, ortRuntime, type ProviderName } from "../onnx/mod.ts";
 import { ClipTokenizer, CONTEXT_LENGTH } from "./clip_tokenizer.ts";
 import { ConfigError } from "../core/mod.ts";
-import { attr, OnnxGraph, openSession, type ProviderName } from "../onnx/mod.ts";
 import { fillTemplate } from "../dataset/mod.ts";
 import { topKIndices } from "./top_k.ts";
 

@@ -5,7 +5,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import { loadOrt, ortRuntime } from "./ort.ts";
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError, oneLine } from "../core/mod.ts";
 import type { ProviderName } from "./providers.ts";
 
 export { parseProviders, type ProviderName, PROVIDERS } from "./providers.ts";
@@ -187,11 +187,4 @@ function checkModel(
 
 function sameDims(shape: number[], tail: number[]): boolean {
   return shape.length === 4 && tail.every((t, i) => shape[i + 1] === t || shape[i + 1] === -1);
-}
-
-function oneLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split("\n").map((l) => l.trim()).filter(Boolean).join(
-    " ",
-  )
-    .slice(0, 400);
 }

@@ -13,6 +13,7 @@ import {
   ConfigError,
   type ConfigValue,
   ensureWorkDir,
+  fileSize,
   lockWorkDir,
   Manifest,
   pathExists,
@@ -23,15 +24,15 @@ import {
   type ShardRow,
   type Split,
   SPLITS,
+  STEPS,
   TEMP_SUFFIX,
   type VideoRow,
   WorkDirBusyError,
   type WorkDirLock,
-  writeFileAtomic,
 } from "../core/mod.ts";
 import { planShards, type ShardPlan } from "./plan.ts";
 import type { SplitShardSummary } from "./shard.ts";
-import { formatSplitsCsv } from "./splits_csv.ts";
+import { removeUnplannedShards, writeSetFiles } from "./set_files.ts";
 import { workerDir } from "./worker.ts";
 
 /** Options of `merge()`. */
@@ -184,20 +185,63 @@ async function mergeLocked(
       "(run --worker K/N)",
     ]);
   }
-  const problems: string[] = [];
+  const n = checkWorkers(work, parts, opts.workers);
+  const { rows, plan, seed, perShard } = commonPlan(work, parts);
+  const shardRows = await checkShards(work, shardsDir, parts, plan, n, opts.quiet ?? false);
+  await writeMergedManifest(work, manifestPath, parts, rows, plan, n, shardRows);
 
-  // the worker count, from the flag or the workers' own records
+  // the shared folder: files of another plan and temps of killed workers go
+  const staleTemps = await removeStaleTemps(shardsDir);
+  const removed = await removeUnplannedShards(shardsDir, new Set(plan.shards.map((s) => s.file)));
+
+  const m = Manifest.open(manifestPath);
+  try {
+    const splits = Object.fromEntries(
+      SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
+    ) as Record<Split, Required<SplitShardSummary>>;
+    for (const v of m.videoSteps("encode")) {
+      if (v.state !== "done") splits[v.split].empty++;
+    }
+    const failures = STEPS.flatMap((step) =>
+      m.failures(step).map((f) => ({ id: f.id, error: `${step}: ${f.error}` }))
+    );
+    await writeSetFiles(shardsDir, plan, {
+      ...m.export(),
+      plan: { seed, perShard, workers: n, splits },
+    });
+    return {
+      manifest: manifestPath,
+      shardsDir,
+      workers: n,
+      splits,
+      videos: rows.length,
+      removed,
+      staleTemps,
+      failures,
+    };
+  } finally {
+    m.close();
+  }
+}
+
+/**
+ * The workers agree on their count (and the flag, when given), each sits in its own slot, and
+ * all ran with one configuration (model, fps, preset, dtype, seed, shard size...).
+ * @returns the worker count
+ */
+function checkWorkers(work: string, parts: WorkerPart[], flag: number | undefined): number {
   const counts = new Set(parts.map((p) => p.config.workers));
-  if (opts.workers !== undefined) counts.add(opts.workers);
+  if (flag !== undefined) counts.add(flag);
   if (counts.size !== 1 || typeof [...counts][0] !== "number") {
     throw new MergeError(
       work,
       parts.map((p) => `worker ${p.index}: made as worker ${p.config.worker}/${p.config.workers}`)
-        .concat(opts.workers !== undefined ? [`--workers ${opts.workers}`] : [])
+        .concat(flag !== undefined ? [`--workers ${flag}`] : [])
         .concat(["the workers disagree on the worker count: rerun them with the same N"]),
     );
   }
   const n = [...counts][0] as number;
+  const problems: string[] = [];
   for (const p of parts) {
     if (p.index >= n) {
       problems.push(`${p.dir}: worker ${p.index} does not exist among ${n} workers`);
@@ -205,8 +249,6 @@ async function mergeLocked(
       problems.push(`${p.dir}: its manifest was made by worker ${p.config.worker}, not ${p.index}`);
     }
   }
-
-  // one configuration for all (model, fps, preset, dtype, seed, shard size...)
   const ref = parts[0];
   for (const p of parts.slice(1)) {
     const keys = new Set([...Object.keys(ref.config), ...Object.keys(p.config)]);
@@ -223,8 +265,15 @@ async function mergeLocked(
     }
   }
   if (problems.length > 0) throw new MergeError(work, problems);
+  return n;
+}
 
-  // the plan: every worker must have planned over the same selection
+/** The plan every worker made: all must have planned over the same selection of videos. */
+function commonPlan(
+  work: string,
+  parts: WorkerPart[],
+): { rows: VideoRow[]; plan: ShardPlan; seed: number; perShard: number } {
+  const ref = parts[0];
   const rows: VideoRow[] = [];
   for (const v of ref.manifest.videoSteps("download")) {
     rows.push({
@@ -238,6 +287,7 @@ async function mergeLocked(
     });
   }
   const selection = selectionKey(rows);
+  const problems: string[] = [];
   for (const p of parts.slice(1)) {
     const theirs: { id: string; split: Split }[] = [];
     for (const v of p.manifest.videoSteps("download")) theirs.push({ id: v.id, split: v.split });
@@ -254,8 +304,21 @@ async function mergeLocked(
   const perShard = Number(ref.config.per_shard);
   const plan: ShardPlan = planShards(rows, { seed, perShard });
   if (plan.shards.length === 0) throw new MergeError(work, ["the plan has no shards: no videos"]);
+  return { rows, plan, seed, perShard };
+}
 
-  // every planned shard: recorded by its owner only, its file present and as recorded
+/**
+ * Every planned shard is recorded by its owner only, and its file is present and as recorded.
+ * @returns the shard rows of the merged manifest
+ */
+async function checkShards(
+  work: string,
+  shardsDir: string,
+  parts: WorkerPart[],
+  plan: ShardPlan,
+  n: number,
+  quiet: boolean,
+): Promise<ShardRow[]> {
   const present = new Set(parts.map((p) => p.index));
   const recorded = new Map<string, { worker: number; row: ShardRow }[]>();
   for (const p of parts) {
@@ -265,19 +328,19 @@ async function mergeLocked(
       recorded.set(row.file, list);
     }
   }
-  const planned = new Set(plan.shards.map((s) => s.file));
+  const problems: string[] = [];
   const shardRows: ShardRow[] = [];
-  const progress = new Progress("merge", plan.shards.length, {
-    extraUnit: "MB",
-    quiet: opts.quiet ?? false,
-  });
+  const progress = new Progress("merge", plan.shards.length, { extraUnit: "MB", quiet });
   for (const s of plan.shards) {
     const owner = s.index % n;
     const by = recorded.get(s.file) ?? [];
     const rerun = `run --worker ${owner}/${n} again`;
-    if (by.length === 0) {
+    if (by.length !== 1) {
       problems.push(
-        present.has(owner)
+        by.length > 1
+          ? `${s.file}: produced by workers ${by.map((b) => b.worker).join(" and ")}; only ` +
+            `worker ${owner}/${n} owns it (shard index ${s.index} mod ${n})`
+          : present.has(owner)
           ? `${s.file}: missing: worker ${owner}/${n} has not written it (${rerun})`
           : `${s.file}: missing: worker ${owner}/${n} has not run (no ` +
             `${join(workerDir(work, owner), "manifest.db")}; ${rerun})`,
@@ -285,43 +348,31 @@ async function mergeLocked(
       progress.tick(1, 0);
       continue;
     }
-    if (by.length > 1) {
-      problems.push(
-        `${s.file}: produced by workers ${by.map((b) => b.worker).join(" and ")}; only worker ` +
-          `${owner}/${n} owns it (shard index ${s.index} mod ${n})`,
-      );
+    const { worker, row } = by[0];
+    const mismatch = worker !== owner
+      ? `${s.file}: written by worker ${worker}, but worker ${owner}/${n} owns it`
+      : row.index !== s.index || row.split !== s.split || row.samples !== s.samples.length
+      ? `${s.file}: worker ${worker} recorded shard ${row.index} (${row.split}, ${row.samples} ` +
+        `samples), the plan has shard ${s.index} (${s.split}, ${s.samples.length}) (${rerun})`
+      : null;
+    if (mismatch !== null) {
+      problems.push(mismatch);
       progress.tick(1, 0);
       continue;
     }
-    const { worker, row } = by[0];
-    if (worker !== owner) {
-      problems.push(`${s.file}: written by worker ${worker}, but worker ${owner}/${n} owns it`);
-    } else if (row.index !== s.index || row.split !== s.split || row.samples !== s.samples.length) {
-      problems.push(
-        `${s.file}: worker ${worker} recorded shard ${row.index} (${row.split}, ${row.samples} ` +
-          `samples), the plan has shard ${s.index} (${s.split}, ${s.samples.length}) (${rerun})`,
-      );
-    } else {
-      const path = join(shardsDir, s.file);
-      const size = await Deno.stat(path).then((st) => st.size, () => null);
-      if (size === null) {
-        problems.push(`${s.file}: recorded by worker ${worker} but not in ${shardsDir} (${rerun})`);
-      } else {
-        const sha = size === row.bytes ? await sha256File(path) : null;
-        if (sha !== row.sha256) {
-          problems.push(
-            `${s.file}: the file (${size} bytes` + (sha ? `, sha256 ${sha}` : "") +
-              `) is not the one worker ${worker} recorded (${row.bytes} bytes, sha256 ` +
-              `${row.sha256}): another run wrote it (${rerun})`,
-          );
-        } else shardRows.push(row);
-      }
-      progress.tick(1, (size ?? 0) / 1e6);
-      continue;
-    }
-    progress.tick(1, 0);
+    const problem = await fileProblem(
+      join(shardsDir, s.file),
+      row,
+      shardsDir,
+      worker,
+      rerun,
+      progress,
+    );
+    if (problem === null) shardRows.push(row);
+    else problems.push(problem);
   }
   progress.finish();
+  const planned = new Set(plan.shards.map((s) => s.file));
   for (const [file, by] of recorded) {
     if (!planned.has(file)) {
       problems.push(
@@ -331,15 +382,47 @@ async function mergeLocked(
     }
   }
   if (problems.length > 0) throw new MergeError(work, problems);
+  return shardRows;
+}
 
-  // the merged manifest: built beside the old one and renamed over it
+/** Whether a shard file is the one its worker recorded; ticks the progress by its size. */
+async function fileProblem(
+  path: string,
+  row: ShardRow,
+  shardsDir: string,
+  worker: number,
+  rerun: string,
+  progress: Progress,
+): Promise<string | null> {
+  const size = await fileSize(path);
+  progress.tick(1, (size ?? 0) / 1e6);
+  if (size === null) {
+    return `${row.file}: recorded by worker ${worker} but not in ${shardsDir} (${rerun})`;
+  }
+  const sha = size === row.bytes ? await sha256File(path) : null;
+  if (sha === row.sha256) return null;
+  return `${row.file}: the file (${size} bytes` + (sha ? `, sha256 ${sha}` : "") +
+    `) is not the one worker ${worker} recorded (${row.bytes} bytes, sha256 ` +
+    `${row.sha256}): another run wrote it (${rerun})`;
+}
+
+/** The merged manifest: built beside the old one and renamed over it. */
+async function writeMergedManifest(
+  work: string,
+  manifestPath: string,
+  parts: WorkerPart[],
+  rows: VideoRow[],
+  plan: ShardPlan,
+  n: number,
+  shardRows: ShardRow[],
+): Promise<void> {
   const owner = new Map<string, number>();
   for (const s of plan.shards) for (const x of s.samples) owner.set(x.videoId, s.index % n);
   const tmp = join(work, `.manifest.db.${Deno.pid}${TEMP_SUFFIX}`);
   await removeManifestTemps(work);
   const merged = Manifest.open(tmp);
   try {
-    const config: RunConfig = { ...ref.config };
+    const config: RunConfig = { ...parts[0].config };
     for (const k of PER_WORKER_KEYS) delete config[k];
     merged.applyConfig(config, work);
     merged.addVideos(rows);
@@ -360,56 +443,6 @@ async function mergeLocked(
   }
   for (const suffix of ["-wal", "-shm"]) await Deno.remove(manifestPath + suffix).catch(() => {});
   await Deno.rename(tmp, manifestPath);
-
-  // the shared folder: files of another plan and temps of killed workers go
-  const staleTemps = await removeStaleTemps(shardsDir);
-  const removed: string[] = [];
-  for await (const e of Deno.readDir(shardsDir)) {
-    if (e.isFile && /^ds_\d+\.tar$/.test(e.name) && !planned.has(e.name)) {
-      await Deno.remove(join(shardsDir, e.name));
-      removed.push(e.name);
-    }
-  }
-  removed.sort();
-
-  const m = Manifest.open(manifestPath);
-  try {
-    const splits = Object.fromEntries(
-      SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
-    ) as Record<Split, Required<SplitShardSummary>>;
-    for (const v of m.videoSteps("encode")) {
-      if (v.state !== "done") splits[v.split].empty++;
-    }
-    const failures = ["download", "sample", "encode"].flatMap((step) =>
-      m.failures(step as "download" | "sample" | "encode").map((f) => ({
-        id: f.id,
-        error: `${step}: ${f.error}`,
-      }))
-    );
-    await writeFileAtomic(
-      join(shardsDir, "splits.csv"),
-      new TextEncoder().encode(
-        formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
-      ),
-    );
-    const exported = { ...m.export(), plan: { seed, perShard, workers: n, splits } };
-    await writeFileAtomic(
-      join(shardsDir, "manifest.json"),
-      new TextEncoder().encode(JSON.stringify(exported, null, 2) + "\n"),
-    );
-    return {
-      manifest: manifestPath,
-      shardsDir,
-      workers: n,
-      splits,
-      videos: rows.length,
-      removed,
-      staleTemps,
-      failures,
-    };
-  } finally {
-    m.close();
-  }
 }
 
 /** A work dir whose own manifest holds a single (non-worker) run is not overwritten. */

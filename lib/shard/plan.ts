@@ -65,6 +65,25 @@ export function sampleKey(n: number): string {
   return `vid_${String(n).padStart(9, "0")}`;
 }
 
+const SAMPLE_KEY = /^(?:.*\/)?vid_(\d+)$/;
+
+/**
+ * The sample number a key stands for (the inverse of `sampleKey`; a folder prefix is allowed).
+ * @param key e.g. `vid_000000042`
+ * @returns the number, or null when the key is not of the form `vid_<digits>`
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { parseSampleKey, sampleKey } from "./plan.ts";
+ * assertEquals(parseSampleKey(sampleKey(42)), 42);
+ * assertEquals(parseSampleKey("clip_7"), null);
+ * ```
+ */
+export function parseSampleKey(key: string): number | null {
+  const m = SAMPLE_KEY.exec(key);
+  return m ? Number(m[1]) : null;
+}
+
 /**
  * The file name of the n-th shard.
  * @param n global shard index

@@ -8,6 +8,7 @@
  */
 import {
   ensureWorkDir,
+  fileSize,
   FormatError,
   lockWorkDir,
   Manifest,
@@ -21,7 +22,6 @@ import {
   type SplitCount,
   SPLITS,
   type VideoStepRow,
-  writeFileAtomic,
   writeNpy,
 } from "../core/mod.ts";
 import { basename, isAbsolute, join, resolve } from "node:path";
@@ -34,7 +34,7 @@ import {
   type ShardPlan,
 } from "./plan.ts";
 import { type SampleMember, ShardWriter, type WrittenShard } from "./writer.ts";
-import { formatSplitsCsv } from "./splits_csv.ts";
+import { removeUnplannedShards, writeSetFiles } from "./set_files.ts";
 import { isWorkerShardTemp, workerConfig, type WorkerId } from "./worker.ts";
 
 /** Options of `shard()`. */
@@ -239,15 +239,6 @@ function toInput(v: VideoStepRow, embDir: string, root: string): SampleInput {
   };
 }
 
-async function fileSize(path: string): Promise<number | null> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
 /**
  * The `.npy` member of a failed video's sample: shape (0, dim) in the run's dtype, as the
  * published set stores videos with no frames.
@@ -270,11 +261,6 @@ async function removeWorkerTemps(dir: string, w: WorkerId): Promise<number> {
     }
   }
   return n;
-}
-
-async function writeIfChanged(path: string, text: string): Promise<void> {
-  const old = await Deno.readTextFile(path).catch(() => null);
-  if (old !== text) await writeFileAtomic(path, encoder.encode(text));
 }
 
 /**
@@ -324,165 +310,190 @@ export async function shard(opts: ShardOptions): Promise<ShardSummary> {
   }
 }
 
+interface ShardRunOptions {
+  seed: number;
+  perShard: number;
+  quiet: boolean;
+  staleTemps: number;
+  fromInputs: boolean;
+  worker: WorkerId | null;
+}
+
+/** What the shard loop carries from shard to shard. */
+interface PackState {
+  splits: Record<Split, SplitShardSummary>;
+  existing: Map<number, ShardRow>;
+  written: string[];
+  kept: string[];
+  failures: { id: string; error: string }[];
+  finalRows: ShardRow[];
+}
+
 async function shardLocked(
   m: Manifest,
   root: string,
   embDir: string,
   shardsDir: string,
-  o: {
-    seed: number;
-    perShard: number;
-    quiet: boolean;
-    staleTemps: number;
-    fromInputs: boolean;
-    worker: WorkerId | null;
-  },
+  o: ShardRunOptions,
 ): Promise<ShardSummary> {
-  const splits = Object.fromEntries(
-    SPLITS.map((s) => [
-      s,
-      { samples: 0, tars: 0, failed: 0, notEncoded: 0, ...(o.fromInputs ? { empty: 0 } : {}) },
-    ]),
-  ) as Record<Split, SplitShardSummary>;
-  // the plan needs only ids and splits; each shard's inputs are read when its turn comes, so
-  // memory stays at the ids, not the full rows, of the whole dataset
-  const eligible: { id: string; split: Split }[] = [];
-  for (const v of m.videoSteps("encode")) {
-    if (o.fromInputs || v.state === "done") eligible.push({ id: v.id, split: v.split });
-    else if (v.anyFailed) splits[v.split].failed++;
-    else splits[v.split].notEncoded++;
-  }
-  const plan: ShardPlan = planShards(eligible, { seed: o.seed, perShard: o.perShard });
-  eligible.length = 0;
+  const { plan, splits } = planWorkDir(m, o);
   const w = o.worker;
   const mine = w ? plan.shards.filter((s) => s.index % w.count === w.index) : plan.shards;
   for (const s of mine) {
     splits[s.split].samples += s.samples.length;
     splits[s.split].tars++;
   }
-  const emptyNpy = o.fromInputs ? emptyEmbedding(m.config()) : null;
 
   // rows and files of an earlier, larger or different plan go first
-  const planned = new Set(plan.shards.map((s) => s.file));
   const existing = new Map<number, ShardRow>();
   for (const r of m.shards()) {
     if (plan.shards[r.index]?.file === r.file) existing.set(r.index, r);
   }
   if (existing.size !== m.shards().length) m.replaceShards([...existing.values()]);
-  const removed: string[] = [];
   // other workers' files are none of a worker's business: merge tidies the shared folder
-  for await (const e of w ? [] : Deno.readDir(shardsDir)) {
-    if (e.isFile && /^ds_\d+\.tar$/.test(e.name) && !planned.has(e.name)) {
-      await Deno.remove(join(shardsDir, e.name));
-      removed.push(e.name);
-    }
-  }
-  removed.sort();
+  const removed = w
+    ? []
+    : await removeUnplannedShards(shardsDir, new Set(plan.shards.map((s) => s.file)));
 
-  const written: string[] = [], kept: string[] = [];
-  const failures: { id: string; error: string }[] = [];
-  const finalRows: ShardRow[] = [];
+  const state: PackState = { splits, existing, written: [], kept: [], failures: [], finalRows: [] };
+  const emptyNpy = o.fromInputs ? emptyEmbedding(m.config()) : null;
   const total = mine.reduce((a, s) => a + s.samples.length, 0);
   const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
   for (const s of mine) {
-    const inputs = new Map<string, SampleInput>();
-    const waiting: string[] = [];
-    for (const v of m.videoSteps("encode", s.samples.map((x) => x.videoId))) {
-      if (v.state === "done") inputs.set(v.id, toInput(v, embDir, root));
-      else if (emptyNpy === null) continue;
-      else if (v.anyFailed) {
-        inputs.set(v.id, { ...toInput(v, embDir, root), embSha256: null, npy: emptyNpy });
-        splits[v.split].empty = (splits[v.split].empty ?? 0) + 1;
-      } else {
-        waiting.push(v.id);
-        splits[v.split].notEncoded++;
-      }
-    }
-    if (waiting.length > 0) {
-      // not writable yet; a file from before the videos went back to pending is no longer right
-      existing.delete(s.index);
-      await Deno.remove(join(shardsDir, s.file)).catch(() => {});
-      failures.push({
-        id: s.file,
-        error: `${waiting.length} of its videos are not processed yet (${waiting[0]}` +
-          `${waiting.length > 1 ? ", ..." : ""}): run sample and encode first`,
-      });
-      progress.tick(s.samples.length, 0);
-      continue;
-    }
-    const inputOf = (id: string) => inputs.get(id)!;
-    const hash = planHash(s, (id) => inputKey(inputOf(id)));
-    const row = existing.get(s.index);
-    const path = join(shardsDir, s.file);
-    const ok = row !== undefined && row.planHash === hash && row.split === s.split &&
-      row.samples === s.samples.length && (await fileSize(path)) === row.bytes &&
-      (await sha256File(path)) === row.sha256;
-    if (ok) {
-      kept.push(s.file);
-      finalRows.push(row);
-      progress.tick(s.samples.length, 0);
-      continue;
-    }
-    try {
-      const w = await writePlannedShard(s, inputOf, shardsDir, (b) => progress.tick(1, b / 1e6));
-      const done: ShardRow = {
-        index: s.index,
-        split: s.split,
-        file: s.file,
-        samples: w.samples,
-        bytes: w.bytes,
-        sha256: w.sha256,
-        planHash: hash,
-      };
-      m.putShard(done);
-      finalRows.push(done);
-      written.push(s.file);
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS" || code === "EIO") {
-        // the temp file is gone (the writer aborted); every later shard would fail the same way
-        throw Object.assign(
-          new Error(
-            `${s.file}: ${(e as Error).message} writing it in ${shardsDir}; the ` +
-              `${written.length + kept.length} shards before it are kept: free space and run again`,
-          ),
-          { code },
-        );
-      }
-      if (!(e instanceof FormatError || e instanceof Deno.errors.NotFound)) throw e;
-      // an older file under this name no longer matches the plan: leave no misleading shard
-      await Deno.remove(path).catch(() => {});
-      failures.push({ id: s.file, error: (e as Error).message });
-    }
+    await packShard(m, s, { root, embDir, shardsDir, emptyNpy }, state, progress);
   }
   if (total > 0) progress.finish();
   // rows of shards that failed this time describe files that are gone
-  if (finalRows.length !== m.shards().length) m.replaceShards(finalRows);
+  if (state.finalRows.length !== m.shards().length) m.replaceShards(state.finalRows);
 
   // a worker's shards are one part of the set: merge writes the set's splits.csv and manifest.json
   if (!w) {
-    await writeIfChanged(
-      join(shardsDir, "splits.csv"),
-      formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
-    );
-    const exported = {
+    await writeSetFiles(shardsDir, plan, {
       ...m.export(),
       plan: { seed: o.seed, perShard: o.perShard, splits },
-    };
-    await writeIfChanged(
-      join(shardsDir, "manifest.json"),
-      JSON.stringify(exported, null, 2) + "\n",
-    );
+    });
   }
   return {
     shardsDir,
     seed: o.seed,
     perShard: o.perShard,
     splits,
-    written,
-    kept,
+    written: state.written,
+    kept: state.kept,
     removed,
     staleTemps: o.staleTemps,
-    failures,
+    failures: state.failures,
   };
+}
+
+/**
+ * The plan over the work dir's videos: the encoded ones, or every one when planning from inputs.
+ * Only ids and splits are held; each shard's rows are read when its turn comes.
+ */
+function planWorkDir(
+  m: Manifest,
+  o: ShardRunOptions,
+): { plan: ShardPlan; splits: Record<Split, SplitShardSummary> } {
+  const splits = Object.fromEntries(
+    SPLITS.map((s) => [
+      s,
+      { samples: 0, tars: 0, failed: 0, notEncoded: 0, ...(o.fromInputs ? { empty: 0 } : {}) },
+    ]),
+  ) as Record<Split, SplitShardSummary>;
+  const eligible: { id: string; split: Split }[] = [];
+  for (const v of m.videoSteps("encode")) {
+    if (o.fromInputs || v.state === "done") eligible.push({ id: v.id, split: v.split });
+    else if (v.anyFailed) splits[v.split].failed++;
+    else splits[v.split].notEncoded++;
+  }
+  return { plan: planShards(eligible, { seed: o.seed, perShard: o.perShard }), splits };
+}
+
+/** Writes one planned shard, keeps it when the file on disk is already right, or says why not. */
+async function packShard(
+  m: Manifest,
+  s: PlannedShard,
+  where: { root: string; embDir: string; shardsDir: string; emptyNpy: Uint8Array | null },
+  st: PackState,
+  progress: Progress,
+): Promise<void> {
+  const inputs = new Map<string, SampleInput>();
+  const waiting: string[] = [];
+  for (const v of m.videoSteps("encode", s.samples.map((x) => x.videoId))) {
+    if (v.state === "done") inputs.set(v.id, toInput(v, where.embDir, where.root));
+    else if (where.emptyNpy === null) continue;
+    else if (v.anyFailed) {
+      inputs.set(v.id, {
+        ...toInput(v, where.embDir, where.root),
+        embSha256: null,
+        npy: where.emptyNpy,
+      });
+      st.splits[v.split].empty = (st.splits[v.split].empty ?? 0) + 1;
+    } else {
+      waiting.push(v.id);
+      st.splits[v.split].notEncoded++;
+    }
+  }
+  const path = join(where.shardsDir, s.file);
+  if (waiting.length > 0) {
+    // not writable yet; a file from before the videos went back to pending is no longer right
+    st.existing.delete(s.index);
+    await Deno.remove(path).catch(() => {});
+    st.failures.push({
+      id: s.file,
+      error: `${waiting.length} of its videos are not processed yet (${waiting[0]}` +
+        `${waiting.length > 1 ? ", ..." : ""}): run sample and encode first`,
+    });
+    progress.tick(s.samples.length, 0);
+    return;
+  }
+  const inputOf = (id: string) => inputs.get(id)!;
+  const hash = planHash(s, (id) => inputKey(inputOf(id)));
+  const row = st.existing.get(s.index);
+  const ok = row !== undefined && row.planHash === hash && row.split === s.split &&
+    row.samples === s.samples.length && (await fileSize(path)) === row.bytes &&
+    (await sha256File(path)) === row.sha256;
+  if (ok) {
+    st.kept.push(s.file);
+    st.finalRows.push(row);
+    progress.tick(s.samples.length, 0);
+    return;
+  }
+  try {
+    const w = await writePlannedShard(
+      s,
+      inputOf,
+      where.shardsDir,
+      (b) => progress.tick(1, b / 1e6),
+    );
+    const done: ShardRow = {
+      index: s.index,
+      split: s.split,
+      file: s.file,
+      samples: w.samples,
+      bytes: w.bytes,
+      sha256: w.sha256,
+      planHash: hash,
+    };
+    m.putShard(done);
+    st.finalRows.push(done);
+    st.written.push(s.file);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS" || code === "EIO") {
+      // the temp file is gone (the writer aborted); every later shard would fail the same way
+      throw Object.assign(
+        new Error(
+          `${s.file}: ${(e as Error).message} writing it in ${where.shardsDir}; the ` +
+            `${st.written.length + st.kept.length} shards before it are kept: free space and ` +
+            "run again",
+        ),
+        { code },
+      );
+    }
+    if (!(e instanceof FormatError || e instanceof Deno.errors.NotFound)) throw e;
+    // an older file under this name no longer matches the plan: leave no misleading shard
+    await Deno.remove(path).catch(() => {});
+    st.failures.push({ id: s.file, error: (e as Error).message });
+  }
 }

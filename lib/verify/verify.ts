@@ -20,7 +20,14 @@ import {
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { readCardSplits, type SplitTotals } from "../dataset/mod.ts";
-import { parseSplitsCsv, type RawSample, readRawSamples, splitMemberName } from "../shard/mod.ts";
+import {
+  parseSampleKey,
+  parseSplitsCsv,
+  type RawSample,
+  readRawSamples,
+  sampleKey,
+  splitMemberName,
+} from "../shard/mod.ts";
 import { TruncatedTarError } from "../tar/mod.ts";
 
 /** Options of `verify()`. */
@@ -98,7 +105,6 @@ interface ShardEntry {
   samples: number | null;
 }
 
-const KEY = /^(?:.*\/)?vid_(\d+)$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -255,21 +261,86 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if ((opts.work === undefined) === (opts.shards === undefined)) {
     throw new TypeError("verify: give exactly one of work or shards");
   }
-  const dim = opts.dim ?? 512;
   const expected: SplitTotals = await readCardSplits(opts.card);
   const classes = opts.classes ? await readClasses(opts.classes) : null;
   const shardsDir = opts.work ? workDirLayout(opts.work).shards : resolve(opts.shards!);
+  const problems = new Problems();
+  const { entries, fromManifest } = await listShards(opts, shardsDir, problems);
 
-  const problems: VerifyProblem[] = [];
-  let moreProblems = 0;
-  const problem = (shard: string | null, key: string | null, message: string) => {
-    if (problems.length < MAX_PROBLEMS) problems.push({ shard, key, message });
-    else moreProblems++;
+  const tally: Tally = {
+    found: Object.fromEntries(SPLITS.map((s) => [s, { samples: 0, tars: 0 }])) as Record<
+      Split,
+      SplitCount
+    >,
+    keyShard: new Map(),
+    keysBySplit: new Map(SPLITS.map((s) => [s, []])),
+    bytes: 0,
+    samples: 0,
+    shardsRead: 0,
   };
+  const progress = new Progress("verify", entries.length, {
+    extraUnit: "MB",
+    quiet: opts.quiet ?? false,
+  });
+  const readFiles = new Set<string>();
+  for (const e of entries) {
+    if (readFiles.has(e.file)) continue;
+    readFiles.add(e.file);
+    const check = { classes, dim: opts.dim ?? 512 };
+    const shardBytes = await readShard(join(shardsDir, e.file), e, check, tally, problems);
+    progress.tick(1, shardBytes / 1e6);
+  }
+  progress.finish();
 
-  // the list of shards: the manifest's rows (with sha256) when there is one, else splits.csv
+  checkKeyRanges(tally.keysBySplit, tally.keyShard, problems.add);
+  const splits = compareWithCard(expected, tally.found, problems);
+  return {
+    ok: problems.list.length === 0 && problems.more === 0 && splits.every((s) => s.ok),
+    shardsDir,
+    card: opts.card,
+    manifest: fromManifest,
+    splits,
+    problems: problems.list,
+    moreProblems: problems.more,
+    shardsRead: tally.shardsRead,
+    samples: tally.samples,
+    bytes: tally.bytes,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The problems found, the first `MAX_PROBLEMS` kept and the rest counted. */
+class Problems {
+  readonly list: VerifyProblem[] = [];
+  more = 0;
+  readonly add = (shard: string | null, key: string | null, message: string): void => {
+    if (this.list.length < MAX_PROBLEMS) this.list.push({ shard, key, message });
+    else this.more++;
+  };
+}
+
+/** What the shards hold, added up shard by shard. */
+interface Tally {
+  found: Record<Split, SplitCount>;
+  /** Where each key was seen, to find duplicates and gaps once every shard is read. */
+  keyShard: Map<number, string>;
+  keysBySplit: Map<Split, number[]>;
+  bytes: number;
+  samples: number;
+  shardsRead: number;
+}
+
+/**
+ * The list of shards: the manifest's rows (with sha256) when there is one, else `splits.csv`;
+ * the two must agree, and every tar in the folder must be listed.
+ */
+async function listShards(
+  opts: VerifyOptions,
+  shardsDir: string,
+  problems: Problems,
+): Promise<{ entries: ShardEntry[]; fromManifest: boolean }> {
+  const problem = problems.add;
   let entries: ShardEntry[] = [];
-  let fromManifest = false;
   const csvPath = join(shardsDir, "splits.csv");
   const csv = (await pathExists(csvPath))
     ? parseSplitsCsv(await Deno.readTextFile(csvPath), csvPath)
@@ -288,9 +359,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       m.close();
     }
   }
-  if (entries.length > 0) {
-    // a manifest that records shards: its rows (with sha256) are the list
-    fromManifest = true;
+  const fromManifest = entries.length > 0;
+  if (fromManifest) {
     if (csv) {
       const bySplit = new Map(csv.map((r) => [r.tarFile, r.split]));
       for (const e of entries) {
@@ -325,88 +395,90 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       problem(f, null, `not listed in ${fromManifest ? "the manifest" : "splits.csv"}`);
     }
   }
+  return { entries, fromManifest };
+}
 
-  const found = Object.fromEntries(SPLITS.map((s) => [s, { samples: 0, tars: 0 }])) as Record<
-    Split,
-    SplitCount
-  >;
-  // where each key was seen, to find duplicates and gaps once every shard is read
-  const keyShard = new Map<number, string>();
-  const keysBySplit = new Map<Split, number[]>(SPLITS.map((s) => [s, []]));
-  let bytes = 0, samples = 0, shardsRead = 0;
-  const progress = new Progress("verify", entries.length, {
-    extraUnit: "MB",
-    quiet: opts.quiet ?? false,
-  });
-  const readFiles = new Set<string>();
-  for (const e of entries) {
-    if (readFiles.has(e.file)) continue;
-    readFiles.add(e.file);
-    const path = join(shardsDir, e.file);
-    if (!(await pathExists(path))) {
-      problem(e.file, null, "shard file is missing");
-      progress.tick(1, 0);
-      continue;
-    }
-    found[e.split].tars++;
-    const hash = createHash("sha256");
-    let shardBytes = 0, shardSamples = 0, complete = true;
-    let lastKey: string | null = null;
-    try {
-      const reader = readRawSamples(path, {
-        readToEnd: true,
-        chunkSize: 4 << 20,
-        onBytes: (b) => {
-          hash.update(b);
-          shardBytes += b.length;
-        },
-      });
-      for await (const raw of reader) {
-        shardSamples++;
-        lastKey = raw.key;
-        for (const msg of checkSample(raw, e.split, classes, dim)) problem(e.file, raw.key, msg);
-        const k = KEY.exec(raw.key);
-        if (!k) {
-          problem(e.file, raw.key, "key is not of the form vid_<number>");
-          continue;
-        }
-        const n = Number(k[1]);
-        const first = keyShard.get(n);
-        if (first !== undefined) {
-          problem(e.file, raw.key, `duplicate key (also in ${first})`);
-          continue;
-        }
-        keyShard.set(n, e.file);
-        keysBySplit.get(e.split)!.push(n);
-      }
-    } catch (err) {
-      if (!(err instanceof FormatError)) throw err;
-      complete = false;
-      const msg = err.message.startsWith(path) ? err.message.slice(path.length + 2) : err.message;
-      const key = err instanceof TruncatedTarError && err.member !== null
-        ? splitMemberName(err.member).key
-        : lastKey;
-      problem(e.file, key, msg);
-    }
-    shardsRead++;
-    samples += shardSamples;
-    bytes += shardBytes;
-    found[e.split].samples += shardSamples;
-    if (complete && e.sha256 !== null) {
-      const sha = hash.digest("hex");
-      if (sha !== e.sha256) {
-        problem(e.file, null, `sha256 ${sha} differs from the manifest's ${e.sha256}`);
-      }
-    }
-    if (complete && e.samples !== null && e.samples !== shardSamples) {
-      problem(e.file, null, `${shardSamples} samples, the manifest says ${e.samples}`);
-    }
-    progress.tick(1, shardBytes / 1e6);
+/**
+ * Reads one shard once, hashing it on the way: every sample checked, keys recorded, and the
+ * sha256 and sample count compared with the manifest's when it has them.
+ * @returns the bytes read
+ */
+async function readShard(
+  path: string,
+  e: ShardEntry,
+  check: { classes: Set<string> | null; dim: number },
+  t: Tally,
+  problems: Problems,
+): Promise<number> {
+  const problem = problems.add;
+  if (!(await pathExists(path))) {
+    problem(e.file, null, "shard file is missing");
+    return 0;
   }
-  progress.finish();
+  t.found[e.split].tars++;
+  const hash = createHash("sha256");
+  let shardBytes = 0, shardSamples = 0, complete = true;
+  let lastKey: string | null = null;
+  try {
+    const reader = readRawSamples(path, {
+      readToEnd: true,
+      chunkSize: 4 << 20,
+      onBytes: (b) => {
+        hash.update(b);
+        shardBytes += b.length;
+      },
+    });
+    for await (const raw of reader) {
+      shardSamples++;
+      lastKey = raw.key;
+      for (const msg of checkSample(raw, e.split, check.classes, check.dim)) {
+        problem(e.file, raw.key, msg);
+      }
+      const n = parseSampleKey(raw.key);
+      if (n === null) {
+        problem(e.file, raw.key, "key is not of the form vid_<number>");
+        continue;
+      }
+      const first = t.keyShard.get(n);
+      if (first !== undefined) {
+        problem(e.file, raw.key, `duplicate key (also in ${first})`);
+        continue;
+      }
+      t.keyShard.set(n, e.file);
+      t.keysBySplit.get(e.split)!.push(n);
+    }
+  } catch (err) {
+    if (!(err instanceof FormatError)) throw err;
+    complete = false;
+    const msg = err.message.startsWith(path) ? err.message.slice(path.length + 2) : err.message;
+    const key = err instanceof TruncatedTarError && err.member !== null
+      ? splitMemberName(err.member).key
+      : lastKey;
+    problem(e.file, key, msg);
+  }
+  t.shardsRead++;
+  t.samples += shardSamples;
+  t.bytes += shardBytes;
+  t.found[e.split].samples += shardSamples;
+  if (complete && e.sha256 !== null) {
+    const sha = hash.digest("hex");
+    if (sha !== e.sha256) {
+      problem(e.file, null, `sha256 ${sha} differs from the manifest's ${e.sha256}`);
+    }
+  }
+  if (complete && e.samples !== null && e.samples !== shardSamples) {
+    problem(e.file, null, `${shardSamples} samples, the manifest says ${e.samples}`);
+  }
+  return shardBytes;
+}
 
-  checkKeyRanges(keysBySplit, keyShard, problem);
-
+/** Per split, the card's counts against what the shards hold. */
+function compareWithCard(
+  expected: SplitTotals,
+  found: Record<Split, SplitCount>,
+  problems: Problems,
+): SplitVerdict[] {
+  const problem = problems.add;
   const splits: SplitVerdict[] = [];
   for (const s of SPLITS) {
     const exp = expected[s] ?? null;
@@ -425,23 +497,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       problem(null, null, `split ${s}: ${f.tars} tars, the card says ${exp.tars}`);
     }
   }
-  return {
-    ok: problems.length === 0 && moreProblems === 0 && splits.every((s) => s.ok),
-    shardsDir,
-    card: opts.card,
-    manifest: fromManifest,
-    splits,
-    problems,
-    moreProblems,
-    shardsRead,
-    samples,
-    bytes,
-    seconds: (performance.now() - t0) / 1000,
-  };
-}
-
-function keyName(n: number): string {
-  return `vid_${String(n).padStart(9, "0")}`;
+  return splits;
 }
 
 /** Keys must run 0, 1, 2... without gaps, each split one block, in the order train, val, test. */
@@ -455,12 +511,14 @@ function checkKeyRanges(
   for (const k of all) {
     if (k !== prev + 1) {
       const missing = k - prev - 1;
-      const range = missing === 1 ? keyName(prev + 1) : `${keyName(prev + 1)}..${keyName(k - 1)}`;
+      const range = missing === 1
+        ? sampleKey(prev + 1)
+        : `${sampleKey(prev + 1)}..${sampleKey(k - 1)}`;
       problem(
         keyShard.get(prev < 0 ? k : prev)!,
-        keyName(prev + 1),
+        sampleKey(prev + 1),
         `missing sample${missing === 1 ? "" : "s"}: no ${range} (keys jump from ` +
-          `${prev < 0 ? "the start" : keyName(prev)} to ${keyName(k)})`,
+          `${prev < 0 ? "the start" : sampleKey(prev)} to ${sampleKey(k)})`,
       );
     }
     prev = k;
@@ -477,15 +535,15 @@ function checkKeyRanges(
     if (prevSplit && min < prevSplit.max) {
       problem(
         keyShard.get(min)!,
-        keyName(min),
-        `split ${s} keys start before split ${prevSplit.split} ends (${keyName(prevSplit.max)})`,
+        sampleKey(min),
+        `split ${s} keys start before split ${prevSplit.split} ends (${sampleKey(prevSplit.max)})`,
       );
     } else if (all.length > 0) {
       // inside the split's range every key must belong to the split
       const own = new Set(keys);
       for (const k of all) {
         if (k > min && k < max && !own.has(k)) {
-          problem(keyShard.get(k)!, keyName(k), `key lies inside split ${s}'s range`);
+          problem(keyShard.get(k)!, sampleKey(k), `key lies inside split ${s}'s range`);
           break;
         }
       }

@@ -1,0 +1,56 @@
+/**
+ * What a complete shard set carries beside its tars, written by `shard` (one run) and `merge`
+ * (workers) alike: `splits.csv` and `manifest.json`, and no tar of another plan.
+ * @module
+ */
+import { join } from "node:path";
+import { writeFileAtomic } from "../core/mod.ts";
+import type { ShardPlan } from "./plan.ts";
+import { formatSplitsCsv } from "./splits_csv.ts";
+
+const SHARD_FILE = /^ds_\d+\.tar$/;
+
+/**
+ * Removes the shard tars in a folder that the plan does not name (of an earlier, larger or
+ * different plan).
+ * @param dir the shards folder
+ * @param planned the plan's file names
+ * @returns the names removed, sorted
+ */
+export async function removeUnplannedShards(
+  dir: string,
+  planned: ReadonlySet<string>,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && SHARD_FILE.test(e.name) && !planned.has(e.name)) {
+      await Deno.remove(join(dir, e.name));
+      removed.push(e.name);
+    }
+  }
+  return removed.sort();
+}
+
+/**
+ * Writes the set's `splits.csv` (from the plan) and `manifest.json` (the exported manifest),
+ * each atomically and only when its content changed, so a no-op rerun touches nothing.
+ * @param dir the shards folder
+ * @param plan the shard plan
+ * @param exported what `manifest.json` holds
+ */
+export async function writeSetFiles(
+  dir: string,
+  plan: ShardPlan,
+  exported: Record<string, unknown>,
+): Promise<void> {
+  await writeIfChanged(
+    join(dir, "splits.csv"),
+    formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
+  );
+  await writeIfChanged(join(dir, "manifest.json"), JSON.stringify(exported, null, 2) + "\n");
+}
+
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const old = await Deno.readTextFile(path).catch(() => null);
+  if (old !== text) await writeFileAtomic(path, new TextEncoder().encode(text));
+}
