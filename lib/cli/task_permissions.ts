@@ -7,9 +7,9 @@
  * What each task gets (every path both as given and, when it differs, through its symlinks):
  * - download: read of its input files, of the local archives and videos they list, and of the
  *   work dir; write of the work dir; network only to the hosts its lists (and `--base-url`) name.
- * - sample: read and write of the work dir; run of the ffmpeg and ffprobe binaries only (found
- *   here and handed to the task as `FFMPEG_PATH` / `FFPROBE_PATH`); the whole environment, because
- *   `node:child_process` copies it into every child.
+ * - sample: read and write of the work dir; run of the ffmpeg and ffprobe binaries only (the
+ *   pinned static builds by default; found here and handed to the task as `FFMPEG_PATH` /
+ *   `FFPROBE_PATH`); the whole environment, because a child process gets a copy of it.
  * - encode: read of the work dir and the model; write of the work dir; FFI scoped to
  *   onnxruntime-node's native folder; no network.
  * - shard, merge: read and write of the work dir.
@@ -26,6 +26,7 @@ import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "no
 import { fileURLToPath } from "node:url";
 import { isHttpUrl, parseCsv } from "../download/mod.ts";
 import { ConfigError, UsageError } from "../core/mod.ts";
+import { defaultFfmpegBinary } from "../video/mod.ts";
 
 /** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url)).replace(
@@ -274,7 +275,8 @@ function ortNativeDir(): string {
 function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
   for (const tool of ["ffmpeg", "ffprobe"] as const) {
     const envName = tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH";
-    const wanted = flags.get(tool)?.at(-1) ?? g.getEnv(envName) ?? tool;
+    // --ffmpeg, FFMPEG_PATH, the pinned static build the bootstrap installed, PATH
+    const wanted = flags.get(tool)?.at(-1) ?? defaultFfmpegBinary(tool, g.getEnv);
     const found = findBinary(wanted, { cwd: g.cwd, env: g.getEnv });
     if (found === null) {
       throw new ConfigError(
@@ -284,7 +286,7 @@ function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
     }
     g.run.add(found);
     g.addRead(found);
-    // fluent-ffmpeg looks the binaries up on PATH unless these are set; set, it only checks them
+    // the task runs exactly this binary (decoding, and fluent-ffmpeg for ffprobe)
     g.childEnv[envName] = found;
   }
   // node:child_process copies the whole environment into each child, so it must read all of it

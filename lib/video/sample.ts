@@ -18,11 +18,12 @@ import {
 } from "../core/mod.ts";
 import {
   decodeFrames,
-  ffmpegVersion,
+  ffmpegBinary,
   type FramePack,
   type Preset,
   setFfmpegPaths,
 } from "./ffmpeg.ts";
+import { binaryIdentity } from "./ffmpeg_binaries.ts";
 
 /** Options of the sample step. */
 export interface SampleOptions {
@@ -34,9 +35,9 @@ export interface SampleOptions {
   preset?: Preset;
   /** Videos decoded in parallel (default: the core count). */
   jobs?: number;
-  /** ffmpeg binary (default `FFMPEG_PATH` or `ffmpeg` on PATH). */
+  /** ffmpeg binary (default `FFMPEG_PATH`, else the static build, else `ffmpeg` on PATH). */
   ffmpeg?: string;
-  /** ffprobe binary (default `FFPROBE_PATH` or `ffprobe` on PATH). */
+  /** ffprobe binary (default `FFPROBE_PATH`, else the static build, else `ffprobe` on PATH). */
   ffprobe?: string;
   /** Try videos that failed before again. */
   retryFailed?: boolean;
@@ -44,15 +45,21 @@ export interface SampleOptions {
   quiet?: boolean;
 }
 
-/** The sample settings that enter the run config. */
+/**
+ * The sample settings that enter the run config, with the decoding binary's version and sha256.
+ * @param opts fps, preset and the ffmpeg binary (default {@linkcode ffmpegBinary})
+ * @returns the config entries
+ */
 export async function sampleConfig(
   opts: Pick<SampleOptions, "fps" | "preset" | "ffmpeg">,
 ): Promise<Record<string, string | number>> {
+  const ffmpeg = await binaryIdentity(opts.ffmpeg ?? ffmpegBinary());
   return {
     fps: opts.fps ?? 1,
     preset: opts.preset ?? "clip",
     frame_size: 224,
-    ffmpeg_version: await ffmpegVersion(opts.ffmpeg),
+    ffmpeg_version: ffmpeg.version,
+    ffmpeg_sha256: ffmpeg.sha256,
   };
 }
 
