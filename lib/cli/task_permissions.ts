@@ -26,7 +26,7 @@ import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "no
 import { fileURLToPath } from "node:url";
 import { isHttpUrl, parseCsv } from "../download/mod.ts";
 import { ConfigError, UsageError } from "../core/mod.ts";
-import { defaultFfmpegBinary } from "../video/mod.ts";
+import { defaultFfmpegBinary, sandboxCandidates } from "../video/mod.ts";
 
 /** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url)).replace(
@@ -288,6 +288,13 @@ function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
     g.addRead(found);
     // the task runs exactly this binary (decoding, and fluent-ffmpeg for ffprobe)
     g.childEnv[envName] = found;
+  }
+  // the decode sandbox's wrappers (bwrap, unshare): the task picks one by KINEMBED_SANDBOX, which
+  // the launcher cannot read, so every wrapper found is allowed
+  const auto = (n: string) => n === "KINEMBED_SANDBOX" ? undefined : g.getEnv(n);
+  for (const w of sandboxCandidates(auto)) {
+    g.run.add(w.path);
+    g.addRead(w.path);
   }
   // node:child_process copies the whole environment into each child, so it must read all of it
   g.env = "all";

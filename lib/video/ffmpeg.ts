@@ -1,6 +1,7 @@
 /**
  * Everything that knows ffmpeg: decoding a video into CLIP-sized RGB frames (one ffmpeg process
- * per video, no ffprobe before it), and probing a video (ffprobe through `npm:fluent-ffmpeg`).
+ * per video, no ffprobe before it), and probing a video (ffprobe's JSON). Both run inside the
+ * decode sandbox when one is set (`decode_sandbox.ts`).
  * The binaries: `setFfmpegPaths`, else `FFMPEG_PATH` / `FFPROBE_PATH`, else the pinned static
  * builds installed by the bootstrap, else `PATH` (`ffmpeg_binaries.ts`).
  *
@@ -10,12 +11,11 @@
  * shorter than an interval gives its first frame.
  * @module
  */
-// @ts-types="npm:@types/fluent-ffmpeg@2.1.28"
-import type Fluent from "fluent-ffmpeg";
 import { DecodeError } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
+import { type DecodeSandbox, NO_SANDBOX } from "./decode_sandbox.ts";
 
 /** The side of CLIP's square input. */
 export const CLIP_SIZE = 224;
@@ -71,11 +71,9 @@ export interface FramePack {
 export function setFfmpegPaths(paths: { ffmpeg?: string; ffprobe?: string }): void {
   if (paths.ffmpeg) binaries.ffmpeg = paths.ffmpeg;
   if (paths.ffprobe) binaries.ffprobe = paths.ffprobe;
-  if (fluent) applyPaths(fluent);
 }
 
 const binaries: { ffmpeg?: string; ffprobe?: string } = {};
-let fluent: typeof Fluent | undefined;
 
 /**
  * The ffmpeg binary decoding uses now: `setFfmpegPaths`, else `FFMPEG_PATH`, else the installed
@@ -94,55 +92,88 @@ export function ffprobeBinary(): string {
   return binaries.ffprobe ?? defaultFfmpegBinary("ffprobe");
 }
 
-function applyPaths(f: typeof Fluent): void {
-  f.setFfmpegPath(ffmpegBinary());
-  f.setFfprobePath(ffprobeBinary());
+/** Runs a decoder binary (in the sandbox) and returns its stdout and the tail of its stderr. */
+async function runTool(
+  bin: string,
+  args: readonly string[],
+  videoId: string,
+  sandbox: DecodeSandbox,
+): Promise<{ stdout: Uint8Array; stderr: string; code: number }> {
+  const { command, args: all } = sandbox.wrap(bin, args);
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(command, {
+      args: all,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .spawn();
+  } catch (e) {
+    throw new DecodeError(videoId, `cannot run ${command}: ${(e as Error).message}`);
+  }
+  const [stdout, stderr, status] = await Promise.all([
+    readAll(child.stdout),
+    readTail(child.stderr, 4000),
+    child.status,
+  ]);
+  return { stdout, stderr, code: status.code };
 }
 
-/** fluent-ffmpeg, loaded on first use so that importing kinembed does not load it. */
-async function loadFluent(): Promise<typeof Fluent> {
-  if (!fluent) {
-    fluent = (await import("fluent-ffmpeg")).default;
-    applyPaths(fluent);
-  }
-  return fluent;
+/** The parts of ffprobe's JSON this module reads. */
+interface ProbeJson {
+  streams?: {
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    duration?: string;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+    tags?: Record<string, string>;
+    side_data_list?: { rotation?: number | string }[];
+  }[];
+  format?: { duration?: string };
 }
 
 /**
- * Probes a video.
+ * Probes a video (ffprobe's JSON, one process).
  * @param path the file
  * @param videoId named in errors
+ * @param sandbox where ffprobe runs (default: no sandbox)
  * @returns duration, frame rate, size, rotation and codec of its first video stream
  */
-export async function probeVideo(path: string, videoId: string): Promise<VideoProbe> {
-  const ffmpeg = await loadFluent();
-  return new Promise((resolve, reject) => {
-    ffmpeg.ffprobe(path, (err: Error | null, data: Fluent.FfprobeData) => {
-      if (err) {
-        reject(new DecodeError(videoId, `ffprobe: ${probeReason(path, err.message)}`, err.message));
-        return;
-      }
-      const v = data.streams.find((s) => s.codec_type === "video");
-      if (!v) {
-        reject(new DecodeError(videoId, "no video stream"));
-        return;
-      }
-      const duration = num(v.duration) || num(data.format.duration);
-      const width = Number(v.width ?? 0), height = Number(v.height ?? 0);
-      if (!(width > 0 && height > 0)) {
-        reject(new DecodeError(videoId, `video stream has no size (${width}x${height})`));
-        return;
-      }
-      resolve({
-        duration,
-        frameRate: rate(v.avg_frame_rate) || rate(v.r_frame_rate),
-        width,
-        height,
-        rotation: rotationOf(v),
-        codec: String(v.codec_name ?? "unknown"),
-      });
-    });
-  });
+export async function probeVideo(
+  path: string,
+  videoId: string,
+  sandbox: DecodeSandbox = NO_SANDBOX,
+): Promise<VideoProbe> {
+  const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", path];
+  const r = await runTool(ffprobeBinary(), args, videoId, sandbox);
+  if (r.code !== 0) {
+    throw new DecodeError(videoId, `ffprobe: ${probeReason(path, r.stderr, r.code)}`, r.stderr);
+  }
+  let data: ProbeJson;
+  try {
+    data = JSON.parse(new TextDecoder().decode(r.stdout));
+  } catch {
+    throw new DecodeError(videoId, "ffprobe: output is not JSON", r.stderr);
+  }
+  const v = (data.streams ?? []).find((s) => s.codec_type === "video");
+  if (!v) throw new DecodeError(videoId, "no video stream");
+  const duration = num(v.duration) || num(data.format?.duration);
+  const width = Number(v.width ?? 0), height = Number(v.height ?? 0);
+  if (!(width > 0 && height > 0)) {
+    throw new DecodeError(videoId, `video stream has no size (${width}x${height})`);
+  }
+  return {
+    duration,
+    frameRate: rate(v.avg_frame_rate) || rate(v.r_frame_rate),
+    width,
+    height,
+    rotation: rotationOf(v),
+    codec: String(v.codec_name ?? "unknown"),
+  };
 }
 
 /**
@@ -234,19 +265,24 @@ export function clipFilterChain(fps = 1, size = CLIP_SIZE): string {
  * PPM images, which carry their own size.
  * @param path the file
  * @param videoId named in errors
- * @param opts `fps` (default 1), `preset`, `ffmpeg` (a binary other than the default)
+ * @param opts `fps` (default 1), `preset`, `ffmpeg` (a binary other than the default), `sandbox`
+ *   (where ffmpeg runs, from `openDecodeSandbox`; default none)
  * @returns the frames; throws `DecodeError` with ffmpeg's reason when it cannot
  */
 export async function decodeFrames(
   path: string,
   videoId: string,
-  opts: { fps?: number; preset?: Preset; ffmpeg?: string } = {},
+  opts: { fps?: number; preset?: Preset; ffmpeg?: string; sandbox?: DecodeSandbox } = {},
 ): Promise<FramePack> {
   const fps = opts.fps ?? 1;
+  const run: DecoderRun = {
+    bin: opts.ffmpeg ?? ffmpegBinary(),
+    sandbox: opts.sandbox ?? NO_SANDBOX,
+  };
   if (opts.preset === "clip-video-encode-1.0") {
-    return await decodeLikeOpenCv(path, videoId, fps, opts.ffmpeg);
+    return await decodeLikeOpenCv(path, videoId, fps, run);
   }
-  const f = await runDecoder(path, videoId, clipFilterChain(fps), opts.ffmpeg);
+  const f = await runDecoder(path, videoId, clipFilterChain(fps), run);
   if (f.width !== CLIP_SIZE || f.height !== CLIP_SIZE) {
     throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${CLIP_SIZE}`);
   }
@@ -261,13 +297,13 @@ async function decodeLikeOpenCv(
   path: string,
   videoId: string,
   fps: number,
-  ffmpeg: string | undefined,
+  run: DecoderRun,
 ): Promise<FramePack> {
-  const probe = await probeVideo(path, videoId);
+  const probe = await probeVideo(path, videoId, run.sandbox);
   const swap = probe.rotation === 90 || probe.rotation === 270;
   const w = swap ? probe.height : probe.width, h = swap ? probe.width : probe.height;
   const g = clipGeometry(w, h, "clip-video-encode-1.0");
-  const raw = await runFfmpeg(path, videoId, `fps=fps=${fps}:round=up`, RAW_BGR24, ffmpeg);
+  const raw = await runFfmpeg(path, videoId, `fps=fps=${fps}:round=up`, RAW_BGR24, run);
   const inBytes = w * h * 3;
   if (raw.length % inBytes !== 0) {
     throw new DecodeError(videoId, `ffmpeg gave ${raw.length} bytes, not whole ${w}x${h} frames`);
@@ -297,6 +333,12 @@ const PPM_RGB24 = ["-pix_fmt", "rgb24", "-c:v", "ppm", "-f", "image2pipe"];
 /** Output options: raw BGR24 frames, the size known beforehand. */
 const RAW_BGR24 = ["-pix_fmt", "bgr24", "-f", "rawvideo"];
 
+/** Which ffmpeg decodes, and where. */
+interface DecoderRun {
+  bin: string;
+  sandbox: DecodeSandbox;
+}
+
 /** Frames of one size, RGB24, back to back. */
 interface RgbFrames {
   width: number;
@@ -313,9 +355,9 @@ async function runDecoder(
   path: string,
   videoId: string,
   vf: string,
-  ffmpeg: string | undefined,
+  run: DecoderRun,
 ): Promise<RgbFrames> {
-  const frames = parsePpmFrames(await runFfmpeg(path, videoId, vf, PPM_RGB24, ffmpeg), videoId);
+  const frames = parsePpmFrames(await runFfmpeg(path, videoId, vf, PPM_RGB24, run), videoId);
   if (frames.count === 0) throw new DecodeError(videoId, "no decodable frames");
   return frames;
 }
@@ -326,25 +368,13 @@ async function runFfmpeg(
   videoId: string,
   vf: string,
   output: readonly string[],
-  ffmpeg: string | undefined,
+  run: DecoderRun,
 ): Promise<Uint8Array> {
-  const bin = ffmpeg ?? ffmpegBinary();
   const args = ["-nostdin", "-hide_banner", "-loglevel", "warning", "-threads", "1", "-i", path]
     .concat(["-an", "-sn", "-dn", "-vf", vf, ...output, "pipe:1"]);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(bin, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-      .spawn();
-  } catch (e) {
-    throw new DecodeError(videoId, `cannot run ${bin}: ${(e as Error).message}`);
-  }
-  const [stdout, stderr, status] = await Promise.all([
-    readAll(child.stdout),
-    readTail(child.stderr, 4000),
-    child.status,
-  ]);
-  if (!status.success) throw decodeFailure(path, videoId, stderr, status.code);
-  return stdout;
+  const r = await runTool(run.bin, args, videoId, run.sandbox);
+  if (r.code !== 0) throw decodeFailure(path, videoId, r.stderr, r.code);
+  return r.stdout;
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -458,12 +488,12 @@ function ffmpegReason(stderr: string, fallback: string): string {
   return withoutContext(telling[0] ?? lastLine(fallback)).slice(0, 300);
 }
 
-/** ffprobe's reason: an empty file said so, else its most telling line (not "exited with 1"). */
-function probeReason(path: string, message: string): string {
+/** ffprobe's reason: an empty file said so, else its most telling line. */
+function probeReason(path: string, stderr: string, code: number): string {
   try {
     if (Deno.statSync(path).size === 0) return "empty file (0 bytes)";
   } catch { /* ffprobe's own words below */ }
-  return ffmpegReason(message.replace(/^ffprobe exited with code \d+\s*/i, ""), message);
+  return ffmpegReason(stderr, `exited with code ${code}`);
 }
 
 /** Drops ffmpeg's `[h264 @ 0x55d...]` prefix: a memory address differs on every run. */
@@ -488,15 +518,12 @@ function rate(v: unknown): number {
 }
 
 // Rotation lives in a display-matrix side data entry (newer ffmpeg) or a `rotate` tag (older).
-function rotationOf(stream: Fluent.FfprobeStream): number {
-  // deno-lint-ignore no-explicit-any -- side_data_list is not in fluent-ffmpeg's types
-  const s = stream as any;
-  // fluent-ffmpeg flattens ffprobe's side data into the stream (`rotation`)
-  let r = s.rotation !== undefined && s.rotation !== "N/A" ? Number(s.rotation) : 0;
-  for (const sd of s.side_data_list ?? []) {
-    if (sd.rotation !== undefined) r = Number(sd.rotation);
+function rotationOf(stream: NonNullable<ProbeJson["streams"]>[number]): number {
+  let r = 0;
+  for (const sd of stream.side_data_list ?? []) {
+    if (sd.rotation !== undefined && sd.rotation !== "N/A") r = Number(sd.rotation);
   }
-  if (!r && s.tags?.rotate !== undefined) r = -Number(s.tags.rotate);
+  if (!r && stream.tags?.rotate !== undefined) r = -Number(stream.tags.rotate);
   // ffprobe reports the display matrix rotation counter-clockwise; normalise to 0..359
   return ((Math.round(r) % 360) + 360) % 360;
 }

@@ -8,3 +8,4 @@ export * from "./ffmpeg.ts";
 export * from "./opencv_cubic_resize.ts";
 export * from "./sample.ts";
 export * from "./ffmpeg_binaries.ts";
+export * from "./decode_sandbox.ts";

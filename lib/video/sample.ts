@@ -24,6 +24,7 @@ import {
   setFfmpegPaths,
 } from "./ffmpeg.ts";
 import { binaryIdentity } from "./ffmpeg_binaries.ts";
+import { type DecodeSandbox, openDecodeSandbox } from "./decode_sandbox.ts";
 
 /** Options of the sample step. */
 export interface SampleOptions {
@@ -64,6 +65,24 @@ export async function sampleConfig(
 }
 
 /**
+ * Sets up decoding for a step: the binaries, and the sandbox with the work dir as its one
+ * writable path (pass it to {@linkcode decodeVideo}). Where no sandbox works, says so in one line
+ * (unless quiet).
+ * @param opts the binaries and `quiet`
+ * @param workRoot the work dir
+ * @returns the sandbox in use
+ */
+export async function prepareDecoding(
+  opts: Pick<SampleOptions, "ffmpeg" | "ffprobe" | "quiet">,
+  workRoot: string,
+): Promise<DecodeSandbox> {
+  setFfmpegPaths({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe });
+  const s = await openDecodeSandbox(ffmpegBinary(), await Deno.realPath(workRoot));
+  if (s.kind === "none" && !opts.quiet) console.error(`sample: ${s.note}`);
+  return s;
+}
+
+/**
  * Decodes every downloaded video not sampled yet.
  * @param opts the work dir and settings
  * @returns counts, failures and timing
@@ -75,9 +94,9 @@ export async function sampleConfig(
  */
 export async function sample(opts: SampleOptions): Promise<StepSummary> {
   const t0 = performance.now();
-  setFfmpegPaths({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe });
   const ctx = await openStep(opts.work);
   try {
+    const sandbox = await prepareDecoding(opts, ctx.layout.root);
     const m = ctx.manifest;
     m.applyConfig(await sampleConfig(opts), ctx.layout.root);
     const alreadyDone = m.counts("sample").done;
@@ -88,7 +107,7 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
     });
     let done = 0, frames = 0;
     await mapConcurrent(todo, opts.jobs ?? navigator.hardwareConcurrency, async (v) => {
-      const pack = await decodeVideo(m, v, opts);
+      const pack = await decodeVideo(m, v, { ...opts, sandbox });
       if (pack) {
         await storeFramePack(m, ctx.layout.frames, pack);
         done++;
@@ -134,18 +153,22 @@ export function pendingVideos(
  * Decodes one video, recording a failure in the manifest instead of throwing.
  * @param m the manifest
  * @param v the video (its download record holds the file)
- * @param opts fps and preset
+ * @param opts fps, preset and the sandbox from {@linkcode prepareDecoding}
  * @returns the frames, or undefined when it failed
  */
 export async function decodeVideo(
   m: Manifest,
   v: VideoStatus,
-  opts: Pick<SampleOptions, "fps" | "preset">,
+  opts: Pick<SampleOptions, "fps" | "preset"> & { sandbox?: DecodeSandbox },
 ): Promise<FramePack | undefined> {
   const path = v.steps.download?.path;
   try {
     if (!path) throw new DecodeError(v.id, "no video file recorded by download");
-    return await decodeFrames(path, v.id, { fps: opts.fps, preset: opts.preset });
+    return await decodeFrames(path, v.id, {
+      fps: opts.fps,
+      preset: opts.preset,
+      sandbox: opts.sandbox,
+    });
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     m.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));
