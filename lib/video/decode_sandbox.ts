@@ -2,8 +2,10 @@
  * Runs ffmpeg over untrusted videos in a sandbox where the OS allows: Deno's permissions stop at
  * the child process, and the decoder (a 2018 static build by default) parses files downloaded
  * from anywhere. With bubblewrap (`bwrap`, Debian's `bubblewrap`) ffmpeg runs with no network,
- * its own PID/IPC/UTS (and, when not root, user) namespaces, the whole file system read-only and
- * the work dir the only writable path. Without bwrap, `unshare --net` (util-linux) takes the
+ * its own IPC/UTS/cgroup (and, when not root, user) namespaces, the whole file system read-only
+ * and the work dir the only writable path. Not a PID namespace: bwrap's init inside one is never
+ * waited for, so the decoders' CPU would vanish from `getrusage`/`time` accounting (a
+ * compromised decoder can still see and, as the same user, signal other processes). Without bwrap, `unshare --net` (util-linux) takes the
  * network away only. Where neither works (no namespaces in a container, another OS) decoding runs
  * unsandboxed and says so in one line.
  *
@@ -69,7 +71,9 @@ export function sandboxCandidates(
 
 function bwrapSandbox(wrapper: string, writable: string): DecodeSandbox {
   const prefix = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    .concat(["--bind", writable, writable, "--unshare-all", "--die-with-parent", "--new-session"]);
+    .concat(["--bind", writable, writable, "--unshare-user-try", "--unshare-net"])
+    .concat(["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"])
+    .concat(["--die-with-parent", "--new-session"]);
   return {
     kind: "bwrap",
     wrapper,
