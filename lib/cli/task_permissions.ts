@@ -286,7 +286,7 @@ function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
     }
     g.run.add(found);
     g.addRead(found);
-    // the task runs exactly this binary (decoding, and fluent-ffmpeg for ffprobe)
+    // the task runs exactly this binary
     g.childEnv[envName] = found;
   }
   // the decode sandbox's wrappers (bwrap, unshare): the task picks one by KINEMBED_SANDBOX, which
@@ -303,8 +303,6 @@ function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
 /** Adds ONNX Runtime: FFI of its native folder only. */
 function grantOrt(g: Grants) {
   g.ffi.add(ortNativeDir());
-  // fluent-ffmpeg's `which` reads OSTYPE when imported (encode shares a module with sample)
-  g.addEnv("OSTYPE");
 }
 
 /** Adds what download needs: its inputs, the local archives and files they list, their hosts. */
