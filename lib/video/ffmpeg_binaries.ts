@@ -138,13 +138,15 @@ function whichOnPath(name: string): string | null {
  * into {@linkcode STATIC_BUILD_DIR}. A missing package or another platform is skipped (Debian's
  * ffmpeg then decodes); a binary whose sha256 differs from its pin is refused.
  * @param nodeModules the folder holding the npm packages (default the repository's)
+ * @param dest where to install (default {@linkcode STATIC_BUILD_DIR})
  * @returns one line per tool saying what happened
  * @throws ConfigError on a sha256 mismatch
  */
 export async function installStaticBuilds(
   nodeModules: string = join(REPO_ROOT, "node_modules"),
+  dest: string = STATIC_BUILD_DIR,
 ): Promise<string[]> {
-  await Deno.mkdir(STATIC_BUILD_DIR, { recursive: true });
+  await Deno.mkdir(dest, { recursive: true });
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
     return [`no static ffmpeg build for ${Deno.build.os}/${Deno.build.arch}: using ffmpeg on PATH`];
   }
@@ -152,8 +154,8 @@ export async function installStaticBuilds(
   for (const tool of ["ffmpeg", "ffprobe"] as const) {
     const pin = STATIC_BUILDS[tool];
     const src = join(nodeModules, pin.npmPackage, tool);
-    const dest = join(STATIC_BUILD_DIR, tool);
-    if (installedStaticBuild(tool) && await sha256File(dest) === pin.sha256) {
+    const to = join(dest, tool);
+    if (await isFile(to) && await sha256File(to) === pin.sha256) {
       lines.push(`${tool}: ${pin.npmPackage}@${pin.npmVersion} already installed`);
       continue;
     }
@@ -169,13 +171,21 @@ export async function installStaticBuilds(
         `${src}: sha256 ${got} is not the pinned ${pin.sha256} of ${pin.npmPackage}@${pin.npmVersion}`,
       );
     }
-    const tmp = `${dest}.tmp-${Deno.pid}`;
+    const tmp = `${to}.tmp-${Deno.pid}`;
     await Deno.copyFile(src, tmp);
     await Deno.chmod(tmp, 0o555);
-    await Deno.rename(tmp, dest);
+    await Deno.rename(tmp, to);
     lines.push(`${tool}: installed ${pin.npmPackage}@${pin.npmVersion} (sha256 verified)`);
   }
   return lines;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
 }
 
 if (import.meta.main) {

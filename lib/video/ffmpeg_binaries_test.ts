@@ -9,8 +9,10 @@ import {
   binaryIdentity,
   defaultFfmpegBinary,
   installedStaticBuild,
+  installStaticBuilds,
   STATIC_BUILDS,
 } from "./ffmpeg_binaries.ts";
+import { ConfigError } from "../core/mod.ts";
 
 /** The static build the bootstrap installed; the test fails (not skips) without it. */
 function staticFfmpeg(): string {
@@ -140,4 +142,31 @@ Deno.test("binaries: the static build is the default and matches its pin; FFMPEG
   assert(id.version.startsWith("ffmpeg version N-47683-g0e8eb07980-static"), id.version);
   const debian = await binaryIdentity("ffmpeg");
   assert(debian.sha256 !== id.sha256 && debian.version.startsWith("ffmpeg version"));
+});
+
+Deno.test("binaries: the installer copies pinned binaries executable and refuses a wrong sha256", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const modules = join(dir, "node_modules"), dest = join(dir, "bin");
+    for (const tool of ["ffmpeg", "ffprobe"] as const) {
+      const pkg = join(modules, STATIC_BUILDS[tool].npmPackage);
+      await Deno.mkdir(pkg, { recursive: true });
+      await Deno.copyFile(installedStaticBuild(tool) ?? staticFfmpeg(), join(pkg, tool));
+      await Deno.chmod(join(pkg, tool), 0o644); // as npm unpacks it, postinstall not run
+    }
+    const lines = await installStaticBuilds(modules, dest);
+    assertEquals(lines.map((l) => l.replace(/:.*/, "")), ["ffmpeg", "ffprobe"]);
+    assertEquals((await Deno.stat(join(dest, "ffmpeg"))).mode! & 0o777, 0o555);
+    await Deno.remove(join(dest, "ffprobe"));
+    const pkg = join(modules, STATIC_BUILDS.ffprobe.npmPackage, "ffprobe");
+    await Deno.chmod(pkg, 0o644);
+    await Deno.writeFile(pkg, new TextEncoder().encode("#!/bin/sh\necho tampered\n"));
+    let error: unknown;
+    await installStaticBuilds(modules, dest).catch((e) => error = e);
+    assert(error instanceof ConfigError, String(error));
+    assert(String(error).includes("is not the pinned"), String(error));
+    assert(!(await Deno.stat(join(dest, "ffprobe")).then(() => true, () => false)));
+  } finally {
+    await cleanup();
+  }
 });
