@@ -17,7 +17,8 @@
  * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
  *   of the reports folder; FFI for ONNX Runtime; no network.
  * - run: the union of download, sample, encode, shard, verify and eval. demo: as run, plus the
- *   repository's fixtures (read) and `fixtures/models` (write), without network.
+ *   repository's fixtures (read), `fixtures/models` (write) and the `ffmpeg` on PATH that makes the
+ *   fixture videos, without network.
  * - gpu-setup: read everywhere (it searches the machine's library folders), write of
  *   onnxruntime-node's native folder and the package cache, run of the few tools it asks.
  * @module
@@ -441,6 +442,14 @@ export async function taskLaunch(
       g.addRead(join(REPO_ROOT, "fixtures"), join(REPO_ROOT, "data"));
       g.addWrite(join(REPO_ROOT, "fixtures", "models"));
       grantFfmpeg(g, flags);
+      {
+        // the fixture videos are made by the ffmpeg on PATH, whichever build decodes them
+        const encoder = findBinary("ffmpeg", { cwd, env: g.getEnv });
+        if (encoder !== null) {
+          g.run.add(encoder);
+          g.addRead(encoder);
+        }
+      }
       grantOrt(g);
       break;
     case "gpu-setup": {
