@@ -4,6 +4,7 @@
  * `bench/RESULTS.md`.
  *
  *   pipeline   sample vs bare ffmpeg, encode vs bare session.run, run vs the slower stage
+ *   decode     CPU per clip: sample vs `ffmpeg -f null`, static vs Debian ffmpeg, K700 budget
  *   probe      linear probe vs scikit-learn's lbfgs on the same features
  *   shard      shard + verify at the published size vs sha256sum
  *   faults     SIGKILL every step at random moments, rerun, compare with a clean run
@@ -11,6 +12,7 @@
  */
 const BENCHES: Record<string, string> = {
   pipeline: "pipeline_bench.ts",
+  decode: "decode_budget.ts",
   probe: "linear_probe_bench.ts",
   shard: "shard_scale.ts",
   faults: "faults.ts",

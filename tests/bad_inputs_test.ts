@@ -154,12 +154,12 @@ Deno.test("bad videos: each fails alone with ffmpeg's reason in one line; good o
     assertEquals(s.code, 1, s.stderr + s.stdout);
     assert(s.stdout.includes("sample: 2 videos"), s.stdout);
     const expect: [string, string][] = [
-      ["zero", "zero: ffprobe: empty file (0 bytes)"],
-      ["random", "random: ffprobe: moov atom not found"],
-      ["truncated", "truncated: ffprobe: moov atom not found"],
+      ["zero", "zero: ffmpeg: empty file (0 bytes)"],
+      ["random", "random: ffmpeg: moov atom not found"],
+      ["truncated", "truncated: ffmpeg: moov atom not found"],
       ["audio", "audio: no video stream"],
       ["noframes", "noframes: ffmpeg: Could not find codec parameters"],
-      ["huge16k", "huge16k: ffprobe: Picture size 16384x16384 is invalid"],
+      ["huge16k", "huge16k: ffmpeg: Picture size 16384x16384 is invalid"],
       ["huge8k", "huge8k: no decodable frames"],
     ];
     for (const [id, want] of expect) {

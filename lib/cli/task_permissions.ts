@@ -7,9 +7,9 @@
  * What each task gets (every path both as given and, when it differs, through its symlinks):
  * - download: read of its input files, of the local archives and videos they list, and of the
  *   work dir; write of the work dir; network only to the hosts its lists (and `--base-url`) name.
- * - sample: read and write of the work dir; run of the ffmpeg and ffprobe binaries only (found
- *   here and handed to the task as `FFMPEG_PATH` / `FFPROBE_PATH`); the whole environment, because
- *   `node:child_process` copies it into every child.
+ * - sample: read and write of the work dir; run of the ffmpeg and ffprobe binaries only (the
+ *   pinned static builds by default; found here and handed to the task as `FFMPEG_PATH` /
+ *   `FFPROBE_PATH`); the whole environment, because a child process gets a copy of it.
  * - encode: read of the work dir and the model; write of the work dir; FFI scoped to
  *   onnxruntime-node's native folder; no network.
  * - shard, merge: read and write of the work dir.
@@ -17,7 +17,8 @@
  * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
  *   of the reports folder; FFI for ONNX Runtime; no network.
  * - run: the union of download, sample, encode, shard, verify and eval. demo: as run, plus the
- *   repository's fixtures (read) and `fixtures/models` (write), without network.
+ *   repository's fixtures (read), `fixtures/models` (write) and the `ffmpeg` on PATH that makes the
+ *   fixture videos, without network.
  * - gpu-setup: read everywhere (it searches the machine's library folders), write of
  *   onnxruntime-node's native folder and the package cache, run of the few tools it asks.
  * @module
@@ -26,6 +27,7 @@ import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "no
 import { fileURLToPath } from "node:url";
 import { isHttpUrl, parseCsv } from "../download/mod.ts";
 import { ConfigError, UsageError } from "../core/mod.ts";
+import { defaultFfmpegBinary, sandboxCandidates } from "../video/mod.ts";
 
 /** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url)).replace(
@@ -274,7 +276,8 @@ function ortNativeDir(): string {
 function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
   for (const tool of ["ffmpeg", "ffprobe"] as const) {
     const envName = tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH";
-    const wanted = flags.get(tool)?.at(-1) ?? g.getEnv(envName) ?? tool;
+    // --ffmpeg, FFMPEG_PATH, the pinned static build the bootstrap installed, PATH
+    const wanted = flags.get(tool)?.at(-1) ?? defaultFfmpegBinary(tool, g.getEnv);
     const found = findBinary(wanted, { cwd: g.cwd, env: g.getEnv });
     if (found === null) {
       throw new ConfigError(
@@ -284,8 +287,15 @@ function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
     }
     g.run.add(found);
     g.addRead(found);
-    // fluent-ffmpeg looks the binaries up on PATH unless these are set; set, it only checks them
+    // the task runs exactly this binary
     g.childEnv[envName] = found;
+  }
+  // the decode sandbox's wrappers (bwrap, unshare): the task picks one by KINEMBED_SANDBOX, which
+  // the launcher cannot read, so every wrapper found is allowed
+  const auto = (n: string) => n === "KINEMBED_SANDBOX" ? undefined : g.getEnv(n);
+  for (const w of sandboxCandidates(auto)) {
+    g.run.add(w.path);
+    g.addRead(w.path);
   }
   // node:child_process copies the whole environment into each child, so it must read all of it
   g.env = "all";
@@ -294,8 +304,6 @@ function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
 /** Adds ONNX Runtime: FFI of its native folder only. */
 function grantOrt(g: Grants) {
   g.ffi.add(ortNativeDir());
-  // fluent-ffmpeg's `which` reads OSTYPE when imported (encode shares a module with sample)
-  g.addEnv("OSTYPE");
 }
 
 /** Adds what download needs: its inputs, the local archives and files they list, their hosts. */
@@ -434,6 +442,14 @@ export async function taskLaunch(
       g.addRead(join(REPO_ROOT, "fixtures"), join(REPO_ROOT, "data"));
       g.addWrite(join(REPO_ROOT, "fixtures", "models"));
       grantFfmpeg(g, flags);
+      {
+        // the fixture videos are made by the ffmpeg on PATH, whichever build decodes them
+        const encoder = findBinary("ffmpeg", { cwd, env: g.getEnv });
+        if (encoder !== null) {
+          g.run.add(encoder);
+          g.addRead(encoder);
+        }
+      }
       grantOrt(g);
       break;
     case "gpu-setup": {

@@ -23,9 +23,9 @@ import {
 import {
   decodeVideo,
   type FramePack,
+  prepareDecoding,
   sampleConfig,
   type SampleOptions,
-  setFfmpegPaths,
   storeFramePack,
 } from "../video/mod.ts";
 
@@ -58,9 +58,9 @@ export interface SampleEncodeSummary {
  */
 export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<SampleEncodeSummary> {
   const t0 = performance.now();
-  setFfmpegPaths({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe });
   const ctx = await openStep(opts.work);
   try {
+    const sandbox = await prepareDecoding(opts, ctx.layout.root);
     const m = ctx.manifest;
     await forgetDroppedFrames(m);
     m.applyConfig(await sampleConfig(opts), ctx.layout.root);
@@ -96,7 +96,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
                 data: arr.data as Uint8Array,
               };
             } else {
-              pack = await decodeVideo(m, v, opts);
+              pack = await decodeVideo(m, v, { ...opts, sandbox });
               if (!pack) return decodeProgress.tick(1);
               if (opts.keepFrames) await storeFramePack(m, ctx.layout.frames, pack);
               else m.markDone("sample", v.id, { path: null, frames: pack.count });

@@ -1,7 +1,9 @@
 /**
- * Everything that knows ffmpeg: probing a video and decoding it into CLIP-sized RGB frames.
- * Runs ffprobe and ffmpeg through `npm:fluent-ffmpeg`; the binaries come from `FFMPEG_PATH` /
- * `FFPROBE_PATH` (or `setFfmpegPaths`), else from `PATH`.
+ * Everything that knows ffmpeg: decoding a video into CLIP-sized RGB frames (one ffmpeg process
+ * per video, no ffprobe before it), and probing a video (ffprobe's JSON). Both run inside the
+ * decode sandbox when one is set (`decode_sandbox.ts`).
+ * The binaries: `setFfmpegPaths`, else `FFMPEG_PATH` / `FFPROBE_PATH`, else the pinned static
+ * builds installed by the bootstrap, else `PATH` (`ffmpeg_binaries.ts`).
  *
  * Timestamp rule: at `fps` frames per second, output frame k (k = 0, 1, ...) is the video frame on
  * screen at time k/fps after the first frame, i.e. the last frame whose timestamp is ≤ k/fps
@@ -9,12 +11,11 @@
  * shorter than an interval gives its first frame.
  * @module
  */
-// @ts-types="npm:@types/fluent-ffmpeg@2.1.28"
-import type Fluent from "fluent-ffmpeg";
-import { Writable } from "node:stream";
 import { DecodeError } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
+import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
+import { type DecodeSandbox, NO_SANDBOX } from "./decode_sandbox.ts";
 
 /** The side of CLIP's square input. */
 export const CLIP_SIZE = 224;
@@ -64,67 +65,115 @@ export interface FramePack {
 }
 
 /**
- * Points fluent-ffmpeg at particular ffmpeg / ffprobe binaries (e.g. static builds on a cluster).
+ * Points decoding and probing at particular ffmpeg / ffprobe binaries (e.g. a current build).
  * @param paths the binaries; an absent one keeps the current setting
  */
 export function setFfmpegPaths(paths: { ffmpeg?: string; ffprobe?: string }): void {
   if (paths.ffmpeg) binaries.ffmpeg = paths.ffmpeg;
   if (paths.ffprobe) binaries.ffprobe = paths.ffprobe;
-  if (fluent) applyPaths(fluent);
 }
 
 const binaries: { ffmpeg?: string; ffprobe?: string } = {};
-let fluent: typeof Fluent | undefined;
 
-function applyPaths(f: typeof Fluent): void {
-  if (binaries.ffmpeg) f.setFfmpegPath(binaries.ffmpeg);
-  if (binaries.ffprobe) f.setFfprobePath(binaries.ffprobe);
-}
-
-/** fluent-ffmpeg, loaded on first use so that importing kinembed does not load it. */
-async function loadFluent(): Promise<typeof Fluent> {
-  if (!fluent) {
-    fluent = (await import("fluent-ffmpeg")).default;
-    applyPaths(fluent);
-  }
-  return fluent;
+/**
+ * The ffmpeg binary decoding uses now: `setFfmpegPaths`, else `FFMPEG_PATH`, else the installed
+ * static build, else `ffmpeg` on `PATH`.
+ * @returns a path or a bare name
+ */
+export function ffmpegBinary(): string {
+  return binaries.ffmpeg ?? defaultFfmpegBinary("ffmpeg");
 }
 
 /**
- * Probes a video.
+ * The ffprobe binary `probeVideo` uses now (same order as {@linkcode ffmpegBinary}).
+ * @returns a path or a bare name
+ */
+export function ffprobeBinary(): string {
+  return binaries.ffprobe ?? defaultFfmpegBinary("ffprobe");
+}
+
+/** Runs a decoder binary (in the sandbox) and returns its stdout and the tail of its stderr. */
+async function runTool(
+  bin: string,
+  args: readonly string[],
+  videoId: string,
+  sandbox: DecodeSandbox,
+): Promise<{ stdout: Uint8Array; stderr: string; code: number }> {
+  const { command, args: all } = sandbox.wrap(bin, args);
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(command, {
+      args: all,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .spawn();
+  } catch (e) {
+    throw new DecodeError(videoId, `cannot run ${command}: ${(e as Error).message}`);
+  }
+  const [stdout, stderr, status] = await Promise.all([
+    readAll(child.stdout),
+    readTail(child.stderr, 4000),
+    child.status,
+  ]);
+  return { stdout, stderr, code: status.code };
+}
+
+/** The parts of ffprobe's JSON this module reads. */
+interface ProbeJson {
+  streams?: {
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    duration?: string;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+    tags?: Record<string, string>;
+    side_data_list?: { rotation?: number | string }[];
+  }[];
+  format?: { duration?: string };
+}
+
+/**
+ * Probes a video (ffprobe's JSON, one process).
  * @param path the file
  * @param videoId named in errors
+ * @param sandbox where ffprobe runs (default: no sandbox)
  * @returns duration, frame rate, size, rotation and codec of its first video stream
  */
-export async function probeVideo(path: string, videoId: string): Promise<VideoProbe> {
-  const ffmpeg = await loadFluent();
-  return new Promise((resolve, reject) => {
-    ffmpeg.ffprobe(path, (err: Error | null, data: Fluent.FfprobeData) => {
-      if (err) {
-        reject(new DecodeError(videoId, `ffprobe: ${probeReason(path, err.message)}`, err.message));
-        return;
-      }
-      const v = data.streams.find((s) => s.codec_type === "video");
-      if (!v) {
-        reject(new DecodeError(videoId, "no video stream"));
-        return;
-      }
-      const duration = num(v.duration) || num(data.format.duration);
-      const width = Number(v.width ?? 0), height = Number(v.height ?? 0);
-      if (!(width > 0 && height > 0)) {
-        reject(new DecodeError(videoId, `video stream has no size (${width}x${height})`));
-        return;
-      }
-      resolve({
-        duration,
-        frameRate: rate(v.avg_frame_rate) || rate(v.r_frame_rate),
-        width,
-        height,
-        rotation: rotationOf(v),
-        codec: String(v.codec_name ?? "unknown"),
-      });
-    });
-  });
+export async function probeVideo(
+  path: string,
+  videoId: string,
+  sandbox: DecodeSandbox = NO_SANDBOX,
+): Promise<VideoProbe> {
+  const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", path];
+  const r = await runTool(ffprobeBinary(), args, videoId, sandbox);
+  if (r.code !== 0) {
+    throw new DecodeError(videoId, `ffprobe: ${probeReason(path, r.stderr, r.code)}`, r.stderr);
+  }
+  let data: ProbeJson;
+  try {
+    data = JSON.parse(new TextDecoder().decode(r.stdout));
+  } catch {
+    throw new DecodeError(videoId, "ffprobe: output is not JSON", r.stderr);
+  }
+  const v = (data.streams ?? []).find((s) => s.codec_type === "video");
+  if (!v) throw new DecodeError(videoId, "no video stream");
+  const duration = num(v.duration) || num(data.format?.duration);
+  const width = Number(v.width ?? 0), height = Number(v.height ?? 0);
+  if (!(width > 0 && height > 0)) {
+    throw new DecodeError(videoId, `video stream has no size (${width}x${height})`);
+  }
+  return {
+    duration,
+    frameRate: rate(v.avg_frame_rate) || rate(v.r_frame_rate),
+    width,
+    height,
+    rotation: rotationOf(v),
+    codec: String(v.codec_name ?? "unknown"),
+  };
 }
 
 /**
@@ -167,8 +216,9 @@ export interface DecodeFilterGraph {
 }
 
 /**
- * The default preset's filter chain for a probed video (what `decodeFrames` runs; benchmarks run
- * it bare). The `clip-video-encode-1.0` preset resizes with OpenCV's arithmetic instead.
+ * The default preset's filter chain for a probed video, with the geometry as numbers: what
+ * `decodeFrames` computed before it left the geometry to ffmpeg ({@linkcode clipFilterChain}); the
+ * identity tests and benchmarks run it bare as the reference.
  * @param probe the video's probe
  * @param opts `fps` (default 1)
  * @returns the filters, pixel format and frame size
@@ -189,44 +239,71 @@ export function decodeFilterGraph(
 }
 
 /**
- * Decodes a video at `fps` into CLIP-sized frames.
+ * The default preset's filter chain with the geometry left to ffmpeg: the same numbers as
+ * {@linkcode clipGeometry} on the display size (after rotation), written as ffmpeg expressions, so
+ * that no ffprobe has to run before the decode. `iw*224/ih` is the same double division as
+ * `clipGeometry`'s; the crop offset `2*round(d/4)` for an odd excess `d` is `d/2` rounded half to
+ * even.
+ * @param fps frames per second (default 1)
+ * @param size the crop side
+ * @returns the `-vf` chain: fps, scale, crop
+ */
+export function clipFilterChain(fps = 1, size = CLIP_SIZE): string {
+  const long = (a: string, b: string) => `if(lte(${a},${b}),${size},trunc(${a}*${size}/${b}))`;
+  const offset = (d: string) => `if(mod(${d},2),2*round((${d})/4),(${d})/2)`;
+  return [
+    `fps=fps=${fps}:round=up`,
+    `scale=w='${long("iw", "ih")}':h='${long("ih", "iw")}'` +
+    ":flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5",
+    `crop=${size}:${size}:'${offset(`iw-${size}`)}':'${offset(`ih-${size}`)}'`,
+  ].join(",");
+}
+
+/**
+ * Decodes a video at `fps` into CLIP-sized frames. One ffmpeg process per video and no ffprobe:
+ * the geometry is computed by ffmpeg ({@linkcode clipFilterChain}) and the frames come back as
+ * PPM images, which carry their own size.
  * @param path the file
  * @param videoId named in errors
- * @param opts `fps` (default 1), `preset`, `probe` (skips a second ffprobe)
+ * @param opts `fps` (default 1), `preset`, `ffmpeg` (a binary other than the default), `sandbox`
+ *   (where ffmpeg runs, from `openDecodeSandbox`; default none)
  * @returns the frames; throws `DecodeError` with ffmpeg's reason when it cannot
  */
 export async function decodeFrames(
   path: string,
   videoId: string,
-  opts: { fps?: number; preset?: Preset; probe?: VideoProbe } = {},
+  opts: { fps?: number; preset?: Preset; ffmpeg?: string; sandbox?: DecodeSandbox } = {},
 ): Promise<FramePack> {
-  const probe = opts.probe ?? await probeVideo(path, videoId);
+  const fps = opts.fps ?? 1;
+  const run: DecoderRun = {
+    bin: opts.ffmpeg ?? ffmpegBinary(),
+    sandbox: opts.sandbox ?? NO_SANDBOX,
+  };
   if (opts.preset === "clip-video-encode-1.0") {
-    return await decodeLikeOpenCv(path, videoId, probe, opts.fps ?? 1);
+    return await decodeLikeOpenCv(path, videoId, fps, run);
   }
-  const g = decodeFilterGraph(probe, opts);
-  const data = await runDecoder(path, videoId, g.filters, g.pixFmt);
-  const frameBytes = g.size * g.size * 3;
-  if (data.length % frameBytes !== 0) {
-    throw new DecodeError(videoId, `ffmpeg gave ${data.length} bytes, not whole frames`);
+  const f = await runDecoder(path, videoId, clipFilterChain(fps), run);
+  if (f.width !== CLIP_SIZE || f.height !== CLIP_SIZE) {
+    throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${CLIP_SIZE}`);
   }
-  const count = data.length / frameBytes;
-  if (count === 0) throw new DecodeError(videoId, "no decodable frames");
-  return { videoId, count, size: g.size, data };
+  return { videoId, count: f.count, size: CLIP_SIZE, data: f.data };
 }
 
 // The 2022 encoder: frames at full size in BGR, resized by OpenCV's INTER_CUBIC (no low-pass
 // filter), floor-centred crop. ffmpeg only samples and converts; the resize is OpenCV's arithmetic.
+// This preset keeps its ffprobe: a PPM comes only in RGB, and ffmpeg's RGB and BGR conversions of
+// 10-bit video differ, so the size must be known before a raw BGR decode.
 async function decodeLikeOpenCv(
   path: string,
   videoId: string,
-  probe: VideoProbe,
   fps: number,
+  run: DecoderRun,
 ): Promise<FramePack> {
+  const probe = await probeVideo(path, videoId, run.sandbox);
   const swap = probe.rotation === 90 || probe.rotation === 270;
   const w = swap ? probe.height : probe.width, h = swap ? probe.width : probe.height;
   const g = clipGeometry(w, h, "clip-video-encode-1.0");
-  const raw = await runDecoder(path, videoId, `fps=fps=${fps}:round=up`, "bgr24");
+  const raw = await runFfmpeg(path, videoId, `fps=fps=${fps}:round=up`, RAW_BGR24, run);
   const inBytes = w * h * 3;
   if (raw.length % inBytes !== 0) {
     throw new DecodeError(videoId, `ffmpeg gave ${raw.length} bytes, not whole ${w}x${h} frames`);
@@ -251,60 +328,154 @@ async function decodeLikeOpenCv(
   return { videoId, count, size: g.size, data: out };
 }
 
+/** Output options: RGB24 frames as PPM images, each with a header naming its size. */
+const PPM_RGB24 = ["-pix_fmt", "rgb24", "-c:v", "ppm", "-f", "image2pipe"];
+/** Output options: raw BGR24 frames, the size known beforehand. */
+const RAW_BGR24 = ["-pix_fmt", "bgr24", "-f", "rawvideo"];
+
+/** Which ffmpeg decodes, and where. */
+interface DecoderRun {
+  bin: string;
+  sandbox: DecodeSandbox;
+}
+
+/** Frames of one size, RGB24, back to back. */
+interface RgbFrames {
+  width: number;
+  height: number;
+  count: number;
+  data: Uint8Array;
+}
+
+/**
+ * Runs one ffmpeg over one video with the filter chain `vf`, frames out as PPM (RGB24 with a
+ * header naming the size), and returns the pixels without the headers.
+ */
 async function runDecoder(
   path: string,
   videoId: string,
   vf: string,
-  pixFmt: string,
+  run: DecoderRun,
+): Promise<RgbFrames> {
+  const frames = parsePpmFrames(await runFfmpeg(path, videoId, vf, PPM_RGB24, run), videoId);
+  if (frames.count === 0) throw new DecodeError(videoId, "no decodable frames");
+  return frames;
+}
+
+/** Runs one ffmpeg over one video and returns what it wrote to stdout. */
+async function runFfmpeg(
+  path: string,
+  videoId: string,
+  vf: string,
+  output: readonly string[],
+  run: DecoderRun,
 ): Promise<Uint8Array> {
-  const ffmpeg = await loadFluent();
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    let stderr = "";
-    let exited = false, drained = false;
-    const finish = () => {
-      if (!exited || !drained) return;
-      const out = new Uint8Array(total);
-      let off = 0;
-      for (const c of chunks) {
-        out.set(c, off);
-        off += c.length;
-      }
-      resolve(out);
-    };
-    // fluent-ffmpeg takes its output stream's 'close' for an early close when the process's exit
-    // is seen more than 20 ms later (a busy event loop: many decoders, encoding on the same
-    // thread) and fails a good decode with "Output stream closed". This sink never emits 'close';
-    // the frames are complete once ffmpeg has ended and the last byte is in.
-    const sink = new Writable({
-      emitClose: false,
-      write(chunk: Uint8Array, _enc, cb) {
-        chunks.push(chunk);
-        total += chunk.length;
-        cb();
-      },
-      final(cb) {
-        drained = true;
-        cb();
-        finish();
-      },
-    });
-    const cmd = ffmpeg(path)
-      .inputOptions(["-nostdin", "-threads", "1"])
-      .outputOptions(["-an", "-sn", "-dn", "-vf", vf, "-pix_fmt", pixFmt, "-f", "rawvideo"])
-      .on("stderr", (line: string) => {
-        stderr = (stderr + line + "\n").slice(-4000);
-      })
-      .on("error", (err: Error) => {
-        reject(new DecodeError(videoId, `ffmpeg: ${ffmpegReason(stderr, err.message)}`, stderr));
-      })
-      .on("end", () => {
-        exited = true;
-        finish();
-      });
-    cmd.pipe(sink, { end: true });
-  });
+  const args = ["-nostdin", "-hide_banner", "-loglevel", "warning", "-threads", "1", "-i", path]
+    .concat(["-an", "-sn", "-dn", "-vf", vf, ...output, "pipe:1"]);
+  const r = await runTool(run.bin, args, videoId, run.sandbox);
+  if (r.code !== 0) throw decodeFailure(path, videoId, r.stderr, r.code);
+  return r.stdout;
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const c of stream) {
+    chunks.push(c);
+    total += c.length;
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** The last `max` characters of a text stream (a broken video can log megabytes). */
+async function readTail(stream: ReadableStream<Uint8Array>, max: number): Promise<string> {
+  let tail = "";
+  for await (const t of stream.pipeThrough(new TextDecoderStream())) {
+    tail = (tail + t).slice(-max);
+  }
+  return tail;
+}
+
+/** A failed decode in one line: an empty file, no video stream, else ffmpeg's own reason. */
+function decodeFailure(path: string, videoId: string, stderr: string, code: number): DecodeError {
+  try {
+    if (Deno.statSync(path).size === 0) {
+      return new DecodeError(videoId, "ffmpeg: empty file (0 bytes)", stderr);
+    }
+  } catch { /* ffmpeg's own words below */ }
+  if (/does not contain any stream|matches no streams/.test(stderr)) {
+    return new DecodeError(videoId, "no video stream", stderr);
+  }
+  return new DecodeError(
+    videoId,
+    `ffmpeg: ${ffmpegReason(stderr, `exited with code ${code}`)}`,
+    stderr,
+  );
+}
+
+/**
+ * Splits ffmpeg's PPM stream (`P6 <w> <h> 255`, one whitespace, w·h·3 bytes, per frame) into
+ * back-to-back pixels, in place. Every frame must have the first one's size.
+ */
+function parsePpmFrames(buf: Uint8Array, videoId: string): RgbFrames {
+  if (buf.length === 0) return { width: 0, height: 0, count: 0, data: buf };
+  const first = ppmHeader(buf, 0, videoId);
+  const frameBytes = first.width * first.height * 3;
+  let read = 0, count = 0;
+  while (read < buf.length) {
+    const h = ppmHeader(buf, read, videoId);
+    if (h.width !== first.width || h.height !== first.height) {
+      throw new DecodeError(
+        videoId,
+        `frame size changed from ${first.width}x${first.height} to ${h.width}x${h.height} ` +
+          `at frame ${count}`,
+      );
+    }
+    const start = read + h.length;
+    if (start + frameBytes > buf.length) {
+      throw new DecodeError(videoId, `ffmpeg's output ends inside frame ${count}`);
+    }
+    buf.copyWithin(count * frameBytes, start, start + frameBytes);
+    read = start + frameBytes;
+    count++;
+  }
+  return { ...first, count, data: buf.subarray(0, count * frameBytes) };
+}
+
+function ppmHeader(
+  buf: Uint8Array,
+  at: number,
+  videoId: string,
+): { width: number; height: number; length: number } {
+  const fields: number[] = [];
+  let i = at + 2;
+  if (buf[at] !== 0x50 || buf[at + 1] !== 0x36) {
+    throw new DecodeError(videoId, `ffmpeg's output is not a PPM frame at byte ${at}`);
+  }
+  while (fields.length < 3 && i < buf.length && i < at + 64) {
+    while (i < buf.length && isSpace(buf[i])) i++;
+    let n = 0, digits = 0;
+    while (i < buf.length && buf[i] >= 0x30 && buf[i] <= 0x39) {
+      n = n * 10 + buf[i++] - 0x30, digits++;
+    }
+    if (digits === 0) break;
+    fields.push(n);
+  }
+  if (fields.length < 3 || fields[2] !== 255 || i >= buf.length || !isSpace(buf[i])) {
+    throw new DecodeError(videoId, `ffmpeg's PPM header at byte ${at} is not 8-bit RGB`);
+  }
+  return { width: fields[0], height: fields[1], length: i + 1 - at };
+}
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
 /** The most telling line of ffmpeg's stderr (its own error text rather than the banner). */
@@ -317,12 +488,12 @@ function ffmpegReason(stderr: string, fallback: string): string {
   return withoutContext(telling[0] ?? lastLine(fallback)).slice(0, 300);
 }
 
-/** ffprobe's reason: an empty file said so, else its most telling line (not "exited with 1"). */
-function probeReason(path: string, message: string): string {
+/** ffprobe's reason: an empty file said so, else its most telling line. */
+function probeReason(path: string, stderr: string, code: number): string {
   try {
     if (Deno.statSync(path).size === 0) return "empty file (0 bytes)";
   } catch { /* ffprobe's own words below */ }
-  return ffmpegReason(message.replace(/^ffprobe exited with code \d+\s*/i, ""), message);
+  return ffmpegReason(stderr, `exited with code ${code}`);
 }
 
 /** Drops ffmpeg's `[h264 @ 0x55d...]` prefix: a memory address differs on every run. */
@@ -347,15 +518,12 @@ function rate(v: unknown): number {
 }
 
 // Rotation lives in a display-matrix side data entry (newer ffmpeg) or a `rotate` tag (older).
-function rotationOf(stream: Fluent.FfprobeStream): number {
-  // deno-lint-ignore no-explicit-any -- side_data_list is not in fluent-ffmpeg's types
-  const s = stream as any;
-  // fluent-ffmpeg flattens ffprobe's side data into the stream (`rotation`)
-  let r = s.rotation !== undefined && s.rotation !== "N/A" ? Number(s.rotation) : 0;
-  for (const sd of s.side_data_list ?? []) {
-    if (sd.rotation !== undefined) r = Number(sd.rotation);
+function rotationOf(stream: NonNullable<ProbeJson["streams"]>[number]): number {
+  let r = 0;
+  for (const sd of stream.side_data_list ?? []) {
+    if (sd.rotation !== undefined && sd.rotation !== "N/A") r = Number(sd.rotation);
   }
-  if (!r && s.tags?.rotate !== undefined) r = -Number(s.tags.rotate);
+  if (!r && stream.tags?.rotate !== undefined) r = -Number(stream.tags.rotate);
   // ffprobe reports the display matrix rotation counter-clockwise; normalise to 0..359
   return ((Math.round(r) % 360) + 360) % 360;
 }
@@ -371,16 +539,9 @@ function roundHalfEven(x: number): number {
 /**
  * The first line of `ffmpeg -version`, recorded in the run config (another ffmpeg may decode
  * other pixels).
- * @param ffmpegPath the binary (default `FFMPEG_PATH` or `ffmpeg`)
- * @returns e.g. `ffmpeg version 5.1.6-0+deb12u1`
+ * @param ffmpegPath the binary (default {@linkcode ffmpegBinary})
+ * @returns e.g. `ffmpeg version 4.1-static https://johnvansickle.com/ffmpeg/`
  */
 export async function ffmpegVersion(ffmpegPath?: string): Promise<string> {
-  const { execFile } = await import("node:child_process");
-  const bin = ffmpegPath ?? Deno.env.get("FFMPEG_PATH") ?? "ffmpeg";
-  return await new Promise((resolve, reject) => {
-    execFile(bin, ["-hide_banner", "-version"], (err, stdout) => {
-      if (err) reject(new DecodeError("-", `cannot run ${bin}: ${err.message}`));
-      else resolve(String(stdout).split("\n")[0].replace(/ Copyright.*/, "").trim());
-    });
-  });
+  return (await binaryIdentity(ffmpegPath ?? ffmpegBinary())).version;
 }

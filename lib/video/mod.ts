@@ -7,3 +7,5 @@ export * from "./presets.ts";
 export * from "./ffmpeg.ts";
 export * from "./opencv_cubic_resize.ts";
 export * from "./sample.ts";
+export * from "./ffmpeg_binaries.ts";
+export * from "./decode_sandbox.ts";

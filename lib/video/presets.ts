@@ -1,6 +1,6 @@
 /**
- * The preprocessing presets, kept apart from `video.ts` so that parsing flags does not load
- * fluent-ffmpeg.
+ * The preprocessing presets, kept apart from `ffmpeg.ts` so that parsing flags loads no decoder
+ * code.
  * @module
  */
 

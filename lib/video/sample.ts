@@ -18,11 +18,13 @@ import {
 } from "../core/mod.ts";
 import {
   decodeFrames,
-  ffmpegVersion,
+  ffmpegBinary,
   type FramePack,
   type Preset,
   setFfmpegPaths,
 } from "./ffmpeg.ts";
+import { binaryIdentity } from "./ffmpeg_binaries.ts";
+import { type DecodeSandbox, openDecodeSandbox } from "./decode_sandbox.ts";
 
 /** Options of the sample step. */
 export interface SampleOptions {
@@ -34,9 +36,9 @@ export interface SampleOptions {
   preset?: Preset;
   /** Videos decoded in parallel (default: the core count). */
   jobs?: number;
-  /** ffmpeg binary (default `FFMPEG_PATH` or `ffmpeg` on PATH). */
+  /** ffmpeg binary (default `FFMPEG_PATH`, else the static build, else `ffmpeg` on PATH). */
   ffmpeg?: string;
-  /** ffprobe binary (default `FFPROBE_PATH` or `ffprobe` on PATH). */
+  /** ffprobe binary (default `FFPROBE_PATH`, else the static build, else `ffprobe` on PATH). */
   ffprobe?: string;
   /** Try videos that failed before again. */
   retryFailed?: boolean;
@@ -44,16 +46,40 @@ export interface SampleOptions {
   quiet?: boolean;
 }
 
-/** The sample settings that enter the run config. */
+/**
+ * The sample settings that enter the run config, with the decoding binary's version and sha256.
+ * @param opts fps, preset and the ffmpeg binary (default {@linkcode ffmpegBinary})
+ * @returns the config entries
+ */
 export async function sampleConfig(
   opts: Pick<SampleOptions, "fps" | "preset" | "ffmpeg">,
 ): Promise<Record<string, string | number>> {
+  const ffmpeg = await binaryIdentity(opts.ffmpeg ?? ffmpegBinary());
   return {
     fps: opts.fps ?? 1,
     preset: opts.preset ?? "clip",
     frame_size: 224,
-    ffmpeg_version: await ffmpegVersion(opts.ffmpeg),
+    ffmpeg_version: ffmpeg.version,
+    ffmpeg_sha256: ffmpeg.sha256,
   };
+}
+
+/**
+ * Sets up decoding for a step: the binaries, and the sandbox with the work dir as its one
+ * writable path (pass it to {@linkcode decodeVideo}). Where no sandbox works, says so in one line
+ * (unless quiet).
+ * @param opts the binaries and `quiet`
+ * @param workRoot the work dir
+ * @returns the sandbox in use
+ */
+export async function prepareDecoding(
+  opts: Pick<SampleOptions, "ffmpeg" | "ffprobe" | "quiet">,
+  workRoot: string,
+): Promise<DecodeSandbox> {
+  setFfmpegPaths({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe });
+  const s = await openDecodeSandbox(ffmpegBinary(), await Deno.realPath(workRoot));
+  if (s.kind === "none" && !opts.quiet) console.error(`sample: ${s.note}`);
+  return s;
 }
 
 /**
@@ -68,9 +94,9 @@ export async function sampleConfig(
  */
 export async function sample(opts: SampleOptions): Promise<StepSummary> {
   const t0 = performance.now();
-  setFfmpegPaths({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe });
   const ctx = await openStep(opts.work);
   try {
+    const sandbox = await prepareDecoding(opts, ctx.layout.root);
     const m = ctx.manifest;
     m.applyConfig(await sampleConfig(opts), ctx.layout.root);
     const alreadyDone = m.counts("sample").done;
@@ -81,7 +107,7 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
     });
     let done = 0, frames = 0;
     await mapConcurrent(todo, opts.jobs ?? navigator.hardwareConcurrency, async (v) => {
-      const pack = await decodeVideo(m, v, opts);
+      const pack = await decodeVideo(m, v, { ...opts, sandbox });
       if (pack) {
         await storeFramePack(m, ctx.layout.frames, pack);
         done++;
@@ -127,18 +153,22 @@ export function pendingVideos(
  * Decodes one video, recording a failure in the manifest instead of throwing.
  * @param m the manifest
  * @param v the video (its download record holds the file)
- * @param opts fps and preset
+ * @param opts fps, preset and the sandbox from {@linkcode prepareDecoding}
  * @returns the frames, or undefined when it failed
  */
 export async function decodeVideo(
   m: Manifest,
   v: VideoStatus,
-  opts: Pick<SampleOptions, "fps" | "preset">,
+  opts: Pick<SampleOptions, "fps" | "preset"> & { sandbox?: DecodeSandbox },
 ): Promise<FramePack | undefined> {
   const path = v.steps.download?.path;
   try {
     if (!path) throw new DecodeError(v.id, "no video file recorded by download");
-    return await decodeFrames(path, v.id, { fps: opts.fps, preset: opts.preset });
+    return await decodeFrames(path, v.id, {
+      fps: opts.fps,
+      preset: opts.preset,
+      sandbox: opts.sandbox,
+    });
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     m.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));
