@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { pathExists, writeFileAtomic } from "../core/mod.ts";
 
 /** A full commit hash. */
@@ -100,7 +100,9 @@ export class HubRepoCache {
   }
 
   /**
-   * Links a snapshot file to its blob with a relative symlink, as `huggingface_hub` does.
+   * Links a snapshot file to its blob with a relative symlink, as `huggingface_hub` does; where
+   * symlinks may not be made (Deno allows them only with unscoped read and write permissions)
+   * with a hard link, which Python tools read the same way.
    * @param commit the commit
    * @param file the file's path in the repository
    * @param etag the blob's name
@@ -109,9 +111,34 @@ export class HubRepoCache {
   async link(commit: string, file: string, etag: string): Promise<string> {
     const path = this.snapshotPath(commit, file);
     await Deno.mkdir(dirname(path), { recursive: true });
-    const target = relative(dirname(path), this.blobPath(etag));
     await Deno.remove(path).catch(() => {});
-    await Deno.symlink(target, path);
+    try {
+      await Deno.symlink(relative(dirname(path), this.blobPath(etag)), path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
+        throw e;
+      }
+      await Deno.link(this.blobPath(etag), path);
+    }
     return path;
+  }
+
+  /**
+   * The blob a snapshot file is: its symlink's target, or the blob with the same inode.
+   * @param path a snapshot file
+   * @returns the blob's name (its ETag), or null when it is no blob's link
+   */
+  async blobOf(path: string): Promise<string | null> {
+    try {
+      return basename(await Deno.readLink(path));
+    } catch { /* not a symlink */ }
+    const ino = (await Deno.stat(path)).ino;
+    if (ino === null) return null;
+    try {
+      for await (const e of Deno.readDir(join(this.root, "blobs"))) {
+        if (e.isFile && (await Deno.stat(this.blobPath(e.name))).ino === ino) return e.name;
+      }
+    } catch { /* no blobs folder */ }
+    return null;
   }
 }

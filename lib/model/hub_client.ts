@@ -17,12 +17,13 @@
  * ```
  * @module
  */
+import { ConfigError } from "../core/mod.ts";
 import { Fetcher, type FetcherOptions, retryDelayMs } from "../download/mod.ts";
 import { HubRepoCache, isCommitHash } from "./hub_cache.ts";
 import type { HubSettings } from "./hub_settings.ts";
 
 /** A hub request or lookup that failed, naming the repo, file and revision. */
-export class HubError extends Error {
+export class HubError extends ConfigError {
   /** The error class name, shown in messages. */
   override name = "HubError";
   /**

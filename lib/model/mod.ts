@@ -17,3 +17,4 @@ export * from "./hub_cache.ts";
 export * from "./hub_client.ts";
 export * from "./model_source.ts";
 export * from "./model_store.ts";
+export * from "./model_catalog.ts";

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { type RunConfig, sha256File, writeFileAtomic } from "../core/mod.ts";
 import {
   buildTextModel,
@@ -24,6 +24,7 @@ import {
   openClipCheckpoint,
 } from "../onnx/mod.ts";
 import { HubClient, type HubClientOptions, HubError } from "./hub_client.ts";
+import { HubRepoCache } from "./hub_cache.ts";
 import { builtModelCacheDir, type HubSettings, hubSettingsFromEnv } from "./hub_settings.ts";
 import { KNOWN_MODELS, type ModelSource, parseModelSource } from "./model_source.ts";
 
@@ -137,8 +138,11 @@ export async function fetchCheckpoint(
     opts.log?.(`model: ${source.repo}@${config.commit.slice(0, 12)}: fetching ${files.weights}`);
     // the weights of the same commit the config came from
     const weights = await hub.download(source.repo, files.weights, config.commit);
-    const blob = await Deno.realPath(weights.path);
-    const sha = /^[0-9a-f]{64}$/.test(basename(blob)) ? basename(blob) : await sha256File(blob);
+    // an LFS blob is named by its sha256, checked when it was fetched
+    const blob = await new HubRepoCache(hub.settings.cacheDir, source.repo).blobOf(weights.path);
+    const sha = blob !== null && /^[0-9a-f]{64}$/.test(blob)
+      ? blob
+      : await sha256File(weights.path);
     return {
       path: join(weights.path, ".."),
       sha256: sha,

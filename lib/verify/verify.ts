@@ -33,7 +33,7 @@ export interface VerifyOptions {
   card: string;
   /** A class list, one name a line: every label must be in it (test labels may be empty). */
   classes?: string;
-  /** Embedding width (default 512). */
+  /** Embedding width (default: the work dir's recorded `embed_dim`, else 512). */
   dim?: number;
   /** Print no progress lines. */
   quiet?: boolean;
@@ -255,7 +255,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if ((opts.work === undefined) === (opts.shards === undefined)) {
     throw new TypeError("verify: give exactly one of work or shards");
   }
-  const dim = opts.dim ?? 512;
+  // the width the work dir's model gives (its run config), else the option, else ViT-B/32's 512
+  let dim = opts.dim;
   const expected: SplitTotals = await readCardSplits(opts.card);
   const classes = opts.classes ? await readClasses(opts.classes) : null;
   const shardsDir = opts.work ? workDirLayout(opts.work).shards : resolve(opts.shards!);
@@ -278,6 +279,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if (manifestPath && (await pathExists(manifestPath))) {
     const m = Manifest.open(manifestPath, { readOnly: true });
     try {
+      const recorded = m.config().embed_dim;
+      if (dim === undefined && typeof recorded === "number") dim = recorded;
       entries = m.shards().map((r) => ({
         file: r.file,
         split: r.split,
@@ -315,6 +318,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     }
     entries = csv.map((r) => ({ file: r.tarFile, split: r.split, sha256: null, samples: null }));
   }
+  const width = dim ?? 512;
   const seenFiles = new Set<string>();
   for (const e of entries) {
     if (seenFiles.has(e.file)) problem(e.file, null, "listed twice");
@@ -364,7 +368,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       for await (const raw of reader) {
         shardSamples++;
         lastKey = raw.key;
-        for (const msg of checkSample(raw, e.split, classes, dim)) problem(e.file, raw.key, msg);
+        for (const msg of checkSample(raw, e.split, classes, width)) problem(e.file, raw.key, msg);
         const k = KEY.exec(raw.key);
         if (!k) {
           problem(e.file, raw.key, "key is not of the form vid_<number>");
