@@ -40,6 +40,17 @@ export class HubRepoCache {
   }
 
   /**
+   * Holds the lock `huggingface_hub` takes while it writes a blob
+   * (`<cache>/.locks/models--<owner>--<name>/<etag>.lock`), so that processes fetching the same
+   * model at once (a job array's workers) write it once. The OS drops it when its holder dies.
+   * @param etag the blob's name
+   * @returns a function that releases it
+   */
+  async lockBlob(etag: string): Promise<() => void> {
+    return await holdLock(join(this.cacheDir, ".locks", basename(this.root), `${etag}.lock`));
+  }
+
+  /**
    * A blob's path.
    * @param etag the file's ETag (quotes removed)
    * @returns `blobs/<etag>`
@@ -141,4 +152,25 @@ export class HubRepoCache {
     } catch { /* no blobs folder */ }
     return null;
   }
+}
+
+/**
+ * Takes an exclusive OS lock on a file (created with its folder), waiting for another holder.
+ * @param path the lock file
+ * @returns a function that releases it
+ */
+export async function holdLock(path: string): Promise<() => void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  await file.lock(true);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    try {
+      file.unlockSync();
+    } finally {
+      file.close();
+    }
+  };
 }

@@ -112,6 +112,24 @@ export class HubClient {
     const meta = await this.#head(url, repo, file, revision);
     const blob = cache.blobPath(meta.etag);
     await Deno.mkdir(cache.root + "/blobs", { recursive: true });
+    const release = await cache.lockBlob(meta.etag);
+    try {
+      await this.#fetchBlob(url, blob, meta, `${repo}/${file}@${revision}`);
+    } finally {
+      release();
+    }
+    const path = await cache.link(meta.commit, file, meta.etag);
+    await cache.writeRef(revision, meta.commit);
+    return { path, commit: meta.commit, requests: this.requests - before };
+  }
+
+  /** Fetches a blob unless another process (or an earlier run) has already. */
+  async #fetchBlob(
+    url: string,
+    blob: string,
+    meta: { etag: string; size: number | null },
+    what: string,
+  ): Promise<void> {
     try {
       await Deno.stat(blob);
     } catch {
@@ -124,21 +142,18 @@ export class HubClient {
           headers: auth,
         });
       } catch (e) {
-        throw new HubError(`${repo}/${file}@${revision}: ${(e as Error).message} (${url})`);
+        throw new HubError(`${what}: ${(e as Error).message} (${url})`);
       }
       if (meta.size !== null) {
         const got = (await Deno.stat(blob)).size;
         if (got !== meta.size) {
           await Deno.remove(blob).catch(() => {});
           throw new HubError(
-            `${repo}/${file}@${revision}: got ${got} bytes, the hub announced ${meta.size} (${url})`,
+            `${what}: got ${got} bytes, the hub announced ${meta.size} (${url})`,
           );
         }
       }
     }
-    const path = await cache.link(meta.commit, file, meta.etag);
-    await cache.writeRef(revision, meta.commit);
-    return { path, commit: meta.commit, requests: this.requests - before };
   }
 
   /** The metadata request, following only same-host (relative) redirects, with retries. */

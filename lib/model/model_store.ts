@@ -24,7 +24,7 @@ import {
   openClipCheckpoint,
 } from "../onnx/mod.ts";
 import { HubClient, type HubClientOptions, HubError } from "./hub_client.ts";
-import { HubRepoCache } from "./hub_cache.ts";
+import { holdLock, HubRepoCache } from "./hub_cache.ts";
 import { builtModelCacheDir, type HubSettings, hubSettingsFromEnv } from "./hub_settings.ts";
 import { KNOWN_MODELS, type ModelSource, parseModelSource } from "./model_source.ts";
 
@@ -186,44 +186,19 @@ export async function resolveModel(
   const path = join(dir, `${tower}-${variant}-b${MODEL_BUILDER_VERSION}.onnx`);
   const infoPath = join(dir, "model.json");
   let built = false;
-  let arch: ClipArchitecture;
-  try {
-    await Deno.stat(path);
-    arch = JSON.parse(await Deno.readTextFile(infoPath)).architecture;
-  } catch {
-    opts.log?.(`model: building the ${tower} encoder (${variant}) of ${ckpt.name}`);
-    const open = await openClipCheckpoint(ckpt.path);
+  let arch: ClipArchitecture | null = await readBuilt(path, infoPath);
+  if (arch === null) {
+    // one builder at a time per file: a job array's workers build it once
+    const release = await holdLock(`${path}.lock`);
     try {
-      arch = open.arch;
-      const checkpoint = await open.weights(tower, `sha256:${ckpt.sha256}`);
-      const model = tower === "vision"
-        ? buildVisionModel({
-          config: arch.vision,
-          checkpoint,
-          dtype: variant === "fp16-uint8" ? "float16" : "float32",
-          inputFormat: variant === "fp16-uint8" ? "uint8-nhwc" : "float32-nchw",
-        })
-        : buildTextModel({ config: arch.text, checkpoint });
-      await Deno.mkdir(dir, { recursive: true });
-      await writeFileAtomic(path, model.bytes);
-      await writeFileAtomic(
-        infoPath,
-        new TextEncoder().encode(
-          JSON.stringify(
-            {
-              checkpoint_sha256: ckpt.sha256,
-              name: ckpt.name,
-              revision: ckpt.revision,
-              architecture: arch,
-            },
-            null,
-            2,
-          ) + "\n",
-        ),
-      );
-      built = true;
+      arch = await readBuilt(path, infoPath);
+      if (arch === null) {
+        opts.log?.(`model: building the ${tower} encoder (${variant}) of ${ckpt.name}`);
+        arch = await buildEncoder(ckpt, tower, variant, dir, path, infoPath);
+        built = true;
+      }
     } finally {
-      open.close();
+      release();
     }
   }
   return {
@@ -254,4 +229,53 @@ export function modelConfigEntries(m: ResolvedModel, prefix: string): RunConfig 
     [`${prefix}_checkpoint_sha256`]: m.checkpointSha256,
     [`${prefix}_variant`]: m.variant,
   };
+}
+
+/** The architecture of an encoder already built, or null when it is not there. */
+async function readBuilt(path: string, infoPath: string): Promise<ClipArchitecture | null> {
+  try {
+    await Deno.stat(path);
+    return JSON.parse(await Deno.readTextFile(infoPath)).architecture ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds one encoder from a checkpoint into the cache, with its record. */
+async function buildEncoder(
+  ckpt: LocalCheckpoint,
+  tower: ClipTower,
+  variant: ModelVariant,
+  dir: string,
+  path: string,
+  infoPath: string,
+): Promise<ClipArchitecture> {
+  const open = await openClipCheckpoint(ckpt.path);
+  try {
+    const arch = open.arch;
+    const checkpoint = await open.weights(tower, `sha256:${ckpt.sha256}`);
+    const model = tower === "vision"
+      ? buildVisionModel({
+        config: arch.vision,
+        checkpoint,
+        dtype: variant === "fp16-uint8" ? "float16" : "float32",
+        inputFormat: variant === "fp16-uint8" ? "uint8-nhwc" : "float32-nchw",
+      })
+      : buildTextModel({ config: arch.text, checkpoint });
+    await Deno.mkdir(dir, { recursive: true });
+    await writeFileAtomic(path, model.bytes);
+    const record = {
+      checkpoint_sha256: ckpt.sha256,
+      name: ckpt.name,
+      revision: ckpt.revision,
+      architecture: arch,
+    };
+    await writeFileAtomic(
+      infoPath,
+      new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"),
+    );
+    return arch;
+  } finally {
+    open.close();
+  }
 }

@@ -255,7 +255,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if ((opts.work === undefined) === (opts.shards === undefined)) {
     throw new TypeError("verify: give exactly one of work or shards");
   }
-  // the width the work dir's model gives (its run config), else the option, else ViT-B/32's 512
+  // the width asked for, else the one the work dir's model gives (its run config), else 512
   let dim = opts.dim;
   const expected: SplitTotals = await readCardSplits(opts.card);
   const classes = opts.classes ? await readClasses(opts.classes) : null;
