@@ -88,16 +88,3 @@ export function parseModelSource(spec: string): ModelSource {
       "(owner/name[@revision])",
   );
 }
-
-/**
- * Does a `--model` value name something to fetch or build (not a plain `.onnx` file)?
- * @param spec the value
- * @returns true for checkpoints and hub repos
- */
-export function needsModelStore(spec: string): boolean {
-  try {
-    return parseModelSource(spec).kind !== "onnx";
-  } catch {
-    return false;
-  }
-}
