@@ -1,8 +1,17 @@
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
-import { openClipCheckpoint } from "./clip_checkpoint.ts";
-import { buildTextModel, buildVisionModel } from "./clip_model_builder.ts";
+import {
+  openClipArchitecture,
+  openClipCheckpoint,
+  transformersArchitecture,
+} from "./clip_checkpoint.ts";
+import {
+  buildTextModel,
+  buildVisionModel,
+  textParameterCount,
+  visionParameterCount,
+} from "./clip_model_builder.ts";
 import { encodeSafetensors, SafetensorsFile } from "./safetensors.ts";
 import {
   checkpointTensors,
@@ -242,4 +251,70 @@ Deno.test("safetensors round trip of float32, float16 and bfloat16", async () =>
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the released CLIP configs give the published architectures and parameter counts", () => {
+  /** The fields of openai/clip-vit-*'s config.json that set the shape (the rest are defaults). */
+  const openai = (patch: number, vision: [number, number, number], text: [number, number]) => ({
+    architectures: ["CLIPModel"],
+    model_type: "clip",
+    projection_dim: text[0] === 768 ? 768 : 512,
+    text_config: {
+      hidden_size: text[0],
+      intermediate_size: 4 * text[0],
+      num_attention_heads: text[1],
+      num_hidden_layers: 12,
+      max_position_embeddings: 77,
+      vocab_size: 49408,
+      hidden_act: "quick_gelu",
+    },
+    vision_config: {
+      hidden_size: vision[0],
+      intermediate_size: 4 * vision[0],
+      num_attention_heads: vision[1],
+      num_hidden_layers: vision[2],
+      image_size: 224,
+      patch_size: patch,
+      hidden_act: "quick_gelu",
+    },
+  });
+  // totals as published, logit_scale (one parameter) included
+  for (
+    const [name, cfg, total, embed] of [
+      ["ViT-B/32", openai(32, [768, 12, 12], [512, 8]), 151_277_313, 512],
+      ["ViT-B/16", openai(16, [768, 12, 12], [512, 8]), 149_620_737, 512],
+      ["ViT-L/14", openai(14, [1024, 16, 24], [768, 12]), 427_616_513, 768],
+    ] as const
+  ) {
+    const arch = transformersArchitecture(cfg, name);
+    assertEquals(arch.vision.embedDim, embed, name);
+    assertEquals(
+      visionParameterCount(arch.vision) + textParameterCount(arch.text) + 1,
+      total,
+      name,
+    );
+  }
+  // open_clip: LAION's ViT-B-32 (GELU) and OpenAI's weights in open_clip's layout (quick-GELU)
+  const laion = openClipArchitecture({
+    model_cfg: {
+      embed_dim: 512,
+      vision_cfg: { image_size: 224, layers: 12, width: 768, patch_size: 32 },
+      text_cfg: { context_length: 77, vocab_size: 49408, width: 512, heads: 8, layers: 12 },
+    },
+  }, "laion");
+  assertEquals(laion.visionActivation, "gelu");
+  assertEquals(laion.vision.heads, 12);
+  assertEquals(
+    visionParameterCount(laion.vision) + textParameterCount(laion.text) + 1,
+    151_277_313,
+  );
+  const timm = openClipArchitecture({
+    model_cfg: {
+      embed_dim: 512,
+      quick_gelu: true,
+      vision_cfg: { image_size: 224, layers: 12, width: 768, patch_size: 32 },
+      text_cfg: { context_length: 77, vocab_size: 49408, width: 512, heads: 8, layers: 12 },
+    },
+  }, "timm");
+  assertEquals(timm.textActivation, "quick_gelu");
 });
