@@ -18,6 +18,7 @@ export * from "./lib/tar/mod.ts";
 export * from "./lib/download/mod.ts";
 export * from "./lib/video/mod.ts";
 export * from "./lib/onnx/mod.ts";
+export * from "./lib/model/mod.ts";
 export * from "./lib/encode/mod.ts";
 export * from "./lib/shard/mod.ts";
 export * from "./lib/verify/mod.ts";

@@ -8,6 +8,7 @@
  *   probe      linear probe vs scikit-learn's lbfgs on the same features
  *   shard      shard + verify at the published size vs sha256sum
  *   faults     SIGKILL every step at random moments, rerun, compare with a clean run
+ *   agreement  CLIP checkpoints built into ONNX vs the TypeScript reference forward pass
  *   gpu        how to run the GPU kit (it runs on a lent GPU machine, see bench/gpu/README.md)
  */
 const BENCHES: Record<string, string> = {
@@ -16,6 +17,7 @@ const BENCHES: Record<string, string> = {
   probe: "linear_probe_bench.ts",
   shard: "shard_scale.ts",
   faults: "faults.ts",
+  agreement: "checkpoint_agreement.ts",
 };
 
 const [name, ...rest] = Deno.args;

@@ -26,8 +26,9 @@ await runTask({
     "linear-probe": { type: "boolean", help: "run the linear probe (needs train shards)" },
     "text-model": {
       type: "string",
-      arg: "FILE",
-      help: "CLIP text encoder .onnx (input_ids int64 [N,77] → text_embeds [N,D])",
+      arg: "NAME",
+      help: "CLIP text encoder: an .onnx file (input_ids int64 [N,77] → text_embeds [N,D]), a " +
+        "checkpoint, or a hub repo id owner/name[@revision]",
     },
     classes: {
       type: "string",

@@ -44,8 +44,9 @@ await runTask({
     },
     "text-model": {
       type: "string",
-      arg: "FILE",
-      help: "eval: CLIP text encoder .onnx for zero-shot",
+      arg: "NAME",
+      help: "CLIP text encoder: an .onnx file (input_ids int64 [N,77] → text_embeds [N,D]), a " +
+        "checkpoint, or a hub repo id owner/name[@revision]",
     },
     quiet: { type: "boolean", help: "no progress output" },
     worker: {

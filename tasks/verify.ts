@@ -21,7 +21,11 @@ await runTask({
       arg: "FILE",
       help: "class list, one per line: labels must be in it",
     },
-    dim: { type: "string", arg: "N", default: "512", help: "embedding width each .npy must have" },
+    dim: {
+      type: "string",
+      arg: "N",
+      help: "embedding width each .npy must have (default: the work dir's model's, else 512)",
+    },
     json: { type: "boolean", help: "print the report as JSON" },
     quiet: { type: "boolean", help: "no progress lines" },
   },

@@ -212,7 +212,9 @@ Deno.test("the launcher runs exactly the computed flags (KINEMBED_SHOW_PERMISSIO
     for (const name of Object.keys(LAUNCHED_TASKS)) {
       if (DENO_JSON.tasks[name] === undefined) continue;
       await t.step(name, async () => {
-        const args = name === "gpu-setup" ? ["--help"] : ["--help", "--work", join(dir, "work")];
+        const args = name === "gpu-setup" || name === "model"
+          ? ["--help"]
+          : ["--help", "--work", join(dir, "work")];
         const out = await new Deno.Command("deno", {
           args: ["task", "--quiet", name, ...args],
           cwd: repoPath(),

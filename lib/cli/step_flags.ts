@@ -9,6 +9,7 @@ import { UsageError } from "../core/mod.ts";
 import { parseProviders } from "../onnx/mod.ts";
 import { type Preset, PRESETS, type SampleOptions } from "../video/mod.ts";
 import { parseSplits } from "../download/mod.ts";
+import { MODEL_VARIANTS, type ModelVariant } from "../model/mod.ts";
 
 /** Download inputs: annotations, archive lists, plain lists or folders. */
 export const DOWNLOAD_INPUT_FLAGS: Record<string, FlagSpec> = {
@@ -70,8 +71,17 @@ export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
 export const ENCODE_FLAGS: Record<string, FlagSpec> = {
   model: {
     type: "string",
-    arg: "FILE",
-    help: "CLIP image encoder .onnx (input pixel_values, output image_embeds); required",
+    arg: "NAME",
+    help: "CLIP image encoder: an .onnx file (input pixel_values, output image_embeds), a " +
+      "checkpoint (.safetensors file or folder), or a hub repo id owner/name[@revision] " +
+      "(e.g. openai/clip-vit-base-patch32); required",
+  },
+  "model-variant": {
+    type: "string",
+    arg: "V",
+    default: "auto",
+    help: "encoder built from a checkpoint: auto (fp16-uint8 on CUDA, else float32) | " +
+      "float32 | fp16-uint8",
   },
   providers: {
     type: "string",
@@ -157,15 +167,21 @@ export function encodeFlagOptions(
   const model = stringFlag(v, "model");
   if (!model) {
     throw new UsageError(
-      "--model FILE is required (e.g. a vision model from fixtures/make_models.ts)",
+      "--model is required: an .onnx file, a checkpoint, or a hub repo id " +
+        "(e.g. openai/clip-vit-base-patch32)",
     );
   }
   const dtype = stringFlag(v, "dtype");
   if (dtype !== "float16" && dtype !== "float32") {
     throw new UsageError("--dtype must be float16 or float32");
   }
+  const variant = stringFlag(v, "model-variant") ?? "auto";
+  if (variant !== "auto" && !(MODEL_VARIANTS as readonly string[]).includes(variant)) {
+    throw new UsageError(`--model-variant must be auto, ${MODEL_VARIANTS.join(" or ")}`);
+  }
   return {
     model,
+    modelVariant: variant as ModelVariant | "auto",
     providers: parseProviders(stringFlag(v, "providers")!),
     batch: intFlag(v, "batch", 1),
     dtype: dtype as EmbeddingOutputDtype,

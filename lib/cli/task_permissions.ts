@@ -19,6 +19,10 @@
  * - run: the union of download, sample, encode, shard, verify and eval. demo: as run, plus the
  *   repository's fixtures (read), `fixtures/models` (write) and the `ffmpeg` on PATH that makes the
  *   fixture videos, without network.
+ * - a `--model` / `--text-model` that is a checkpoint or hub repo id (encode, eval, run, model):
+ *   read of the checkpoint, read-write of the built-model cache and the `huggingface_hub` cache,
+ *   the `HF_*` variables, and network only to the hub endpoint's host and the CDN hosts it
+ *   redirects large files to (none with `HF_HUB_OFFLINE=1`; docs/models.md).
  * - gpu-setup: read everywhere (it searches the machine's library folders), write of
  *   onnxruntime-node's native folder and the package cache, run of the few tools it asks.
  * @module
@@ -28,6 +32,15 @@ import { fileURLToPath } from "node:url";
 import { isHttpUrl, parseCsv } from "../download/mod.ts";
 import { ConfigError, UsageError } from "../core/mod.ts";
 import { defaultFfmpegBinary, sandboxCandidates } from "../video/mod.ts";
+import {
+  builtModelCacheDir,
+  DEFAULT_HUB_CDN_HOSTS,
+  DEFAULT_HUB_ENDPOINT,
+  HUB_ENV_VARS,
+  hubSettingsFromEnv,
+  type ModelSource,
+  parseModelSource,
+} from "../model/mod.ts";
 
 /** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url)).replace(
@@ -47,6 +60,7 @@ export const LAUNCHED_TASKS: Readonly<Record<string, string>> = {
   merge: "merge.ts",
   demo: "demo.ts",
   "gpu-setup": "gpu_setup.ts",
+  model: "model.ts",
 };
 
 /** How one task is to be started. */
@@ -81,6 +95,7 @@ const BOOLEAN_FLAGS = new Set([
   "eval",
   "check",
   "no-probe",
+  "refresh",
 ]);
 
 /** Deno's permission lists are comma-separated; longer lists are folded to their folders. */
@@ -362,11 +377,62 @@ async function grantDownload(g: Grants, flags: Map<string, string[]>) {
   }
 }
 
+/**
+ * Adds what a `--model` / `--text-model` value needs: read of an `.onnx` file; for a checkpoint,
+ * read of it and read-write of the built-model cache; for a hub repo also read-write of the
+ * `huggingface_hub` cache, read of the token file, the hub variables, and network to the
+ * endpoint's host and the CDN hosts it redirects to (none when `HF_HUB_OFFLINE` is set).
+ */
+function grantModel(g: Grants, spec: string | undefined) {
+  if (spec === undefined) return;
+  let source: ModelSource;
+  try {
+    // a path that exists here is local; anything else may be a repo id
+    let local = false;
+    try {
+      Deno.statSync(g.abs(spec));
+      local = true;
+    } catch { /* not here */ }
+    source = parseModelSource(local ? g.abs(spec) : spec);
+  } catch {
+    g.addRead(spec); // the task names the bad value
+    return;
+  }
+  if (source.kind === "onnx") {
+    g.addRead(spec);
+    return;
+  }
+  g.addEnv(...HUB_ENV_VARS);
+  g.addReadWrite(builtModelCacheDir(g.getEnv));
+  if (source.kind === "checkpoint") {
+    g.addRead(source.path);
+    return;
+  }
+  const hub = hubSettingsFromEnv(g.getEnv);
+  g.addReadWrite(hub.cacheDir);
+  const hfHome = g.getEnv("HF_HOME") ??
+    join(g.getEnv("XDG_CACHE_HOME") ?? join(g.getEnv("HOME") ?? "/tmp", ".cache"), "huggingface");
+  g.addRead(g.getEnv("HF_TOKEN_PATH") ?? join(hfHome, "token"));
+  if (hub.offline) return;
+  const host = netHost(hub.endpoint);
+  if (host) g.net.add(host);
+  // large files redirect to a CDN host: the default endpoint's are known, others are named
+  if (hub.endpoint === DEFAULT_HUB_ENDPOINT) {
+    for (const h of DEFAULT_HUB_CDN_HOSTS) {
+      g.net.add(h);
+    }
+  }
+  for (const h of (g.getEnv("KINEMBED_ALLOW_NET") ?? "").split(",")) {
+    if (h.trim()) g.net.add(h.trim());
+  }
+}
+
 /** Adds eval's inputs and its reports folder. */
 function grantEval(g: Grants, flags: Map<string, string[]>, work: string | undefined) {
   const last = (k: string) => flags.get(k)?.at(-1);
   const shards = last("shards");
-  g.addRead(shards, last("text-model"), last("classes"), last("templates"), last("card"));
+  g.addRead(shards, last("classes"), last("templates"), last("card"));
+  grantModel(g, last("text-model"));
   g.addRead(join(REPO_ROOT, "data"));
   const out = last("out") ?? (work !== undefined ? join(work, "reports") : "reports");
   g.addReadWrite(out);
@@ -414,9 +480,22 @@ export async function taskLaunch(
       break;
     case "encode":
       g.addReadWrite(work);
-      g.addRead(last("model"));
+      grantModel(g, last("model"));
       grantOrt(g);
       break;
+    case "model": {
+      // `model <command> [NAME]`: the two caches, the checkpoint or the hub, nothing else
+      const positionals = args.filter((a, i) =>
+        !a.startsWith("--") && !(i > 0 && args[i - 1] === "--variant")
+      );
+      const name = positionals[1];
+      if (name !== undefined) grantModel(g, name);
+      else {
+        g.addEnv(...HUB_ENV_VARS);
+        g.addRead(builtModelCacheDir(g.getEnv), hubSettingsFromEnv(g.getEnv).cacheDir);
+      }
+      break;
+    }
     case "shard":
     case "merge":
       // merge reads the workers' manifests under <work>/workers/ and writes <work>
@@ -434,7 +513,8 @@ export async function taskLaunch(
       if (last("worker-work") !== undefined) g.addReadWrite(last("worker-work")!);
       await grantDownload(g, flags);
       grantFfmpeg(g, flags);
-      g.addRead(last("model"), last("text-model"), last("card"), last("classes"));
+      grantModel(g, last("model"));
+      g.addRead(last("card"), last("classes"));
       grantEval(g, flags, work);
       break;
     case "demo":

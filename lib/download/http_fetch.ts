@@ -115,6 +115,8 @@ export interface TransferOptions {
   sha256?: string;
   /** Called with the byte count of each piece of body written. */
   onBytes?: (n: number) => void;
+  /** Extra request headers (e.g. `authorization`). */
+  headers?: Record<string, string>;
 }
 
 /** What a finished transfer did. */
@@ -298,7 +300,7 @@ export class Fetcher {
       offset = 0;
     }
     // identity: byte offsets and Content-Length must be those of the file itself
-    const headers = new Headers({ "accept-encoding": "identity" });
+    const headers = new Headers({ ...opts.headers, "accept-encoding": "identity" });
     if (offset > 0) {
       headers.set("range", `bytes=${offset}-`);
       // If-Range makes a server send the whole new file instead of a piece of a changed one

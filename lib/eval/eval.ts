@@ -40,6 +40,7 @@ import {
 import { defaultCardPath, loadClassNames, loadPromptTemplates } from "../dataset/mod.ts";
 import { topKAccuracy } from "./top_k.ts";
 import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
+import { resolveModel } from "../model/mod.ts";
 
 /** Options of {@linkcode evaluate}. */
 export interface EvalOptions {
@@ -53,7 +54,7 @@ export interface EvalOptions {
   zeroShot?: boolean;
   /** Run the linear probe (needs train and the scored split). Neither flag set: both where possible. */
   linearProbe?: boolean;
-  /** CLIP text encoder (`input_ids` → `text_embeds`) for zero-shot. */
+  /** CLIP text encoder for zero-shot: an `.onnx` file, a checkpoint, or a hub repo id. */
   textModel?: string;
   /** Class list for zero-shot, one per line (default the shipped 700 Kinetics-700 names). */
   classes?: string;
@@ -179,7 +180,9 @@ async function runZeroShot(
   const templates = await loadPromptTemplates(opts.templates);
   const classIndex = new Map(classNames.map((n, i) => [n, i]));
   log(`zero-shot: encoding ${classNames.length} classes × ${templates.length} templates`);
-  const clf = await buildZeroShotClassifier(opts.textModel!, classNames, templates, {
+  // a checkpoint or hub model is fetched and built into its text encoder once
+  const textModel = await resolveModel(opts.textModel!, { tower: "text", log });
+  const clf = await buildZeroShotClassifier(textModel.path, classNames, templates, {
     providers: opts.providers,
     threads: opts.threads,
     onFallback: (p, reason) =>

@@ -131,6 +131,24 @@ export interface VisionModelOptions {
   inputFormat?: VisionInputFormat;
   /** Weight and compute precision (default `float32`). */
   dtype?: ModelDtype;
+  /** Trained weights instead of seeded random ones (see {@linkcode CheckpointWeights}). */
+  checkpoint?: CheckpointWeights;
+}
+
+/**
+ * Trained weights for the builder: every tensor under the builder's name (OpenAI CLIP's state
+ * dict names) in the builder's layout (matrices fed to `MatMul` stored `[in, out]`), plus what the
+ * architecture does differently from OpenAI's CLIP.
+ */
+export interface CheckpointWeights {
+  /** float32 values by builder name; each must have exactly the size the shape asks for. */
+  weights: ReadonlyMap<string, Float32Array>;
+  /** The MLP's activation: CLIP's `quick_gelu` (x·σ(1.702x)) or the exact `gelu` (erf). */
+  activation: "quick_gelu" | "gelu";
+  /** LayerNorm epsilon (CLIP: 1e-5). */
+  layerNormEpsilon: number;
+  /** What the weights are (e.g. the checkpoint's sha256), recorded in the model's metadata. */
+  source: string;
 }
 
 /** Options of {@linkcode buildTextModel}. */
@@ -143,6 +161,8 @@ export interface TextModelOptions {
   seed?: number;
   /** Weight and compute precision (default `float32`). */
   dtype?: ModelDtype;
+  /** Trained weights instead of seeded random ones. */
+  checkpoint?: CheckpointWeights;
 }
 
 /** A built model: its ONNX bytes and what it is. */
@@ -182,9 +202,15 @@ export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<Visi
     throw new RangeError(`image size ${cfg.imageSize} is not a multiple of patch ${cfg.patch}`);
   }
   const ctx = new BuildContext(
-    new OnnxGraph({ name: "clip_vision", doc: "CLIP-shaped ViT image encoder, random weights" }),
+    new OnnxGraph({
+      name: "clip_vision",
+      doc: opts.checkpoint
+        ? "CLIP ViT image encoder"
+        : "CLIP-shaped ViT image encoder, random weights",
+    }),
     dtype,
     opts.seed ?? 0,
+    opts.checkpoint,
   );
   const { g } = ctx;
   const W = cfg.width, S = cfg.imageSize, P = cfg.patch, grid = S / P;
@@ -253,9 +279,15 @@ export function buildTextModel(opts: TextModelOptions = {}): BuiltModel<TextConf
   const dtype = opts.dtype ?? "float32";
   checkHeads(cfg.width, cfg.heads);
   const ctx = new BuildContext(
-    new OnnxGraph({ name: "clip_text", doc: "CLIP-shaped causal text encoder, random weights" }),
+    new OnnxGraph({
+      name: "clip_text",
+      doc: opts.checkpoint
+        ? "CLIP causal text encoder"
+        : "CLIP-shaped causal text encoder, random weights",
+    }),
     dtype,
     opts.seed ?? 0,
+    opts.checkpoint,
   );
   const { g } = ctx;
   const W = cfg.width, L = cfg.context;
@@ -318,6 +350,14 @@ export function modelOptionsKey(
       ? ((opts as VisionModelOptions).inputFormat ?? "float32-nchw")
       : undefined,
     dtype: opts.dtype ?? "float32",
+    // present only for trained weights, so random-weight models keep their bytes
+    ...(opts.checkpoint
+      ? {
+        weights: opts.checkpoint.source,
+        activation: opts.checkpoint.activation,
+        layerNormEpsilon: opts.checkpoint.layerNormEpsilon,
+      }
+      : {}),
   });
 }
 
@@ -355,11 +395,30 @@ function checkHeads(width: number, heads: number): void {
 
 /** The graph being built, its precision, and where its weights come from. */
 class BuildContext {
-  constructor(readonly g: OnnxGraph, readonly dtype: ModelDtype, readonly seed: number) {}
+  constructor(
+    readonly g: OnnxGraph,
+    readonly dtype: ModelDtype,
+    readonly seed: number,
+    readonly checkpoint?: CheckpointWeights,
+  ) {}
 
-  /** A seeded normal weight in the compute dtype, named like CLIP's state dict. */
+  /**
+   * A weight in the compute dtype, named like CLIP's state dict: the checkpoint's when there is
+   * one, else seeded normal values.
+   */
   param(name: string, dims: number[], std: number, mean = 0): string {
-    const values = seededNormal(this.seed, name, dims.reduce((a, b) => a * b, 1), std, mean);
+    const count = dims.reduce((a, b) => a * b, 1);
+    let values: Float32Array;
+    if (this.checkpoint) {
+      const w = this.checkpoint.weights.get(name);
+      if (!w) throw new RangeError(`checkpoint weights lack ${name}`);
+      if (w.length !== count) {
+        throw new RangeError(
+          `checkpoint weight ${name} has ${w.length} values, [${dims}] needs ${count}`,
+        );
+      }
+      values = w;
+    } else values = seededNormal(this.seed, name, count, std, mean);
     return this.g.initializer(
       name,
       this.dtype,
@@ -397,7 +456,7 @@ class BuildContext {
       x,
       this.param(`${prefix}.weight`, [width], 0.05, 1),
       this.param(`${prefix}.bias`, [width], 0.05),
-    ], { axis: attr.int(-1), epsilon: attr.float(1e-5) });
+    ], { axis: attr.int(-1), epsilon: attr.float(this.checkpoint?.layerNormEpsilon ?? 1e-5) });
   }
 
   /** `x · w + b` with `w` stored `[in, out]`, named `<weight>` and `<bias>`. */
@@ -452,7 +511,16 @@ class BuildContext {
 
     const h2 = this.layerNorm(x, `${prefix}.ln_2`, W);
     const f = this.linear(h2, `${prefix}.mlp.c_fc.weight`, `${prefix}.mlp.c_fc.bias`, W, mlp);
-    const gelu = g.node("Mul", [f, g.node("Sigmoid", [g.node("Mul", [f, this.scalar(1.702)])])]);
+    const gelu = this.checkpoint?.activation === "gelu"
+      // exact GELU: x · ½(1 + erf(x/√2))
+      ? g.node("Mul", [
+        g.node("Mul", [f, this.scalar(0.5)]),
+        g.node("Add", [
+          g.node("Erf", [g.node("Mul", [f, this.scalar(Math.SQRT1_2)])]),
+          this.scalar(1),
+        ]),
+      ])
+      : g.node("Mul", [f, g.node("Sigmoid", [g.node("Mul", [f, this.scalar(1.702)])])]);
     return g.node("Add", [
       x,
       this.linear(gelu, `${prefix}.mlp.c_proj.weight`, `${prefix}.mlp.c_proj.bias`, mlp, W),

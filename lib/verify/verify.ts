@@ -40,7 +40,7 @@ export interface VerifyOptions {
   card: string;
   /** A class list, one name a line: every label must be in it (test labels may be empty). */
   classes?: string;
-  /** Embedding width (default 512). */
+  /** Embedding width (default: the work dir's recorded `embed_dim`, else 512). */
   dim?: number;
   /** Print no progress lines. */
   quiet?: boolean;
@@ -265,7 +265,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const classes = opts.classes ? await readClasses(opts.classes) : null;
   const shardsDir = opts.work ? workDirLayout(opts.work).shards : resolve(opts.shards!);
   const problems = new Problems();
-  const { entries, fromManifest } = await listShards(opts, shardsDir, problems);
+  const { entries, fromManifest, recordedDim } = await listShards(opts, shardsDir, problems);
+  // the width asked for, else the one the work dir's model gives (its run config), else 512
+  const dim = opts.dim ?? recordedDim ?? 512;
 
   const tally: Tally = {
     found: Object.fromEntries(SPLITS.map((s) => [s, { samples: 0, tars: 0 }])) as Record<
@@ -286,7 +288,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   for (const e of entries) {
     if (readFiles.has(e.file)) continue;
     readFiles.add(e.file);
-    const check = { classes, dim: opts.dim ?? 512 };
+    const check = { classes, dim };
     const shardBytes = await readShard(join(shardsDir, e.file), e, check, tally, problems);
     progress.tick(1, shardBytes / 1e6);
   }
@@ -338,9 +340,10 @@ async function listShards(
   opts: VerifyOptions,
   shardsDir: string,
   problems: Problems,
-): Promise<{ entries: ShardEntry[]; fromManifest: boolean }> {
+): Promise<{ entries: ShardEntry[]; fromManifest: boolean; recordedDim?: number }> {
   const problem = problems.add;
   let entries: ShardEntry[] = [];
+  let recordedDim: number | undefined;
   const csvPath = join(shardsDir, "splits.csv");
   const csv = (await pathExists(csvPath))
     ? parseSplitsCsv(await Deno.readTextFile(csvPath), csvPath)
@@ -349,6 +352,8 @@ async function listShards(
   if (manifestPath && (await pathExists(manifestPath))) {
     const m = Manifest.open(manifestPath, { readOnly: true });
     try {
+      const recorded = m.config().embed_dim;
+      if (typeof recorded === "number") recordedDim = recorded;
       entries = m.shards().map((r) => ({
         file: r.file,
         split: r.split,
@@ -395,7 +400,7 @@ async function listShards(
       problem(f, null, `not listed in ${fromManifest ? "the manifest" : "splits.csv"}`);
     }
   }
-  return { entries, fromManifest };
+  return { entries, fromManifest, recordedDim };
 }
 
 /**

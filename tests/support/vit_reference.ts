@@ -24,6 +24,35 @@ export interface ReferenceModel {
   heads: number;
   /** Number of residual blocks (counted from the weight names). */
   layers: number;
+  /** The MLP's activation (default CLIP's quick-GELU). */
+  activation?: "quick_gelu" | "gelu";
+}
+
+/**
+ * A reference model from weights in hand (OpenAI names, matrices `[in, out]`), for one tower.
+ * @param weights weights by name with their shapes (both towers may be present)
+ * @param tower which tower's weights to keep
+ * @param heads attention heads of that tower
+ * @param activation its MLP activation
+ * @returns the model
+ */
+export function referenceModelFromWeights(
+  weights: ReadonlyMap<string, { dims: number[]; data: Float32Array }>,
+  tower: "vision" | "text",
+  heads: number,
+  activation: "quick_gelu" | "gelu" = "quick_gelu",
+): ReferenceModel {
+  const w = new Map<string, Float32Array>();
+  const dims = new Map<string, number[]>();
+  let layers = 0;
+  for (const [name, t] of weights) {
+    if (name.startsWith("visual.") !== (tower === "vision")) continue;
+    w.set(name, t.data);
+    dims.set(name, t.dims);
+    const m = /resblocks\.(\d+)\./.exec(name);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  return { weights: w, dims, heads, layers, activation };
 }
 
 /**
@@ -221,7 +250,11 @@ function residualBlock(
   const mlp = w("mlp.c_fc.bias").length;
   const f = matmul(h2, tokens, width, w("mlp.c_fc.weight"), mlp);
   addBias(f, w("mlp.c_fc.bias"));
-  for (let i = 0; i < f.length; i++) f[i] = f[i] / (1 + Math.exp(-1.702 * f[i]));
+  if (model.activation === "gelu") {
+    for (let i = 0; i < f.length; i++) f[i] = 0.5 * f[i] * (1 + erf(f[i] / Math.SQRT2));
+  } else {
+    for (let i = 0; i < f.length; i++) f[i] = f[i] / (1 + Math.exp(-1.702 * f[i]));
+  }
   const p = matmul(f, tokens, mlp, w("mlp.c_proj.weight"), width);
   addBias(p, w("mlp.c_proj.bias"));
   addInPlace(x1, p);
@@ -276,4 +309,23 @@ function addBias(x: Float64Array, bias: Float32Array): void {
 
 function addInPlace(x: Float64Array, y: ArrayLike<number>): void {
   for (let i = 0; i < x.length; i++) x[i] += y[i];
+}
+
+/** The error function in float64: Taylor series near 0, erfc's continued fraction beyond. */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a < 2.5) {
+    let term = a, sum = a;
+    for (let n = 1; n < 200; n++) {
+      term *= -a * a / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * sum * 2 / Math.sqrt(Math.PI);
+  }
+  let t = a;
+  for (let k = 120; k >= 1; k--) t = a + (k / 2) / t;
+  const erfc = Math.exp(-a * a) / Math.sqrt(Math.PI) / t;
+  return Math.sign(x) * (1 - erfc);
 }

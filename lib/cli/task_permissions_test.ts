@@ -1,0 +1,59 @@
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { join } from "node:path";
+import { taskLaunch } from "./task_permissions.ts";
+import { DEFAULT_HUB_CDN_HOSTS } from "../model/mod.ts";
+
+function flag(flags: string[], name: string): string[] | null {
+  const f = flags.find((x) => x === `--allow-${name}` || x.startsWith(`--allow-${name}=`));
+  if (f === undefined) return null;
+  return f.includes("=") ? f.slice(f.indexOf("=") + 1).split(",") : [];
+}
+
+Deno.test("a hub model: network to the endpoint and its CDN hosts only, the two caches writable", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const vars: Record<string, string> = { HOME: dir, PATH: Deno.env.get("PATH") ?? "" };
+    const env = (n: string) => vars[n];
+    const args = ["--work", join(dir, "w"), "--model", "openai/clip-vit-base-patch32"];
+    const l = await taskLaunch("encode", args, { cwd: dir, env });
+    assertEquals(flag(l.flags, "net")?.sort(), ["huggingface.co", ...DEFAULT_HUB_CDN_HOSTS].sort());
+    const write = flag(l.flags, "write")!;
+    assert(write.includes(join(dir, ".cache", "huggingface", "hub")), write.join(" "));
+    assert(write.includes(join(dir, ".cache", "kinembed", "models")), write.join(" "));
+    assert(flag(l.flags, "env")!.includes("HF_TOKEN"));
+
+    // a mirror: its host and the hosts named for its CDN, nothing else
+    vars.HF_ENDPOINT = "http://127.0.0.1:1234";
+    vars.KINEMBED_ALLOW_NET = "127.0.0.1:5678";
+    vars.HF_HUB_CACHE = join(dir, "hf");
+    const mirror = await taskLaunch("run", args, { cwd: dir, env });
+    assertEquals(flag(mirror.flags, "net")?.sort(), ["127.0.0.1:1234", "127.0.0.1:5678"]);
+    assert(flag(mirror.flags, "write")!.includes(join(dir, "hf")));
+
+    // offline: no network at all
+    vars.HF_HUB_OFFLINE = "1";
+    const offline = await taskLaunch("eval", ["--work", dir, "--text-model", "a/b"], {
+      cwd: dir,
+      env,
+    });
+    assertEquals(flag(offline.flags, "net"), null);
+
+    // an .onnx file or a checkpoint on disk: no network, no hub cache
+    delete vars.HF_HUB_OFFLINE;
+    const onnx = await taskLaunch("encode", ["--work", dir, "--model", "v.onnx"], {
+      cwd: dir,
+      env,
+    });
+    assertEquals(flag(onnx.flags, "net"), null);
+    await Deno.mkdir(join(dir, "ckpt"));
+    const local = await taskLaunch("encode", ["--work", join(dir, "w"), "--model", "ckpt"], {
+      cwd: dir,
+      env,
+    });
+    assertEquals(flag(local.flags, "net"), null);
+    assert(flag(local.flags, "read")!.includes(join(dir, "ckpt")));
+    assert(!flag(local.flags, "write")!.includes(join(dir, "hf")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

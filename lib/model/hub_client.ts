@@ -1,0 +1,237 @@
+/**
+ * A model hub client that follows the Hub's HTTP conventions: a `HEAD` of
+ * `<endpoint>/<repo>/resolve/<revision>/<file>` (redirects not followed) answers with the commit
+ * (`X-Repo-Commit`), the file's ETag (`X-Linked-Etag` for large files: their sha256; else `ETag`)
+ * and size; the `GET` of the same URL redirects large files to a CDN host. Files land in the
+ * `huggingface_hub` cache layout ({@linkcode HubRepoCache}); a file already there costs no request,
+ * a transfer resumes with `Range` and retries like the download step, and a large file's sha256 is
+ * checked before it is linked into a snapshot.
+ *
+ * @example
+ * ```ts
+ * import { HubClient } from "./hub_client.ts";
+ * import { hubSettingsFromEnv } from "./hub_settings.ts";
+ * const hub = new HubClient(hubSettingsFromEnv());
+ * const f = await hub.download("openai/clip-vit-base-patch32", "config.json", "main");
+ * console.log(f.path, f.commit);
+ * ```
+ * @module
+ */
+import { ConfigError } from "../core/mod.ts";
+import { Fetcher, type FetcherOptions, retryDelayMs } from "../download/mod.ts";
+import { HubRepoCache, isCommitHash } from "./hub_cache.ts";
+import type { HubSettings } from "./hub_settings.ts";
+
+/** A hub request or lookup that failed, naming the repo, file and revision. */
+export class HubError extends ConfigError {
+  /** The error class name, shown in messages. */
+  override name = "HubError";
+  /**
+   * Builds the error.
+   * @param message one line
+   * @param status the HTTP status, when the hub answered one
+   */
+  constructor(message: string, readonly status: number | null = null) {
+    super(message);
+  }
+}
+
+/** A file in the cache. */
+export interface HubFile {
+  /** Its snapshot path (`…/snapshots/<commit>/<file>`). */
+  path: string;
+  /** The commit it belongs to. */
+  commit: string;
+  /** HTTP requests this lookup sent (0: served from the cache). */
+  requests: number;
+}
+
+/** Options of {@linkcode HubClient}. */
+export interface HubClientOptions {
+  /** Retry policy of transfers (default: as the download step). */
+  fetcher?: FetcherOptions;
+  /** Retries of the metadata request on connection errors and 5xx (default 5). */
+  retries?: number;
+}
+
+/** Reads files of hub repositories through the cache. */
+export class HubClient {
+  #fetcher: Fetcher;
+  #retries: number;
+  #retryBaseMs: number;
+  #requests = 0;
+
+  /**
+   * Builds a client.
+   * @param settings endpoint, token, cache folder, offline flag
+   * @param opts retry policy
+   */
+  constructor(readonly settings: HubSettings, opts: HubClientOptions = {}) {
+    this.#fetcher = new Fetcher({ jobs: 2, ...opts.fetcher });
+    this.#retries = opts.retries ?? opts.fetcher?.retries ?? 5;
+    this.#retryBaseMs = opts.fetcher?.retryBaseMs ?? 1000;
+  }
+
+  /** HTTP requests sent so far (metadata and transfers). */
+  get requests(): number {
+    return this.#requests + this.#fetcher.requests;
+  }
+
+  /**
+   * The cached file if there is one, else fetched from the hub into the cache.
+   * @param repo `owner/name`
+   * @param file path in the repository
+   * @param revision branch, tag or commit
+   * @param opts `refresh`: ask the hub what a branch points to now even when it is cached
+   * @returns the snapshot path and commit
+   * @throws HubError naming the file and where it looked (offline and not cached, 401, 404, a
+   *   sha256 mismatch, retries used up)
+   */
+  async download(
+    repo: string,
+    file: string,
+    revision: string,
+    opts: { refresh?: boolean } = {},
+  ): Promise<HubFile> {
+    const cache = new HubRepoCache(this.settings.cacheDir, repo);
+    const before = this.requests;
+    // a branch resolved once stays pinned to its commit until refreshed: reruns are reproducible
+    if (!opts.refresh || isCommitHash(revision) || this.settings.offline) {
+      const hit = await cache.cached(revision, file);
+      if (hit) return { ...hit, requests: 0 };
+    }
+    if (this.settings.offline) {
+      throw new HubError(
+        `${repo}/${file}@${revision} is not in the cache (looked in ${cache.root}) and ` +
+          "HF_HUB_OFFLINE is set: fetch it once online, or unset HF_HUB_OFFLINE",
+      );
+    }
+    const url = `${this.settings.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${
+      file.split("/").map(encodeURIComponent).join("/")
+    }`;
+    const meta = await this.#head(url, repo, file, revision);
+    const blob = cache.blobPath(meta.etag);
+    await Deno.mkdir(cache.root + "/blobs", { recursive: true });
+    const release = await cache.lockBlob(meta.etag);
+    try {
+      await this.#fetchBlob(url, blob, meta, `${repo}/${file}@${revision}`);
+    } finally {
+      release();
+    }
+    const path = await cache.link(meta.commit, file, meta.etag);
+    await cache.writeRef(revision, meta.commit);
+    return { path, commit: meta.commit, requests: this.requests - before };
+  }
+
+  /** Fetches a blob unless another process (or an earlier run) has already. */
+  async #fetchBlob(
+    url: string,
+    blob: string,
+    meta: { etag: string; size: number | null },
+    what: string,
+  ): Promise<void> {
+    try {
+      await Deno.stat(blob);
+    } catch {
+      const auth: Record<string, string> = this.settings.token
+        ? { authorization: `Bearer ${this.settings.token}` }
+        : {};
+      try {
+        await this.#fetcher.fetchToFile(url, blob, {
+          sha256: /^[0-9a-f]{64}$/.test(meta.etag) ? meta.etag : undefined,
+          headers: auth,
+        });
+      } catch (e) {
+        throw new HubError(`${what}: ${(e as Error).message} (${url})`);
+      }
+      if (meta.size !== null) {
+        const got = (await Deno.stat(blob)).size;
+        if (got !== meta.size) {
+          await Deno.remove(blob).catch(() => {});
+          throw new HubError(
+            `${what}: got ${got} bytes, the hub announced ${meta.size} (${url})`,
+          );
+        }
+      }
+    }
+  }
+
+  /** The metadata request, following only same-host (relative) redirects, with retries. */
+  async #head(
+    url: string,
+    repo: string,
+    file: string,
+    revision: string,
+  ): Promise<{ commit: string; etag: string; size: number | null }> {
+    const what = `${repo}/${file}@${revision}`;
+    let failures = 0;
+    let at = url;
+    for (let hops = 0;;) {
+      let res: Response;
+      try {
+        this.#requests++;
+        const headers: Record<string, string> = { "accept-encoding": "identity" };
+        if (this.settings.token) headers.authorization = `Bearer ${this.settings.token}`;
+        res = await fetch(at, { method: "HEAD", headers, redirect: "manual" });
+        await res.body?.cancel();
+      } catch (e) {
+        if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+          throw new HubError(`${what}: network access refused: ${(e as Error).message}`);
+        }
+        if (++failures > this.#retries) {
+          throw new HubError(`${what}: cannot reach ${at}: ${(e as Error).message.split("\n")[0]}`);
+        }
+        await sleep(retryDelayMs(failures, this.#retryBaseMs, 60_000));
+        continue;
+      }
+      const commit = res.headers.get("x-repo-commit");
+      if (res.status >= 300 && res.status < 400) {
+        const location = res.headers.get("location");
+        // a relative redirect (a renamed repo) is followed; one to a CDN host carries the answer
+        if (location && !/^[a-z]+:\/\//i.test(location) && hops++ < 5) {
+          at = new URL(location, at).href;
+          continue;
+        }
+      } else if (res.status === 401 || res.status === 403) {
+        throw new HubError(
+          this.settings.token
+            ? `${what}: the hub refused the token (HTTP ${res.status}); the repo may be gated ` +
+              `(accept its conditions on the hub) or private (${url})`
+            : `${what}: HTTP ${res.status}: the repo is gated or private (or does not exist); ` +
+              `set HF_TOKEN to a token with access (${url})`,
+          res.status,
+        );
+      } else if (res.status === 404) {
+        throw new HubError(`${what}: not found on the hub (HTTP 404, ${url})`, 404);
+      } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
+        if (++failures > this.#retries) {
+          throw new HubError(`${what}: HTTP ${res.status} after ${failures} attempts (${url})`);
+        }
+        await sleep(retryDelayMs(failures, this.#retryBaseMs, 60_000));
+        continue;
+      } else if (res.status !== 200) {
+        throw new HubError(`${what}: HTTP ${res.status} (${url})`, res.status);
+      }
+      const etag = normalizeEtag(res.headers.get("x-linked-etag") ?? res.headers.get("etag"));
+      if (commit === null || !isCommitHash(commit) || etag === null) {
+        throw new HubError(
+          `${what}: the hub's answer lacks X-Repo-Commit or ETag; is ${this.settings.endpoint} ` +
+            "a model hub? (HF_ENDPOINT)",
+        );
+      }
+      const size = Number(res.headers.get("x-linked-size") ?? res.headers.get("content-length"));
+      return { commit, etag, size: Number.isSafeInteger(size) && size > 0 ? size : null };
+    }
+  }
+}
+
+/** `W/"abc"` → `abc`; null when empty or not a safe file name. */
+function normalizeEtag(v: string | null): string | null {
+  if (v === null) return null;
+  const e = v.replace(/^W\//, "").replace(/^"|"$/g, "");
+  return /^[A-Za-z0-9._-]+$/.test(e) ? e : null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
