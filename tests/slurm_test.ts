@@ -117,6 +117,29 @@ async function assertSameBytes(work: string, reference: Map<string, Uint8Array>)
   }
 }
 
+/** Encoded and downloaded videos in worker k's manifest (0 while it is being created). */
+function encodeCounts(work: string, k: number): { done: number; downloaded: number } {
+  try {
+    const m = Manifest.open(join(workerDir(work, k), "manifest.db"), { readOnly: true });
+    try {
+      return { done: m.counts("encode").done, downloaded: m.counts("download").done };
+    } finally {
+      m.close();
+    }
+  } catch {
+    return { done: 0, downloaded: 0 }; // the file may exist before its tables do
+  }
+}
+
+/** Waits until worker k has encoded 2 videos: some of its videos, not all. */
+async function untilEncoded(work: string, k: number): Promise<void> {
+  const deadline = Date.now() + JOB_TIMEOUT_MS;
+  while (encodeCounts(work, k).done < 2) {
+    assert(Date.now() < deadline, `worker ${k} never encoded a video\n${await jobLogs(work)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Every record completed with exit 0; else the job logs. */
 async function assertCompleted(
   c: SlurmCluster,
@@ -128,7 +151,7 @@ async function assertCompleted(
   assert(
     bad.length === 0,
     `job ${id}: ${bad.map((r) => `${r.id} ${r.state} ${r.exitCode}`).join(", ")}\n` +
-      (await jobLogs(work)),
+      (await jobLogs(work)) + (await c.logs()),
   );
 }
 
@@ -177,11 +200,28 @@ Deno.test({
       const c = await starting;
 
       await t.step(
-        "submit.sh: 4 array tasks, then merge + verify as a dependent job: the same bytes",
+        "submit.sh: 4 array tasks (task 2 killed mid-way by a requeue, run again by Slurm), " +
+          "then merge + verify as a dependent job: the same bytes",
         async () => {
           const work = join(dir, "four");
           const jobs = await submit(c, scriptEnv(s, work));
-          assertEquals((await c.job(jobs.merge))[0].line.includes(`afterok:${jobs.array}`), true);
+          assert((await c.job(jobs.merge))[0].line.includes(`afterok:${jobs.array}`));
+          await untilEncoded(work, 2);
+          const requeue = await c.run("scontrol", ["requeue", `${jobs.array}_2`]);
+          assertEquals(requeue.code, 0, requeue.stderr);
+          // Slurm holds a requeued job for 2 minutes (its begin time); start it sooner, once its
+          // first run has ended and a second has passed (slurmd refuses a credential issued in
+          // the second it revoked the old one)
+          const requeued = Date.now();
+          const pending = (line: string) =>
+            line.includes("JobState=PENDING") && line.includes("Reason=BeginTime");
+          while (!pending((await c.job(`${jobs.array}_2`))[0].line)) {
+            assert(Date.now() < requeued + 30_000, "task 2 was not requeued");
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          await new Promise((r) => setTimeout(r, Math.max(0, requeued + 2_000 - Date.now())));
+          const now = await c.run("scontrol", ["update", `JobId=${jobs.array}_2`, "StartTime=now"]);
+          assertEquals(now.code, 0, now.stderr);
           await assertCompleted(c, jobs.array, work);
           await assertCompleted(c, jobs.merge, work);
           const tasks = await c.job(jobs.array);
@@ -189,6 +229,12 @@ Deno.test({
             tasks.map((r) => r.id).sort(),
             [0, 1, 2, 3].map((k) => `${jobs.array}_${k}`),
           );
+          const task2 = tasks.find((r) => r.id === `${jobs.array}_2`)!;
+          assert(task2.line.includes("Restarts=1"), task2.line);
+          // its second run kept what the first had encoded
+          const log2 = await Deno.readTextFile(join(work, "logs", `kinembed_${jobs.array}_2.out`));
+          const resumed = /sample → encode: \d+ videos, .*\((\d+) already done/.exec(log2);
+          assert(resumed && Number(resumed[1]) >= 2, log2);
           // each task found its worker index in SLURM_ARRAY_TASK_ID/_MIN/_COUNT
           for (let k = 0; k < 4; k++) {
             const m = Manifest.open(join(workerDir(work, k), "manifest.db"), { readOnly: true });
@@ -216,32 +262,14 @@ Deno.test({
             (await c.job(jobs.array)).some((r) => r.line.includes("ArrayTaskThrottle=2")),
             "the array runs at most 2 tasks at once",
           );
-          // wait until worker 1 has encoded some of its videos, not all
-          const db = join(workerDir(work, 1), "manifest.db");
-          const counts = () => {
-            try {
-              const m = Manifest.open(db, { readOnly: true });
-              try {
-                return { done: m.counts("encode").done, downloaded: m.counts("download").done };
-              } finally {
-                m.close();
-              }
-            } catch {
-              return { done: 0, downloaded: 0 }; // the file may exist before its tables do
-            }
-          };
-          const deadline = Date.now() + JOB_TIMEOUT_MS;
-          while (counts().done < 2) {
-            assert(Date.now() < deadline, `task 1 never encoded a video\n${await jobLogs(work)}`);
-            await new Promise((r) => setTimeout(r, 20));
-          }
+          await untilEncoded(work, 1);
           const cancel = await c.run("scancel", [`${jobs.array}_1`]);
           assertEquals(cancel.code, 0, cancel.stderr);
           const records = await c.waitDone(jobs.array, JOB_TIMEOUT_MS);
           const state = new Map(records.map((r) => [r.id, r.state]));
           assertEquals(state.get(`${jobs.array}_1`), "CANCELLED");
           for (const k of [0, 2, 3]) assertEquals(state.get(`${jobs.array}_${k}`), "COMPLETED");
-          const before = counts();
+          const before = encodeCounts(work, 1);
           assert(before.done < before.downloaded, `cancelled mid-way: ${JSON.stringify(before)}`);
           // afterok can no longer be met: the merge job is cancelled, not left pending
           const merge = await c.waitDone(jobs.merge, 30_000);

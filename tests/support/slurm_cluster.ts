@@ -131,7 +131,7 @@ function parseRecords(text: string): SlurmJobRecord[] {
   });
 }
 
-async function tail(path: string, lines = 15): Promise<string> {
+async function tail(path: string, lines = 40): Promise<string> {
   try {
     return (await Deno.readTextFile(path)).trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
