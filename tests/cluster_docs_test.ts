@@ -6,9 +6,10 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./support/assert.ts";
-import { repoPath } from "./support/media.ts";
+import { repoPath, tempDir } from "./support/media.ts";
 
 const DIR = repoPath("docs", "cluster");
+const decoder = new TextDecoder();
 
 /** The variables a script stops without (`: "${NAME:?...}"`). */
 async function requiredVariables(script: string): Promise<string[]> {
@@ -42,8 +43,8 @@ async function readYaml(file: string): Promise<JobManifest> {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  assertEquals(out.code, 0, `${file}: ${new TextDecoder().decode(out.stderr)}`);
-  return JSON.parse(new TextDecoder().decode(out.stdout));
+  assertEquals(out.code, 0, `${file}: ${decoder.decode(out.stderr)}`);
+  return JSON.parse(decoder.decode(out.stdout));
 }
 
 Deno.test("docs/cluster.md holds every file of docs/cluster/ verbatim", async () => {
@@ -101,4 +102,42 @@ Deno.test("Kubernetes: an Indexed Job runs the worker script with KINEMBED_WORKE
   assertEquals(envOf(jobs).get("KINEMBED_WORKERS"), String(completions));
   assertEquals(envOf(merge).get("KINEMBED_WORKERS"), String(completions));
   assertEquals(merge.spec.completionMode, undefined);
+});
+
+Deno.test("the worker script as a Kubernetes pod: the index is JOB_COMPLETION_INDEX, checked against KINEMBED_WORKERS; a missing variable is named", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const script = async (env: Record<string, string>) => {
+      const out = await new Deno.Command("bash", {
+        args: [join(DIR, "kinembed-array.sbatch")],
+        // a pod's environment, whatever this process runs in (a Slurm job, say)
+        clearEnv: true,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+          HOME: Deno.env.get("HOME") ?? dir,
+          KINEMBED_REPO: repoPath(),
+          KINEMBED_WORK: join(dir, "work"),
+          KINEMBED_MODEL: join(dir, "model.onnx"),
+          KINEMBED_ANNOTATIONS: join(dir, "train.csv"),
+          ...env,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, text: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+    };
+    const missing = await script({});
+    assertEquals(missing.code, 1, missing.text);
+    assert(missing.text.includes("set KINEMBED_WORKERS to the worker count"), missing.text);
+    const beyond = await script({ KINEMBED_WORKERS: "4", JOB_COMPLETION_INDEX: "4" });
+    assertEquals(beyond.code, 2, beyond.text);
+    assert(
+      beyond.text.includes(
+        "JOB_COMPLETION_INDEX=4 with --workers 4: worker 4 does not exist among 4 workers",
+      ),
+      beyond.text,
+    );
+  } finally {
+    await cleanup();
+  }
 });
