@@ -1,8 +1,9 @@
 /**
  * The documented Slurm scripts (docs/cluster/) run unmodified on a real one-node Slurm cluster:
  * a 4-task array and its dependent merge + verify job give the bytes of `run --worker 0/1` +
- * `merge`; a task cancelled mid-way makes the merge refuse, naming its shards, until the task is
- * submitted again; a throttled array (`%2`) gives the same bytes.
+ * `merge`, also when a task is requeued mid-way; a task cancelled mid-way makes the merge refuse,
+ * naming its shards, until the task is submitted again; a throttled array (`%2`) gives the same
+ * bytes.
  */
 import { join } from "node:path";
 import { buildFixtureDataset, type FixtureDataset } from "../fixtures/dataset_builder.ts";
@@ -156,8 +157,9 @@ async function assertCompleted(
 }
 
 Deno.test({
-  name: "Slurm: the documented array + merge job runs unmodified on a real cluster and gives the " +
-    "1-worker bytes; a task cancelled mid-way and submitted again, and a %2 throttle, too",
+  name:
+    "Slurm: the documented scripts run unmodified on a real cluster; 4 tasks + merge give the " +
+    "1-worker bytes, with a task requeued mid-way, or cancelled and submitted again, under %2",
   ignore: unavailable !== null,
   sanitizeResources: false,
   async fn(t) {
@@ -248,7 +250,7 @@ Deno.test({
           const log = await Deno.readTextFile(
             join(work, "logs", `kinembed_merge_${jobs.merge}.out`),
           );
-          assert(/merged 4 workers/.test(log), log);
+          assert(/merged 4 workers/.test(log) && log.includes("OK: everything matches"), log);
         },
       );
 
@@ -301,6 +303,10 @@ Deno.test({
           assert(m, rerun);
           assertEquals(Number(m[2]), before.done, rerun);
           await assertSameBytes(work, want);
+          const merged = await Deno.readTextFile(
+            join(work, "logs", `kinembed_merge_${again.merge}.out`),
+          );
+          assert(merged.includes("OK: everything matches"), merged);
         },
       );
     } finally {
