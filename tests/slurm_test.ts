@@ -192,6 +192,10 @@ Deno.test({
           "cpu",
           "--batch",
           "4",
+          // one video decoded at a time (the script's --jobs 16 from SLURM_CPUS_PER_TASK comes
+          // first and this wins), so a task is caught with some of its videos encoded, not all
+          "--jobs",
+          "1",
         ],
       };
       // 16 train, 8 val, 8 test in threes: 6 + 3 + 3 shards, 3 per worker
