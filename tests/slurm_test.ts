@@ -1,0 +1,321 @@
+/**
+ * The documented Slurm scripts (docs/cluster/) run unmodified on a real one-node Slurm cluster:
+ * a 4-task array and its dependent merge + verify job give the bytes of `run --worker 0/1` +
+ * `merge`, also when a task is requeued mid-way; a task cancelled mid-way makes the merge refuse,
+ * naming its shards, until the task is submitted again; a throttled array (`%2`) gives the same
+ * bytes.
+ */
+import { join } from "node:path";
+import { buildFixtureDataset, type FixtureDataset } from "../fixtures/dataset_builder.ts";
+import { ensureFixtureModels } from "../fixtures/make_models.ts";
+import { Manifest } from "../lib/core/mod.ts";
+import { workerDir } from "../lib/shard/mod.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import { repoPath, tempDir } from "./support/media.ts";
+import { type SlurmCluster, slurmUnavailable, startSlurmCluster } from "./support/slurm_cluster.ts";
+
+const decoder = new TextDecoder();
+const SCRIPTS = repoPath("docs", "cluster");
+/** How long one whole array + merge may take on a loaded 2-core machine. */
+const JOB_TIMEOUT_MS = 150_000;
+
+const unavailable = await slurmUnavailable();
+if (unavailable) console.log(`tests/slurm_test.ts: skipped: ${unavailable}`);
+
+interface Setup {
+  dataset: FixtureDataset;
+  model: string;
+  /** The `run` flags every worker and the reference share, beyond inputs and model. */
+  runFlags: string[];
+}
+
+/** The environment the documented scripts read, for one output dir. */
+function scriptEnv(s: Setup, work: string, more: Record<string, string> = {}) {
+  const at = (p: string) => join(s.dataset.root, p);
+  return {
+    KINEMBED_WORK: work,
+    KINEMBED_WORKERS: "4",
+    KINEMBED_MODEL: s.model,
+    KINEMBED_ANNOTATIONS: [
+      s.dataset.annotations.train,
+      s.dataset.annotations.val,
+      s.dataset.annotations.test,
+    ].map(at).join(" "),
+    KINEMBED_ARCHIVES: [s.dataset.lists.train, s.dataset.lists.val, s.dataset.lists.test]
+      .map(at).join(" "),
+    KINEMBED_RUN_FLAGS: s.runFlags.join(" "),
+    KINEMBED_CARD: at(s.dataset.card),
+    KINEMBED_CLASSES: at(s.dataset.classList),
+    ...more,
+  };
+}
+
+/** `run --worker 0/1` and `merge` outside Slurm, with the workers' inputs and settings. */
+async function referenceRun(s: Setup, work: string): Promise<void> {
+  const env = scriptEnv(s, work);
+  const args = ["run", "-A", repoPath("tasks", "run.ts"), "--work", work, "--worker", "0/1"];
+  for (const f of env.KINEMBED_ANNOTATIONS.split(" ")) args.push("--annotations", f);
+  for (const f of env.KINEMBED_ARCHIVES.split(" ")) args.push("--archives", f);
+  args.push("--model", s.model, "--quiet", ...s.runFlags);
+  for (const a of [args, ["run", "-A", repoPath("tasks", "merge.ts"), "--work", work, "--quiet"]]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: a,
+      cwd: repoPath(),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(
+      out.code,
+      0,
+      `${a.join(" ")}:\n${decoder.decode(out.stdout)}${decoder.decode(out.stderr)}`,
+    );
+  }
+}
+
+/** Runs submit.sh; returns the array job id and the merge job id. */
+async function submit(
+  c: SlurmCluster,
+  env: Record<string, string>,
+): Promise<{ array: string; merge: string }> {
+  const r = await c.run("bash", [join(SCRIPTS, "submit.sh")], env);
+  assertEquals(r.code, 0, `submit.sh: ${r.stdout}${r.stderr}`);
+  const m = /^(\d+) (\d+)$/.exec(r.stdout.trim());
+  assert(m, `submit.sh printed ${JSON.stringify(r.stdout)}`);
+  return { array: m[1], merge: m[2] };
+}
+
+async function jobLogs(work: string): Promise<string> {
+  const parts: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(work, "logs"))) {
+      parts.push(`--- ${e.name}\n${await Deno.readTextFile(join(work, "logs", e.name))}`);
+    }
+  } catch {
+    // no logs yet
+  }
+  return parts.sort().join("\n");
+}
+
+async function shardFiles(work: string): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for await (const e of Deno.readDir(join(work, "shards"))) {
+    if (e.name.endsWith(".tar") || e.name === "splits.csv") {
+      out.set(e.name, await Deno.readFile(join(work, "shards", e.name)));
+    }
+  }
+  return out;
+}
+
+/** The shards and splits.csv of `work` are those of the reference, byte for byte. */
+async function assertSameBytes(work: string, reference: Map<string, Uint8Array>) {
+  const got = await shardFiles(work);
+  assertEquals([...got.keys()].sort(), [...reference.keys()].sort());
+  for (const [name, bytes] of reference) {
+    assert(
+      Buffer.compare(got.get(name)!, bytes) === 0,
+      `${work}/shards/${name} differs from the 1-worker run's`,
+    );
+  }
+}
+
+/** Encoded and downloaded videos in worker k's manifest (0 while it is being created). */
+function encodeCounts(work: string, k: number): { done: number; downloaded: number } {
+  try {
+    const m = Manifest.open(join(workerDir(work, k), "manifest.db"), { readOnly: true });
+    try {
+      return { done: m.counts("encode").done, downloaded: m.counts("download").done };
+    } finally {
+      m.close();
+    }
+  } catch {
+    return { done: 0, downloaded: 0 }; // the file may exist before its tables do
+  }
+}
+
+/** Waits until worker k has encoded 2 videos: some of its videos, not all. */
+async function untilEncoded(work: string, k: number): Promise<void> {
+  const deadline = Date.now() + JOB_TIMEOUT_MS;
+  while (encodeCounts(work, k).done < 2) {
+    assert(Date.now() < deadline, `worker ${k} never encoded a video\n${await jobLogs(work)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Every record completed with exit 0; else the job logs. */
+async function assertCompleted(
+  c: SlurmCluster,
+  id: string,
+  work: string,
+): Promise<void> {
+  const records = await c.waitDone(id, JOB_TIMEOUT_MS);
+  const bad = records.filter((r) => r.state !== "COMPLETED" || r.exitCode !== "0:0");
+  assert(
+    bad.length === 0,
+    `job ${id}: ${bad.map((r) => `${r.id} ${r.state} ${r.exitCode}`).join(", ")}\n` +
+      (await jobLogs(work)) + (await c.logs()),
+  );
+}
+
+Deno.test({
+  name:
+    "Slurm: the documented scripts run unmodified on a real cluster; 4 tasks + merge give the " +
+    "1-worker bytes, with a task requeued mid-way, or cancelled and submitted again, under %2",
+  ignore: unavailable !== null,
+  sanitizeResources: false,
+  async fn(t) {
+    const { dir, cleanup } = await tempDir("kinembed-slurm-");
+    let starting: Promise<SlurmCluster> | null = null;
+    try {
+      const clusterDir = join(dir, "slurm");
+      await Deno.mkdir(clusterDir);
+      // the daemons start while the fixtures and the reference are made
+      starting = startSlurmCluster(clusterDir);
+      // a failed start is reported where it is awaited; this keeps it from being unhandled
+      starting.catch(() => {});
+      const dataset = await buildFixtureDataset(join(dir, "ds"), {
+        perClass: { train: 2, val: 1, test: 1 },
+        durations: [1, 2],
+        realClip: false,
+        perShard: 3,
+        quiet: true,
+      });
+      const models = await ensureFixtureModels(repoPath("fixtures", "models"), "tiny");
+      const s: Setup = {
+        dataset,
+        model: models.vision,
+        runFlags: [
+          "--base-url",
+          dataset.root,
+          "--per-shard",
+          "3",
+          "--providers",
+          "cpu",
+          "--batch",
+          "4",
+          // one video decoded at a time (the script's --jobs 16 from SLURM_CPUS_PER_TASK comes
+          // first and this wins), so a task is caught with some of its videos encoded, not all
+          "--jobs",
+          "1",
+        ],
+      };
+      // 16 train, 8 val, 8 test in threes: 6 + 3 + 3 shards, 3 per worker
+      const reference = join(dir, "reference");
+      await referenceRun(s, reference);
+      const want = await shardFiles(reference);
+      assertEquals(want.size, 13);
+      const c = await starting;
+
+      await t.step(
+        "submit.sh: 4 array tasks (task 2 killed mid-way by a requeue, run again by Slurm), " +
+          "then merge + verify as a dependent job: the same bytes",
+        async () => {
+          const work = join(dir, "four");
+          const jobs = await submit(c, scriptEnv(s, work));
+          assert((await c.job(jobs.merge))[0].line.includes(`afterok:${jobs.array}`));
+          await untilEncoded(work, 2);
+          const requeue = await c.run("scontrol", ["requeue", `${jobs.array}_2`]);
+          assertEquals(requeue.code, 0, requeue.stderr);
+          // Slurm holds a requeued job for 2 minutes (its begin time); start it sooner, once its
+          // first run has ended and a second has passed (slurmd refuses a credential issued in
+          // the second it revoked the old one)
+          const requeued = Date.now();
+          const pending = (line: string) =>
+            line.includes("JobState=PENDING") && line.includes("Reason=BeginTime");
+          while (!pending((await c.job(`${jobs.array}_2`))[0].line)) {
+            assert(Date.now() < requeued + 30_000, "task 2 was not requeued");
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          await new Promise((r) => setTimeout(r, Math.max(0, requeued + 2_000 - Date.now())));
+          const now = await c.run("scontrol", ["update", `JobId=${jobs.array}_2`, "StartTime=now"]);
+          assertEquals(now.code, 0, now.stderr);
+          await assertCompleted(c, jobs.array, work);
+          await assertCompleted(c, jobs.merge, work);
+          const tasks = await c.job(jobs.array);
+          assertEquals(
+            tasks.map((r) => r.id).sort(),
+            [0, 1, 2, 3].map((k) => `${jobs.array}_${k}`),
+          );
+          const task2 = tasks.find((r) => r.id === `${jobs.array}_2`)!;
+          assert(task2.line.includes("Restarts=1"), task2.line);
+          // its second run kept what the first had encoded
+          const log2 = await Deno.readTextFile(join(work, "logs", `kinembed_${jobs.array}_2.out`));
+          const resumed = /sample → encode: \d+ videos, .*\((\d+) already done/.exec(log2);
+          assert(resumed && Number(resumed[1]) >= 2, log2);
+          // each task found its worker index in SLURM_ARRAY_TASK_ID/_MIN/_COUNT
+          for (let k = 0; k < 4; k++) {
+            const m = Manifest.open(join(workerDir(work, k), "manifest.db"), { readOnly: true });
+            try {
+              assertEquals([m.config().worker, m.config().workers], [k, 4]);
+            } finally {
+              m.close();
+            }
+          }
+          await assertSameBytes(work, want);
+          const log = await Deno.readTextFile(
+            join(work, "logs", `kinembed_merge_${jobs.merge}.out`),
+          );
+          assert(/merged 4 workers/.test(log) && log.includes("OK: everything matches"), log);
+        },
+      );
+
+      await t.step(
+        "%2 throttle, task 1 cancelled mid-way: the merge is cancelled; a merge without it " +
+          "refuses naming its shards; task 1 submitted again resumes, its merge gives the same bytes",
+        async () => {
+          const work = join(dir, "throttled");
+          const jobs = await submit(c, scriptEnv(s, work, { KINEMBED_ARRAY_LIMIT: "2" }));
+          assert(
+            (await c.job(jobs.array)).some((r) => r.line.includes("ArrayTaskThrottle=2")),
+            "the array runs at most 2 tasks at once",
+          );
+          await untilEncoded(work, 1);
+          const cancel = await c.run("scancel", [`${jobs.array}_1`]);
+          assertEquals(cancel.code, 0, cancel.stderr);
+          const records = await c.waitDone(jobs.array, JOB_TIMEOUT_MS);
+          const state = new Map(records.map((r) => [r.id, r.state]));
+          assertEquals(state.get(`${jobs.array}_1`), "CANCELLED");
+          for (const k of [0, 2, 3]) assertEquals(state.get(`${jobs.array}_${k}`), "COMPLETED");
+          const before = encodeCounts(work, 1);
+          assert(before.done < before.downloaded, `cancelled mid-way: ${JSON.stringify(before)}`);
+          // afterok can no longer be met: the merge job is cancelled, not left pending
+          const merge = await c.waitDone(jobs.merge, 30_000);
+          assertEquals(merge[0].state, "CANCELLED", merge[0].line);
+
+          // the merge job submitted by hand while task 1 is still failed
+          const early = await c.run("sbatch", [
+            "--parsable",
+            `--output=${join(work, "logs", "early_merge.out")}`,
+            join(SCRIPTS, "kinembed-merge.sbatch"),
+          ], { ...scriptEnv(s, work), KINEMBED_REPO: repoPath() });
+          assertEquals(early.code, 0, early.stderr);
+          const refused = await c.waitDone(early.stdout.trim(), JOB_TIMEOUT_MS);
+          assertEquals([refused[0].state, refused[0].exitCode], ["FAILED", "2:0"]);
+          const text = await Deno.readTextFile(join(work, "logs", "early_merge.out"));
+          for (const f of ["ds_000001.tar", "ds_000005.tar", "ds_000009.tar"]) {
+            assert(text.includes(`${f}: missing: worker 1/4`), text);
+          }
+          assert(!(await Deno.stat(join(work, "manifest.db")).then(() => true, () => false)));
+
+          // task 1 again (worker 1/4 from --worker, as the array has one task), then its merge
+          const again = await submit(c, scriptEnv(s, work, { KINEMBED_TASKS: "1" }));
+          await assertCompleted(c, again.array, work);
+          await assertCompleted(c, again.merge, work);
+          const rerun = await Deno.readTextFile(
+            join(work, "logs", `kinembed_${again.array}_1.out`),
+          );
+          const m = /sample → encode: (\d+) videos, .*\((\d+) already done/.exec(rerun);
+          assert(m, rerun);
+          assertEquals(Number(m[2]), before.done, rerun);
+          await assertSameBytes(work, want);
+          const merged = await Deno.readTextFile(
+            join(work, "logs", `kinembed_merge_${again.merge}.out`),
+          );
+          assert(merged.includes("OK: everything matches"), merged);
+        },
+      );
+    } finally {
+      await starting?.then((c) => c.stop(), () => {});
+      await cleanup();
+    }
+  },
+});
