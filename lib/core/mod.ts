@@ -7,6 +7,7 @@
 export * from "./errors.ts";
 export * from "./atomic_file.ts";
 export * from "./split.ts";
+export * from "./clip_input.ts";
 export * from "./random.ts";
 export * from "./work_dir.ts";
 export * from "./manifest.ts";

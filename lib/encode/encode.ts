@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import {
+  CLIP_SIZE,
   ConfigError,
   float32ToFloat16,
   type Manifest,
@@ -179,7 +180,7 @@ export async function encodeFramePacks(
 ): Promise<{ videos: number; frames: number }> {
   const B = opts.batch ?? 32;
   const D = enc.embedDim;
-  const size = 224;
+  const size = CLIP_SIZE;
   const frameElems = 3 * size * size;
   const uint8 = enc.inputKind === "uint8-nhwc";
   // Two input buffers: one is filled while the other runs.

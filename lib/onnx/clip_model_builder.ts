@@ -17,7 +17,7 @@
  * @module
  */
 import { attr, OnnxGraph, type TensorValue } from "./onnx_graph.ts";
-import { float32ToFloat16 } from "../core/mod.ts";
+import { CLIP_MEAN, CLIP_SIZE, CLIP_STD, float32ToFloat16 } from "../core/mod.ts";
 
 /** Named model sizes: `tiny` for tests (each file under 2 MB), `vit-b-32` like CLIP ViT-B/32. */
 export type ModelSize = "tiny" | "vit-b-32";
@@ -77,9 +77,17 @@ export interface TextConfig {
 
 /** Vision encoder shape per size. `vit-b-32` has CLIP ViT-B/32's 87,849,216 parameters. */
 export const VISION_CONFIGS: Readonly<Record<ModelSize, Readonly<VisionConfig>>> = {
-  "tiny": { imageSize: 224, patch: 32, width: 64, layers: 2, heads: 2, mlp: 256, embedDim: 512 },
+  "tiny": {
+    imageSize: CLIP_SIZE,
+    patch: 32,
+    width: 64,
+    layers: 2,
+    heads: 2,
+    mlp: 256,
+    embedDim: 512,
+  },
   "vit-b-32": {
-    imageSize: 224,
+    imageSize: CLIP_SIZE,
     patch: 32,
     width: 768,
     layers: 12,
@@ -105,19 +113,6 @@ export const TEXT_CONFIGS: Readonly<Record<ModelSize, Readonly<TextConfig>>> = {
     embedDim: 512,
   },
 };
-
-/** CLIP's per-channel RGB mean, on pixels scaled to [0,1]. */
-export const CLIP_PIXEL_MEAN: readonly [number, number, number] = [
-  0.48145466,
-  0.4578275,
-  0.40821073,
-];
-/** CLIP's per-channel RGB standard deviation, on pixels scaled to [0,1]. */
-export const CLIP_PIXEL_STD: readonly [number, number, number] = [
-  0.26862954,
-  0.26130258,
-  0.27577711,
-];
 
 /** Options of {@linkcode buildVisionModel}. */
 export interface VisionModelOptions {
@@ -196,8 +191,8 @@ export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<Visi
     const nchw = g.node("Transpose", ["pixel_values"], { perm: attr.ints([0, 3, 1, 2]) });
     const x = g.node("Cast", [nchw], { to: attr.int(1) });
     // (x/255 − mean)/std = x · 1/(255·std) − mean/std, per channel.
-    const scale = g.floats(CLIP_PIXEL_STD.map((s) => 1 / (255 * s)), [1, 3, 1, 1]);
-    const shift = g.floats(CLIP_PIXEL_MEAN.map((m, i) => -m / CLIP_PIXEL_STD[i]), [1, 3, 1, 1]);
+    const scale = g.floats(CLIP_STD.map((s) => 1 / (255 * s)), [1, 3, 1, 1]);
+    const shift = g.floats(CLIP_MEAN.map((m, i) => -m / CLIP_STD[i]), [1, 3, 1, 1]);
     pixels = ctx.toCompute(g.node("Add", [g.node("Mul", [x, scale]), shift]));
   } else {
     g.input("pixel_values", "float32", ["N", 3, S, S]);

@@ -5,7 +5,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import { loadOrt, ortRuntime } from "./ort.ts";
-import { ConfigError, oneLine } from "../core/mod.ts";
+import { CLIP_SIZE, ConfigError, oneLine } from "../core/mod.ts";
 import type { ProviderName } from "./providers.ts";
 
 export { parseProviders, type ProviderName, PROVIDERS } from "./providers.ts";
@@ -116,7 +116,8 @@ export class ImageEncoder {
    * @returns (n, embedDim) float32 embeddings
    */
   async encode(input: Float32Array | Uint8Array, n: number): Promise<Float32Array> {
-    const dims = this.inputKind === "uint8-nhwc" ? [n, 224, 224, 3] : [n, 3, 224, 224];
+    const S = CLIP_SIZE;
+    const dims = this.inputKind === "uint8-nhwc" ? [n, S, S, 3] : [n, 3, S, S];
     const type = this.inputKind === "uint8-nhwc" ? "uint8" : "float32";
     const tensor = new (ortRuntime().Tensor)(type, input, dims);
     const out = await this.#session.run({ [this.inputName]: tensor });
@@ -157,8 +158,9 @@ function checkModel(
   outputName: string,
   where: string,
 ): { kind: EncoderInputKind; dim: number } {
+  const S = CLIP_SIZE;
   const expected =
-    `input ${inputName} float32 [N,3,224,224] (or uint8 [N,224,224,3]) and output ${outputName} float32 [N,D]`;
+    `input ${inputName} float32 [N,3,${S},${S}] (or uint8 [N,${S},${S},3]) and output ${outputName} float32 [N,D]`;
   const describe = (ms: readonly ort.InferenceSession.ValueMetadata[]) =>
     ms.map((m) =>
       m.isTensor ? `${m.name} ${m.type} [${m.shape.join(",")}]` : `${m.name} (not a tensor)`
@@ -175,8 +177,8 @@ function checkModel(
   if (!out || !out.isTensor) throw fail(`no output named ${outputName}`);
   const shape = inp.shape.map((d) => (typeof d === "number" ? d : -1));
   let kind: EncoderInputKind;
-  if (inp.type === "float32" && sameDims(shape, [3, 224, 224])) kind = "float32-nchw";
-  else if (inp.type === "uint8" && sameDims(shape, [224, 224, 3])) kind = "uint8-nhwc";
+  if (inp.type === "float32" && sameDims(shape, [3, S, S])) kind = "float32-nchw";
+  else if (inp.type === "uint8" && sameDims(shape, [S, S, 3])) kind = "uint8-nhwc";
   else throw fail(`input ${inputName} is ${inp.type} [${inp.shape.join(",")}]`);
   if (out.type !== "float32" || out.shape.length !== 2) {
     throw fail(`output ${outputName} is ${out.type} [${out.shape.join(",")}]`);

@@ -12,12 +12,9 @@
 // @ts-types="npm:@types/fluent-ffmpeg@2.1.28"
 import type Fluent from "fluent-ffmpeg";
 import { Writable } from "node:stream";
-import { DecodeError } from "../core/mod.ts";
+import { CLIP_SIZE, DecodeError } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
-
-/** The side of CLIP's square input. */
-export const CLIP_SIZE = 224;
 
 /** What ffprobe says about a video's first video stream. */
 export interface VideoProbe {

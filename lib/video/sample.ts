@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import {
+  CLIP_SIZE,
   DecodeError,
   type Manifest,
   mapConcurrent,
@@ -51,7 +52,7 @@ export async function sampleConfig(
   return {
     fps: opts.fps ?? 1,
     preset: opts.preset ?? "clip",
-    frame_size: 224,
+    frame_size: CLIP_SIZE,
     ffmpeg_version: await ffmpegVersion(opts.ffmpeg),
   };
 }
