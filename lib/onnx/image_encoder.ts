@@ -4,8 +4,9 @@
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import { loadOrt, ortRuntime } from "./ort.ts";
-import { CLIP_SIZE, ConfigError, oneLine } from "../core/mod.ts";
+import { ortRuntime } from "./ort.ts";
+import { openSession } from "./ort_session.ts";
+import { CLIP_SIZE, ConfigError } from "../core/mod.ts";
 import type { ProviderName } from "./providers.ts";
 
 export { parseProviders, type ProviderName, PROVIDERS } from "./providers.ts";
@@ -73,40 +74,22 @@ export class ImageEncoder {
     model: string | Uint8Array,
     opts: ImageEncoderOptions = {},
   ): Promise<ImageEncoder> {
-    const providers = opts.providers ?? ["cuda", "cpu"];
     const inputName = opts.inputName ?? "pixel_values";
     const outputName = opts.outputName ?? "image_embeds";
     const where = typeof model === "string" ? model : "the model";
-    const reasons: string[] = [];
-    // ONNX Runtime logs a failed provider load at error level itself; the fallback line says it once
-    (await loadOrt()).env.logLevel = "fatal";
-    for (const p of providers) {
-      let session: ort.InferenceSession;
-      try {
-        session = await ortRuntime().InferenceSession.create(
-          model as string,
-          sessionOptions(p, opts.threads),
-        );
-      } catch (e) {
-        const reason = oneLine(e);
-        reasons.push(`${p}: ${reason}`);
-        if (
-          /protobuf|parse|invalid model|load model|ModelProto|No such file|not exist/i.test(reason)
-        ) {
-          throw new ConfigError(`${where} is not a loadable ONNX model: ${reason}`);
-        }
-        opts.onFallback?.(
-          p,
-          p === "cuda" && /shared library/i.test(reason)
-            ? `${reason}: the CUDA provider libraries or the CUDA 13 libraries they need did not load (./kinembed gpu-setup installs and checks them)`
-            : reason,
-        );
-        continue;
-      }
+    const { session, provider } = await openSession(model, {
+      providers: opts.providers,
+      threads: opts.threads,
+      onFallback: opts.onFallback,
+      source: where,
+    });
+    try {
       const { kind, dim } = checkModel(session, inputName, outputName, where);
-      return new ImageEncoder(session, p, inputName, outputName, kind, dim);
+      return new ImageEncoder(session, provider, inputName, outputName, kind, dim);
+    } catch (e) {
+      await session.release();
+      throw e;
     }
-    throw new ConfigError(`no execution provider could open ${where}: ${reasons.join("; ")}`);
   }
 
   /**
@@ -136,20 +119,6 @@ export class ImageEncoder {
   async release(): Promise<void> {
     await this.#session.release();
   }
-}
-
-function sessionOptions(p: ProviderName, threads?: number): ort.InferenceSession.SessionOptions {
-  const ep = p === "cuda"
-    ? { name: "cuda", deviceId: 0 }
-    : p === "webgpu"
-    ? { name: "webgpu" }
-    : "cpu";
-  return {
-    executionProviders: [ep as ort.InferenceSession.ExecutionProviderConfig],
-    graphOptimizationLevel: "all",
-    logSeverityLevel: 3,
-    ...(threads ? { intraOpNumThreads: threads } : {}),
-  };
 }
 
 function checkModel(
