@@ -25,8 +25,6 @@ import {
   type EvalReport,
   type EvalReportFiles,
   type LinearProbeSection,
-  parseCardAccuracies,
-  type PublishedAccuracies,
   writeEvalReports,
   type ZeroShotSection,
 } from "./report.ts";
@@ -37,7 +35,13 @@ import {
   scoreLinearProbe,
   trainLinearProbe,
 } from "./linear_probe.ts";
-import { defaultCardPath, loadClassNames, loadPromptTemplates } from "../dataset/mod.ts";
+import {
+  defaultCardPath,
+  loadClassNames,
+  loadPromptTemplates,
+  parseCardAccuracies,
+  type PublishedAccuracies,
+} from "../dataset/mod.ts";
 import { topKAccuracy } from "./top_k.ts";
 import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
 
