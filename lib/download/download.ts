@@ -14,6 +14,7 @@ import {
   FormatError,
   lockWorkDir,
   Manifest,
+  mapConcurrent,
   oneLine,
   parseSplitName,
   Progress,
@@ -482,7 +483,7 @@ class DownloadRun {
       quiet: this.opts.quiet,
     });
     const failures = new Map<string, string>();
-    await runLimited(todo, this.opts.jobs ?? 4, async (a) => {
+    await mapConcurrent(todo, this.opts.jobs ?? 4, async (a) => {
       await this.#archive(a, selectedById, known, report, failures, (n) => {
         report.bytes += n;
         progress.tick(0, n / 1e6);
@@ -641,7 +642,7 @@ class DownloadRun {
       extraUnit: "MB",
       quiet: this.opts.quiet,
     });
-    await runLimited(todo, this.opts.jobs ?? 4, async (row) => {
+    await mapConcurrent(todo, this.opts.jobs ?? 4, async (row) => {
       await this.#video(row, (n) => {
         report.bytes += n;
         progress.tick(0, n / 1e6);
@@ -725,26 +726,4 @@ function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
     else out.set(k, [item]);
   }
   return out;
-}
-
-/** Runs `fn` over the items, at most `jobs` at once; the first error is rethrown after the rest. */
-async function runLimited<T>(
-  items: T[],
-  jobs: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { e: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
-  if (failure !== null) throw (failure as { e: unknown }).e;
 }
