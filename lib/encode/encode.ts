@@ -22,7 +22,7 @@ import {
   writeNpy,
 } from "../core/mod.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
-import { ImageEncoder, type ProviderName } from "../onnx/mod.ts";
+import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";
 import { type FramePack, pendingVideos } from "../video/mod.ts";
 
 /** Embedding dtypes on disk. */
@@ -92,7 +92,7 @@ export async function openEncoderFor(
     batch: opts.batch ?? 32,
     dtype: opts.dtype ?? "float16",
     provider: enc.provider,
-    onnxruntime: "1.29.0",
+    onnxruntime: ONNXRUNTIME_VERSION,
   };
   try {
     m.applyConfig(config, workDir);
