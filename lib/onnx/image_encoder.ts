@@ -9,8 +9,6 @@ import { openSession } from "./ort_session.ts";
 import { CLIP_SIZE, ConfigError } from "../core/mod.ts";
 import type { ProviderName } from "./providers.ts";
 
-export { parseProviders, type ProviderName, PROVIDERS } from "./providers.ts";
-
 /** What the model takes: float32 NCHW normalised pixels, or uint8 NHWC raw frames. */
 export type EncoderInputKind = "float32-nchw" | "uint8-nhwc";
 

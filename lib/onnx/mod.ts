@@ -1,11 +1,60 @@
 /**
- * Everything that knows ONNX: the graph builder, the CLIP-shaped model builder, the execution
- * providers, and ONNX Runtime sessions (the image encoder and evaluation graphs).
+ * Everything that knows ONNX: the graph builder, the CLIP-shaped model builder (random weights
+ * for tests and benchmarks), the execution providers, ONNX Runtime loaded on first use, one
+ * session opener for every graph, and the CLIP image encoder. Importing this module loads
+ * neither ONNX Runtime nor the protobuf code; building or opening a model does.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { buildVisionModel, ImageEncoder } from "./mod.ts";
+ *
+ * const { bytes } = await buildVisionModel({ size: "tiny" });
+ * const enc = await ImageEncoder.open(bytes, { providers: ["cpu"] });
+ * const emb = await enc.encode(new Float32Array(2 * 3 * 224 * 224), 2);
+ * strictEqual(emb.length, 2 * enc.embedDim);
+ * await enc.release();
+ * ```
  * @module
  */
-export * from "./onnx_graph.ts";
-export * from "./clip_model_builder.ts";
-export * from "./providers.ts";
-export * from "./image_encoder.ts";
-export * from "./ort.ts";
-export * from "./ort_session.ts";
+export {
+  attr,
+  type AttributeValue,
+  type Dim,
+  type ModelSummary,
+  type NodeOptions,
+  OnnxGraph,
+  type OnnxGraphOptions,
+  readModel,
+  readModelMetadata,
+  type TensorData,
+  type TensorDataType,
+  type TensorValue,
+} from "./onnx_graph.ts";
+export {
+  buildTextModel,
+  buildVisionModel,
+  type BuiltModel,
+  MODEL_SIZES,
+  type ModelDtype,
+  type ModelSize,
+  TEXT_CONFIGS,
+  type TextConfig,
+  type TextModelOptions,
+  textParameterCount,
+  VISION_CONFIGS,
+  type VisionConfig,
+  type VisionInputFormat,
+  type VisionModelOptions,
+  visionParameterCount,
+} from "./clip_model_builder.ts";
+export { parseProviders, type ProviderName, PROVIDERS } from "./providers.ts";
+export {
+  loadOrt,
+  ONNXRUNTIME_VERSION,
+  type OrtModule,
+  ortRuntime,
+  type OrtSession,
+} from "./ort.ts";
+export { type OpenedSession, openSession, type OpenSessionOptions } from "./ort_session.ts";
+export { type EncoderInputKind, ImageEncoder, type ImageEncoderOptions } from "./image_encoder.ts";

@@ -15,6 +15,9 @@ export const ONNXRUNTIME_VERSION = "1.29.0";
 /** The `onnxruntime-node` module. */
 export type OrtModule = typeof Ort;
 
+/** An ONNX Runtime inference session (a type: naming it loads nothing). */
+export type OrtSession = Awaited<ReturnType<OrtModule["InferenceSession"]["create"]>>;
+
 let loaded: OrtModule | undefined;
 
 /**

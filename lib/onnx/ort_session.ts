@@ -5,7 +5,7 @@
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import { loadOrt, ortRuntime } from "./ort.ts";
+import { loadOrt, ortRuntime, type OrtSession } from "./ort.ts";
 import { ConfigError, oneLine } from "../core/mod.ts";
 import type { ProviderName } from "./providers.ts";
 
@@ -30,7 +30,7 @@ export interface OpenSessionOptions {
 /** An open session and the provider it runs on. */
 export interface OpenedSession {
   /** The session. */
-  session: ort.InferenceSession;
+  session: OrtSession;
   /** The provider that loaded. */
   provider: ProviderName;
 }

@@ -46,8 +46,6 @@ export interface FrameGeometry {
   size: number;
 }
 
-export { type Preset, PRESETS } from "./presets.ts";
-
 /** Decoded frames of one video: `count` frames of size×size×3 RGB (BGR for the 1.0 preset). */
 export interface FramePack {
   /** The video's id. */

@@ -17,13 +17,8 @@ import {
   writeFileAtomic,
   writeNpy,
 } from "../core/mod.ts";
-import {
-  decodeFrames,
-  ffmpegVersion,
-  type FramePack,
-  type Preset,
-  setFfmpegPaths,
-} from "./ffmpeg.ts";
+import { decodeFrames, ffmpegVersion, type FramePack, setFfmpegPaths } from "./ffmpeg.ts";
+import type { Preset } from "./presets.ts";
 
 /** Options of the sample step. */
 export interface SampleOptions {
