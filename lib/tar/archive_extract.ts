@@ -11,7 +11,6 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import tarStream from "tar-stream";
 import { FormatError, openAtomic, writeAll } from "../core/mod.ts";
 
 /** A regular-file member offered to the caller. */
@@ -161,7 +160,9 @@ export async function extractArchive(
       cb(null, chunk);
     },
   });
-  // tar-stream ships no types: its extractor is a streamx Writable that async-iterates entries
+  // tar-stream ships no types: its extractor is a streamx Writable that async-iterates entries.
+  // Loaded here, on first use, so that importing kinembed does not load it.
+  const tarStream = (await import("tar-stream")).default;
   const extract = tarStream.extract() as unknown as TarExtract;
   const piped = pipeline(createReadStream(archive), counter, createGunzip(), extract);
   let pipeError: unknown = null;
