@@ -183,7 +183,7 @@ export async function buildZeroShotClassifier(
  * frames of video v), `w [D, K]`. Output: `probs [V, K]`, the per-video mean of per-frame
  * softmax(100 · normalise(frame) · W).
  */
-function frameScoringGraph(dim: number, k: number): Uint8Array {
+function frameScoringGraph(dim: number, k: number): Promise<Uint8Array> {
   const g = new OnnxGraph({ name: "zero_shot_scores" });
   const frames = g.input("frames", "float32", ["T", dim]);
   const segments = g.input("segments", "float32", ["V", "T"]);
@@ -248,11 +248,14 @@ export class ZeroShotScorer {
     clf: ZeroShotClassifier,
     opts: ZeroShotScorerOptions = {},
   ): Promise<ZeroShotScorer> {
-    const { session, provider } = await openSession(frameScoringGraph(clf.dim, clf.numClasses), {
-      providers: opts.providers,
-      threads: opts.threads,
-      source: "the zero-shot scoring graph",
-    });
+    const { session, provider } = await openSession(
+      await frameScoringGraph(clf.dim, clf.numClasses),
+      {
+        providers: opts.providers,
+        threads: opts.threads,
+        source: "the zero-shot scoring graph",
+      },
+    );
     return new ZeroShotScorer(session, provider, clf, opts.maxFrames ?? 4096);
   }
 

@@ -10,7 +10,7 @@ import { buildVisionModel, ImageEncoder } from "../onnx/mod.ts";
 if (import.meta.main) {
   const t0 = performance.now();
   try {
-    const { bytes } = buildVisionModel({ size: "tiny" });
+    const { bytes } = await buildVisionModel({ size: "tiny" });
     const enc = await ImageEncoder.open(bytes, { providers: ["cuda"] });
     const y = await enc.encode(new Float32Array(2 * 3 * CLIP_SIZE * CLIP_SIZE), 2);
     await enc.release();

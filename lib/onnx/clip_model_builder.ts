@@ -164,10 +164,12 @@ export interface BuiltModel<C> {
  * @example
  * ```ts
  * import { buildVisionModel } from "./clip_model_builder.ts";
- * const { bytes } = buildVisionModel({ size: "tiny", inputFormat: "uint8-nhwc" });
+ * const { bytes } = await buildVisionModel({ size: "tiny", inputFormat: "uint8-nhwc" });
  * ```
  */
-export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<VisionConfig> {
+export async function buildVisionModel(
+  opts: VisionModelOptions = {},
+): Promise<BuiltModel<VisionConfig>> {
   const size = opts.size ?? "tiny";
   const cfg: VisionConfig = { ...VISION_CONFIGS[size], ...opts.config };
   const inputFormat = opts.inputFormat ?? "float32-nchw";
@@ -226,7 +228,7 @@ export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<Visi
   g.output("image_embeds", "float32", ["N", cfg.embedDim]);
   g.metadata(MODEL_OPTIONS_KEY, modelOptionsKey("vision", opts));
   return {
-    bytes: g.serialize(),
+    bytes: await g.serialize(),
     parameterCount: g.parameterCount(),
     inputName: "pixel_values",
     outputName: "image_embeds",
@@ -242,7 +244,9 @@ export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<Visi
  * @param opts size, seed, dtype
  * @returns the model bytes and parameter count
  */
-export function buildTextModel(opts: TextModelOptions = {}): BuiltModel<TextConfig> {
+export async function buildTextModel(
+  opts: TextModelOptions = {},
+): Promise<BuiltModel<TextConfig>> {
   const size = opts.size ?? "tiny";
   const cfg: TextConfig = { ...TEXT_CONFIGS[size], ...opts.config };
   const dtype = opts.dtype ?? "float32";
@@ -274,7 +278,7 @@ export function buildTextModel(opts: TextModelOptions = {}): BuiltModel<TextConf
   g.output("text_embeds", "float32", ["N", cfg.embedDim]);
   g.metadata(MODEL_OPTIONS_KEY, modelOptionsKey("text", opts));
   return {
-    bytes: g.serialize(),
+    bytes: await g.serialize(),
     parameterCount: g.parameterCount(),
     inputName: "input_ids",
     outputName: "text_embeds",

@@ -23,6 +23,8 @@ export {
   type Dim,
   type ModelSummary,
   type NodeOptions,
+  ONNX_ATTRIBUTE_TYPE,
+  ONNX_DATA_TYPE,
   OnnxGraph,
   type OnnxGraphOptions,
   readModel,
@@ -30,6 +32,7 @@ export {
   type TensorData,
   type TensorDataType,
   type TensorValue,
+  type ValueDataType,
 } from "./onnx_graph.ts";
 export {
   buildTextModel,
