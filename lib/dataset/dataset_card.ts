@@ -71,10 +71,10 @@ function cardLines(text: string): CardLine[] {
  * @throws {FormatError} naming the line that cannot be read
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseCardSplits } from "./dataset_card.ts";
  * const totals = parseCardSplits("### Data Splits\n* Train - 20 samples | 2 tar's\n");
- * assertEquals(totals, { train: { samples: 20, tars: 2 } });
+ * deepStrictEqual(totals, { train: { samples: 20, tars: 2 } });
  * ```
  */
 export function parseCardSplits(text: string, file = "card"): SplitTotals {
@@ -135,10 +135,10 @@ export async function readCardSplits(path: string): Promise<SplitTotals> {
  * @throws {FormatError} naming the line of a row whose value is not a number
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseCardAccuracies } from "./dataset_card.ts";
  * const card = "## Zero-shot Evaluation\n| | Accuracy |\n|---|---|\n| Top-1 | 0.3 |\n| Top-5 | 0.5 |\n";
- * assertEquals(parseCardAccuracies(card).zeroShot, { top1: 0.3, top5: 0.5, mean: 0.4 });
+ * deepStrictEqual(parseCardAccuracies(card).zeroShot, { top1: 0.3, top5: 0.5, mean: 0.4 });
  * ```
  */
 export function parseCardAccuracies(text: string, file = "card"): PublishedAccuracies {

@@ -171,14 +171,17 @@ const EXTRA_EXAMPLES = 5;
  * @throws UsageError on a bad combination of inputs; ConfigError on an unreadable checksum file
  * @example
  * ```ts
- * const report = await download({
- *   work: "work",
- *   annotations: ["k700_2020/validate.csv"],
- *   archives: ["k700_2020_val_path.txt"],
- *   perClass: 2,
- *   seed: 0,
- * });
- * console.log(report.splits.val);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { download } from "./download.ts";
+ * // Kinetics: { annotations: ["k700_2020/validate.csv"], archives: ["k700_2020_val_path.txt"],
+ * // perClass: 2, seed: 0 }; here a plain video list naming a local file
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(join(dir, "clip.mp4"), new Uint8Array(64)); // decoded later, by sample
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const report = await download({ work: join(dir, "work"), videos: [join(dir, "videos.csv")], quiet: true });
+ * strictEqual(report.selected, 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function download(opts: DownloadOptions): Promise<DownloadReport> {

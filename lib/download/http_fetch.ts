@@ -190,8 +190,16 @@ export class Fetcher {
    * @throws FetchError when it fails for good (404, retries used up, checksum mismatch)
    * @example
    * ```ts
+   * import { strictEqual } from "node:assert/strict";
+   * import { join } from "node:path";
+   * import { Fetcher } from "./http_fetch.ts";
+   * const dir = await Deno.makeTempDir();
+   * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("hello"));
    * const f = new Fetcher({ jobs: 4, timeoutMs: 30_000 });
-   * await f.fetchToFile("https://example.org/a.tar.gz", "work/downloads/a.tar.gz");
+   * const r = await f.fetchToFile(`http://127.0.0.1:${server.addr.port}/a.txt`, join(dir, "a.txt"));
+   * strictEqual(r.bytes, 5);
+   * await server.shutdown();
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   async fetchToFile(

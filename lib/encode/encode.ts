@@ -109,8 +109,26 @@ export async function openEncoderFor(
  * @returns counts, failures, timing and the provider used
  * @example
  * ```ts
- * const s = await encode({ work: "work", model: "vision.onnx", providers: ["cpu"] });
- * console.log(`${s.done} videos on ${s.provider}`);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { download } from "../download/mod.ts";
+ * import { buildVisionModel } from "../onnx/mod.ts";
+ * import { sample } from "../video/mod.ts";
+ * import { encode } from "./encode.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a 3-second test video, and a video list naming it (path,label,split)
+ * await new Deno.Command("ffmpeg", {
+ *   args: ["-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=10", join(dir, "clip.mp4")],
+ * }).output();
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const model = join(dir, "vision.onnx"); // a random-weight CLIP-shaped model
+ * await Deno.writeFile(model, (await buildVisionModel({ size: "tiny" })).bytes);
+ * const work = join(dir, "work");
+ * await download({ work, videos: [join(dir, "videos.csv")], quiet: true });
+ * await sample({ work, quiet: true });
+ * const s = await encode({ work, model, providers: ["cpu"], quiet: true });
+ * strictEqual(s.frames, 3); // emb/clip.npy: float16 (3, 512)
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {

@@ -5,9 +5,22 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { makeSyntheticWorkDir } from "../../fixtures/synthetic_work_dir.ts";
+ * import { buildTextModel } from "../onnx/mod.ts";
+ * import { shard } from "../shard/mod.ts";
  * import { evaluate } from "./eval.ts";
- * const { report } = await evaluate({ work: "work", textModel: "text.onnx" });
- * console.log(report.linearProbe?.top1, report.zeroShot?.top1);
+ * const dir = await Deno.makeTempDir();
+ * // a work dir whose videos are encoded already (random embeddings)
+ * const { layout } = await makeSyntheticWorkDir({ dir: join(dir, "work"), counts: { train: 6, val: 3 } });
+ * await shard({ work: layout.root, quiet: true });
+ * const textModel = join(dir, "text.onnx"); // a random-weight CLIP-shaped text tower
+ * await Deno.writeFile(textModel, (await buildTextModel({ size: "tiny" })).bytes);
+ * const { report } = await evaluate({ work: layout.root, textModel, providers: ["cpu"], log: () => {} });
+ * strictEqual(report.linearProbe?.count, 3);
+ * strictEqual(report.zeroShot?.count, 3);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -23,12 +23,13 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { scoreLinearProbe, trainLinearProbe } from "./linear_probe.ts";
  * const train = { features: new Float32Array(4 * 2), labels: Int32Array.from([0, 1, 0, 1]), dim: 2 };
  * train.features.set([1, 0, 0, 1, 0.9, 0.1, 0.1, 0.9]);
  * const probe = await trainLinearProbe(train, 2, { providers: ["cpu"] });
  * const score = await scoreLinearProbe(probe, train, { providers: ["cpu"] });
- * console.log(score.top1); // 1
+ * strictEqual(score.top1, 1);
  * ```
  * @module
  */

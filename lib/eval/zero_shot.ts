@@ -13,10 +13,17 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { buildTextModel } from "../onnx/mod.ts";
  * import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
- * const clf = await buildZeroShotClassifier("text.onnx", ["abseiling", "air drumming"], ["a photo of {}."]);
- * const scorer = await ZeroShotScorer.open(clf);
- * const top = await scorer.predict([new Float32Array(512).fill(0.1)], 2); // [1, 2] class indices
+ * const text = await buildTextModel({ size: "tiny" }); // or the path of a text tower .onnx
+ * const clf = await buildZeroShotClassifier(text.bytes, ["abseiling", "air drumming"], ["a photo of {}."], {
+ *   providers: ["cpu"],
+ * });
+ * const scorer = await ZeroShotScorer.open(clf, { providers: ["cpu"] });
+ * // one video of two frames: its two classes, best first
+ * const top = await scorer.predict([new Float32Array(2 * 512).fill(0.1)], 2);
+ * strictEqual(top.length, 2);
  * await scorer.release();
  * ```
  * @module

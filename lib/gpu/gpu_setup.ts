@@ -601,7 +601,8 @@ async function installFromDir(
  * @returns the findings and the exit code
  * @example
  * ```ts
- * const r = await gpuSetup({ check: true });
+ * import { gpuSetup, formatGpuSetupReport } from "./gpu_setup.ts";
+ * const r = await gpuSetup({ check: true, probe: false }); // only report, change nothing
  * for (const line of formatGpuSetupReport(r)) console.log(line);
  * ```
  */

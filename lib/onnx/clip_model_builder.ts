@@ -9,10 +9,14 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { join } from "node:path";
  * import { buildVisionModel } from "./clip_model_builder.ts";
- * const model = buildVisionModel({ size: "tiny", seed: 1 });
- * await Deno.writeFile("vision_tiny.onnx", model.bytes);
- * console.log(model.parameterCount);
+ * const model = await buildVisionModel({ size: "tiny", seed: 1 });
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(join(dir, "vision_tiny.onnx"), model.bytes); // for --model
+ * ok(model.parameterCount > 0);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
@@ -163,8 +167,11 @@ export interface BuiltModel<C> {
  * @returns the model bytes and parameter count
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { buildVisionModel } from "./clip_model_builder.ts";
+ * import { readModel } from "./onnx_graph.ts";
  * const { bytes } = await buildVisionModel({ size: "tiny", inputFormat: "uint8-nhwc" });
+ * deepStrictEqual((await readModel(bytes)).inputs[0].dims, ["N", 224, 224, 3]);
  * ```
  */
 export async function buildVisionModel(

@@ -63,8 +63,13 @@ export class ImageEncoder {
    * @returns the encoder
    * @example
    * ```ts
-   * const enc = await ImageEncoder.open("vision.onnx", { providers: ["cuda", "cpu"] });
-   * const emb = await enc.encode(new Float32Array(2 * 3 * 224 * 224), 2); // 2 × 512
+   * import { strictEqual } from "node:assert/strict";
+   * import { buildVisionModel } from "./clip_model_builder.ts";
+   * import { ImageEncoder } from "./image_encoder.ts";
+   * const { bytes } = await buildVisionModel({ size: "tiny" }); // or the path of an .onnx file
+   * const enc = await ImageEncoder.open(bytes, { providers: ["cpu"] });
+   * const emb = await enc.encode(new Float32Array(2 * 3 * 224 * 224), 2);
+   * strictEqual(emb.length, 2 * 512);
    * await enc.release();
    * ```
    */

@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { attr, OnnxGraph, readModel } from "./onnx_graph.ts";
  * const g = new OnnxGraph({ name: "scale" });
  * const x = g.input("x", "float32", ["N", 4]);
@@ -14,7 +15,7 @@
  * g.node("Softmax", [y], { axis: attr.int(-1) }, { out: "probs" });
  * g.output("probs", "float32", ["N", 2]);
  * const bytes: Uint8Array = await g.serialize();
- * (await import("node:assert/strict")).deepStrictEqual((await readModel(bytes)).ops, ["MatMul", "Softmax"]);
+ * deepStrictEqual((await readModel(bytes)).ops, ["MatMul", "Softmax"]);
  * ```
  * @module
  */

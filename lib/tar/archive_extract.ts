@@ -131,10 +131,25 @@ async function drain(entry: AsyncIterable<Uint8Array>): Promise<void> {
  *   that point stay in place, complete)
  * @example
  * ```ts
- * const report = await extractArchive("work/downloads/abseiling.tar.gz", {
- *   root: "work/videos",
- *   place: (m) => `work/videos/train/abseiling/${m.name.split("/").pop()}`,
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { gzipSync } from "node:zlib";
+ * import { extractArchive } from "./archive_extract.ts";
+ * import { TarWriter } from "./tar_writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * const chunks: Uint8Array<ArrayBuffer>[] = [];
+ * const tar = new TarWriter({ write: (b) => (chunks.push(b.slice()), Promise.resolve()) });
+ * await tar.addFile("abseiling/abc123def45_000010_000020.mp4", new Uint8Array(100));
+ * await tar.addFile("../escape.mp4", new Uint8Array(1));
+ * await tar.finish();
+ * const archive = join(dir, "abseiling.tar.gz");
+ * await Deno.writeFile(archive, gzipSync(new Uint8Array(await new Blob(chunks).arrayBuffer())));
+ * const report = await extractArchive(archive, {
+ *   root: join(dir, "videos"),
+ *   place: (m) => join(dir, "videos", "train", "abseiling", m.name.split("/").pop()!),
  * });
+ * deepStrictEqual([report.extracted.length, report.refused.map((r) => r.name)], [1, ["../escape.mp4"]]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function extractArchive(

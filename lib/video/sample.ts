@@ -58,8 +58,21 @@ export async function sampleConfig(
  * @returns counts, failures and timing
  * @example
  * ```ts
- * const s = await sample({ work: "work", fps: 1 });
- * console.log(`${s.done} videos, ${s.frames} frames`);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { download } from "../download/mod.ts";
+ * import { sample } from "./sample.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a 3-second test video, and a video list naming it (path,label,split)
+ * await new Deno.Command("ffmpeg", {
+ *   args: ["-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=10", join(dir, "clip.mp4")],
+ * }).output();
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const work = join(dir, "work");
+ * await download({ work, videos: [join(dir, "videos.csv")], quiet: true });
+ * const s = await sample({ work, fps: 1, quiet: true });
+ * strictEqual(s.frames, 3); // frames/clip.npy: uint8 (3, 224, 224, 3)
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function sample(opts: SampleOptions): Promise<StepSummary> {
