@@ -17,7 +17,19 @@
  * await shard({ work: layout.root, quiet: true });
  * const textModel = join(dir, "text.onnx"); // a random-weight CLIP-shaped text tower
  * await Deno.writeFile(textModel, (await buildTextModel({ size: "tiny" })).bytes);
- * const { report } = await evaluate({ work: layout.root, textModel, providers: ["cpu"], log: () => {} });
+ * // zero-shot over the three synthetic classes with one prompt (default: the 700 and the 28 shipped)
+ * const classes = join(dir, "classes.txt");
+ * await Deno.writeTextFile(classes, "abseiling\nacting in play\nadjusting glasses\n");
+ * const templates = join(dir, "templates.txt");
+ * await Deno.writeTextFile(templates, "a video of {}.\n");
+ * const { report } = await evaluate({
+ *   work: layout.root,
+ *   textModel,
+ *   classes,
+ *   templates,
+ *   providers: ["cpu"],
+ *   log: () => {},
+ * });
  * strictEqual(report.linearProbe?.count, 3);
  * strictEqual(report.zeroShot?.count, 3);
  * await Deno.remove(dir, { recursive: true });

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { strictEqual } from "node:assert/strict";
+ * import { ok, strictEqual } from "node:assert/strict";
  * import { join } from "node:path";
  * import { formatVerifyReport, verify } from "./mod.ts";
  *
@@ -14,9 +14,9 @@
  * await Deno.writeTextFile(join(dir, "card.md"), "### Data Splits\n* Validation - 4 samples | 1 tar's\n");
  * await Deno.mkdir(join(dir, "shards"));
  * await Deno.writeTextFile(join(dir, "shards", "splits.csv"), "tar_file,split\n");
- * const report = await verify({ shards: join(dir, "shards"), card: join(dir, "card.md") });
+ * const report = await verify({ shards: join(dir, "shards"), card: join(dir, "card.md"), quiet: true });
  * strictEqual(report.ok, false);
- * console.log(formatVerifyReport(report));
+ * ok(formatVerifyReport(report).includes("split val: 0 samples, the card says 4"));
  * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
