@@ -31,7 +31,7 @@ import {
   writeListsWithBase,
 } from "../fixtures/dataset_builder.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
-import { Manifest, type Step } from "../lib/core/manifest.ts";
+import { Manifest, STEPS } from "../lib/core/manifest.ts";
 import { workDirLayout } from "../lib/core/work_dir.ts";
 import { type FaultServer, startFaultServer } from "../tests/support/fault_server.ts";
 import { recordTable } from "./results.ts";
@@ -393,7 +393,7 @@ export async function checkWorkDir(
   };
   try {
     for (const v of m.videos()) {
-      for (const step of ["download", "sample", "encode"] as Step[]) {
+      for (const step of STEPS) {
         const r = v.steps[step];
         if (r?.state !== "done") {
           problems.push(`${v.id}: ${step} is ${r?.state ?? "pending"} after a completed rerun`);

@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
-import { parseProviders } from "../lib/onnx/image_encoder.ts";
+import { parseProviders } from "../lib/onnx/providers.ts";
 import { scoreLinearProbe, trainLinearProbe } from "../lib/eval/linear_probe.ts";
 import { writeNpy } from "../lib/core/npy.ts";
 import { recordTable } from "./results.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { ProbeObjective, scoreLinearProbe, trainLinearProbe } from "../lib/eval/linear_probe.ts";
-import type { ProviderName } from "../lib/onnx/image_encoder.ts";
+import type { ProviderName } from "../lib/onnx/providers.ts";
 import {
   drawFeatures,
   featureModel,

@@ -71,13 +71,30 @@ export interface RunSummary {
  * @returns each step's summary and the exit code
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { buildVisionModel } from "./onnx/mod.ts";
+ * import { runPipeline } from "./run.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a 3-second test video, and a video list naming it (path,label,split)
+ * await new Deno.Command("ffmpeg", {
+ *   args: ["-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=10", join(dir, "clip.mp4")],
+ * }).output();
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const model = join(dir, "vision.onnx"); // a random-weight CLIP-shaped model
+ * await Deno.writeFile(model, (await buildVisionModel({ size: "tiny" })).bytes);
+ * await Deno.writeTextFile(join(dir, "card.md"), "### Data Splits\n* Train - 1 samples | 1 tar's\n");
  * const r = await runPipeline({
- *   work: "work",
- *   download: { annotations: ["train.csv"], archives: ["k700_2020_train_path.txt"] },
- *   sampleEncode: { model: "vision.onnx", providers: ["cuda", "cpu"] },
- *   verify: { card: "card.md" },
+ *   work: join(dir, "work"),
+ *   // Kinetics: { annotations: ["train.csv"], archives: ["k700_2020_train_path.txt"] }
+ *   download: { videos: [join(dir, "videos.csv")], quiet: true },
+ *   sampleEncode: { model, providers: ["cuda", "cpu"], quiet: true, onFallback: () => {} },
+ *   shard: { quiet: true },
+ *   verify: { card: join(dir, "card.md") },
+ *   log: () => {},
  * });
- * Deno.exit(r.exitCode);
+ * strictEqual(r.exitCode, 0); // a CLI would Deno.exit(r.exitCode)
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {

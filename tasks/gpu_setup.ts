@@ -1,5 +1,6 @@
 /** `kinembed gpu-setup`: install ONNX Runtime's CUDA provider libraries and check CUDA 13. */
 import { runTask, stringFlag } from "../lib/cli/mod.ts";
+import { ONNXRUNTIME_VERSION } from "../lib/onnx/mod.ts";
 import {
   formatGpuSetupReport,
   gpuSetup,
@@ -10,7 +11,7 @@ import {
 await runTask({
   name: "gpu-setup",
   summary: `Install the CUDA execution provider libraries (npm ${PROVIDER_PACKAGE}@` +
-    `${PROVIDER_PACKAGE_VERSION}: ONNX Runtime 1.29.0, CUDA 13) next to onnxruntime-node's ` +
+    `${PROVIDER_PACKAGE_VERSION}: ONNX Runtime ${ONNXRUNTIME_VERSION}, CUDA 13) next to onnxruntime-node's ` +
     "library, then check that the CUDA 13 libraries they need can be found (loader paths, " +
     "LD_LIBRARY_PATH, CUDA toolkits, Python venvs' nvidia/*/lib) and print what is missing. " +
     "Exit 0 when ready or when there is no GPU here, 1 when a GPU is here but something is missing.",

@@ -1,7 +1,8 @@
 /**
  * Starts a task with the least Deno permissions it needs: `deno task <name> ...` runs this with
- * read access and the right to start `deno` only; it computes the task's flags from its arguments
- * (`lib/task_permissions.ts`) and runs `deno run <flags> tasks/<name>.ts <args>`, passing signals
+ * the `launcher` permission set of `deno.json` (read access, a few environment variables and the
+ * right to start `deno`, nothing more); it computes the task's flags from its arguments
+ * (`lib/cli/task_permissions.ts`) and runs `deno run <flags> tasks/<name>.ts <args>`, passing signals
  * on and exiting with the task's status. `KINEMBED_SHOW_PERMISSIONS=1` prints the command first.
  * @module
  */

@@ -15,7 +15,7 @@ import {
 import { UsageError } from "../lib/core/mod.ts";
 import { runPipeline } from "../lib/run.ts";
 import { formatVerifyReport } from "../lib/verify/mod.ts";
-import { formatWorker, resolveWorker } from "../lib/shard/mod.ts";
+import { DEFAULT_PER_SHARD, formatWorker, resolveWorker } from "../lib/shard/mod.ts";
 
 await runTask({
   name: "run",
@@ -35,7 +35,12 @@ await runTask({
       help: "frames decoded but not yet encoded, at most",
     },
     "shard-seed": { type: "string", arg: "S", default: "0", help: "shard: shuffle seed" },
-    "per-shard": { type: "string", arg: "N", default: "10000", help: "shard: samples per tar" },
+    "per-shard": {
+      type: "string",
+      arg: "N",
+      default: String(DEFAULT_PER_SHARD),
+      help: "shard: samples per tar",
+    },
     card: { type: "string", arg: "FILE", help: "verify against this dataset card" },
     classes: { type: "string", arg: "FILE", help: "verify and zero-shot: class list" },
     eval: {

@@ -7,12 +7,14 @@ import {
   stringFlag,
   WORK_FLAG,
 } from "../lib/cli/mod.ts";
+import { CLIP_SIZE } from "../lib/core/mod.ts";
 import { sample } from "../lib/video/mod.ts";
 
 await runTask({
   name: "sample",
   summary:
-    "Decode every downloaded video at --fps with CLIP's geometry (short side 224, bicubic, centre crop) into frames/<id>.npy, uint8 (n,224,224,3).",
+    `Decode every downloaded video at --fps with CLIP's geometry (short side ${CLIP_SIZE}, bicubic, ` +
+    `centre crop) into frames/<id>.npy, uint8 (n,${CLIP_SIZE},${CLIP_SIZE},3).`,
   flags: {
     work: WORK_FLAG,
     ...SAMPLE_FLAGS,

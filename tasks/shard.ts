@@ -1,7 +1,7 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
 import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
 import { SPLITS, UsageError } from "../lib/core/mod.ts";
-import { shard } from "../lib/shard/mod.ts";
+import { DEFAULT_PER_SHARD, shard } from "../lib/shard/mod.ts";
 
 await runTask({
   name: "shard",
@@ -10,7 +10,12 @@ await runTask({
   flags: {
     work: WORK_FLAG,
     seed: { type: "string", arg: "N", default: "0", help: "shuffle seed (0..4294967295)" },
-    "per-shard": { type: "string", arg: "N", default: "10000", help: "samples per tar" },
+    "per-shard": {
+      type: "string",
+      arg: "N",
+      default: String(DEFAULT_PER_SHARD),
+      help: "samples per tar",
+    },
     quiet: { type: "boolean", help: "no progress lines" },
   },
 }, async (values) => {

@@ -312,7 +312,7 @@ Deno.test("models: a file that is not ONNX, a wrong input name, a wrong input sh
     g.node("MatMul", [flat, w], {}, { out: "image_embeds" });
     g.output("image_embeds", "float32", ["N", 512]);
     const small = join(dir, "small.onnx");
-    await Deno.writeFile(small, g.serialize());
+    await Deno.writeFile(small, await g.serialize());
     const cases: [string, string, string][] = [
       ["not ONNX", junk, `${junk} is not a loadable ONNX model`],
       ["wrong input name", text, `${text}: no input named pixel_values`],

@@ -166,7 +166,7 @@ Deno.test("the fp16 uint8 variant takes raw frames and agrees with the float32 v
     const opts = { cacheDir: join(dir, "built") };
     const half = await resolveModel(ckpt, { ...opts, variant: "fp16-uint8" });
     const full = await resolveModel(ckpt, { ...opts, variant: "float32" });
-    const halfModel = readModel(await Deno.readFile(half.path));
+    const halfModel = await readModel(await Deno.readFile(half.path));
     assertEquals(halfModel.inputs, [{
       name: "pixel_values",
       dtype: "uint8",

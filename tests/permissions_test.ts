@@ -15,24 +15,25 @@ import { lavfiVideo, repoPath, tempDir } from "./support/media.ts";
 
 const DENO_JSON = JSON.parse(await Deno.readTextFile(repoPath("deno.json"))) as {
   tasks: Record<string, string>;
+  permissions: Record<string, Record<string, unknown>>;
 };
 
 Deno.test("deno.json: no task runs with -A or --allow-all; every pipeline task starts through the launcher, which can only read and start deno", () => {
   for (const [name, line] of Object.entries(DENO_JSON.tasks)) {
     assert(!/(^|\s)(-A|--allow-all)(\s|$)/.test(line), `${name}: ${line}`);
   }
+  // the launcher's permission set, stated once
+  const launcher = DENO_JSON.permissions.launcher;
+  assertEquals(Object.keys(launcher).sort(), ["env", "read", "run"]);
+  assertEquals([launcher.read, launcher.run], [true, ["deno"]]);
+  assert(
+    Array.isArray(launcher.env) && launcher.env.every((v) => /^[A-Z_]+$/.test(String(v))),
+    `launcher env: ${launcher.env}`,
+  );
   for (const name of Object.keys(LAUNCHED_TASKS)) {
     const line = DENO_JSON.tasks[name];
     if (line === undefined) continue; // a task not in deno.json (yet)
-    const m = /^deno run (.*) tasks\/launch\.ts (\S+)$/.exec(line);
-    assert(m, `${name}: ${line}`);
-    assertEquals(m[2], name);
-    const flags = m[1].split(" ");
-    assertEquals(flags.filter((f) => !f.startsWith("--allow-env=")), [
-      "--allow-read",
-      "--allow-run=deno",
-      "--no-prompt",
-    ], line);
+    assertEquals(line, `deno run --quiet -P=launcher --no-prompt tasks/launch.ts ${name}`);
   }
 });
 

@@ -22,7 +22,7 @@ import type { Split } from "../../lib/core/mod.ts";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { encode } from "../../lib/encode/encode.ts";
-import { parseProviders } from "../../lib/onnx/image_encoder.ts";
+import { parseProviders } from "../../lib/onnx/providers.ts";
 import { Manifest } from "../../lib/core/manifest.ts";
 import { sampleAndEncode } from "../../lib/encode/sample_and_encode.ts";
 import { sample } from "../../lib/video/sample.ts";

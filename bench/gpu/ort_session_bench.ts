@@ -14,7 +14,8 @@
  */
 import { mulberry32 } from "../../lib/core/mod.ts";
 import { parseArgs } from "node:util";
-import { ImageEncoder, parseProviders } from "../../lib/onnx/image_encoder.ts";
+import { ImageEncoder } from "../../lib/onnx/image_encoder.ts";
+import { parseProviders } from "../../lib/onnx/providers.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,

@@ -11,6 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { ONNXRUNTIME_VERSION } from "../../lib/onnx/mod.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -66,7 +67,7 @@ if (torch.info) {
   const i = torch.info;
   lines.push(
     `PyTorch ${i.torch} (CUDA ${i.cuda}, cuDNN ${i.cudnn}, transformers ${i.transformers}, ` +
-      `attention ${i.attn_implementation}); ONNX Runtime 1.29.0 CUDA provider (CUDA 13) from ` +
+      `attention ${i.attn_implementation}); ONNX Runtime ${ONNXRUNTIME_VERSION} CUDA provider (CUDA 13) from ` +
       "onnxruntime-node. Random-weight CLIP ViT-B/32 image tower (87.8 M parameters). " +
       'img/s = batch / median time of one run; ORT and "host in/out" include copying the input ' +
       "to the GPU and the embeddings back.",

@@ -210,14 +210,3 @@ export function reportFailures(failures: { id: string; error: string }[]): numbe
   for (const f of failures) console.error(`  ${f.id}: ${f.error}`);
   return 1;
 }
-
-/**
- * The main of a task that is not built yet: says so and exits 2 (never fake output).
- * @param spec the task's command line
- */
-export function notImplemented(spec: TaskSpec): Promise<never> {
-  return runTask(spec, () => {
-    console.error(`kinembed ${spec.name}: not implemented yet`);
-    return Promise.resolve(2);
-  });
-}

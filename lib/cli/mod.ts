@@ -1,8 +1,52 @@
 /**
  * The command line: strict flags and exit codes, the flags the steps share, and each task's
- * least-privilege Deno permissions.
+ * least-privilege Deno permissions (what `tasks/launch.ts` starts a task with).
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual, throws } from "node:assert/strict";
+ * import { intFlag, parseFlags, type TaskSpec, WORK_FLAG } from "./mod.ts";
+ *
+ * const spec: TaskSpec = {
+ *   name: "shard",
+ *   summary: "pack tars",
+ *   flags: { work: WORK_FLAG, "per-shard": { type: "string", arg: "N", help: "samples per tar" } },
+ * };
+ * const { values } = parseFlags(spec, ["--per-shard", "500"]);
+ * deepStrictEqual([values.work, intFlag(values, "per-shard", 1)], ["work", 500]);
+ * throws(() => parseFlags(spec, ["--no-such-flag"]), /no-such-flag/);
+ * ```
  * @module
  */
-export * from "./flags.ts";
-export * from "./step_flags.ts";
-export * from "./task_permissions.ts";
+export {
+  type FlagSpec,
+  type FlagValues,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  reportFailures,
+  runTask,
+  stringFlag,
+  type TaskSpec,
+  usage,
+  WORK_FLAG,
+} from "./flags.ts";
+export {
+  DOWNLOAD_INPUT_FLAGS,
+  downloadInputOptions,
+  ENCODE_FLAGS,
+  encodeFlagOptions,
+  SAMPLE_FLAGS,
+  sampleFlagOptions,
+  SUBSET_FLAGS,
+} from "./step_flags.ts";
+export {
+  denoRunArgs,
+  findBinary,
+  type LaunchContext,
+  LAUNCHED_TASKS,
+  parseTaskArgs,
+  REPO_ROOT,
+  type TaskLaunch,
+  taskLaunch,
+} from "./task_permissions.ts";

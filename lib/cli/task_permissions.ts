@@ -449,8 +449,13 @@ function grantEval(g: Grants, flags: Map<string, string[]>, work: string | undef
  * @throws UsageError for an unknown task; ConfigError when a binary it needs is missing
  * @example
  * ```ts
- * const l = await taskLaunch("shard", ["--work", "work"]);
- * // l.flags: ["--allow-read=/abs/work", "--allow-write=/abs/work", "--no-prompt"]
+ * import { ok } from "node:assert/strict";
+ * import { taskLaunch } from "./task_permissions.ts";
+ * const work = await Deno.makeTempDir();
+ * const l = await taskLaunch("shard", ["--work", work]);
+ * // reads and writes inside the work dir (and the repository it runs from), nothing more
+ * ok(l.flags.includes(`--allow-write=${work}`) && l.flags.includes("--no-prompt"), l.flags.join(" "));
+ * await Deno.remove(work, { recursive: true });
  * ```
  */
 export async function taskLaunch(

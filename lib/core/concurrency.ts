@@ -18,19 +18,20 @@ export async function mapConcurrent<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  let failure: unknown = undefined;
+  // boxed, so that even a thrown `undefined` stops the run
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
     while (failure === undefined && next < items.length) {
       const i = next++;
       try {
         results[i] = await fn(items[i], i);
       } catch (e) {
-        failure ??= e;
+        failure ??= { error: e };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw failure.error;
   return results;
 }
 
@@ -42,7 +43,10 @@ export class BoundedQueue<T> {
   #waitingPut: (() => void)[] = [];
   #waitingTake: (() => void)[] = [];
 
-  /** @param capacity the most weight held at once (an item heavier than that still passes alone) */
+  /**
+   * An empty queue.
+   * @param capacity the most weight held at once (an item heavier than that still passes alone)
+   */
   constructor(readonly capacity: number) {}
 
   /**

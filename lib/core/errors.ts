@@ -74,10 +74,10 @@ export class FormatError extends Error {
  * @returns the line
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { oneLine } from "./errors.ts";
- * assertEquals(oneLine(new Error("load failed:\n  bad input\n")), "load failed: bad input");
- * assertEquals(oneLine("plain"), "plain");
+ * deepStrictEqual(oneLine(new Error("load failed:\n  bad input\n")), "load failed: bad input");
+ * deepStrictEqual(oneLine("plain"), "plain");
  * ```
  */
 export function oneLine(e: unknown): string {

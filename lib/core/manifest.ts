@@ -213,9 +213,15 @@ export class Manifest {
    * @returns the open manifest
    * @example
    * ```ts
-   * const m = Manifest.open("work/manifest.db");
-   * m.applyConfig({ fps: 1 });
+   * import { strictEqual } from "node:assert/strict";
+   * import { join } from "node:path";
+   * import { Manifest } from "./manifest.ts";
+   * const work = await Deno.makeTempDir();
+   * const m = Manifest.open(join(work, "manifest.db"));
+   * m.applyConfig({ fps: 1 }, work);
+   * strictEqual(m.config().fps, 1);
    * m.close();
+   * await Deno.remove(work, { recursive: true });
    * ```
    */
   static open(path: string, opts: { readOnly?: boolean } = {}): Manifest {

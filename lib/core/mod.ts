@@ -1,16 +1,81 @@
 /**
  * The foundations every stage stands on: typed errors, crash-safe files, the work dir and its
- * lock, the manifest (the only module that knows SQL), the split vocabulary, seeded randomness,
- * `.npy` files, progress and bounded concurrency.
+ * lock, the split vocabulary, CLIP's input constants, seeded randomness, the manifest (the only
+ * module that knows SQL), step context, progress, bounded concurrency and `.npy` files.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ * import { parseSplitName, readNpy, seededShuffle, writeNpy } from "./mod.ts";
+ *
+ * strictEqual(parseSplitName("validate"), "val");
+ * deepStrictEqual(seededShuffle([1, 2, 3, 4], 0), seededShuffle([1, 2, 3, 4], 0));
+ * const npy = writeNpy({ dtype: "<f4", shape: [2, 3], data: new Float32Array(6) });
+ * deepStrictEqual(readNpy(npy).shape, [2, 3]);
+ * ```
  * @module
  */
-export * from "./errors.ts";
-export * from "./atomic_file.ts";
-export * from "./split.ts";
-export * from "./random.ts";
-export * from "./work_dir.ts";
-export * from "./manifest.ts";
-export * from "./step_context.ts";
-export * from "./progress.ts";
-export * from "./concurrency.ts";
-export * from "./npy.ts";
+export {
+  ConfigError,
+  ConfigMismatchError,
+  DecodeError,
+  FormatError,
+  oneLine,
+  UsageError,
+  WorkDirBusyError,
+} from "./errors.ts";
+export {
+  fileSize,
+  openAtomic,
+  pathExists,
+  removeStaleTemps,
+  sha256Bytes,
+  sha256File,
+  TEMP_SUFFIX,
+  tempPathFor,
+  writeAll,
+  writeFileAtomic,
+} from "./atomic_file.ts";
+export {
+  ensureWorkDir,
+  lockWorkDir,
+  type WorkDirLayout,
+  workDirLayout,
+  type WorkDirLock,
+} from "./work_dir.ts";
+export { parseSplitName, type Split, type SplitCount, SPLITS } from "./split.ts";
+export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_input.ts";
+export { mulberry32, seededShuffle } from "./random.ts";
+export {
+  type ArchiveRow,
+  type ConfigValue,
+  isSafeId,
+  Manifest,
+  type ManifestExport,
+  type RunConfig,
+  type ShardRow,
+  type StateCounts,
+  type Step,
+  type StepOutput,
+  type StepRecord,
+  STEPS,
+  type StepState,
+  type VideoRow,
+  type VideoStatus,
+  type VideoStepRow,
+} from "./manifest.ts";
+export { openStep, type StepContext, type StepSummary } from "./step_context.ts";
+export { Progress } from "./progress.ts";
+export { BoundedQueue, mapConcurrent } from "./concurrency.ts";
+export {
+  float16ToFloat32,
+  float32ToFloat16,
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+  type NpyHeader,
+  readNpy,
+  readNpyHeader,
+  toFloat32,
+  writeNpy,
+} from "./npy.ts";

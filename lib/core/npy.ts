@@ -39,7 +39,11 @@ const DTYPE_ALIASES: Record<string, NpyDtype> = {
  * @returns the file's bytes
  * @example
  * ```ts
- * const bytes = writeNpy({ dtype: "<f4", shape: [2, 3], data: new Float32Array(6) });
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { readNpy, writeNpy } from "./npy.ts";
+ * const bytes = writeNpy({ dtype: "<f4", shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) });
+ * const back = readNpy(bytes);
+ * deepStrictEqual([back.dtype, back.shape, back.data[5]], ["<f4", [2, 3], 6]);
  * ```
  */
 export function writeNpy(arr: NpyArray): Uint8Array {

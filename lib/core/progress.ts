@@ -18,6 +18,7 @@ export class Progress {
   #quiet: boolean;
 
   /**
+   * A counter that prints nothing until the first tick.
    * @param label what is counted, e.g. `sample`
    * @param total how many items are expected (0 when unknown)
    * @param opts `extraUnit` names a second counter (frames, MB); `quiet` prints nothing

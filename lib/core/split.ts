@@ -35,11 +35,11 @@ const SPLIT_NAMES: Readonly<Record<string, Split>> = {
  * @returns the split, or null when the name is not one
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseSplitName } from "./split.ts";
- * assertEquals(parseSplitName(" Validate "), "val");
- * assertEquals(parseSplitName("TEST"), "test");
- * assertEquals(parseSplitName("dev"), null);
+ * deepStrictEqual(parseSplitName(" Validate "), "val");
+ * deepStrictEqual(parseSplitName("TEST"), "test");
+ * deepStrictEqual(parseSplitName("dev"), null);
  * ```
  */
 export function parseSplitName(name: string): Split | null {

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { fillTemplate, loadClassNames, loadPromptTemplates } from "./reference_data.ts";
  * const classes = await loadClassNames();
  * const templates = await loadPromptTemplates();
- * console.log(fillTemplate(templates[0], classes[0])); // "a photo of abseiling."
+ * strictEqual(fillTemplate(templates[0], classes[0]), "a photo of abseiling.");
  * ```
  * @module
  */
@@ -86,9 +87,10 @@ function checkClassNames(lines: string[], source: string): string[] {
  * @throws {FormatError} naming the file and line for an empty, padded or duplicate name
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { loadClassNames } from "./reference_data.ts";
  * const classes = await loadClassNames();
- * console.log(classes.length); // 700
+ * strictEqual(classes.length, 700);
  * ```
  */
 export async function loadClassNames(path: string = defaultClassesPath): Promise<string[]> {
@@ -130,9 +132,10 @@ function checkTemplates(lines: string[], source: string): string[] {
  * @throws {FormatError} naming the file and line for an empty template or one without `{}`
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { loadPromptTemplates } from "./reference_data.ts";
  * const templates = await loadPromptTemplates();
- * console.log(templates[0]); // "a photo of {}."
+ * deepStrictEqual([templates.length, templates[0]], [28, "a photo of {}."]);
  * ```
  */
 export async function loadPromptTemplates(path: string = defaultTemplatesPath): Promise<string[]> {

@@ -399,8 +399,19 @@ export function parseKineticsJson(
  * @returns every valid row and every rejected one
  * @example
  * ```ts
- * const { rows, issues } = await readAnnotations(["kinetics700_2020/validate.csv"]);
- * for (const i of issues) console.error(formatIssue(i));
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { formatIssue, readAnnotations } from "./annotations.ts";
+ * const dir = await Deno.makeTempDir();
+ * const csv = join(dir, "validate.csv");
+ * await Deno.writeTextFile(
+ *   csv,
+ *   "label,youtube_id,time_start,time_end,split\nyoga,xyz987uvw65,0,10,validate\nyoga,bad id,0,10,validate\n",
+ * );
+ * const { rows, issues } = await readAnnotations([csv]);
+ * deepStrictEqual(rows.map((r) => r.id), ["xyz987uvw65_000000_000010"]);
+ * for (const i of issues) console.error(formatIssue(i)); // <dir>/validate.csv:3: ...
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {

@@ -14,6 +14,7 @@ import {
   FormatError,
   lockWorkDir,
   Manifest,
+  mapConcurrent,
   oneLine,
   parseSplitName,
   Progress,
@@ -170,14 +171,17 @@ const EXTRA_EXAMPLES = 5;
  * @throws UsageError on a bad combination of inputs; ConfigError on an unreadable checksum file
  * @example
  * ```ts
- * const report = await download({
- *   work: "work",
- *   annotations: ["k700_2020/validate.csv"],
- *   archives: ["k700_2020_val_path.txt"],
- *   perClass: 2,
- *   seed: 0,
- * });
- * console.log(report.splits.val);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { download } from "./download.ts";
+ * // Kinetics: { annotations: ["k700_2020/validate.csv"], archives: ["k700_2020_val_path.txt"],
+ * // perClass: 2, seed: 0 }; here a plain video list naming a local file
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(join(dir, "clip.mp4"), new Uint8Array(64)); // decoded later, by sample
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const report = await download({ work: join(dir, "work"), videos: [join(dir, "videos.csv")], quiet: true });
+ * strictEqual(report.selected, 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function download(opts: DownloadOptions): Promise<DownloadReport> {
@@ -482,7 +486,7 @@ class DownloadRun {
       quiet: this.opts.quiet,
     });
     const failures = new Map<string, string>();
-    await runLimited(todo, this.opts.jobs ?? 4, async (a) => {
+    await mapConcurrent(todo, this.opts.jobs ?? 4, async (a) => {
       await this.#archive(a, selectedById, known, report, failures, (n) => {
         report.bytes += n;
         progress.tick(0, n / 1e6);
@@ -641,7 +645,7 @@ class DownloadRun {
       extraUnit: "MB",
       quiet: this.opts.quiet,
     });
-    await runLimited(todo, this.opts.jobs ?? 4, async (row) => {
+    await mapConcurrent(todo, this.opts.jobs ?? 4, async (row) => {
       await this.#video(row, (n) => {
         report.bytes += n;
         progress.tick(0, n / 1e6);
@@ -725,26 +729,4 @@ function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
     else out.set(k, [item]);
   }
   return out;
-}
-
-/** Runs `fn` over the items, at most `jobs` at once; the first error is rethrown after the rest. */
-async function runLimited<T>(
-  items: T[],
-  jobs: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { e: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
-  if (failure !== null) throw (failure as { e: unknown }).e;
 }

@@ -192,8 +192,16 @@ export class Fetcher {
    * @throws FetchError when it fails for good (404, retries used up, checksum mismatch)
    * @example
    * ```ts
+   * import { strictEqual } from "node:assert/strict";
+   * import { join } from "node:path";
+   * import { Fetcher } from "./http_fetch.ts";
+   * const dir = await Deno.makeTempDir();
+   * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("hello"));
    * const f = new Fetcher({ jobs: 4, timeoutMs: 30_000 });
-   * await f.fetchToFile("https://example.org/a.tar.gz", "work/downloads/a.tar.gz");
+   * const r = await f.fetchToFile(`http://127.0.0.1:${server.addr.port}/a.txt`, join(dir, "a.txt"));
+   * strictEqual(r.bytes, 5);
+   * await server.shutdown();
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   async fetchToFile(
@@ -299,119 +307,188 @@ export class Fetcher {
       await removeQuietly(part);
       offset = 0;
     }
-    // identity: byte offsets and Content-Length must be those of the file itself
-    const headers = new Headers({ ...opts.headers, "accept-encoding": "identity" });
-    if (offset > 0) {
-      headers.set("range", `bytes=${offset}-`);
-      // If-Range makes a server send the whole new file instead of a piece of a changed one
-      const validator = meta?.etag && !meta.etag.startsWith("W/") ? meta.etag : meta?.lastModified;
-      if (validator) headers.set("if-range", validator);
-    }
-    const ctrl = new AbortController();
-    const timeoutS = (this.#timeoutMs / 1000).toFixed(1);
-    let timedOut = "";
-    let timer = setTimeout(() => {
-      timedOut = `timed out: no response in ${timeoutS}s`;
-      ctrl.abort();
-    }, this.#timeoutMs);
-    const idle = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = `timed out: no data for ${timeoutS}s`;
-        ctrl.abort();
-      }, this.#timeoutMs);
-    };
+    const watchdog = new Watchdog(this.#timeoutMs);
     let res: Response;
     try {
-      res = await fetch(url, { headers, signal: ctrl.signal, redirect: "follow" });
+      res = await fetch(url, {
+        headers: requestHeaders(offset, meta, opts.headers),
+        signal: watchdog.signal,
+        redirect: "follow",
+      });
     } catch (e) {
-      clearTimeout(timer);
-      if (timedOut) throw new AttemptError(timedOut, true);
+      watchdog.stop();
+      if (watchdog.reason) throw new AttemptError(watchdog.reason, true);
       throw e;
     }
     try {
-      let total: number | null;
-      let file: Deno.FsFile;
-      const length = res.headers.get("content-length");
-      const bodyLength = length !== null && /^\d+$/.test(length) ? Number(length) : null;
-      if (res.status === 206 && offset > 0) {
-        const range = parseContentRange(res.headers.get("content-range"));
-        if (range === null || range.start !== offset) {
-          this.#log(`${url}: server answered a range other than bytes=${offset}-; restarting`);
-          await res.body?.cancel();
-          await removeQuietly(part, metaPath);
-          return "restart";
-        }
-        total = range.total ?? (bodyLength !== null ? offset + bodyLength : null);
-        file = await Deno.open(part, { append: true });
-      } else if (
-        res.status === 200 ||
-        (res.status === 206 && parseContentRange(res.headers.get("content-range"))?.start === 0)
-      ) {
-        if (offset > 0) {
-          this.#log(`${url}: server ignored Range (200, not 206); restarting from 0`);
-        }
-        offset = 0;
-        // an unasked-for 206 from 0 may still be a piece: its total is the file's size
-        total = res.status === 206
-          ? parseContentRange(res.headers.get("content-range"))?.total ?? bodyLength
-          : bodyLength;
-        await writeFileAtomic(
-          metaPath,
-          new TextEncoder().encode(JSON.stringify(
-            {
-              url,
-              etag: res.headers.get("etag"),
-              lastModified: res.headers.get("last-modified"),
-              total,
-            } satisfies PartMeta,
-          )),
-        );
-        file = await Deno.open(part, { write: true, create: true, truncate: true });
-      } else if (res.status === 416 && offset > 0) {
-        await res.body?.cancel();
-        const range = /^bytes \*\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
-        if (range && Number(range[1]) === offset && meta?.total === offset) return "complete";
+      const target = await this.#openPart(url, res, part, metaPath, offset, meta);
+      if (typeof target === "string") return target;
+      await receiveBody(res, target, watchdog, (n) => {
+        onProgress();
+        opts.onBytes?.(n);
+      });
+      if (target.total !== null && target.written > target.total) {
         await removeQuietly(part, metaPath);
-        return "restart";
-      } else {
-        await res.body?.cancel();
         throw new AttemptError(
-          new HttpError(url, res.status, res.statusText).message,
-          isRetryableStatus(res.status),
-          res.status,
-          parseRetryAfter(res.headers.get("retry-after")),
+          `body longer than its Content-Length (${target.written} > ${target.total})`,
+          true,
         );
-      }
-      let written = offset;
-      try {
-        if (res.body) {
-          idle();
-          for await (const chunk of res.body) {
-            idle();
-            await writeAll(file, chunk);
-            written += chunk.length;
-            onProgress();
-            opts.onBytes?.(chunk.length);
-          }
-        }
-      } catch (e) {
-        if (timedOut) throw new AttemptError(timedOut, true);
-        throw e;
-      } finally {
-        file.close();
-      }
-      if (total !== null && written < total) {
-        throw new AttemptError(`body ended at ${written} of ${total} bytes`, true);
-      }
-      if (total !== null && written > total) {
-        await removeQuietly(part, metaPath);
-        throw new AttemptError(`body longer than its Content-Length (${written} > ${total})`, true);
       }
       return "complete";
     } finally {
-      clearTimeout(timer);
+      watchdog.stop();
     }
+  }
+
+  /**
+   * Reads the response's status and headers: the part file to append to (a 206 for the asked
+   * range) or to start afresh (a 200), or done ("complete", "restart"), or an AttemptError.
+   */
+  async #openPart(
+    url: string,
+    res: Response,
+    part: string,
+    metaPath: string,
+    offset: number,
+    meta: PartMeta | null,
+  ): Promise<PartTarget | "complete" | "restart"> {
+    const length = res.headers.get("content-length");
+    const bodyLength = length !== null && /^\d+$/.test(length) ? Number(length) : null;
+    const range = parseContentRange(res.headers.get("content-range"));
+    if (res.status === 206 && offset > 0) {
+      if (range === null || range.start !== offset) {
+        this.#log(`${url}: server answered a range other than bytes=${offset}-; restarting`);
+        await res.body?.cancel();
+        await removeQuietly(part, metaPath);
+        return "restart";
+      }
+      const total = range.total ?? (bodyLength !== null ? offset + bodyLength : null);
+      return { file: await Deno.open(part, { append: true }), total, written: offset };
+    }
+    if (res.status === 200 || (res.status === 206 && range?.start === 0)) {
+      if (offset > 0) this.#log(`${url}: server ignored Range (200, not 206); restarting from 0`);
+      // an unasked-for 206 from 0 may still be a piece: its total is the file's size
+      const total = res.status === 206 ? range?.total ?? bodyLength : bodyLength;
+      const fresh: PartMeta = {
+        url,
+        etag: res.headers.get("etag"),
+        lastModified: res.headers.get("last-modified"),
+        total,
+      };
+      await writeFileAtomic(metaPath, new TextEncoder().encode(JSON.stringify(fresh)));
+      const file = await Deno.open(part, { write: true, create: true, truncate: true });
+      return { file, total, written: 0 };
+    }
+    await res.body?.cancel();
+    if (res.status === 416 && offset > 0) {
+      const unsatisfied = /^bytes \*\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
+      if (unsatisfied && Number(unsatisfied[1]) === offset && meta?.total === offset) {
+        return "complete";
+      }
+      await removeQuietly(part, metaPath);
+      return "restart";
+    }
+    throw new AttemptError(
+      new HttpError(url, res.status, res.statusText).message,
+      isRetryableStatus(res.status),
+      res.status,
+      parseRetryAfter(res.headers.get("retry-after")),
+    );
+  }
+}
+
+/** The part file a response's body goes to. */
+interface PartTarget {
+  /** Open for writing at its end. */
+  file: Deno.FsFile;
+  /** The whole file's size, when the server says it. */
+  total: number | null;
+  /** Bytes in the part file so far. */
+  written: number;
+}
+
+/** Aborts a request when no response, and then no data, comes within the timeout. */
+class Watchdog {
+  /** Why it aborted ("" while it has not). */
+  reason = "";
+  #ctrl = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #ms: number;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+    this.#arm(`timed out: no response in ${(ms / 1000).toFixed(1)}s`);
+  }
+
+  /** The signal to pass to fetch. */
+  get signal(): AbortSignal {
+    return this.#ctrl.signal;
+  }
+
+  /** Data came: the timeout starts again, now for the next data. */
+  fed(): void {
+    this.#arm(`timed out: no data for ${(this.#ms / 1000).toFixed(1)}s`);
+  }
+
+  /** The request is over. */
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #arm(reason: string): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.reason = reason;
+      this.#ctrl.abort();
+    }, this.#ms);
+  }
+}
+
+/**
+ * The caller's headers, `Range` from the part file's size, and `If-Range` so a changed file
+ * comes whole.
+ */
+function requestHeaders(
+  offset: number,
+  meta: PartMeta | null,
+  extra: Record<string, string> = {},
+): Headers {
+  // identity: byte offsets and Content-Length must be those of the file itself
+  const headers = new Headers({ ...extra, "accept-encoding": "identity" });
+  if (offset > 0) {
+    headers.set("range", `bytes=${offset}-`);
+    // If-Range makes a server send the whole new file instead of a piece of a changed one
+    const validator = meta?.etag && !meta.etag.startsWith("W/") ? meta.etag : meta?.lastModified;
+    if (validator) headers.set("if-range", validator);
+  }
+  return headers;
+}
+
+/** Streams the body into the part file; a body cut short is a retryable AttemptError. */
+async function receiveBody(
+  res: Response,
+  target: PartTarget,
+  watchdog: Watchdog,
+  onChunk: (bytes: number) => void,
+): Promise<void> {
+  try {
+    if (res.body) {
+      watchdog.fed();
+      for await (const chunk of res.body) {
+        watchdog.fed();
+        await writeAll(target.file, chunk);
+        target.written += chunk.length;
+        onChunk(chunk.length);
+      }
+    }
+  } catch (e) {
+    if (watchdog.reason) throw new AttemptError(watchdog.reason, true);
+    throw e;
+  } finally {
+    target.file.close();
+  }
+  if (target.total !== null && target.written < target.total) {
+    throw new AttemptError(`body ended at ${target.written} of ${target.total} bytes`, true);
   }
 }
 

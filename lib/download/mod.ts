@@ -1,9 +1,51 @@
 /**
- * The download step: annotations in, a reproducible subset, videos fetched over HTTP (or read
- * locally) and extracted, manifest rows out.
+ * The download step: annotations in (Kinetics CSV or JSON, plain video lists), a reproducible
+ * subset, archives and videos fetched over HTTP (or read locally) and extracted, manifest rows out.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ * import { parseKineticsCsv, selectSubset } from "./mod.ts";
+ *
+ * const { rows, issues } = parseKineticsCsv(
+ *   "label,youtube_id,time_start,time_end,split\n" +
+ *     "abseiling,abc123def45,10,20,train\nyoga,xyz987uvw65,0,10,validate\n",
+ *   "kinetics.csv",
+ * );
+ * strictEqual(issues.length, 0);
+ * deepStrictEqual(selectSubset(rows, { splits: ["val"] }).map((r) => r.label), ["yoga"]);
+ * ```
  * @module
  */
-export * from "./annotations.ts";
-export * from "./subset.ts";
-export * from "./http_fetch.ts";
-export * from "./download.ts";
+export {
+  type AnnotationIssue,
+  type AnnotationSet,
+  type CsvRecord,
+  formatIssue,
+  isHttpUrl,
+  parseCsv,
+  parseKineticsCsv,
+  parseKineticsJson,
+  parseVideoList,
+  readAnnotations,
+  readVideoLists,
+  type SeenIds,
+} from "./annotations.ts";
+export { parseSplits, selectSubset, type SubsetOptions } from "./subset.ts";
+export {
+  Fetcher,
+  type FetcherOptions,
+  FetchError,
+  HttpError,
+  readChecksums,
+  retryDelayMs,
+  type TransferOptions,
+  type TransferResult,
+} from "./http_fetch.ts";
+export {
+  type ArchiveFailure,
+  download,
+  type DownloadOptions,
+  type DownloadReport,
+  type RefusedArchiveMember,
+} from "./download.ts";

@@ -41,7 +41,14 @@ function byId(a: VideoRow, b: VideoRow): number {
  * @returns the kept rows, sorted by id
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { parseKineticsCsv } from "./annotations.ts";
+ * import { selectSubset } from "./subset.ts";
+ * const csv = "label,youtube_id,time_start,time_end,split\n" +
+ *   ["aaaaaaaaaa1", "aaaaaaaaaa2", "aaaaaaaaaa3"].map((y) => `yoga,${y},0,10,val`).join("\n");
+ * const { rows } = parseKineticsCsv(csv, "val.csv");
  * const picked = selectSubset(rows, { splits: ["val"], perClass: 2, seed: 7 });
+ * strictEqual(picked.length, 2);
  * ```
  */
 export function selectSubset(rows: readonly VideoRow[], opts: SubsetOptions = {}): VideoRow[] {

@@ -3,10 +3,7 @@
  * @module
  */
 
-/** CLIP's per-channel mean (R, G, B). */
-export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
-/** CLIP's per-channel standard deviation (R, G, B). */
-export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+import { CLIP_MEAN, CLIP_STD } from "../core/mod.ts";
 
 // One 256-entry table per channel: the normalised value of every byte, computed in float64 once
 // and rounded to float32 once (the same value the float32 formula gives up to rounding).

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import {
+  CLIP_SIZE,
   ConfigError,
   float32ToFloat16,
   type Manifest,
@@ -21,7 +22,7 @@ import {
   writeNpy,
 } from "../core/mod.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
-import { ImageEncoder, type ProviderName } from "../onnx/mod.ts";
+import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";
 import {
   modelConfigEntries,
   type ModelVariant,
@@ -125,7 +126,7 @@ export async function openEncoderFor(
     batch: opts.batch ?? 32,
     dtype: opts.dtype ?? "float16",
     provider: enc.provider,
-    onnxruntime: "1.29.0",
+    onnxruntime: ONNXRUNTIME_VERSION,
     ...modelConfigEntries(resolved, "model"),
   };
   try {
@@ -143,8 +144,26 @@ export async function openEncoderFor(
  * @returns counts, failures, timing and the provider used
  * @example
  * ```ts
- * const s = await encode({ work: "work", model: "vision.onnx", providers: ["cpu"] });
- * console.log(`${s.done} videos on ${s.provider}`);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { download } from "../download/mod.ts";
+ * import { buildVisionModel } from "../onnx/mod.ts";
+ * import { sample } from "../video/mod.ts";
+ * import { encode } from "./encode.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a 3-second test video, and a video list naming it (path,label,split)
+ * await new Deno.Command("ffmpeg", {
+ *   args: ["-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=10", join(dir, "clip.mp4")],
+ * }).output();
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const model = join(dir, "vision.onnx"); // a random-weight CLIP-shaped model
+ * await Deno.writeFile(model, (await buildVisionModel({ size: "tiny" })).bytes);
+ * const work = join(dir, "work");
+ * await download({ work, videos: [join(dir, "videos.csv")], quiet: true });
+ * await sample({ work, quiet: true });
+ * const s = await encode({ work, model, providers: ["cpu"], quiet: true });
+ * strictEqual(s.frames, 3); // emb/clip.npy: float16 (3, 512)
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
@@ -214,7 +233,7 @@ export async function encodeFramePacks(
 ): Promise<{ videos: number; frames: number }> {
   const B = opts.batch ?? 32;
   const D = enc.embedDim;
-  const size = 224;
+  const size = CLIP_SIZE;
   const frameElems = 3 * size * size;
   const uint8 = enc.inputKind === "uint8-nhwc";
   // Two input buffers: one is filled while the other runs.

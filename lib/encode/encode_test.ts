@@ -49,7 +49,7 @@ Deno.test("encode: the tiny model's embeddings equal an independent forward pass
     assertEquals([s.done, s.frames, s.provider], [2, 13, "cpu"]);
     const emb = readNpy(await Deno.readFile(join(work, "emb", "clip.npy")));
     assertEquals([emb.dtype, emb.shape], ["<f4", [10, 512]]);
-    const ref = loadReferenceModel(await Deno.readFile(vision));
+    const ref = await loadReferenceModel(await Deno.readFile(vision));
     let maxErr = 0;
     for (const f of [0, 4, 9]) {
       const px = (frames.data as Uint8Array).subarray(f * 224 * 224 * 3, (f + 1) * 224 * 224 * 3);

@@ -1,8 +1,31 @@
 /**
- * The encode step: CLIP normalisation, embeddings of every sampled video, and sample → encode
- * as one bounded stream.
+ * The encode step: frames normalised as CLIP expects, embedded by the image encoder in batches
+ * across videos into `emb/<id>.npy`, and sample → encode run as one bounded stream so decode and
+ * inference overlap.
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { normalizeFrames } from "./mod.ts";
+ * import { CLIP_MEAN, CLIP_STD } from "../core/mod.ts";
+ *
+ * const frame = Uint8Array.of(255, 0, 128); // one 1×1 RGB frame
+ * const chw = new Float32Array(3);
+ * normalizeFrames(frame, 0, 1, 1, chw, 0);
+ * ok(Math.abs(chw[0] - (1 - CLIP_MEAN[0]) / CLIP_STD[0]) < 1e-6);
+ * ok(Math.abs(chw[1] - (0 - CLIP_MEAN[1]) / CLIP_STD[1]) < 1e-6);
+ * ```
  * @module
  */
-export * from "./clip_normalize.ts";
-export * from "./encode.ts";
-export * from "./sample_and_encode.ts";
+export { normalizeFrames } from "./clip_normalize.ts";
+export {
+  type EmbeddingOutputDtype,
+  encode,
+  type EncodeOptions,
+  type EncodeSummary,
+} from "./encode.ts";
+export {
+  sampleAndEncode,
+  type SampleEncodeOptions,
+  type SampleEncodeSummary,
+} from "./sample_and_encode.ts";

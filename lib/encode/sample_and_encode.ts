@@ -52,8 +52,24 @@ export interface SampleEncodeSummary {
  * @returns per-stage counts and timing
  * @example
  * ```ts
- * const r = await sampleAndEncode({ work: "work", model: "vision.onnx", providers: ["cpu"] });
- * console.log(`${r.encode.frames} frames in ${r.seconds.toFixed(1)} s`);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { download } from "../download/mod.ts";
+ * import { buildVisionModel } from "../onnx/mod.ts";
+ * import { sampleAndEncode } from "./sample_and_encode.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a 3-second test video, and a video list naming it (path,label,split)
+ * await new Deno.Command("ffmpeg", {
+ *   args: ["-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=10", join(dir, "clip.mp4")],
+ * }).output();
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const model = join(dir, "vision.onnx"); // a random-weight CLIP-shaped model
+ * await Deno.writeFile(model, (await buildVisionModel({ size: "tiny" })).bytes);
+ * const work = join(dir, "work");
+ * await download({ work, videos: [join(dir, "videos.csv")], quiet: true });
+ * const r = await sampleAndEncode({ work, model, providers: ["cpu"], quiet: true });
+ * strictEqual(r.encode.frames, 3);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<SampleEncodeSummary> {

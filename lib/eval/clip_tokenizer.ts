@@ -13,11 +13,12 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ClipTokenizer } from "./clip_tokenizer.ts";
  * const tokenizer = await ClipTokenizer.load();
- * console.log(tokenizer.encode("a diagram")); // [320, 22697]
+ * deepStrictEqual(tokenizer.encode("a diagram"), [320, 22697]);
  * const ids = tokenizer.tokenize(["a diagram"]); // BigInt64Array, [1, 77] row-major
- * console.log(ids.slice(0, 4)); // 49406n, 320n, 22697n, 49407n
+ * deepStrictEqual(Array.from(ids.slice(0, 5)), [49406n, 320n, 22697n, 49407n, 0n]);
  * ```
  * @module
  */
@@ -233,11 +234,12 @@ export function cleanText(text: string): string {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { ClipTokenizer } from "./clip_tokenizer.ts";
  * const tokenizer = await ClipTokenizer.load();
  * const ids = tokenizer.tokenize(["a photo of abseiling.", "a video of yoga."]);
- * console.log(ids.length); // 2 * 77
- * console.log(tokenizer.decode(tokenizer.encode("A  Photo"))); // "a photo "
+ * strictEqual(ids.length, 2 * 77);
+ * strictEqual(tokenizer.decode(tokenizer.encode("A  Photo")), "a photo ");
  * ```
  */
 export class ClipTokenizer {

@@ -5,9 +5,34 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { makeSyntheticWorkDir } from "../../fixtures/synthetic_work_dir.ts";
+ * import { buildTextModel } from "../onnx/mod.ts";
+ * import { shard } from "../shard/mod.ts";
  * import { evaluate } from "./eval.ts";
- * const { report } = await evaluate({ work: "work", textModel: "text.onnx" });
- * console.log(report.linearProbe?.top1, report.zeroShot?.top1);
+ * const dir = await Deno.makeTempDir();
+ * // a work dir whose videos are encoded already (random embeddings)
+ * const { layout } = await makeSyntheticWorkDir({ dir: join(dir, "work"), counts: { train: 6, val: 3 } });
+ * await shard({ work: layout.root, quiet: true });
+ * const textModel = join(dir, "text.onnx"); // a random-weight CLIP-shaped text tower
+ * await Deno.writeFile(textModel, (await buildTextModel({ size: "tiny" })).bytes);
+ * // zero-shot over the three synthetic classes with one prompt (default: the 700 and the 28 shipped)
+ * const classes = join(dir, "classes.txt");
+ * await Deno.writeTextFile(classes, "abseiling\nacting in play\nadjusting glasses\n");
+ * const templates = join(dir, "templates.txt");
+ * await Deno.writeTextFile(templates, "a video of {}.\n");
+ * const { report } = await evaluate({
+ *   work: layout.root,
+ *   textModel,
+ *   classes,
+ *   templates,
+ *   providers: ["cpu"],
+ *   log: () => {},
+ * });
+ * strictEqual(report.linearProbe?.count, 3);
+ * strictEqual(report.zeroShot?.count, 3);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
@@ -25,8 +50,6 @@ import {
   type EvalReport,
   type EvalReportFiles,
   type LinearProbeSection,
-  parseCardAccuracies,
-  type PublishedAccuracies,
   writeEvalReports,
   type ZeroShotSection,
 } from "./report.ts";
@@ -37,7 +60,13 @@ import {
   scoreLinearProbe,
   trainLinearProbe,
 } from "./linear_probe.ts";
-import { defaultCardPath, loadClassNames, loadPromptTemplates } from "../dataset/mod.ts";
+import {
+  defaultCardPath,
+  loadClassNames,
+  loadPromptTemplates,
+  parseCardAccuracies,
+  type PublishedAccuracies,
+} from "../dataset/mod.ts";
 import { topKAccuracy } from "./top_k.ts";
 import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
 import { resolveModel } from "../model/mod.ts";

@@ -16,6 +16,7 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { minimizeLbfgs } from "./lbfgs.ts";
  * // f(x) = Σ (x_i - i)²
  * const res = await minimizeLbfgs((x, g) => {
@@ -26,7 +27,7 @@
  *   }
  *   return Promise.resolve(f);
  * }, new Float64Array(5));
- * console.log(res.x); // ≈ [0, 1, 2, 3, 4]
+ * ok(res.x.every((v, i) => Math.abs(v - i) < 1e-6), `${res.x}`);
  * ```
  * @module
  */

@@ -23,18 +23,25 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { scoreLinearProbe, trainLinearProbe } from "./linear_probe.ts";
  * const train = { features: new Float32Array(4 * 2), labels: Int32Array.from([0, 1, 0, 1]), dim: 2 };
  * train.features.set([1, 0, 0, 1, 0.9, 0.1, 0.1, 0.9]);
  * const probe = await trainLinearProbe(train, 2, { providers: ["cpu"] });
  * const score = await scoreLinearProbe(probe, train, { providers: ["cpu"] });
- * console.log(score.top1); // 1
+ * strictEqual(score.top1, 1);
  * ```
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import { attr, OnnxGraph, openSession, ortRuntime, type ProviderName } from "../onnx/mod.ts";
-import onnxProto from "onnx-proto";
+import {
+  attr,
+  ONNX_DATA_TYPE,
+  OnnxGraph,
+  openSession,
+  ortRuntime,
+  type ProviderName,
+} from "../onnx/mod.ts";
 import { type LbfgsIteration, type LbfgsStop, minimizeLbfgs } from "./lbfgs.ts";
 import { topKAccuracy, topKIndices, type TopKScore } from "./top_k.ts";
 
@@ -123,7 +130,7 @@ interface TrainChunk {
  * Inputs: `x [n, D+1]`, `xt [D+1, n]`, `y [n]` int64, `w [D+1, K]`. Outputs: `loss` (float64
  * scalar, `Σ CE`), `grad [D+1, K]` (`Xᵀ(P − Y)`).
  */
-function lossGradientGraph(d1: number, k: number): Uint8Array {
+function lossGradientGraph(d1: number, k: number): Promise<Uint8Array> {
   const g = new OnnxGraph({ name: "linear_probe_loss", doc: "softmax cross-entropy and gradient" });
   const x = g.input("x", "float32", ["n", d1]);
   const xt = g.input("xt", "float32", [d1, "n"]);
@@ -144,11 +151,11 @@ function lossGradientGraph(d1: number, k: number): Uint8Array {
   // CE = log Σ exp(z − max) − (z_y − max): the row sums and the total are taken in float64, so
   // that the loss is precise enough for L-BFGS-B's relative-reduction test (2.2e-9); a float32
   // log-softmax over 700 classes is not.
-  const e64 = g.node("Cast", [e], { to: attr.int(ONNX_DOUBLE) });
+  const e64 = g.node("Cast", [e], { to: attr.int(ONNX_DATA_TYPE.float64) });
   const logSum = g.node("Log", [g.node("ReduceSum", [e64, axis1], { keepdims: attr.int(0) })]);
   const yCol = g.node("Unsqueeze", [y, g.int64([1])]);
   const picked = g.node("GatherElements", [shifted, yCol], { axis: attr.int(1) });
-  const picked64 = g.node("Cast", [picked], { to: attr.int(ONNX_DOUBLE) });
+  const picked64 = g.node("Cast", [picked], { to: attr.int(ONNX_DATA_TYPE.float64) });
   g.node(
     "Sub",
     [
@@ -158,18 +165,13 @@ function lossGradientGraph(d1: number, k: number): Uint8Array {
     {},
     { out: "loss" },
   );
-  // The builder's types stop at float32; the loss is declared float32 and retyped below.
-  g.output("loss", "float32", []);
+  g.output("loss", "float64", []);
   g.output("grad", "float32", [d1, k]);
-  const model = onnxProto.onnx.ModelProto.decode(g.serialize());
-  const loss = model.graph?.output?.find((o: { name?: string | null }) => o.name === "loss");
-  if (loss?.type?.tensorType) loss.type.tensorType.elemType = ONNX_DOUBLE;
-  const bytes = onnxProto.onnx.ModelProto.encode(model).finish();
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return g.serialize();
 }
 
 /** The scoring graph: `scores = X·W` for `x [n, D+1]`, `w [D+1, K]`. */
-function scoreGraph(d1: number, k: number): Uint8Array {
+function scoreGraph(d1: number, k: number): Promise<Uint8Array> {
   const g = new OnnxGraph({ name: "linear_probe_scores" });
   const x = g.input("x", "float32", ["n", d1]);
   const w = g.input("w", "float32", [d1, k]);
@@ -177,9 +179,6 @@ function scoreGraph(d1: number, k: number): Uint8Array {
   g.output("scores", "float32", ["n", k]);
   return g.serialize();
 }
-
-/** ONNX's element type number of float64. */
-const ONNX_DOUBLE = 11;
 
 function defaultChunkRows(k: number): number {
   return Math.max(256, Math.floor((64 << 20) / 4 / Math.max(1, k)));
@@ -304,7 +303,7 @@ export class ProbeObjective {
         throw new RangeError(`linear probe: sample ${i} has class ${y} of ${K}`);
       }
     }
-    const { session, provider } = await openSession(lossGradientGraph(d1, K), {
+    const { session, provider } = await openSession(await lossGradientGraph(d1, K), {
       providers: opts.providers,
       threads: opts.threads,
       onFallback: opts.onFallback,
@@ -455,7 +454,7 @@ export async function predictLinearProbe(
   const n = features.length / D;
   const out = new Int32Array(n * k);
   if (n === 0) return out;
-  const { session } = await openSession(scoreGraph(D + 1, K), {
+  const { session } = await openSession(await scoreGraph(D + 1, K), {
     providers: opts.providers,
     threads: opts.threads,
     source: "the linear probe scoring graph",

@@ -1,32 +1,12 @@
 /**
  * The eval step's reports: `eval.json` (everything), `eval.md` (the card's accuracy tables with
  * the card's published numbers side by side) and `eval.html` (the same tables and inline SVG
- * plots: a histogram of per-class top-1 accuracy and the most frequent confusions). Also parses a
- * dataset card's "Zero-shot Evaluation" and "Linear-probe Evaluation" tables.
+ * plots: a histogram of per-class top-1 accuracy and the most frequent confusions).
  * @module
  */
 import { join } from "node:path";
-import { FormatError, writeFileAtomic } from "../core/mod.ts";
-
-/** Top-1, top-5 and their mean, as the card tabulates them. */
-export interface Accuracy {
-  /** Top-1 accuracy. */
-  top1: number;
-  /** Top-5 accuracy. */
-  top5: number;
-  /** mean(Top1, Top5). */
-  mean: number;
-}
-
-/** The accuracies a dataset card publishes. */
-export interface PublishedAccuracies {
-  /** The card file. */
-  source: string;
-  /** Its "Zero-shot Evaluation" table, when it has one. */
-  zeroShot?: Accuracy;
-  /** Its "Linear-probe Evaluation" table, when it has one. */
-  linearProbe?: Accuracy;
-}
+import { writeFileAtomic } from "../core/mod.ts";
+import type { Accuracy, PublishedAccuracies } from "../dataset/mod.ts";
 
 /** One class's accuracy on the scored split. */
 export interface ClassAccuracy {
@@ -130,68 +110,6 @@ export interface EvalReport {
   notRun: { zeroShot?: string; linearProbe?: string };
   /** Samples left out, each named. */
   problems: EvalProblem[];
-}
-
-const HEADING = /^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$/;
-
-function headingText(raw: string): string {
-  // "[Zero-shot Evaluation](https://...)" → "Zero-shot Evaluation"
-  return raw.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").trim().toLowerCase();
-}
-
-function parseAccuracyTable(lines: string[], start: number, file: string): Accuracy | undefined {
-  const found: Partial<Accuracy> = {};
-  for (let i = start; i < lines.length; i++) {
-    const line = lines[i];
-    if (HEADING.test(line)) break;
-    if (!line.trim().startsWith("|")) continue;
-    const cells = line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
-    if (cells.length < 2) continue;
-    const name = cells[0].toLowerCase().replace(/\s+/g, "");
-    const key = name === "top-1" || name === "top1"
-      ? "top1"
-      : name === "top-5" || name === "top5"
-      ? "top5"
-      : name.startsWith("mean(")
-      ? "mean"
-      : undefined;
-    if (!key) continue;
-    const value = Number(cells[1]);
-    if (!Number.isFinite(value)) {
-      throw new FormatError(
-        `${file}:${i + 1}: ${cells[0]} has no number (${JSON.stringify(cells[1])})`,
-      );
-    }
-    found[key] = value;
-  }
-  if (found.top1 === undefined || found.top5 === undefined) return undefined;
-  // Where the card leaves out the mean, it is the mean.
-  return { top1: found.top1, top5: found.top5, mean: found.mean ?? (found.top1 + found.top5) / 2 };
-}
-
-/**
- * Parses the accuracy tables of a dataset card: the table under a heading containing
- * "Zero-shot Evaluation" and the one under "Linear-probe Evaluation" (rows `Top-1`, `Top-5`,
- * `mean(Top1, Top5)`, the number in the second column).
- * @param text the card (Markdown)
- * @param file its name, for messages
- * @returns the published accuracies found (each absent when the card has no such table)
- * @throws {FormatError} naming the line of a row whose value is not a number
- */
-export function parseCardAccuracies(text: string, file = "card"): PublishedAccuracies {
-  const lines = text.split(/\r?\n/);
-  const out: PublishedAccuracies = { source: file };
-  lines.forEach((line, i) => {
-    const m = HEADING.exec(line);
-    if (!m) return;
-    const h = headingText(m[2]);
-    if (h.includes("zero-shot evaluation") && !out.zeroShot) {
-      out.zeroShot = parseAccuracyTable(lines, i + 1, file);
-    } else if (h.includes("linear-probe evaluation") && !out.linearProbe) {
-      out.linearProbe = parseAccuracyTable(lines, i + 1, file);
-    }
-  });
-  return out;
 }
 
 /**

@@ -13,10 +13,17 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { buildTextModel } from "../onnx/mod.ts";
  * import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
- * const clf = await buildZeroShotClassifier("text.onnx", ["abseiling", "air drumming"], ["a photo of {}."]);
- * const scorer = await ZeroShotScorer.open(clf);
- * const top = await scorer.predict([new Float32Array(512).fill(0.1)], 2); // [1, 2] class indices
+ * const text = await buildTextModel({ size: "tiny" }); // or the path of a text tower .onnx
+ * const clf = await buildZeroShotClassifier(text.bytes, ["abseiling", "air drumming"], ["a photo of {}."], {
+ *   providers: ["cpu"],
+ * });
+ * const scorer = await ZeroShotScorer.open(clf, { providers: ["cpu"] });
+ * // one video of two frames: its two classes, best first
+ * const top = await scorer.predict([new Float32Array(2 * 512).fill(0.1)], 2);
+ * strictEqual(top.length, 2);
  * await scorer.release();
  * ```
  * @module
@@ -183,7 +190,7 @@ export async function buildZeroShotClassifier(
  * frames of video v), `w [D, K]`. Output: `probs [V, K]`, the per-video mean of per-frame
  * softmax(100 · normalise(frame) · W).
  */
-function frameScoringGraph(dim: number, k: number): Uint8Array {
+function frameScoringGraph(dim: number, k: number): Promise<Uint8Array> {
   const g = new OnnxGraph({ name: "zero_shot_scores" });
   const frames = g.input("frames", "float32", ["T", dim]);
   const segments = g.input("segments", "float32", ["V", "T"]);
@@ -248,11 +255,14 @@ export class ZeroShotScorer {
     clf: ZeroShotClassifier,
     opts: ZeroShotScorerOptions = {},
   ): Promise<ZeroShotScorer> {
-    const { session, provider } = await openSession(frameScoringGraph(clf.dim, clf.numClasses), {
-      providers: opts.providers,
-      threads: opts.threads,
-      source: "the zero-shot scoring graph",
-    });
+    const { session, provider } = await openSession(
+      await frameScoringGraph(clf.dim, clf.numClasses),
+      {
+        providers: opts.providers,
+        threads: opts.threads,
+        source: "the zero-shot scoring graph",
+      },
+    );
     return new ZeroShotScorer(session, provider, clf, opts.maxFrames ?? 4096);
   }
 

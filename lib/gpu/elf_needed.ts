@@ -26,8 +26,11 @@ export interface ElfDynamicNames {
  * @throws FormatError when the file is not a 64-bit little-endian ELF with a dynamic section
  * @example
  * ```ts
- * const { needed } = await readElfDynamicNames("libonnxruntime_providers_cuda.so");
- * console.log(needed.filter((n) => n.startsWith("libcu")));
+ * import { ok } from "node:assert/strict";
+ * import { readElfDynamicNames } from "./elf_needed.ts";
+ * // on libonnxruntime_providers_cuda.so this lists the CUDA libraries it needs
+ * const { needed } = await readElfDynamicNames(Deno.execPath());
+ * ok(needed.some((n) => n.startsWith("libc.so")));
  * ```
  */
 export async function readElfDynamicNames(path: string): Promise<ElfDynamicNames> {

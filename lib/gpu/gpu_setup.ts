@@ -13,11 +13,10 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractArchive } from "../tar/mod.ts";
+import { ONNXRUNTIME_VERSION } from "../onnx/mod.ts";
 import { ConfigError, pathExists, sha256File, TEMP_SUFFIX, tempPathFor } from "../core/mod.ts";
 import { readElfDynamicNames } from "./elf_needed.ts";
 
-/** The onnxruntime-node version the provider libraries are built for. */
-export const ONNXRUNTIME_VERSION = "1.29.0";
 /** The npm package that ships the CUDA provider libraries. */
 export const PROVIDER_PACKAGE = "com.github.asus4.onnxruntime.linux-x64-gpu";
 /** Its version holding ONNX Runtime 1.29.0 built for CUDA 13. */
@@ -602,7 +601,8 @@ async function installFromDir(
  * @returns the findings and the exit code
  * @example
  * ```ts
- * const r = await gpuSetup({ check: true });
+ * import { gpuSetup, formatGpuSetupReport } from "./gpu_setup.ts";
+ * const r = await gpuSetup({ check: true, probe: false }); // only report, change nothing
  * for (const line of formatGpuSetupReport(r)) console.log(line);
  * ```
  */

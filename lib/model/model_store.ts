@@ -255,13 +255,13 @@ async function buildEncoder(
     const arch = open.arch;
     const checkpoint = await open.weights(tower, `sha256:${ckpt.sha256}`);
     const model = tower === "vision"
-      ? buildVisionModel({
+      ? await buildVisionModel({
         config: arch.vision,
         checkpoint,
         dtype: variant === "fp16-uint8" ? "float16" : "float32",
         inputFormat: variant === "fp16-uint8" ? "uint8-nhwc" : "float32-nchw",
       })
-      : buildTextModel({ config: arch.text, checkpoint });
+      : await buildTextModel({ config: arch.text, checkpoint });
     await Deno.mkdir(dir, { recursive: true });
     await writeFileAtomic(path, model.bytes);
     const record = {

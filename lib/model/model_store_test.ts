@@ -55,7 +55,7 @@ Deno.test("a hub model is fetched through the CDN redirect, built once, then cos
     // config.json (HEAD + GET), the weights (HEAD, GET redirected to the CDN)
     assertEquals(hub.cdn.requests.length, 1);
     assert(first.requests >= 4, `${first.requests} requests`);
-    const model = readModel(await Deno.readFile(first.path));
+    const model = await readModel(await Deno.readFile(first.path));
     assertEquals(model.outputs[0].dims, ["N", 32]);
 
     // the huggingface_hub layout: blobs by sha256, relative snapshot links, refs/main

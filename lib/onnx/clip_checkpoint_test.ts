@@ -71,11 +71,11 @@ async function checkAgainstReference(
 ): Promise<void> {
   const ckpt = await openClipCheckpoint(path);
   try {
-    const vision = buildVisionModel({
+    const vision = await buildVisionModel({
       config: ckpt.arch.vision,
       checkpoint: await ckpt.weights("vision", "test"),
     });
-    const text = buildTextModel({
+    const text = await buildTextModel({
       config: ckpt.arch.text,
       checkpoint: await ckpt.weights("text", "test"),
     });

@@ -9,15 +9,19 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { join } from "node:path";
  * import { buildVisionModel } from "./clip_model_builder.ts";
- * const model = buildVisionModel({ size: "tiny", seed: 1 });
- * await Deno.writeFile("vision_tiny.onnx", model.bytes);
- * console.log(model.parameterCount);
+ * const model = await buildVisionModel({ size: "tiny", seed: 1 });
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(join(dir, "vision_tiny.onnx"), model.bytes); // for --model
+ * ok(model.parameterCount > 0);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
 import { attr, OnnxGraph, type TensorValue } from "./onnx_graph.ts";
-import { float32ToFloat16 } from "../core/mod.ts";
+import { CLIP_MEAN, CLIP_SIZE, CLIP_STD, float32ToFloat16 } from "../core/mod.ts";
 
 /** Named model sizes: `tiny` for tests (each file under 2 MB), `vit-b-32` like CLIP ViT-B/32. */
 export type ModelSize = "tiny" | "vit-b-32";
@@ -77,9 +81,17 @@ export interface TextConfig {
 
 /** Vision encoder shape per size. `vit-b-32` has CLIP ViT-B/32's 87,849,216 parameters. */
 export const VISION_CONFIGS: Readonly<Record<ModelSize, Readonly<VisionConfig>>> = {
-  "tiny": { imageSize: 224, patch: 32, width: 64, layers: 2, heads: 2, mlp: 256, embedDim: 512 },
+  "tiny": {
+    imageSize: CLIP_SIZE,
+    patch: 32,
+    width: 64,
+    layers: 2,
+    heads: 2,
+    mlp: 256,
+    embedDim: 512,
+  },
   "vit-b-32": {
-    imageSize: 224,
+    imageSize: CLIP_SIZE,
     patch: 32,
     width: 768,
     layers: 12,
@@ -105,19 +117,6 @@ export const TEXT_CONFIGS: Readonly<Record<ModelSize, Readonly<TextConfig>>> = {
     embedDim: 512,
   },
 };
-
-/** CLIP's per-channel RGB mean, on pixels scaled to [0,1]. */
-export const CLIP_PIXEL_MEAN: readonly [number, number, number] = [
-  0.48145466,
-  0.4578275,
-  0.40821073,
-];
-/** CLIP's per-channel RGB standard deviation, on pixels scaled to [0,1]. */
-export const CLIP_PIXEL_STD: readonly [number, number, number] = [
-  0.26862954,
-  0.26130258,
-  0.27577711,
-];
 
 /** Options of {@linkcode buildVisionModel}. */
 export interface VisionModelOptions {
@@ -188,11 +187,16 @@ export interface BuiltModel<C> {
  * @returns the model bytes and parameter count
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { buildVisionModel } from "./clip_model_builder.ts";
- * const { bytes } = buildVisionModel({ size: "tiny", inputFormat: "uint8-nhwc" });
+ * import { readModel } from "./onnx_graph.ts";
+ * const { bytes } = await buildVisionModel({ size: "tiny", inputFormat: "uint8-nhwc" });
+ * deepStrictEqual((await readModel(bytes)).inputs[0].dims, ["N", 224, 224, 3]);
  * ```
  */
-export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<VisionConfig> {
+export async function buildVisionModel(
+  opts: VisionModelOptions = {},
+): Promise<BuiltModel<VisionConfig>> {
   const size = opts.size ?? "tiny";
   const cfg: VisionConfig = { ...VISION_CONFIGS[size], ...opts.config };
   const inputFormat = opts.inputFormat ?? "float32-nchw";
@@ -222,8 +226,8 @@ export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<Visi
     const nchw = g.node("Transpose", ["pixel_values"], { perm: attr.ints([0, 3, 1, 2]) });
     const x = g.node("Cast", [nchw], { to: attr.int(1) });
     // (x/255 − mean)/std = x · 1/(255·std) − mean/std, per channel.
-    const scale = g.floats(CLIP_PIXEL_STD.map((s) => 1 / (255 * s)), [1, 3, 1, 1]);
-    const shift = g.floats(CLIP_PIXEL_MEAN.map((m, i) => -m / CLIP_PIXEL_STD[i]), [1, 3, 1, 1]);
+    const scale = g.floats(CLIP_STD.map((s) => 1 / (255 * s)), [1, 3, 1, 1]);
+    const shift = g.floats(CLIP_MEAN.map((m, i) => -m / CLIP_STD[i]), [1, 3, 1, 1]);
     pixels = ctx.toCompute(g.node("Add", [g.node("Mul", [x, scale]), shift]));
   } else {
     g.input("pixel_values", "float32", ["N", 3, S, S]);
@@ -257,7 +261,7 @@ export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<Visi
   g.output("image_embeds", "float32", ["N", cfg.embedDim]);
   g.metadata(MODEL_OPTIONS_KEY, modelOptionsKey("vision", opts));
   return {
-    bytes: g.serialize(),
+    bytes: await g.serialize(),
     parameterCount: g.parameterCount(),
     inputName: "pixel_values",
     outputName: "image_embeds",
@@ -273,7 +277,9 @@ export function buildVisionModel(opts: VisionModelOptions = {}): BuiltModel<Visi
  * @param opts size, seed, dtype
  * @returns the model bytes and parameter count
  */
-export function buildTextModel(opts: TextModelOptions = {}): BuiltModel<TextConfig> {
+export async function buildTextModel(
+  opts: TextModelOptions = {},
+): Promise<BuiltModel<TextConfig>> {
   const size = opts.size ?? "tiny";
   const cfg: TextConfig = { ...TEXT_CONFIGS[size], ...opts.config };
   const dtype = opts.dtype ?? "float32";
@@ -311,7 +317,7 @@ export function buildTextModel(opts: TextModelOptions = {}): BuiltModel<TextConf
   g.output("text_embeds", "float32", ["N", cfg.embedDim]);
   g.metadata(MODEL_OPTIONS_KEY, modelOptionsKey("text", opts));
   return {
-    bytes: g.serialize(),
+    bytes: await g.serialize(),
     parameterCount: g.parameterCount(),
     inputName: "input_ids",
     outputName: "text_embeds",

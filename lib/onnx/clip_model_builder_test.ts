@@ -63,14 +63,14 @@ function tokenRows(rows: number[][]): BigInt64Array {
 }
 
 Deno.test("tiny vision model matches the TypeScript reference on two random images", async () => {
-  const model = buildVisionModel({ size: "tiny", seed: 7 });
+  const model = await buildVisionModel({ size: "tiny", seed: 7 });
   assert(model.bytes.length < 2e6, `tiny vision is ${model.bytes.length} bytes`);
   const pixels = normalizeFramesReference(randomFrames(2, 1), 2);
   const out = await runModel(model.bytes, {
     pixel_values: new ort.Tensor("float32", pixels, [2, 3, 224, 224]),
   });
   assertEquals(out.dims, [2, 512]);
-  const ref = referenceImageEmbeds(loadReferenceModel(model.bytes), pixels, 2);
+  const ref = referenceImageEmbeds(await loadReferenceModel(model.bytes), pixels, 2);
   const got = out.data as Float32Array;
   const err = maxAbsDiff(got, ref);
   assert(err <= 1e-4, `max abs error ${err}`);
@@ -82,15 +82,15 @@ Deno.test("tiny vision model matches the TypeScript reference on two random imag
 
 Deno.test("uint8-nhwc variant equals the float32 model on the normalised frames", async () => {
   const frames = randomFrames(2, 2);
-  const uint8 = buildVisionModel({ size: "tiny", inputFormat: "uint8-nhwc" });
-  assertEquals(readModel(uint8.bytes).inputs, [
+  const uint8 = await buildVisionModel({ size: "tiny", inputFormat: "uint8-nhwc" });
+  assertEquals((await readModel(uint8.bytes)).inputs, [
     { name: "pixel_values", dtype: "uint8", dims: ["N", 224, 224, 3] },
   ]);
   const fromFrames = await runModel(uint8.bytes, {
     pixel_values: new ort.Tensor("uint8", frames, [2, 224, 224, 3]),
   });
   const pixels = normalizeFramesReference(frames, 2);
-  const fromPixels = await runModel(buildVisionModel({ size: "tiny" }).bytes, {
+  const fromPixels = await runModel((await buildVisionModel({ size: "tiny" })).bytes, {
     pixel_values: new ort.Tensor("float32", pixels, [2, 3, 224, 224]),
   });
   assertEquals(fromFrames.dims, [2, 512]);
@@ -101,25 +101,26 @@ Deno.test("uint8-nhwc variant equals the float32 model on the normalised frames"
 Deno.test("float16 variant runs on the CPU provider and stays close to float32", async () => {
   const pixels = normalizeFramesReference(randomFrames(1, 3), 1);
   const feeds = { pixel_values: new ort.Tensor("float32", pixels, [1, 3, 224, 224]) };
-  const half = buildVisionModel({ size: "tiny", dtype: "float16" });
-  assert(readModel(half.bytes).initializers.get("visual.proj")?.dtype === "float16");
+  const half = await buildVisionModel({ size: "tiny", dtype: "float16" });
+  assert((await readModel(half.bytes)).initializers.get("visual.proj")?.dtype === "float16");
   const a = (await runModel(half.bytes, feeds)).data as Float32Array;
-  const b = (await runModel(buildVisionModel({ size: "tiny" }).bytes, feeds)).data as Float32Array;
+  const b = (await runModel((await buildVisionModel({ size: "tiny" })).bytes, feeds))
+    .data as Float32Array;
   const scale = Math.max(...b.map(Math.abs));
   assert(maxAbsDiff(a, b) <= 0.02 * scale, `fp16 differs by ${maxAbsDiff(a, b)} (scale ${scale})`);
 });
 
 Deno.test("tiny text model matches the reference and pools at the end token", async () => {
-  const model = buildTextModel({ size: "tiny", seed: 3 });
+  const model = await buildTextModel({ size: "tiny", seed: 3 });
   assert(model.bytes.length < 2e6, `tiny text is ${model.bytes.length} bytes`);
-  assertEquals(readModel(model.bytes).inputs, [
+  assertEquals((await readModel(model.bytes)).inputs, [
     { name: "input_ids", dtype: "int64", dims: ["N", 77] },
   ]);
   const ids = tokenRows([[320, 22697], [320, 24925, 533, 6765, 320, 4535]]);
   const out = await runModel(model.bytes, { input_ids: new ort.Tensor("int64", ids, [2, 77]) });
   assertEquals(out.dims, [2, 512]);
   const got = out.data as Float32Array;
-  const ref = referenceTextEmbeds(loadReferenceModel(model.bytes), ids, 2);
+  const ref = referenceTextEmbeds(await loadReferenceModel(model.bytes), ids, 2);
   const err = maxAbsDiff(got, ref);
   assert(err <= 1e-4, `max abs error ${err}`);
 
@@ -140,8 +141,8 @@ Deno.test("tiny text model matches the reference and pools at the end token", as
 });
 
 Deno.test("vit-b-32 parameter counts match CLIP ViT-B/32 and the model runs a batch of 1", async () => {
-  const vision = buildVisionModel({ size: "vit-b-32" });
-  const visionFile = readModel(vision.bytes);
+  const vision = await buildVisionModel({ size: "vit-b-32" });
+  const visionFile = await readModel(vision.bytes);
   assertEquals(visionFile.parameterCount, 87_849_216);
   assertEquals(vision.parameterCount, visionParameterCount(VISION_CONFIGS["vit-b-32"]));
   assertEquals(visionFile.outputs, [{ name: "image_embeds", dtype: "float32", dims: ["N", 512] }]);
@@ -156,23 +157,31 @@ Deno.test("vit-b-32 parameter counts match CLIP ViT-B/32 and the model runs a ba
   assertEquals(out.dims, [1, 512]);
   assert((out.data as Float32Array).every(Number.isFinite));
 
-  const text = buildTextModel({ size: "vit-b-32" });
-  const textCount = readModel(text.bytes).parameterCount;
+  const text = await buildTextModel({ size: "vit-b-32" });
+  const textCount = (await readModel(text.bytes)).parameterCount;
   assertEquals(textCount, textParameterCount(TEXT_CONFIGS["vit-b-32"]));
   // CLIP ViT-B/32's text tower: 63,165,952 without its 512×512 projection, 63,428,096 with it.
   assert(Math.abs(textCount / 63_165_952 - 1) <= 0.02, `text has ${textCount} parameters`);
   assertEquals(textCount, 63_428_096);
 });
 
-Deno.test("same seed gives byte-identical models, another seed other weights", () => {
-  const a = buildVisionModel({ seed: 5 }).bytes;
-  const b = buildVisionModel({ seed: 5 }).bytes;
-  const c = buildVisionModel({ seed: 6 }).bytes;
+Deno.test("same seed gives byte-identical models, another seed other weights", async () => {
+  const a = (await buildVisionModel({ seed: 5 })).bytes;
+  const b = (await buildVisionModel({ seed: 5 })).bytes;
+  const c = (await buildVisionModel({ seed: 6 })).bytes;
   assertEquals(a, b);
   assertEquals(a.length, c.length);
   assert(!sameBytes(a, c));
-  assertEquals(buildTextModel({ seed: 1 }).bytes, buildTextModel({ seed: 1 }).bytes);
-  assert(!sameBytes(buildTextModel({ seed: 1 }).bytes, buildTextModel({ seed: 2 }).bytes));
+  assertEquals(
+    (await buildTextModel({ seed: 1 })).bytes,
+    (await buildTextModel({ seed: 1 })).bytes,
+  );
+  assert(
+    !sameBytes(
+      (await buildTextModel({ seed: 1 })).bytes,
+      (await buildTextModel({ seed: 2 })).bytes,
+    ),
+  );
 });
 
 Deno.test("ensureFixtureModels builds once, keeps identical files, rebuilds stale ones", async () => {
@@ -183,7 +192,10 @@ Deno.test("ensureFixtureModels builds once, keeps identical files, rebuilds stal
       vision: join(dir, "vision_tiny.onnx"),
       text: join(dir, "text_tiny.onnx"),
     });
-    assertEquals(await Deno.readFile(paths.vision), buildVisionModel({ size: "tiny" }).bytes);
+    assertEquals(
+      await Deno.readFile(paths.vision),
+      (await buildVisionModel({ size: "tiny" })).bytes,
+    );
     const before = (await Deno.stat(paths.vision)).mtime;
     assertEquals((await ensureFixtureModel(dir, "vision", "tiny")).built, false);
     assertEquals((await Deno.stat(paths.vision)).mtime, before);
@@ -198,7 +210,7 @@ Deno.test("ensureFixtureModels builds once, keeps identical files, rebuilds stal
       ensureFixtureModel(dir, "text", "tiny"),
     ]);
     assert(v.built && t.built);
-    assertEquals(await Deno.readFile(paths.text), buildTextModel({ size: "tiny" }).bytes);
+    assertEquals(await Deno.readFile(paths.text), (await buildTextModel({ size: "tiny" })).bytes);
     const left = [];
     for await (const e of Deno.readDir(dir)) left.push(e.name);
     assertEquals(left.sort(), [
@@ -252,8 +264,8 @@ Deno.test("OnnxGraph: typed attributes, symbolic dims, duplicate names refused",
   g.node("Concat", [b, a], { axis: attr.int(1) }, { out: "y" });
   g.output("y", "float32", ["N", 4]);
   g.metadata("what", "probe");
-  const bytes = g.serialize();
-  const summary = readModel(bytes);
+  const bytes = await g.serialize();
+  const summary = await readModel(bytes);
   assertEquals(summary.opset, 17);
   assertEquals(summary.parameterCount, 4);
   assertEquals(summary.ops, ["LayerNormalization", "Split", "Concat"]);

@@ -4,11 +4,10 @@
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import { loadOrt, ortRuntime } from "./ort.ts";
-import { ConfigError, oneLine } from "../core/mod.ts";
+import { ortRuntime } from "./ort.ts";
+import { openSession } from "./ort_session.ts";
+import { CLIP_SIZE, ConfigError } from "../core/mod.ts";
 import type { ProviderName } from "./providers.ts";
-
-export { parseProviders, type ProviderName, PROVIDERS } from "./providers.ts";
 
 /** What the model takes: float32 NCHW normalised pixels, or uint8 NHWC raw frames. */
 export type EncoderInputKind = "float32-nchw" | "uint8-nhwc";
@@ -64,8 +63,13 @@ export class ImageEncoder {
    * @returns the encoder
    * @example
    * ```ts
-   * const enc = await ImageEncoder.open("vision.onnx", { providers: ["cuda", "cpu"] });
-   * const emb = await enc.encode(new Float32Array(2 * 3 * 224 * 224), 2); // 2 × 512
+   * import { strictEqual } from "node:assert/strict";
+   * import { buildVisionModel } from "./clip_model_builder.ts";
+   * import { ImageEncoder } from "./image_encoder.ts";
+   * const { bytes } = await buildVisionModel({ size: "tiny" }); // or the path of an .onnx file
+   * const enc = await ImageEncoder.open(bytes, { providers: ["cpu"] });
+   * const emb = await enc.encode(new Float32Array(2 * 3 * 224 * 224), 2);
+   * strictEqual(emb.length, 2 * 512);
    * await enc.release();
    * ```
    */
@@ -73,40 +77,22 @@ export class ImageEncoder {
     model: string | Uint8Array,
     opts: ImageEncoderOptions = {},
   ): Promise<ImageEncoder> {
-    const providers = opts.providers ?? ["cuda", "cpu"];
     const inputName = opts.inputName ?? "pixel_values";
     const outputName = opts.outputName ?? "image_embeds";
     const where = typeof model === "string" ? model : "the model";
-    const reasons: string[] = [];
-    // ONNX Runtime logs a failed provider load at error level itself; the fallback line says it once
-    (await loadOrt()).env.logLevel = "fatal";
-    for (const p of providers) {
-      let session: ort.InferenceSession;
-      try {
-        session = await ortRuntime().InferenceSession.create(
-          model as string,
-          sessionOptions(p, opts.threads),
-        );
-      } catch (e) {
-        const reason = oneLine(e);
-        reasons.push(`${p}: ${reason}`);
-        if (
-          /protobuf|parse|invalid model|load model|ModelProto|No such file|not exist/i.test(reason)
-        ) {
-          throw new ConfigError(`${where} is not a loadable ONNX model: ${reason}`);
-        }
-        opts.onFallback?.(
-          p,
-          p === "cuda" && /shared library/i.test(reason)
-            ? `${reason}: the CUDA provider libraries or the CUDA 13 libraries they need did not load (./kinembed gpu-setup installs and checks them)`
-            : reason,
-        );
-        continue;
-      }
+    const { session, provider } = await openSession(model, {
+      providers: opts.providers,
+      threads: opts.threads,
+      onFallback: opts.onFallback,
+      source: where,
+    });
+    try {
       const { kind, dim } = checkModel(session, inputName, outputName, where);
-      return new ImageEncoder(session, p, inputName, outputName, kind, dim);
+      return new ImageEncoder(session, provider, inputName, outputName, kind, dim);
+    } catch (e) {
+      await session.release();
+      throw e;
     }
-    throw new ConfigError(`no execution provider could open ${where}: ${reasons.join("; ")}`);
   }
 
   /**
@@ -116,7 +102,8 @@ export class ImageEncoder {
    * @returns (n, embedDim) float32 embeddings
    */
   async encode(input: Float32Array | Uint8Array, n: number): Promise<Float32Array> {
-    const dims = this.inputKind === "uint8-nhwc" ? [n, 224, 224, 3] : [n, 3, 224, 224];
+    const S = CLIP_SIZE;
+    const dims = this.inputKind === "uint8-nhwc" ? [n, S, S, 3] : [n, 3, S, S];
     const type = this.inputKind === "uint8-nhwc" ? "uint8" : "float32";
     const tensor = new (ortRuntime().Tensor)(type, input, dims);
     const out = await this.#session.run({ [this.inputName]: tensor });
@@ -137,28 +124,15 @@ export class ImageEncoder {
   }
 }
 
-function sessionOptions(p: ProviderName, threads?: number): ort.InferenceSession.SessionOptions {
-  const ep = p === "cuda"
-    ? { name: "cuda", deviceId: 0 }
-    : p === "webgpu"
-    ? { name: "webgpu" }
-    : "cpu";
-  return {
-    executionProviders: [ep as ort.InferenceSession.ExecutionProviderConfig],
-    graphOptimizationLevel: "all",
-    logSeverityLevel: 3,
-    ...(threads ? { intraOpNumThreads: threads } : {}),
-  };
-}
-
 function checkModel(
   s: ort.InferenceSession,
   inputName: string,
   outputName: string,
   where: string,
 ): { kind: EncoderInputKind; dim: number } {
+  const S = CLIP_SIZE;
   const expected =
-    `input ${inputName} float32 [N,3,224,224] (or uint8 [N,224,224,3]) and output ${outputName} float32 [N,D]`;
+    `input ${inputName} float32 [N,3,${S},${S}] (or uint8 [N,${S},${S},3]) and output ${outputName} float32 [N,D]`;
   const describe = (ms: readonly ort.InferenceSession.ValueMetadata[]) =>
     ms.map((m) =>
       m.isTensor ? `${m.name} ${m.type} [${m.shape.join(",")}]` : `${m.name} (not a tensor)`
@@ -175,8 +149,8 @@ function checkModel(
   if (!out || !out.isTensor) throw fail(`no output named ${outputName}`);
   const shape = inp.shape.map((d) => (typeof d === "number" ? d : -1));
   let kind: EncoderInputKind;
-  if (inp.type === "float32" && sameDims(shape, [3, 224, 224])) kind = "float32-nchw";
-  else if (inp.type === "uint8" && sameDims(shape, [224, 224, 3])) kind = "uint8-nhwc";
+  if (inp.type === "float32" && sameDims(shape, [3, S, S])) kind = "float32-nchw";
+  else if (inp.type === "uint8" && sameDims(shape, [S, S, 3])) kind = "uint8-nhwc";
   else throw fail(`input ${inputName} is ${inp.type} [${inp.shape.join(",")}]`);
   if (out.type !== "float32" || out.shape.length !== 2) {
     throw fail(`output ${outputName} is ${out.type} [${out.shape.join(",")}]`);

@@ -2,27 +2,41 @@
  * A small typed API for building ONNX models (opset 17 by default) over `npm:onnx-proto`:
  * initializers, nodes with typed attributes, graph inputs and outputs with symbolic dims, and
  * serialisation to bytes. Also reads a model's initializers back, e.g. to count parameters.
+ * onnx-proto itself loads when a model is first serialised or read, not when this is imported.
  *
  * @example
  * ```ts
- * import { attr, OnnxGraph } from "./onnx_graph.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { attr, OnnxGraph, readModel } from "./onnx_graph.ts";
  * const g = new OnnxGraph({ name: "scale" });
  * const x = g.input("x", "float32", ["N", 4]);
  * const w = g.initializer("w", "float32", [4, 2], new Float32Array(8).fill(0.5));
  * const y = g.node("MatMul", [x, w]);
  * g.node("Softmax", [y], { axis: attr.int(-1) }, { out: "probs" });
  * g.output("probs", "float32", ["N", 2]);
- * const bytes: Uint8Array = g.serialize();
+ * const bytes: Uint8Array = await g.serialize();
+ * deepStrictEqual((await readModel(bytes)).ops, ["MatMul", "Softmax"]);
  * ```
  * @module
  */
-import onnxProto from "onnx-proto";
 import type { onnx } from "onnx-proto";
 
-const proto = onnxProto.onnx;
+/** onnx-proto's message classes. */
+type OnnxProto = typeof onnx;
+
+let protoModule: OnnxProto | undefined;
+
+/** onnx-proto, loaded on first use so that importing kinembed does not load it. */
+async function loadProto(): Promise<OnnxProto> {
+  protoModule ??= (await import("onnx-proto")).default.onnx;
+  return protoModule;
+}
 
 /** Element types the builder writes. */
 export type TensorDataType = "float32" | "float16" | "int64" | "int32" | "uint8" | "bool";
+
+/** Element types of graph inputs and outputs: those of tensors, and float64 (no data to hold). */
+export type ValueDataType = TensorDataType | "float64";
 
 /**
  * The values of a tensor, by element type: float16 as raw bits in a `Uint16Array`, bool as 0/1
@@ -90,17 +104,30 @@ export interface OnnxGraphOptions {
   doc?: string;
 }
 
-const DATA_TYPE: Record<TensorDataType, number> = {
-  float32: proto.TensorProto.DataType.FLOAT,
-  float16: proto.TensorProto.DataType.FLOAT16,
-  int64: proto.TensorProto.DataType.INT64,
-  int32: proto.TensorProto.DataType.INT32,
-  uint8: proto.TensorProto.DataType.UINT8,
-  bool: proto.TensorProto.DataType.BOOL,
+/** onnx.proto's `TensorProto.DataType` numbers of the element types written here. */
+export const ONNX_DATA_TYPE: Readonly<Record<ValueDataType, number>> = {
+  float32: 1,
+  uint8: 2,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+};
+
+/** onnx.proto's `AttributeProto.AttributeType` numbers of the attribute kinds written here. */
+export const ONNX_ATTRIBUTE_TYPE: Readonly<Record<AttributeValue["kind"], number>> = {
+  float: 1,
+  int: 2,
+  string: 3,
+  tensor: 4,
+  floats: 6,
+  ints: 7,
 };
 
 const DATA_TYPE_NAME = new Map<number, TensorDataType>(
-  Object.entries(DATA_TYPE).map(([k, v]) => [v, k as TensorDataType]),
+  Object.entries(ONNX_DATA_TYPE).filter(([k]) => k !== "float64")
+    .map(([k, v]) => [v, k as TensorDataType]),
 );
 
 /** IR version 8 is the newest the onnx-proto schema knows; ONNX Runtime accepts it with opset 17. */
@@ -152,7 +179,7 @@ export class OnnxGraph {
    * @param dims shape; strings are symbolic dims (e.g. `"N"` for the batch)
    * @returns the name
    */
-  input(name: string, dtype: TensorDataType, dims: Dim[]): string {
+  input(name: string, dtype: ValueDataType, dims: Dim[]): string {
     this.#claim(name);
     this.#inputs.push(valueInfo(name, dtype, dims));
     return name;
@@ -165,7 +192,7 @@ export class OnnxGraph {
    * @param dims shape; strings are symbolic dims
    * @returns the name
    */
-  output(name: string, dtype: TensorDataType, dims: Dim[]): string {
+  output(name: string, dtype: ValueDataType, dims: Dim[]): string {
     this.#outputs.push(valueInfo(name, dtype, dims));
     return name;
   }
@@ -309,7 +336,8 @@ export class OnnxGraph {
    * Encodes the model as ONNX protobuf bytes, ready for a file or `InferenceSession.create`.
    * @returns the model bytes
    */
-  serialize(): Uint8Array {
+  async serialize(): Promise<Uint8Array> {
+    const proto = await loadProto();
     // encode takes the plain message objects as they are, without copying the weights first.
     const bytes = proto.ModelProto.encode(this.#modelProto()).finish();
     // Under Node compatibility protobufjs returns a Buffer; hand out a plain Uint8Array view.
@@ -351,7 +379,8 @@ export interface ModelSummary {
  * @param bytes the model file's content
  * @returns the model's summary
  */
-export function readModel(bytes: Uint8Array): ModelSummary {
+export async function readModel(bytes: Uint8Array): Promise<ModelSummary> {
+  const proto = await loadProto();
   const model = proto.ModelProto.decode(bytes);
   // Decoded sub-messages are class instances with their repeated fields filled in.
   const graph = (model.graph ?? proto.GraphProto.create()) as onnx.GraphProto;
@@ -388,17 +417,17 @@ export function readModel(bytes: Uint8Array): ModelSummary {
  * @param bytes the model file's content
  * @returns the metadata, key to value
  */
-export function readModelMetadata(bytes: Uint8Array): Record<string, string> {
-  const model = proto.ModelProto.decode(bytes);
+export async function readModelMetadata(bytes: Uint8Array): Promise<Record<string, string>> {
+  const model = (await loadProto()).ModelProto.decode(bytes);
   return Object.fromEntries(model.metadataProps.map((e) => [e.key, e.value]));
 }
 
-function valueInfo(name: string, dtype: TensorDataType, dims: Dim[]): onnx.IValueInfoProto {
+function valueInfo(name: string, dtype: ValueDataType, dims: Dim[]): onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: DATA_TYPE[dtype],
+        elemType: ONNX_DATA_TYPE[dtype],
         shape: {
           dim: dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d }),
         },
@@ -416,7 +445,7 @@ function tensorProto(t: TensorValue): onnx.ITensorProto {
   }
   // Typed arrays are little-endian on every platform Deno runs on, as raw_data requires.
   return {
-    dataType: DATA_TYPE[t.dtype],
+    dataType: ONNX_DATA_TYPE[t.dtype],
     dims: t.dims,
     rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
   };
@@ -458,20 +487,19 @@ function tensorValue(t: onnx.ITensorProto): TensorValue {
 }
 
 function attributeProto(name: string, a: AttributeValue): onnx.IAttributeProto {
-  const T = proto.AttributeProto.AttributeType;
   switch (a.kind) {
     case "int":
       if (!Number.isInteger(a.value)) throw new RangeError(`attribute ${name}: ${a.value} not int`);
-      return { name, type: T.INT, i: a.value };
+      return { name, type: ONNX_ATTRIBUTE_TYPE.int, i: a.value };
     case "float":
-      return { name, type: T.FLOAT, f: a.value };
+      return { name, type: ONNX_ATTRIBUTE_TYPE.float, f: a.value };
     case "ints":
-      return { name, type: T.INTS, ints: a.value };
+      return { name, type: ONNX_ATTRIBUTE_TYPE.ints, ints: a.value };
     case "floats":
-      return { name, type: T.FLOATS, floats: a.value };
+      return { name, type: ONNX_ATTRIBUTE_TYPE.floats, floats: a.value };
     case "string":
-      return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+      return { name, type: ONNX_ATTRIBUTE_TYPE.string, s: new TextEncoder().encode(a.value) };
     case "tensor":
-      return { name, type: T.TENSOR, t: tensorProto(a.value) };
+      return { name, type: ONNX_ATTRIBUTE_TYPE.tensor, t: tensorProto(a.value) };
   }
 }

@@ -6,8 +6,17 @@
  */
 import type * as Ort from "onnxruntime-node";
 
+/**
+ * The onnxruntime-node version `deno.json` pins (recorded in the run config, and the version the
+ * CUDA provider libraries must be built for).
+ */
+export const ONNXRUNTIME_VERSION = "1.29.0";
+
 /** The `onnxruntime-node` module. */
 export type OrtModule = typeof Ort;
+
+/** An ONNX Runtime inference session (a type: naming it loads nothing). */
+export type OrtSession = Awaited<ReturnType<OrtModule["InferenceSession"]["create"]>>;
 
 let loaded: OrtModule | undefined;
 

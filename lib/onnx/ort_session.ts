@@ -1,12 +1,13 @@
 /**
- * Opens ONNX Runtime sessions for evaluation graphs (the probe's loss graph, the text encoder) on
- * the same execution providers as encode, trying them in order and keeping the first that loads.
+ * Opens ONNX Runtime sessions, for the image encoder and the evaluation graphs (the probe's loss
+ * graph, the text encoder) alike: execution providers are tried in order and the first that loads
+ * is kept; a provider whose library did not load is not tried again in this process.
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import { loadOrt, ortRuntime } from "./ort.ts";
-import { ConfigError } from "../core/mod.ts";
-import type { ProviderName } from "./image_encoder.ts";
+import { loadOrt, ortRuntime, type OrtSession } from "./ort.ts";
+import { ConfigError, oneLine } from "../core/mod.ts";
+import type { ProviderName } from "./providers.ts";
 
 /**
  * Providers whose library did not load in this process, with the reason: not tried again, so a
@@ -29,7 +30,7 @@ export interface OpenSessionOptions {
 /** An open session and the provider it runs on. */
 export interface OpenedSession {
   /** The session. */
-  session: ort.InferenceSession;
+  session: OrtSession;
   /** The provider that loaded. */
   provider: ProviderName;
 }
@@ -45,7 +46,8 @@ export async function openSession(
   model: string | Uint8Array,
   opts: OpenSessionOptions = {},
 ): Promise<OpenedSession> {
-  await loadOrt();
+  // ONNX Runtime logs a failed provider load at error level itself; the fallback line says it once
+  (await loadOrt()).env.logLevel = "fatal";
   const providers = opts.providers ?? ["cuda", "cpu"];
   const where = opts.source ?? (typeof model === "string" ? model : "the model");
   const reasons: string[] = [];
@@ -55,25 +57,14 @@ export async function openSession(
       reasons.push(`${p}: ${known}`);
       continue;
     }
-    const ep = p === "cuda"
-      ? { name: "cuda", deviceId: 0 }
-      : p === "webgpu"
-      ? { name: "webgpu" }
-      : "cpu";
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: [ep as ort.InferenceSession.ExecutionProviderConfig],
-      graphOptimizationLevel: "all",
-      logSeverityLevel: 3,
-      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-    };
     try {
+      const options = sessionOptions(p, opts.threads);
       const session = typeof model === "string"
         ? await ortRuntime().InferenceSession.create(model, options)
         : await ortRuntime().InferenceSession.create(model, options);
       return { session, provider: p };
     } catch (e) {
-      const reason = String((e as Error)?.message ?? e).split("\n").map((l) => l.trim())
-        .filter(Boolean).join(" ").slice(0, 400);
+      const reason = oneLine(e);
       if (
         /protobuf|parse|invalid model|load model|ModelProto|No such file|not exist/i.test(reason)
       ) {
@@ -83,8 +74,29 @@ export async function openSession(
       if (/shared library|load library|not (?:available|supported|enabled)/i.test(reason)) {
         unavailable.set(p, reason);
       }
-      opts.onFallback?.(p, reason);
+      opts.onFallback?.(p, fallbackReason(p, reason));
     }
   }
   throw new ConfigError(`no execution provider could open ${where}: ${reasons.join("; ")}`);
+}
+
+/** ONNX Runtime's words, and for a CUDA library that did not load, what to do about it. */
+function fallbackReason(p: ProviderName, reason: string): string {
+  return p === "cuda" && /shared library/i.test(reason)
+    ? `${reason}: the CUDA provider libraries or the CUDA 13 libraries they need did not load (./kinembed gpu-setup installs and checks them)`
+    : reason;
+}
+
+function sessionOptions(p: ProviderName, threads?: number): ort.InferenceSession.SessionOptions {
+  const ep = p === "cuda"
+    ? { name: "cuda", deviceId: 0 }
+    : p === "webgpu"
+    ? { name: "webgpu" }
+    : "cpu";
+  return {
+    executionProviders: [ep as ort.InferenceSession.ExecutionProviderConfig],
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+    ...(threads ? { intraOpNumThreads: threads } : {}),
+  };
 }

@@ -129,8 +129,33 @@ async function workerSlots(work: string): Promise<number[]> {
  *   still running
  * @example
  * ```ts
- * const m = await merge({ work: "/shared/k700" });
- * console.log(`${m.workers} workers, ${m.splits.train.tars} train tars`);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { buildVisionModel } from "../onnx/mod.ts";
+ * import { runPipeline } from "../run.ts";
+ * import { merge } from "./merge.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a 3-second test video, and a video list naming it (path,label,split)
+ * await new Deno.Command("ffmpeg", {
+ *   args: ["-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=10", join(dir, "clip.mp4")],
+ * }).output();
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const model = join(dir, "vision.onnx");
+ * await Deno.writeFile(model, (await buildVisionModel({ size: "tiny" })).bytes);
+ * const work = join(dir, "work"); // on a cluster: a shared folder, one job array step each
+ * for (const index of [0, 1]) {
+ *   await runPipeline({
+ *     work,
+ *     worker: { index, count: 2 },
+ *     download: { videos: [join(dir, "videos.csv")], quiet: true },
+ *     sampleEncode: { model, providers: ["cpu"], quiet: true },
+ *     shard: { quiet: true },
+ *     log: () => {},
+ *   });
+ * }
+ * const m = await merge({ work, quiet: true });
+ * strictEqual(m.workers, 2);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function merge(opts: MergeOptions): Promise<MergeSummary> {

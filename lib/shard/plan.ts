@@ -73,10 +73,10 @@ const SAMPLE_KEY = /^(?:.*\/)?vid_(\d+)$/;
  * @returns the number, or null when the key is not of the form `vid_<digits>`
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseSampleKey, sampleKey } from "./plan.ts";
- * assertEquals(parseSampleKey(sampleKey(42)), 42);
- * assertEquals(parseSampleKey("clip_7"), null);
+ * deepStrictEqual(parseSampleKey(sampleKey(42)), 42);
+ * deepStrictEqual(parseSampleKey("clip_7"), null);
  * ```
  */
 export function parseSampleKey(key: string): number | null {
@@ -100,8 +100,10 @@ export function shardFileName(n: number): string {
  * @returns the plan
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { planShards } from "./plan.ts";
  * const plan = planShards([{ id: "a", split: "train" }, { id: "b", split: "val" }], { perShard: 1 });
- * plan.shards.map((s) => s.file); // ["ds_000000.tar", "ds_000001.tar"]
+ * deepStrictEqual(plan.shards.map((s) => s.file), ["ds_000000.tar", "ds_000001.tar"]);
  * ```
  */
 export function planShards(

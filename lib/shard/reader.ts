@@ -297,10 +297,29 @@ export function decodeSample(raw: RawSample): ShardSample {
  * Streams the samples of WebDataset shards.
  * @example
  * ```ts
- * for await (const s of new ShardReader("work/shards/ds_{000000..000003}.tar")) {
- *   const frames = embeddingsToFloat32(s.embeddings); // s.embeddings.shape = [n, 512]
- *   console.log(s.key, s.label, s.meta.videoID, frames.length);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { writeNpy } from "../core/mod.ts";
+ * import { embeddingsToFloat32, ShardReader } from "./reader.ts";
+ * import { ShardWriter } from "./writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * const text = new TextEncoder();
+ * for (const n of [0, 1]) {
+ *   const w = await ShardWriter.create(join(dir, `ds_00000${n}.tar`));
+ *   await w.addSample(`vid_00000000${n}`, [
+ *     { ext: "json", data: text.encode(`{"videoID":"v${n}","start_time":"000000","end_time":"000010"}`) },
+ *     { ext: "npy", data: writeNpy({ dtype: "<f4", shape: [2, 512], data: new Float32Array(1024) }) },
+ *     { ext: "txt", data: text.encode("yoga") },
+ *   ]);
+ *   await w.commit();
  * }
+ * const seen = [];
+ * for await (const s of new ShardReader(join(dir, "ds_{000000..000001}.tar"))) {
+ *   const frames = embeddingsToFloat32(s.embeddings); // s.embeddings.shape = [n, 512]
+ *   seen.push([s.key, s.label, s.meta.videoID, frames.length]);
+ * }
+ * deepStrictEqual(seen, [["vid_000000000", "yoga", "v0", 1024], ["vid_000000001", "yoga", "v1", 1024]]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class ShardReader implements AsyncIterable<ShardSample> {

@@ -269,8 +269,16 @@ async function removeWorkerTemps(dir: string, w: WorkerId): Promise<number> {
  * @returns what was planned, written, kept and left out
  * @example
  * ```ts
- * const summary = await shard({ work: "work", seed: 0 });
- * console.log(summary.splits.train.tars, summary.written.length);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { makeSyntheticWorkDir } from "../../fixtures/synthetic_work_dir.ts";
+ * import { shard } from "./shard.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a work dir whose videos are encoded already (random embeddings)
+ * const { layout } = await makeSyntheticWorkDir({ dir: join(dir, "work"), counts: { train: 6, val: 3 } });
+ * const summary = await shard({ work: layout.root, seed: 0, perShard: 4, quiet: true });
+ * deepStrictEqual(summary.written.length, 3); // train: 4 + 2, val: 3
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function shard(opts: ShardOptions): Promise<ShardSummary> {

@@ -74,7 +74,9 @@ export function checkWorker(index: number, count: number, where: string): Worker
  * @throws UsageError on anything but two whole numbers with k < n
  * @example
  * ```ts
- * parseWorker("3/16"); // { index: 3, count: 16 }
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { parseWorker } from "./worker.ts";
+ * deepStrictEqual(parseWorker("3/16"), { index: 3, count: 16 });
  * ```
  */
 export function parseWorker(value: string): WorkerId {
@@ -100,8 +102,11 @@ export function parseWorker(value: string): WorkerId {
  * @throws UsageError when the values are malformed, contradict each other or k ≥ n
  * @example
  * ```ts
- * // in an Indexed Job with completions: 8
- * const w = resolveWorker({ workers: 8 }); // { index: Number(JOB_COMPLETION_INDEX), count: 8 }
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { resolveWorker } from "./worker.ts";
+ * // in an Indexed Job with completions: 8 (env defaults to the process environment)
+ * const env = (name: string) => (name === "JOB_COMPLETION_INDEX" ? "5" : undefined);
+ * deepStrictEqual(resolveWorker({ workers: 8, env }), { index: 5, count: 8 });
  * ```
  */
 export function resolveWorker(

@@ -34,9 +34,15 @@ const BUFFER_BYTES = 4 << 20;
  * A shard being written.
  * @example
  * ```ts
- * const w = await ShardWriter.create("shards/ds_000000.tar");
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { ShardWriter } from "./writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * const w = await ShardWriter.create(join(dir, "ds_000000.tar"));
  * await w.addSample("vid_000000000", [{ ext: "txt", data: new TextEncoder().encode("label") }]);
  * const done = await w.commit();
+ * strictEqual(done.samples, 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class ShardWriter {

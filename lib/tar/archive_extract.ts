@@ -11,7 +11,6 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import tarStream from "tar-stream";
 import { FormatError, openAtomic, writeAll } from "../core/mod.ts";
 
 /** A regular-file member offered to the caller. */
@@ -132,10 +131,25 @@ async function drain(entry: AsyncIterable<Uint8Array>): Promise<void> {
  *   that point stay in place, complete)
  * @example
  * ```ts
- * const report = await extractArchive("work/downloads/abseiling.tar.gz", {
- *   root: "work/videos",
- *   place: (m) => `work/videos/train/abseiling/${m.name.split("/").pop()}`,
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { gzipSync } from "node:zlib";
+ * import { extractArchive } from "./archive_extract.ts";
+ * import { TarWriter } from "./tar_writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * const chunks: Uint8Array<ArrayBuffer>[] = [];
+ * const tar = new TarWriter({ write: (b) => (chunks.push(b.slice()), Promise.resolve()) });
+ * await tar.addFile("abseiling/abc123def45_000010_000020.mp4", new Uint8Array(100));
+ * await tar.addFile("../escape.mp4", new Uint8Array(1));
+ * await tar.finish();
+ * const archive = join(dir, "abseiling.tar.gz");
+ * await Deno.writeFile(archive, gzipSync(new Uint8Array(await new Blob(chunks).arrayBuffer())));
+ * const report = await extractArchive(archive, {
+ *   root: join(dir, "videos"),
+ *   place: (m) => join(dir, "videos", "train", "abseiling", m.name.split("/").pop()!),
  * });
+ * deepStrictEqual([report.extracted.length, report.refused.map((r) => r.name)], [1, ["../escape.mp4"]]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function extractArchive(
@@ -161,7 +175,9 @@ export async function extractArchive(
       cb(null, chunk);
     },
   });
-  // tar-stream ships no types: its extractor is a streamx Writable that async-iterates entries
+  // tar-stream ships no types: its extractor is a streamx Writable that async-iterates entries.
+  // Loaded here, on first use, so that importing kinembed does not load it.
+  const tarStream = (await import("tar-stream")).default;
   const extract = tarStream.extract() as unknown as TarExtract;
   const piped = pipeline(createReadStream(archive), counter, createGunzip(), extract);
   let pipeError: unknown = null;

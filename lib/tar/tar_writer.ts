@@ -126,10 +126,13 @@ export interface TarSink {
  * Writes a tar archive member by member to a sink.
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { TAR_RECORD, TarWriter } from "./tar_writer.ts";
  * const chunks: Uint8Array[] = [];
  * const tar = new TarWriter({ write: (b) => (chunks.push(b.slice()), Promise.resolve()) });
  * await tar.addFile("hello.txt", new TextEncoder().encode("hi"));
  * await tar.finish();
+ * strictEqual(chunks.reduce((n, c) => n + c.length, 0) % TAR_RECORD, 0);
  * ```
  */
 export class TarWriter {

@@ -252,8 +252,20 @@ async function listTars(dir: string): Promise<string[]> {
  * @returns the report; `ok` is true only when everything matches
  * @example
  * ```ts
- * const report = await verify({ shards: "CLIP-Kinetics700", card: "dataset-card.md" });
- * console.log(formatVerifyReport(report));
+ * import { ok } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { makeSyntheticWorkDir, syntheticCard } from "../../fixtures/synthetic_work_dir.ts";
+ * import { shard } from "../shard/mod.ts";
+ * import { formatVerifyReport, verify } from "./verify.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a work dir whose videos are encoded already (random embeddings)
+ * const { layout } = await makeSyntheticWorkDir({ dir: join(dir, "work"), counts: { train: 6, val: 3 } });
+ * await shard({ work: layout.root, quiet: true });
+ * const card = join(dir, "card.md"); // the published set: { shards: "CLIP-Kinetics700", card }
+ * await Deno.writeTextFile(card, syntheticCard({ train: { samples: 6, tars: 1 }, val: { samples: 3, tars: 1 } }));
+ * const report = await verify({ work: layout.root, card, quiet: true });
+ * ok(report.ok, formatVerifyReport(report));
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {

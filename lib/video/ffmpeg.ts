@@ -11,14 +11,11 @@
  * shorter than an interval gives its first frame.
  * @module
  */
-import { DecodeError } from "../core/mod.ts";
+import { CLIP_SIZE, DecodeError } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
 import { type DecodeSandbox, NO_SANDBOX } from "./decode_sandbox.ts";
-
-/** The side of CLIP's square input. */
-export const CLIP_SIZE = 224;
 
 /** What ffprobe says about a video's first video stream. */
 export interface VideoProbe {
@@ -49,8 +46,6 @@ export interface FrameGeometry {
   /** Side of the square crop. */
   size: number;
 }
-
-export { type Preset, PRESETS } from "./presets.ts";
 
 /** Decoded frames of one video: `count` frames of size×size×3 RGB (BGR for the 1.0 preset). */
 export interface FramePack {

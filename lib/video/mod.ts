@@ -1,11 +1,64 @@
 /**
- * Everything that knows ffmpeg: the presets, probing and decoding a video into CLIP-sized
- * frames, the OpenCV-style cubic resize, and the sample step.
+ * The sample step, and everything that knows ffmpeg: the presets, probing and decoding a video
+ * into CLIP-sized RGB frames (short side to 224 with bicubic scaling, centre crop), the
+ * OpenCV-style cubic resize of the `clip-video-encode-1.0` preset, and `frames/<id>.npy` out.
+ * fluent-ffmpeg is loaded only when a video is probed or decoded.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { clipGeometry, PRESETS } from "./mod.ts";
+ *
+ * deepStrictEqual(PRESETS, ["clip", "clip-video-encode-1.0"]);
+ * // a 640×360 video: short side to 224, then the centre 224×224
+ * deepStrictEqual(clipGeometry(640, 360), {
+ *   scaleWidth: 398,
+ *   scaleHeight: 224,
+ *   cropX: 87,
+ *   cropY: 0,
+ *   size: 224,
+ * });
+ * ```
  * @module
  */
-export * from "./presets.ts";
-export * from "./ffmpeg.ts";
-export * from "./opencv_cubic_resize.ts";
-export * from "./sample.ts";
-export * from "./ffmpeg_binaries.ts";
-export * from "./decode_sandbox.ts";
+export { type Preset, PRESETS } from "./presets.ts";
+export {
+  type BinaryIdentity,
+  binaryIdentity,
+  defaultFfmpegBinary,
+  type FfmpegTool,
+  installedStaticBuild,
+  installStaticBuilds,
+  STATIC_BUILD_DIR,
+  STATIC_BUILDS,
+  type StaticBuild,
+} from "./ffmpeg_binaries.ts";
+export {
+  type DecodeSandbox,
+  NO_SANDBOX,
+  openDecodeSandbox,
+  sandboxCandidates,
+  type SandboxKind,
+} from "./decode_sandbox.ts";
+export {
+  clipGeometry,
+  decodeFrames,
+  ffmpegBinary,
+  ffmpegVersion,
+  ffprobeBinary,
+  type FrameGeometry,
+  type FramePack,
+  probeVideo,
+  setFfmpegPaths,
+  type VideoProbe,
+} from "./ffmpeg.ts";
+export { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
+export {
+  decodeVideo,
+  pendingVideos,
+  prepareDecoding,
+  sample,
+  sampleConfig,
+  type SampleOptions,
+  storeFramePack,
+} from "./sample.ts";

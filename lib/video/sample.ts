@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import {
+  CLIP_SIZE,
   DecodeError,
   type Manifest,
   mapConcurrent,
@@ -16,13 +17,8 @@ import {
   writeFileAtomic,
   writeNpy,
 } from "../core/mod.ts";
-import {
-  decodeFrames,
-  ffmpegBinary,
-  type FramePack,
-  type Preset,
-  setFfmpegPaths,
-} from "./ffmpeg.ts";
+import { decodeFrames, ffmpegBinary, type FramePack, setFfmpegPaths } from "./ffmpeg.ts";
+import type { Preset } from "./presets.ts";
 import { binaryIdentity } from "./ffmpeg_binaries.ts";
 import { type DecodeSandbox, openDecodeSandbox } from "./decode_sandbox.ts";
 
@@ -58,7 +54,7 @@ export async function sampleConfig(
   return {
     fps: opts.fps ?? 1,
     preset: opts.preset ?? "clip",
-    frame_size: 224,
+    frame_size: CLIP_SIZE,
     ffmpeg_version: ffmpeg.version,
     ffmpeg_sha256: ffmpeg.sha256,
   };
@@ -88,8 +84,21 @@ export async function prepareDecoding(
  * @returns counts, failures and timing
  * @example
  * ```ts
- * const s = await sample({ work: "work", fps: 1 });
- * console.log(`${s.done} videos, ${s.frames} frames`);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { download } from "../download/mod.ts";
+ * import { sample } from "./sample.ts";
+ * const dir = await Deno.makeTempDir();
+ * // a 3-second test video, and a video list naming it (path,label,split)
+ * await new Deno.Command("ffmpeg", {
+ *   args: ["-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=10", join(dir, "clip.mp4")],
+ * }).output();
+ * await Deno.writeTextFile(join(dir, "videos.csv"), "path,label,split\nclip.mp4,abseiling,train\n");
+ * const work = join(dir, "work");
+ * await download({ work, videos: [join(dir, "videos.csv")], quiet: true });
+ * const s = await sample({ work, fps: 1, quiet: true });
+ * strictEqual(s.frames, 3); // frames/clip.npy: uint8 (3, 224, 224, 3)
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function sample(opts: SampleOptions): Promise<StepSummary> {

@@ -60,8 +60,8 @@ export function referenceModelFromWeights(
  * @param bytes the ONNX file
  * @returns the weights and the head count
  */
-export function loadReferenceModel(bytes: Uint8Array): ReferenceModel {
-  const model = readModel(bytes);
+export async function loadReferenceModel(bytes: Uint8Array): Promise<ReferenceModel> {
+  const model = await readModel(bytes);
   const weights = new Map<string, Float32Array>();
   const dims = new Map<string, number[]>();
   for (const [name, t] of model.initializers) {

@@ -1,0 +1,174 @@
+/**
+ * The shape of `lib/`, read from the code itself with Deno's lint AST: a stage folder reaches
+ * another only through its `mod.ts`, nothing in a stage imports `lib/run.ts`, the folder graph has
+ * no cycle, and no function in a module is longer than 120 lines.
+ */
+import { dirname, join, relative, resolve } from "node:path";
+import { assertEquals } from "./support/assert.ts";
+import { repoPath } from "./support/media.ts";
+
+/** The longest a function in `lib/` may be, in lines (its signature to its closing brace). */
+const MAX_FUNCTION_LINES = 120;
+
+/** What one module says about itself: the files it imports and its functions' lengths. */
+interface ModuleFacts {
+  /** Import and re-export specifiers, dynamic imports with a literal specifier included. */
+  imports: string[];
+  /** Each function, method and arrow function with a body: where it starts and how long it is. */
+  functions: { line: number; name: string; lines: number }[];
+}
+
+/** Reads a module's imports and function lengths with a lint-plugin visitor. */
+function moduleFacts(file: string, source: string): ModuleFacts {
+  const facts: ModuleFacts = { imports: [], functions: [] };
+  const lineOf = (offset: number) => source.slice(0, offset).split("\n").length;
+  const plugin: Deno.lint.Plugin = {
+    name: "layout",
+    rules: {
+      facts: {
+        create() {
+          const specifier = (node: Deno.lint.Node) => {
+            const value = (node as unknown as { source?: { value?: unknown } | null }).source
+              ?.value;
+            if (typeof value === "string") facts.imports.push(value);
+          };
+          const fn = (node: Deno.lint.Node) => {
+            const [start, end] = node.range;
+            const lines = lineOf(end) - lineOf(start) + 1;
+            const parent = (node as { parent?: { type: string; key?: { name?: string } } }).parent;
+            const id = (node as unknown as { id?: { name?: string } | null }).id;
+            const name = id?.name ??
+              (parent?.type === "MethodDefinition" ? parent.key?.name : undefined) ?? "(anonymous)";
+            facts.functions.push({ line: lineOf(start), name, lines });
+          };
+          return {
+            ImportDeclaration: specifier,
+            ExportAllDeclaration: specifier,
+            ExportNamedDeclaration: specifier,
+            ImportExpression: specifier,
+            FunctionDeclaration: fn,
+            FunctionExpression: fn,
+            ArrowFunctionExpression: fn,
+          };
+        },
+      },
+    },
+  };
+  Deno.lint.runPlugin(plugin, file, source);
+  return facts;
+}
+
+/** The stage folder of a path under `lib/` (`null` for `lib/run.ts` and anything outside). */
+function stageOf(lib: string, path: string): string | null {
+  const rel = relative(lib, path);
+  if (rel.startsWith("..")) return null;
+  const parts = rel.split("/");
+  return parts.length > 1 ? parts[0] : null;
+}
+
+/** Everything wrong with the layout of the given modules (paths absolute, under `lib`). */
+function layoutProblems(lib: string, modules: Map<string, ModuleFacts>): string[] {
+  const problems: string[] = [];
+  const edges = new Map<string, Set<string>>();
+  for (const [file, facts] of modules) {
+    const from = stageOf(lib, file);
+    const where = relative(lib, file);
+    const isTest = file.endsWith("_test.ts");
+    for (const spec of facts.imports) {
+      if (!spec.startsWith(".")) continue;
+      const target = resolve(dirname(file), spec);
+      if (relative(lib, target).startsWith("..")) continue; // fixtures/, tests/support/
+      const to = stageOf(lib, target);
+      if (to === null) {
+        if (from !== null) {
+          problems.push(`${where} imports ${spec}: a stage never imports lib/run.ts`);
+        }
+        continue;
+      }
+      if (to === from) continue;
+      if (relative(join(lib, to), target) !== "mod.ts") {
+        problems.push(
+          `${where} imports ${spec}: another folder is reached only through its mod.ts`,
+        );
+      }
+      if (from !== null && !isTest) {
+        if (!edges.has(from)) edges.set(from, new Set());
+        edges.get(from)!.add(to);
+      }
+    }
+    if (isTest) continue;
+    for (const f of facts.functions) {
+      if (f.lines > MAX_FUNCTION_LINES) {
+        problems.push(
+          `${where}:${f.line}: ${f.name} is ${f.lines} lines (at most ${MAX_FUNCTION_LINES})`,
+        );
+      }
+    }
+  }
+  const cycle = findCycle(edges);
+  if (cycle) problems.push(`the folders import each other in a circle: ${cycle.join(" → ")}`);
+  return problems;
+}
+
+/** One cycle of the folder graph, as the folders on it (first repeated last), or null. */
+function findCycle(edges: Map<string, Set<string>>): string[] | null {
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (n: string): string[] | null => {
+    if (state.get(n) === "open") return [...path.slice(path.indexOf(n)), n];
+    if (state.get(n) === "done") return null;
+    state.set(n, "open");
+    path.push(n);
+    for (const m of [...(edges.get(n) ?? [])].sort()) {
+      const found = visit(m);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(n, "done");
+    return null;
+  };
+  for (const n of [...edges.keys()].sort()) {
+    const found = visit(n);
+    if (found) return found;
+  }
+  return null;
+}
+
+async function readLib(lib: string): Promise<Map<string, ModuleFacts>> {
+  const modules = new Map<string, ModuleFacts>();
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = join(dir, e.name);
+      if (e.isDirectory) await walk(path);
+      else if (e.name.endsWith(".ts")) {
+        modules.set(path, moduleFacts(path, await Deno.readTextFile(path)));
+      }
+    }
+  };
+  await walk(lib);
+  return modules;
+}
+
+Deno.test("lib/: folders meet only at mod.ts, the folder graph has no cycle, functions stay short", async () => {
+  const lib = repoPath("lib");
+  const modules = await readLib(lib);
+  assertEquals(layoutProblems(lib, modules), []);
+});
+
+Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import and a long function", () => {
+  const lib = "/repo/lib";
+  const long = `export function long() {\n${"  let x = 1;\n".repeat(130)}}\n`;
+  const modules = new Map<string, ModuleFacts>([
+    [`${lib}/a/one.ts`, moduleFacts("one.ts", `import { b } from "../b/two.ts";\n${long}`)],
+    [`${lib}/b/two.ts`, moduleFacts("two.ts", `export { a } from "../a/mod.ts";\n`)],
+    [`${lib}/b/three.ts`, moduleFacts("three.ts", `const r = await import("../run.ts");\n`)],
+    [`${lib}/b/three_test.ts`, moduleFacts("t.ts", `import "../a/one.ts";\n${long}`)],
+  ]);
+  assertEquals(layoutProblems(lib, modules), [
+    "a/one.ts imports ../b/two.ts: another folder is reached only through its mod.ts",
+    "a/one.ts:2: long is 132 lines (at most 120)",
+    "b/three.ts imports ../run.ts: a stage never imports lib/run.ts",
+    "b/three_test.ts imports ../a/one.ts: another folder is reached only through its mod.ts",
+    "the folders import each other in a circle: a → b → a",
+  ]);
+});
