@@ -8,7 +8,8 @@
  * checked before it is linked into a snapshot.
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * // reaches the model hub: not run by the tests (lib/model/model_store_test.ts runs a local hub)
  * import { HubClient } from "./hub_client.ts";
  * import { hubSettingsFromEnv } from "./hub_settings.ts";
  * const hub = new HubClient(hubSettingsFromEnv());

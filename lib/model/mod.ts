@@ -5,16 +5,46 @@
  *
  * @example
  * ```ts
- * import { resolveModel } from "./mod.ts";
- * const vision = await resolveModel("openai/clip-vit-base-patch32", { tower: "vision" });
- * const text = await resolveModel("openai/clip-vit-base-patch32", { tower: "text" });
- * console.log(vision.path, text.path, vision.arch?.vision.embedDim);
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { parseModelSource, resolveModel } from "./mod.ts";
+ * import { writeFixtureCheckpoint } from "../../fixtures/clip_checkpoints.ts";
+ * strictEqual(parseModelSource("openai/clip-vit-base-patch32@main").kind, "hub");
+ * // a local checkpoint folder (tiny random weights) built into both encoders
+ * const dir = await Deno.makeTempDir();
+ * await writeFixtureCheckpoint(join(dir, "ckpt"), { layout: "transformers" });
+ * const cacheDir = join(dir, "built");
+ * const vision = await resolveModel(join(dir, "ckpt"), { tower: "vision", cacheDir });
+ * const text = await resolveModel(join(dir, "ckpt"), { tower: "text", cacheDir });
+ * strictEqual(vision.arch?.vision.embedDim, text.arch?.text.embedDim);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
-export * from "./hub_settings.ts";
-export * from "./hub_cache.ts";
-export * from "./hub_client.ts";
-export * from "./model_source.ts";
-export * from "./model_store.ts";
-export * from "./model_catalog.ts";
+export {
+  builtModelCacheDir,
+  DEFAULT_HUB_CDN_HOSTS,
+  DEFAULT_HUB_ENDPOINT,
+  HUB_ENV_VARS,
+  type HubSettings,
+  hubSettingsFromEnv,
+} from "./hub_settings.ts";
+export { HubRepoCache, isCommitHash } from "./hub_cache.ts";
+export { HubClient, type HubClientOptions, HubError, type HubFile } from "./hub_client.ts";
+export {
+  KNOWN_MODELS,
+  type KnownModel,
+  type ModelSource,
+  parseModelSource,
+} from "./model_source.ts";
+export {
+  fetchCheckpoint,
+  type LocalCheckpoint,
+  MODEL_VARIANTS,
+  modelConfigEntries,
+  type ModelVariant,
+  type ResolvedModel,
+  resolveModel,
+  type ResolveModelOptions,
+} from "./model_store.ts";
+export { type CachedModel, listCachedModels, type ModelInfo, modelInfo } from "./model_catalog.ts";

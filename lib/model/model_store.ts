@@ -5,9 +5,21 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
  * import { resolveModel } from "./model_store.ts";
- * const m = await resolveModel("openai/clip-vit-base-patch32", { tower: "vision" });
- * console.log(m.path, m.checkpointSha256); // the built image encoder
+ * // a local checkpoint (tiny random weights); a hub name such as
+ * // "openai/clip-vit-base-patch32" is fetched into the huggingface_hub cache first
+ * import { writeFixtureCheckpoint } from "../../fixtures/clip_checkpoints.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFixtureCheckpoint(join(dir, "ckpt"), { layout: "open_clip" });
+ * const opts = { tower: "vision" as const, cacheDir: join(dir, "built") };
+ * const first = await resolveModel(join(dir, "ckpt"), opts);
+ * const again = await resolveModel(join(dir, "ckpt"), opts);
+ * strictEqual(first.built, true); // the image encoder, built once ...
+ * strictEqual(again.built, false); // ... and found in the cache after that
+ * strictEqual(again.path, first.path);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

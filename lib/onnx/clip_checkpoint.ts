@@ -11,11 +11,19 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { openClipCheckpoint } from "./clip_checkpoint.ts";
  * import { buildVisionModel } from "./clip_model_builder.ts";
- * const ckpt = await openClipCheckpoint("clip-vit-base-patch32/"); // config.json + model.safetensors
- * const vision = buildVisionModel({ config: ckpt.arch.vision, checkpoint: await ckpt.weights("vision") });
+ * // a transformers-layout folder (config.json + model.safetensors) with tiny random weights
+ * import { writeFixtureCheckpoint } from "../../fixtures/clip_checkpoints.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFixtureCheckpoint(dir, { layout: "transformers" });
+ * const ckpt = await openClipCheckpoint(dir);
+ * const checkpoint = await ckpt.weights("vision", dir);
+ * const vision = await buildVisionModel({ config: ckpt.arch.vision, checkpoint });
+ * strictEqual(vision.config.embedDim, ckpt.arch.vision.embedDim);
  * ckpt.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

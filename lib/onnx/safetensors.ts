@@ -6,13 +6,18 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
  * import { encodeSafetensors, SafetensorsFile } from "./safetensors.ts";
- * await Deno.writeFile("w.safetensors", encodeSafetensors([
+ * const dir = await Deno.makeTempDir();
+ * const path = join(dir, "w.safetensors");
+ * await Deno.writeFile(path, encodeSafetensors([
  *   { name: "a", dtype: "F32", shape: [2], data: Float32Array.of(1, 2) },
  * ]));
- * const f = await SafetensorsFile.open("w.safetensors");
- * console.log(await f.float32("a")); // Float32Array [1, 2]
+ * const f = await SafetensorsFile.open(path);
+ * deepStrictEqual(await f.float32("a"), Float32Array.of(1, 2));
  * f.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
