@@ -4,7 +4,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ConfigError, FormatError, UsageError, WorkDirBusyError } from "../core/mod.ts";
+import {
+  ConfigError,
+  FormatError,
+  InterruptedError,
+  UsageError,
+  WorkDirBusyError,
+} from "../core/mod.ts";
 
 /** One flag of a task. */
 export interface FlagSpec {
@@ -182,6 +188,7 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
   }
   if (
     e instanceof ConfigError || e instanceof WorkDirBusyError || e instanceof FormatError ||
+    e instanceof InterruptedError ||
     e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
     e instanceof Deno.errors.NotCapable || isOsError(e)
   ) {

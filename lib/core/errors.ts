@@ -61,6 +61,16 @@ export class DecodeError extends Error {
   }
 }
 
+/**
+ * A decoder was stopped by a signal (the run itself is being stopped: Ctrl-C, a scheduler's
+ * requeue or time limit). Nothing is recorded against the video, which stays pending for the
+ * next run; recording it as failed would change the set's bytes.
+ */
+export class InterruptedError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "InterruptedError";
+}
+
 /** A file does not hold what its format promises (npy header, tar member, ONNX model, card). */
 export class FormatError extends Error {
   /** The error class name, shown in messages. */

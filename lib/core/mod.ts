@@ -20,6 +20,7 @@ export {
   ConfigMismatchError,
   DecodeError,
   FormatError,
+  InterruptedError,
   oneLine,
   UsageError,
   WorkDirBusyError,

@@ -11,7 +11,8 @@
  * shorter than an interval gives its first frame.
  * @module
  */
-import { CLIP_SIZE, DecodeError } from "../core/mod.ts";
+import { basename } from "node:path";
+import { CLIP_SIZE, DecodeError, InterruptedError } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
@@ -94,6 +95,12 @@ async function runTool(
   videoId: string,
   sandbox: DecodeSandbox,
 ): Promise<{ stdout: Uint8Array; stderr: string; code: number }> {
+  // a tool stopped by a signal is not a bad video: the run is being stopped, or something killed it
+  const interrupted = (code: number, signal: Deno.Signal | null) =>
+    new InterruptedError(
+      `${videoId}: ${basename(bin)} was stopped by ${signal ?? `a signal (exit code ${code})`}; ` +
+        "the video stays pending: run again",
+    );
   const { command, args: all } = sandbox.wrap(bin, args);
   let child: Deno.ChildProcess;
   try {
@@ -112,6 +119,8 @@ async function runTool(
     readTail(child.stderr, 4000),
     child.status,
   ]);
+  // ffmpeg exits 255 after a SIGINT/SIGTERM it caught, a sandbox 128 + N after its child's signal
+  if (status.signal !== null || status.code >= 128) throw interrupted(status.code, status.signal);
   return { stdout, stderr, code: status.code };
 }
 

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { join } from "node:path";
-import { Manifest, readNpy } from "../core/mod.ts";
+import { InterruptedError, Manifest, readNpy } from "../core/mod.ts";
 import { sample } from "./sample.ts";
 import { clipGeometry, decodeFrames, probeVideo } from "./ffmpeg.ts";
 import {
@@ -216,6 +216,35 @@ Deno.test("preset clip-video-encode-1.0: BGR order, OpenCV-style resize, floor c
       near(pixel(c.data, 0, 100, 100), [0x33, 0x66, 0xcc], 2),
       `RGB ${pixel(c.data, 0, 100, 100)}`,
     );
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("sample step: a decoder stopped by a signal (a scheduler's requeue, Ctrl-C) leaves the video pending, not failed", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const work = join(dir, "work");
+    const good = await lavfiVideo(join(dir, "good.mp4"), "testsrc2=s=320x240:r=25:d=2");
+    await workWithVideos(work, [{ id: "good", path: good }]);
+    // answers -version as ffmpeg does, then is stopped by SIGTERM when asked to decode
+    const stopped = join(dir, "ffmpeg-stopped");
+    await Deno.writeTextFile(
+      stopped,
+      `#!/bin/sh\ncase " $* " in *" -version "*) exec ffmpeg -version ;; esac\nkill -TERM $$\n`,
+    );
+    await Deno.chmod(stopped, 0o755);
+    let thrown: unknown;
+    try {
+      await sample({ work, ffmpeg: stopped, quiet: true });
+    } catch (e) {
+      thrown = e;
+    }
+    assert(thrown instanceof InterruptedError, String(thrown));
+    assert((thrown as Error).message.includes("stays pending"), (thrown as Error).message);
+    const m = Manifest.open(join(work, "manifest.db"));
+    assertEquals(m.counts("sample"), { pending: 1, done: 0, failed: 0 });
+    m.close();
   } finally {
     await cleanup();
   }
