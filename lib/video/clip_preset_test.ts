@@ -172,3 +172,90 @@ Deno.test("preset clip-video-encode-1.0: on textured frames the resize is Keys c
     await cleanup();
   }
 });
+
+/** Raw frames from the ffmpeg CLI with the given filters, for pinning documented filter chains. */
+async function ffmpegRaw(path: string, vf: string, pixFmt: string): Promise<Uint8Array> {
+  const out = await new Deno.Command("ffmpeg", {
+    args: [
+      "-v",
+      "error",
+      "-threads",
+      "1",
+      "-i",
+      path,
+      "-an",
+      "-vf",
+      vf,
+      "-pix_fmt",
+      pixFmt,
+      "-f",
+      "rawvideo",
+      "-",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return out.stdout;
+}
+
+Deno.test("decode to RGB: BT.601 limited range for an untagged stream, against the matrix written out (±1)", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // 4:4:4 lossless: no chroma to upsample, so only the matrix and range decide the RGB
+    const path = await lavfiVideo(join(dir, "m.mp4"), look("surfing water", 64, 48), [
+      "-pix_fmt",
+      "yuv444p",
+      "-qp",
+      "0",
+    ]);
+    const yuv = (await ffmpegRaw(path, "fps=fps=1:round=up", "yuv444p")).subarray(0, 64 * 48 * 3);
+    const rgb = (await decodeSourceFrames(path, "m")).data.subarray(0, 64 * 48 * 3);
+    const n = 64 * 48;
+    let max = 0;
+    for (let i = 0; i < n; i++) {
+      const y = (yuv[i] - 16) * 255 / 219;
+      const u = (yuv[n + i] - 128) * 255 / 224, v = (yuv[2 * n + i] - 128) * 255 / 224;
+      const want = [
+        y + 1.402 * v,
+        y - (1.772 * 0.114 / 0.587) * u - (1.402 * 0.299 / 0.587) * v,
+        y + 1.772 * u,
+      ].map((c) => Math.min(255, Math.max(0, Math.round(c))));
+      for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(rgb[i * 3 + c] - want[c]));
+    }
+    assert(max <= 1, `RGB differs from BT.601 limited range by up to ${max}`);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("filter chains as documented: clip decodes with bicubic chroma (full_chroma_int, accurate_rnd), clip-swscale scales bicubic a = −0.5", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const path = await lavfiVideo(join(dir, "s.mp4"), look("air drumming", 340, 256));
+    const flags = "bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5";
+    const rgb = await ffmpegRaw(
+      path,
+      `fps=fps=1:round=up,scale=flags=${flags},format=rgb24`,
+      "rgb24",
+    );
+    const ours = (await decodeSourceFrames(path, "s")).data;
+    assertEquals(byteDiff(ours, rgb).differing, 0, "clip's decode to RGB");
+    const fast = await ffmpegRaw(
+      path,
+      `fps=fps=1:round=up,scale=297:224:flags=${flags},crop=224:224:36:0`,
+      "rgb24",
+    );
+    const swscale = (await decodeFrames(path, "s", { preset: "clip-swscale" })).data;
+    assertEquals(byteDiff(swscale, fast).differing, 0, "clip-swscale");
+    // and the two kernels are told apart on this texture
+    const bilinear = await ffmpegRaw(
+      path,
+      "fps=fps=1:round=up,scale=297:224:flags=bilinear+accurate_rnd+full_chroma_int,crop=224:224:36:0",
+      "rgb24",
+    );
+    assert(byteDiff(fast, bilinear).max > 8, "bicubic and bilinear look alike on this texture");
+  } finally {
+    await cleanup();
+  }
+});
