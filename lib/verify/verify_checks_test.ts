@@ -5,7 +5,8 @@ import { verify, type VerifyReport } from "./verify.ts";
 import { makeSyntheticWorkDir, syntheticCard } from "../../fixtures/synthetic_work_dir.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { tempDir } from "../../tests/support/media.ts";
-import { copyDir, editShard, type Members, snapshotTree } from "../../tests/support/shard_edit.ts";
+import { copyDir, editShard, type Members } from "../../tests/support/shard_edit.ts";
+import { snapshotTree } from "../../tests/support/tree.ts";
 
 const CLASSES = ["abseiling", "acting in play", "adjusting glasses"];
 // 7 train samples in 3 tars (keys 0-6), 3 val in 1 (7-9), 4 test in 2 (10-13)
