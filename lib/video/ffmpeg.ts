@@ -212,6 +212,14 @@ export function sourceFilterGraph(
   return { filters: sample + convert, pixFmt };
 }
 
+/** A probed video's size as displayed (rotation applied). */
+function displaySize(probe: VideoProbe): { width: number; height: number } {
+  const swap = probe.rotation === 90 || probe.rotation === 270;
+  return swap
+    ? { width: probe.height, height: probe.width }
+    : { width: probe.width, height: probe.height };
+}
+
 /** Decoded frames at their display size, before any resize. */
 export interface SourceFrames {
   /** Number of frames. */
@@ -237,8 +245,7 @@ export async function decodeSourceFrames(
   opts: { fps?: number; pixFmt?: "rgb24" | "bgr24"; probe?: VideoProbe } = {},
 ): Promise<SourceFrames> {
   const probe = opts.probe ?? await probeVideo(path, videoId);
-  const swap = probe.rotation === 90 || probe.rotation === 270;
-  const width = swap ? probe.height : probe.width, height = swap ? probe.width : probe.height;
+  const { width, height } = displaySize(probe);
   const g = sourceFilterGraph(opts);
   const data = await runDecoder(path, videoId, g.filters, g.pixFmt);
   const inBytes = width * height * 3;
@@ -254,43 +261,36 @@ export async function decodeSourceFrames(
 }
 
 /**
- * Resizes and crops decoded frames as a preset does: `clip` with Pillow's bicubic and
+ * Resizes and crops one decoded frame as a preset does: `clip` with Pillow's bicubic and
  * torchvision's geometry, `clip-video-encode-1.0` with OpenCV's INTER_CUBIC and a floor crop.
- * @param frames frames at display size
- * @param videoId the video's id
+ * @param frame pixels at display size, (height, width, 3)
+ * @param width display width
+ * @param height display height
  * @param preset `clip` or `clip-video-encode-1.0`
- * @returns CLIP-sized frames
+ * @returns the CLIP-sized frame, (224, 224, 3)
  */
-export function cropFrames(
-  frames: SourceFrames,
-  videoId: string,
+export function cropFrame(
+  frame: Uint8Array,
+  width: number,
+  height: number,
   preset: "clip" | "clip-video-encode-1.0",
-): FramePack {
-  const { width: w, height: h, count } = frames;
-  const g = clipGeometry(w, h, preset);
-  const inBytes = w * h * 3, outBytes = g.size * g.size * 3;
-  const out = new Uint8Array(count * outBytes);
-  for (let f = 0; f < count; f++) {
-    const src = frames.data.subarray(f * inBytes, (f + 1) * inBytes);
-    if (preset === "clip") {
-      out.set(
-        resizeBicubicPillow(src, w, h, 3, g.scaleWidth, g.scaleHeight, {
-          x: g.cropX,
-          y: g.cropY,
-          width: g.size,
-          height: g.size,
-        }),
-        f * outBytes,
-      );
-      continue;
-    }
-    const resized = resizeCubicOpenCv(src, w, h, 3, g.scaleWidth, g.scaleHeight);
-    for (let y = 0; y < g.size; y++) {
-      const from = ((y + g.cropY) * g.scaleWidth + g.cropX) * 3;
-      out.set(resized.subarray(from, from + g.size * 3), f * outBytes + y * g.size * 3);
-    }
+): Uint8Array {
+  const g = clipGeometry(width, height, preset);
+  if (preset === "clip") {
+    return resizeBicubicPillow(frame, width, height, 3, g.scaleWidth, g.scaleHeight, {
+      x: g.cropX,
+      y: g.cropY,
+      width: g.size,
+      height: g.size,
+    });
   }
-  return { videoId, count, size: g.size, data: out };
+  const resized = resizeCubicOpenCv(frame, width, height, 3, g.scaleWidth, g.scaleHeight);
+  const out = new Uint8Array(g.size * g.size * 3);
+  for (let y = 0; y < g.size; y++) {
+    const from = ((y + g.cropY) * g.scaleWidth + g.cropX) * 3;
+    out.set(resized.subarray(from, from + g.size * 3), y * g.size * 3);
+  }
+  return out;
 }
 
 /**
@@ -310,8 +310,16 @@ export async function decodeFrames(
   if (preset !== "clip-swscale") {
     // the 2022 encoder read BGR from OpenCV; `clip` is RGB
     const pixFmt = preset === "clip-video-encode-1.0" ? "bgr24" : "rgb24";
-    const frames = await decodeSourceFrames(path, videoId, { fps: opts.fps, pixFmt, probe });
-    return cropFrames(frames, videoId, preset);
+    const { width, height } = displaySize(probe);
+    const src = sourceFilterGraph({ fps: opts.fps, pixFmt });
+    // each frame is resized as it arrives: only CLIP-sized frames are kept
+    const data = await runDecoder(path, videoId, src.filters, src.pixFmt, {
+      bytes: width * height * 3,
+      each: (frame) => cropFrame(frame, width, height, preset),
+    });
+    const count = data.length / (CLIP_SIZE * CLIP_SIZE * 3);
+    if (count === 0) throw new DecodeError(videoId, "no decodable frames");
+    return { videoId, count, size: CLIP_SIZE, data };
   }
   const g = decodeFilterGraph(probe, opts);
   const data = await runDecoder(path, videoId, g.filters, g.pixFmt);
@@ -324,11 +332,16 @@ export async function decodeFrames(
   return { videoId, count, size: g.size, data };
 }
 
+/**
+ * Runs ffmpeg to raw frames. With `frames`, each whole frame of `bytes` is passed through `each`
+ * as it arrives and only what `each` returns is kept.
+ */
 async function runDecoder(
   path: string,
   videoId: string,
   vf: string,
   pixFmt: string,
+  frames?: { bytes: number; each: (frame: Uint8Array) => Uint8Array },
 ): Promise<Uint8Array> {
   const ffmpeg = await loadFluent();
   return new Promise((resolve, reject) => {
@@ -336,8 +349,32 @@ async function runDecoder(
     let total = 0;
     let stderr = "";
     let exited = false, drained = false;
+    const pending = frames ? new Uint8Array(frames.bytes) : null;
+    let filled = 0;
+    const keep = (c: Uint8Array) => {
+      chunks.push(c);
+      total += c.length;
+    };
+    const take = (chunk: Uint8Array) => {
+      if (!frames || !pending) return keep(chunk);
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(chunk.length - off, frames.bytes - filled);
+        pending.set(chunk.subarray(off, off + n), filled);
+        filled += n;
+        off += n;
+        if (filled === frames.bytes) {
+          keep(frames.each(pending));
+          filled = 0;
+        }
+      }
+    };
     const finish = () => {
       if (!exited || !drained) return;
+      if (filled !== 0) {
+        reject(new DecodeError(videoId, `ffmpeg gave ${filled} bytes more than whole frames`));
+        return;
+      }
       const out = new Uint8Array(total);
       let off = 0;
       for (const c of chunks) {
@@ -353,9 +390,12 @@ async function runDecoder(
     const sink = new Writable({
       emitClose: false,
       write(chunk: Uint8Array, _enc, cb) {
-        chunks.push(chunk);
-        total += chunk.length;
-        cb();
+        try {
+          take(chunk);
+          cb();
+        } catch (e) {
+          cb(e as Error);
+        }
       },
       final(cb) {
         drained = true;
