@@ -12,7 +12,7 @@ import { sample } from "../lib/video/mod.ts";
 await runTask({
   name: "sample",
   summary:
-    "Decode every downloaded video at --fps with CLIP's geometry (short side 224, bicubic, centre crop) into frames/<id>.npy, uint8 (n,224,224,3).",
+    "Decode every downloaded video at --fps with CLIP's preprocessing (short side 224 with Pillow's bicubic, centre crop) into frames/<id>.npy, uint8 (n,224,224,3).",
   flags: {
     work: WORK_FLAG,
     ...SAMPLE_FLAGS,
