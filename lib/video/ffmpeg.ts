@@ -269,7 +269,7 @@ export async function decodeSourceFrames(
  * @param preset `clip` or `clip-video-encode-1.0`
  * @returns the CLIP-sized frame, (224, 224, 3)
  */
-export function cropFrame(
+export function resizeCropFrame(
   frame: Uint8Array,
   width: number,
   height: number,
@@ -315,7 +315,7 @@ export async function decodeFrames(
     // each frame is resized as it arrives: only CLIP-sized frames are kept
     const data = await runDecoder(path, videoId, src.filters, src.pixFmt, {
       bytes: width * height * 3,
-      each: (frame) => cropFrame(frame, width, height, preset),
+      each: (frame) => resizeCropFrame(frame, width, height, preset),
     });
     const count = data.length / (CLIP_SIZE * CLIP_SIZE * 3);
     if (count === 0) throw new DecodeError(videoId, "no decodable frames");
