@@ -464,12 +464,15 @@ async function outputsNow(
  * @param bench the prepared bench
  * @param step the step to kill
  * @param random a seeded source of delays in [0, 1)
+ * @param opts `afterOutputs`: kill as soon as that many new files are in the step's output
+ *   folders, instead of at a random moment (a test that needs the kill to land mid-work)
  * @returns what the trial found
  */
 export async function runTrial(
   bench: FaultBench,
   step: FaultStep,
   random: () => number,
+  opts: { afterOutputs?: number } = {},
 ): Promise<TrialResult> {
   const stage: Stage = step === "run" ? "download" : step;
   const t = bench.timing[step];
@@ -489,7 +492,14 @@ export async function runTrial(
   });
   const sleep = (s: number) =>
     Promise.race([status, new Promise((r) => setTimeout(r, Math.max(0, s) * 1000))]);
-  if (u < EARLY_KILLS) {
+  if (opts.afterOutputs !== undefined) {
+    const dirs = OUTPUT_DIRS[step].map((d) => join(bench.work, d));
+    while (!ended) {
+      const files = (await Promise.all(dirs.map(filesUnder))).flat();
+      if (files.length >= before.files + opts.afterOutputs) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } else if (u < EARLY_KILLS) {
     // some kills land before any output: start-up, manifest migration, config checks
     await sleep((u / EARLY_KILLS) * t.first);
   } else {

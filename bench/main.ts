@@ -9,6 +9,7 @@
  *   shard      shard + verify at the published size vs sha256sum
  *   faults     SIGKILL every step at random moments, rerun, compare with a clean run
  *   agreement  CLIP checkpoints built into ONNX vs the TypeScript reference forward pass
+ *   preset     the clip preset (Pillow-exact) vs clip-swscale: time per clip and pixel difference
  *   gpu        how to run the GPU kit (it runs on a lent GPU machine, see bench/gpu/README.md)
  */
 const BENCHES: Record<string, string> = {
@@ -18,6 +19,7 @@ const BENCHES: Record<string, string> = {
   shard: "shard_scale.ts",
   faults: "faults.ts",
   agreement: "checkpoint_agreement.ts",
+  preset: "preset_bench.ts",
 };
 
 const [name, ...rest] = Deno.args;

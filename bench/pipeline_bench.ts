@@ -98,11 +98,13 @@ await runTask({
 
   // 1. sample vs a bare decode: CPU per clip of the sample task (as a user runs it, less its fixed
   // start-up, measured by a rerun with nothing to do) against `ffmpeg -i clip -f null -` with the
-  // same binary on the same clips
+  // same binary on the same clips. The task runs the clip-swscale preset, whose resize is ffmpeg's;
+  // `bench preset` prices the default preset's Pillow-exact resize against it.
   console.error(`sample: ${videos.length} videos × 10 s, ${jobs} jobs`);
   const sw = await freshWork("sample", videos);
   const ffmpeg = ffmpegBinary();
-  const task = ["run", "-A", "tasks/sample.ts", "--work", sw, "--jobs", String(jobs), "--quiet"];
+  const task = ["run", "-A", "tasks/sample.ts", "--work", sw, "--jobs", String(jobs), "--quiet"]
+    .concat(["--preset", "clip-swscale"]);
   const ours = await measureCommand(Deno.execPath(), task);
   const fixed = await measureCommand(Deno.execPath(), task);
   const frames = Number(/ (\d+) frames/.exec(ours.stdout)?.[1] ?? NaN);

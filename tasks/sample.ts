@@ -13,8 +13,8 @@ import { sample } from "../lib/video/mod.ts";
 await runTask({
   name: "sample",
   summary:
-    `Decode every downloaded video at --fps with CLIP's geometry (short side ${CLIP_SIZE}, bicubic, ` +
-    `centre crop) into frames/<id>.npy, uint8 (n,${CLIP_SIZE},${CLIP_SIZE},3).`,
+    `Decode every downloaded video at --fps with CLIP's preprocessing (short side ${CLIP_SIZE} with ` +
+    `Pillow's bicubic, centre crop) into frames/<id>.npy, uint8 (n,${CLIP_SIZE},${CLIP_SIZE},3).`,
   flags: {
     work: WORK_FLAG,
     ...SAMPLE_FLAGS,

@@ -10,7 +10,7 @@ import { Manifest } from "../lib/core/manifest.ts";
 import { attr, OnnxGraph } from "../lib/onnx/onnx_graph.ts";
 import { shard } from "../lib/shard/shard.ts";
 import { assert, assertEquals } from "./support/assert.ts";
-import { ffmpegRun, lavfiVideo, repoPath, tempDir } from "./support/media.ts";
+import { ffmpegRun, lavfiVideo, repoPath, tempDir, workWithVideos } from "./support/media.ts";
 
 const MODELS = repoPath("fixtures", "models");
 
@@ -526,6 +526,50 @@ Deno.test("a full disk during shard: one line naming the shard, no temp file, sh
       }
     } finally {
       await umount(shardsMount);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a full disk during sample: one line, exit 2, no temp file; the videos done are kept and the rerun finishes the rest", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const work = join(dir, "work");
+    const framesMount = join(work, "frames");
+    await Deno.mkdir(framesMount, { recursive: true });
+    if (!(await canMount(framesMount))) {
+      await t.step({ name: "tmpfs mount not permitted here", ignore: true, fn: () => {} });
+      return;
+    }
+    // three videos of 2 s: 2 frames each, 301 kB per frames file
+    const videos = [];
+    for (const id of ["a", "b", "c"]) {
+      videos.push({
+        id,
+        path: await lavfiVideo(join(dir, `${id}.mp4`), "testsrc2=s=320x240:r=10:d=2"),
+      });
+    }
+    await workWithVideos(work, videos);
+    await mount(framesMount, "size=1m");
+    try {
+      // room for one frames file
+      const ballast = join(framesMount, "ballast");
+      await Deno.writeFile(ballast, new Uint8Array(600 * 1024));
+      const r = await task("sample", ["--work", work, "--jobs", "1", "--quiet"]);
+      assertEquals(r.code, 2, r.stderr + r.stdout);
+      assertEquals(r.stderr.trim(), "kinembed sample: No space left on device (os error 28)");
+      const left = (await Array.fromAsync(Deno.readDir(framesMount))).map((e) => e.name).sort();
+      assertEquals(left, ["a.npy", "ballast"], "the done video kept, no temp file");
+      const m = Manifest.open(join(work, "manifest.db"), { readOnly: true });
+      assertEquals(m.counts("sample").done, 1);
+      m.close();
+      await Deno.remove(ballast);
+      const again = await task("sample", ["--work", work, "--quiet"]);
+      assertEquals(again.code, 0, again.stderr + again.stdout);
+      assert(again.stdout.includes("sample: 2 videos, 4 frames"), again.stdout);
+    } finally {
+      await umount(framesMount);
     }
   } finally {
     await cleanup();

@@ -21,29 +21,39 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
 
 /** A small dataset: 4 classes, one train and one val video each, short clips, no real clip. */
-async function smallBench(dir: string): Promise<FaultBench> {
+async function smallBench(dir: string, withRun = false): Promise<FaultBench> {
   return await prepareFaultBench({
     dir,
     perClass: { train: 1, val: 1, test: 0 },
     dataset: { classes: 4, durations: [1, 2, 3], realClip: false },
     throttleBytes: 1 << 20,
-    withRun: false,
+    withRun,
     log: () => {},
   });
 }
 
-Deno.test("SIGKILL mid-step, then rerun: shards byte-identical to a clean run, manifest and files agree, no temp files (2 trials each of sample, encode, shard)", async (t) => {
+Deno.test("SIGKILL mid-step, then rerun: shards byte-identical to a clean run, manifest and files agree, no temp files (2 trials each of sample, encode, shard and plain run, each kill landing mid-work)", async (t) => {
   const { dir, cleanup } = await tempDir();
-  const bench = await smallBench(dir);
+  const bench = await smallBench(dir, true);
   try {
     const random = mulberry32(7);
-    for (const step of ["sample", "encode", "shard"] as FaultStep[]) {
-      for (let i = 1; i <= 2; i++) {
-        await t.step(`${step} #${i}`, async () => {
-          const r = await runTrial(bench, step, random);
-          assertEquals(r.problems, [], `kill at ${r.delay.toFixed(2)} s`);
-          assert(r.identical, `kill at ${r.delay.toFixed(2)} s`);
-        });
+    for (const step of ["sample", "encode", "shard", "run"] as FaultStep[]) {
+      // kill once at the first output and once half-way through the outputs
+      const total = bench.timing[step]!.outputs;
+      for (const [i, afterOutputs] of [1, Math.max(2, Math.floor(total / 2))].entries()) {
+        await t.step(
+          `${step} #${i + 1}: killed after ${afterOutputs} of ${total} outputs`,
+          async () => {
+            const r = await runTrial(bench, step, random, { afterOutputs });
+            const at = `kill at ${r.delay.toFixed(2)} s`;
+            assert(
+              r.midWork,
+              `${at}: the kill did not land mid-work (finished first: ${r.finishedFirst})`,
+            );
+            assertEquals(r.problems, [], at);
+            assert(r.identical, at);
+          },
+        );
       }
     }
   } finally {

@@ -32,7 +32,7 @@ Deno.test("deno.json: no task runs with -A or --allow-all; every pipeline task s
   );
   for (const name of Object.keys(LAUNCHED_TASKS)) {
     const line = DENO_JSON.tasks[name];
-    if (line === undefined) continue; // a task not in deno.json (yet)
+    assert(line !== undefined, `tasks/launch.ts launches ${name}, deno.json has no such task`);
     assertEquals(line, `deno run --quiet -P=launcher --no-prompt tasks/launch.ts ${name}`);
   }
 });
@@ -211,8 +211,8 @@ Deno.test("the launcher runs exactly the computed flags (KINEMBED_SHOW_PERMISSIO
   const { dir, cleanup } = await tempDir();
   try {
     for (const name of Object.keys(LAUNCHED_TASKS)) {
-      if (DENO_JSON.tasks[name] === undefined) continue;
       await t.step(name, async () => {
+        assert(DENO_JSON.tasks[name] !== undefined, `deno.json has no task ${name}`);
         const args = name === "gpu-setup" || name === "model"
           ? ["--help"]
           : ["--help", "--work", join(dir, "work")];
@@ -231,6 +231,118 @@ Deno.test("the launcher runs exactly the computed flags (KINEMBED_SHOW_PERMISSIO
         const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v} `).join("");
         assertEquals(shown, `kinembed: ${env}deno ${denoRunArgs(launch, args).join(" ")}`);
       });
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+/** Where a program is on PATH, as the shell finds it. */
+async function which(program: string): Promise<string> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `command -v ${program}`],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** A `kinembed: ENV=... deno run --flag=a,b ... script args` line as env and flag → sorted values. */
+function parseShown(line: string): { env: string[]; flags: Record<string, string[]> } {
+  const words = line.replace(/^kinembed: /, "").split(" ");
+  const env = words.slice(0, words.indexOf("deno")).sort();
+  const flags: Record<string, string[]> = {};
+  const script = words.findIndex((w) => w.endsWith(".ts"));
+  for (const w of words.slice(0, script).filter((w) => w.startsWith("--"))) {
+    const [flag, values] = w.split("=", 2);
+    flags[flag] = values === undefined ? [] : values.split(",").sort();
+  }
+  return { env, flags };
+}
+
+Deno.test("each task's permissions, written out by hand: what --help --work W is granted", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const w = join(dir, "work");
+    const repo = repoPath().replace(/\/$/, "");
+    const ffmpeg = Deno.env.get("FFMPEG_PATH") ?? await which("ffmpeg");
+    const ffprobe = Deno.env.get("FFPROBE_PATH") ?? await which("ffprobe");
+    const ortVersion = /@([\d.]+)$/.exec(
+      (JSON.parse(await Deno.readTextFile(repoPath("deno.json"))).imports as Record<
+        string,
+        string
+      >)[
+        "onnxruntime-node"
+      ],
+    )![1];
+    const ort = join(
+      repo,
+      "node_modules/.deno",
+      `onnxruntime-node@${ortVersion}`,
+      "node_modules/onnxruntime-node/bin",
+    );
+    const ff = [`FFMPEG_PATH=${ffmpeg}`, `FFPROBE_PATH=${ffprobe}`];
+    const want: Record<string, { env: string[]; flags: Record<string, string[]> }> = {
+      download: { env: [], flags: { "--allow-read": [w], "--allow-write": [w] } },
+      sample: {
+        env: ff,
+        flags: {
+          "--allow-read": [w, ffmpeg, ffprobe],
+          "--allow-write": [w],
+          "--allow-run": [ffmpeg, ffprobe],
+          "--allow-env": [],
+        },
+      },
+      encode: {
+        env: [],
+        flags: {
+          "--allow-read": [w],
+          "--allow-write": [w],
+          "--allow-ffi": [ort],
+          "--allow-env": ["OSTYPE"],
+        },
+      },
+      shard: { env: [], flags: { "--allow-read": [w], "--allow-write": [w] } },
+      verify: { env: [], flags: { "--allow-read": [w] } },
+      eval: {
+        env: [],
+        flags: {
+          "--allow-read": [w, join(repo, "data")],
+          "--allow-write": [join(w, "reports")],
+          "--allow-ffi": [ort],
+          "--allow-env": ["OSTYPE"],
+        },
+      },
+      merge: { env: [], flags: { "--allow-read": [w], "--allow-write": [w] } },
+      run: {
+        env: ff,
+        flags: {
+          "--allow-read": [w, ffmpeg, ffprobe, join(repo, "data")],
+          "--allow-write": [w],
+          "--allow-run": [ffmpeg, ffprobe],
+          "--allow-ffi": [ort],
+          "--allow-env": [],
+        },
+      },
+    };
+    for (const [name, expected] of Object.entries(want)) {
+      const out = await new Deno.Command("deno", {
+        args: ["task", "--quiet", name, "--help", "--work", w],
+        cwd: repoPath(),
+        env: { KINEMBED_SHOW_PERMISSIONS: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      const shown = stderr.split("\n").find((l) => l.startsWith("kinembed: "));
+      assert(shown, `${name}: ${stderr}`);
+      const got = parseShown(shown);
+      for (const flags of [got.flags, expected.flags]) flags["--no-prompt"] = [];
+      for (const v of Object.values(expected.flags)) v.sort();
+      assertEquals(
+        got,
+        { env: [...expected.env].sort(), flags: expected.flags },
+        `${name}: ${shown}`,
+      );
     }
   } finally {
     await cleanup();

@@ -554,3 +554,75 @@ Deno.test("deno task download: SIGKILL mid-archive, rerun resumes with Range, sa
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("download fetches again: a done video whose file is gone, and a corrupt archive once the server has a good one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kinembed_refetch_" });
+  const srv = join(dir, "srv");
+  const work = join(dir, "work");
+  const server = startFaultServer(srv);
+  try {
+    // a plain list entry and an archive of two videos
+    await Deno.mkdir(srv, { recursive: true });
+    await Deno.writeFile(join(srv, "remote.mp4"), fakeVideo("remote"));
+    await Deno.writeTextFile(
+      join(dir, "list.csv"),
+      `path,label,split\n${server.url}/remote.mp4,archery,val\n`,
+    );
+    const ids = [vid("m", 1), vid("m", 2)];
+    const good = join(dir, "good.tar.gz");
+    await makeArchive(good, ids.map((id) => ({ name: `bowling/${id}.mp4`, data: fakeVideo(id) })));
+    // the archive as a broken mirror serves it: the second member's bytes damaged
+    const bytes = await Deno.readFile(good);
+    const bad = bytes.slice();
+    for (let i = Math.floor(bad.length * 0.6); i < bad.length - 20; i++) bad[i] ^= 0x5a;
+    await Deno.mkdir(join(srv, "k700/train"), { recursive: true });
+    await Deno.writeFile(join(srv, "k700/train/bowling.tar.gz"), bad);
+    await Deno.writeTextFile(
+      join(dir, "train.csv"),
+      "label,youtube_id,time_start,time_end,split\n" +
+        ids.map((id) => `bowling,${id.slice(0, 11)},0,10,train`).join("\n") + "\n",
+    );
+    await Deno.writeTextFile(join(dir, "paths.txt"), "k700/train/bowling.tar.gz\n");
+    const common = { baseUrl: server.url, quiet: true, retryBaseMs: 10, log: () => {} };
+    const listRun = { ...common, work: join(work, "list"), videos: [join(dir, "list.csv")] };
+    const archiveRun = {
+      ...common,
+      work: join(work, "archives"),
+      annotations: [join(dir, "train.csv")],
+      archives: [join(dir, "paths.txt")],
+    };
+    assertEquals((await download(listRun)).failures, []);
+    const first = await download(archiveRun);
+    const errors = first.failures.map((f) => f.error);
+    assert(
+      errors.some((e) => e.startsWith("archive bowling.tar.gz failed: corrupt archive: ")),
+      errors.join("\n"),
+    );
+    const remote = join(work, "list", "videos", "val", "archery", "remote.mp4");
+    assert(await Deno.stat(remote).then(() => true, () => false));
+
+    // the file of a done video is removed; the server gets a good archive
+    await Deno.remove(remote);
+    await Deno.writeFile(join(srv, "k700/train/bowling.tar.gz"), bytes);
+    const n = server.requests.length;
+    assertEquals((await download(listRun)).failures, []);
+    assertEquals((await download(archiveRun)).failures, []);
+    assertEquals(
+      server.requests.slice(n).map((r) => r.path),
+      ["/remote.mp4", "/k700/train/bowling.tar.gz"],
+    );
+    assertEquals(sha256(await Deno.readFile(remote)), sha256(fakeVideo("remote")));
+    for (const id of ids) {
+      const p = join(work, "archives", "videos", "train", "bowling", `${id}.mp4`);
+      assertEquals(sha256(await Deno.readFile(p)), sha256(fakeVideo(id)), id);
+    }
+    // and third runs have nothing to fetch
+    const m = server.requests.length;
+    await download(listRun);
+    await download(archiveRun);
+    assertEquals(server.requests.length, m);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -362,6 +362,13 @@ export class Fetcher {
         await removeQuietly(part, metaPath);
         return "restart";
       }
+      // a server that ignores If-Range sends a piece of the new file: its validators say so
+      if (changedSince(meta, res.headers)) {
+        this.#log(`${url}: the file changed on the server; restarting from 0`);
+        await res.body?.cancel();
+        await removeQuietly(part, metaPath);
+        return "restart";
+      }
       const total = range.total ?? (bodyLength !== null ? offset + bodyLength : null);
       return { file: await Deno.open(part, { append: true }), total, written: offset };
     }
@@ -557,4 +564,13 @@ export async function readChecksums(path: string): Promise<Map<string, string>> 
     out.set(name, m[1].toLowerCase());
   });
   return out;
+}
+
+/** Whether a response's validators show another version than the one the partial file holds. */
+function changedSince(meta: PartMeta | null, headers: Headers): boolean {
+  if (!meta) return false;
+  const etag = headers.get("etag"), lastModified = headers.get("last-modified");
+  if (meta.etag && etag) return etag !== meta.etag;
+  if (meta.lastModified && lastModified) return lastModified !== meta.lastModified;
+  return false;
 }

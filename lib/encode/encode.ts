@@ -8,7 +8,9 @@ import {
   CLIP_SIZE,
   ConfigError,
   float32ToFloat16,
+  FormatError,
   type Manifest,
+  type NpyArray,
   openStep,
   pathExists,
   Progress,
@@ -371,7 +373,20 @@ export async function* readFramePacks(
       m.markFailed("encode", v.id, `frames ${path || "(removed)"} missing; run sample again`);
       continue;
     }
-    const arr = readNpy(bytes);
+    // a damaged frames file fails this video alone and sends it back to sample
+    let arr: NpyArray;
+    try {
+      arr = readNpy(bytes);
+      const [, h, w, c] = arr.shape;
+      if (arr.dtype !== "<u1" || arr.shape.length !== 4 || h !== w || c !== 3) {
+        throw new FormatError(`${arr.dtype} (${arr.shape.join(", ")}), want uint8 (n, S, S, 3)`);
+      }
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      m.markPending("sample", v.id);
+      m.markFailed("encode", v.id, `frames ${path}: ${e.message}; run sample again`);
+      continue;
+    }
     yield { videoId: v.id, count: arr.shape[0], size: arr.shape[1], data: arr.data as Uint8Array };
   }
 }

@@ -8,6 +8,8 @@ import { float32ToFloat16, writeNpy } from "../core/mod.ts";
 import { defaultCardPath, loadPromptTemplates } from "../dataset/mod.ts";
 import { formatSplitsCsv, ShardWriter } from "../shard/mod.ts";
 import { buildZeroShotClassifier } from "./zero_shot.ts";
+import { ClipTokenizer } from "./clip_tokenizer.ts";
+import { loadReferenceModel, referenceTextEmbeds } from "../../tests/support/vit_reference.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";
 
@@ -56,6 +58,33 @@ async function writeShards(
   await Deno.writeTextFile(join(dir, "splits.csv"), formatSplitsCsv(rows));
 }
 
+/**
+ * CLIP's zero-shot class weights computed outside the library's classifier: the text tower's
+ * reference forward pass (tests/support/vit_reference.ts) on every "template with the class"
+ * prompt, each embedding L2-normalised in float64, averaged over the templates, normalised again.
+ */
+async function referenceClassWeights(
+  textModel: string,
+  templates: string[],
+): Promise<Float32Array> {
+  const model = await loadReferenceModel(await Deno.readFile(textModel));
+  const tokenizer = await ClipTokenizer.load();
+  const out = new Float32Array(CLASSES.length * 512);
+  for (const [c, name] of CLASSES.entries()) {
+    const prompts = templates.map((t) => t.replace("{}", name));
+    const emb = referenceTextEmbeds(model, tokenizer.tokenize(prompts), prompts.length);
+    const mean = new Float64Array(512);
+    for (let t = 0; t < prompts.length; t++) {
+      const row = emb.subarray(t * 512, (t + 1) * 512);
+      const norm = Math.hypot(...row);
+      for (let j = 0; j < 512; j++) mean[j] += row[j] / norm / prompts.length;
+    }
+    const norm = Math.hypot(...mean);
+    for (let j = 0; j < 512; j++) out[c * 512 + j] = mean[j] / norm;
+  }
+  return out;
+}
+
 /** Videos whose frames lie near their class's zero-shot text weight (scaled as raw CLIP embeddings are). */
 function makeVideos(
   weights: Float32Array,
@@ -84,13 +113,17 @@ Deno.test("eval task: zero-shot and linear probe on shards in a work dir, three 
     const { text } = await ensureFixtureModels(MODELS, "tiny");
     const classesFile = join(dir, "classes.txt");
     await Deno.writeTextFile(classesFile, CLASSES.join("\n") + "\n");
-    const clf = await buildZeroShotClassifier(text, CLASSES, await loadPromptTemplates(), {
-      providers: ["cpu"],
-    });
+    const templates = await loadPromptTemplates();
+    // the videos are made from weights computed independently of the classifier under test,
+    // which must agree with them
+    const weights = await referenceClassWeights(text, templates);
+    const clf = await buildZeroShotClassifier(text, CLASSES, templates, { providers: ["cpu"] });
+    const maxErr = clf.weights.reduce((m, v, i) => Math.max(m, Math.abs(v - weights[i])), 0);
+    assert(maxErr < 1e-4, `class weights differ from the reference by ${maxErr}`);
     const work = join(dir, "work");
     await writeShards(join(work, "shards"), [
-      { split: "train", videos: makeVideos(clf.weights, 60, 1) },
-      { split: "val", videos: makeVideos(clf.weights, 25, 2, { emptyEvery: 10 }) },
+      { split: "train", videos: makeVideos(weights, 60, 1) },
+      { split: "val", videos: makeVideos(weights, 25, 2, { emptyEvery: 10 }) },
     ]);
 
     const out = await new Deno.Command(Deno.execPath(), {

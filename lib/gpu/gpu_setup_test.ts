@@ -151,38 +151,62 @@ Deno.test("gpu-setup search: a missing library is reported with where to get it"
   }
 });
 
-Deno.test("gpu-setup: --check without a GPU says so, lists found and missing libraries, exits 0, changes nothing", async () => {
-  if ((await detectGpu()).present) return; // this check is for machines without a GPU
+Deno.test("gpu-setup: --check lists found and missing libraries and changes nothing; without a GPU it says so and exits 0, with one it says not ready and exits 1", async () => {
+  // both branches run on every machine: this machine as it is, and one with a fake nvidia-smi on
+  // PATH (a GPU branch); where a real GPU is, the first is a GPU branch too
   const { dir, cleanup } = await tempDir();
   try {
-    const ortDir = join(dir, "ort");
-    await Deno.mkdir(ortDir);
-    const venv = await fakeVenv(join(dir, "venv"));
-    const nv = (await nvidiaPackageDirs(venv))[0];
-    const r = await run(
-      ["tasks/gpu_setup.ts", "--check", "--ort-dir", ortDir, "--venv", venv],
-      { LD_LIBRARY_PATH: "" },
+    const fakeBin = join(dir, "bin");
+    await Deno.mkdir(fakeBin);
+    await Deno.writeTextFile(
+      join(fakeBin, "nvidia-smi"),
+      "#!/bin/sh\necho 'Fake GPU, 580.00, 1024 MiB'\n",
+      { mode: 0o755 },
     );
-    assertEquals(r.code, 0, r.stdout + r.stderr);
-    const lines = r.stdout.split("\n");
-    assert(lines.some((l) => l.includes("no NVIDIA GPU here")), r.stdout);
-    assert(
-      lines.some((l) => l.includes("provider libraries missing") && l.includes("gpu-setup")),
-      r.stdout,
-    );
-    for (const s of CUDA_LIBRARIES) {
-      const line = lines.find((l) => l.includes(` ${s.soname} `)) ?? "";
-      // found in the venv, or wherever this machine has it
-      assert(line.includes("found"), `${s.soname}: ${line}`);
+    const settings = [
+      { env: {} as Record<string, string>, gpu: await detectGpu() },
+      {
+        env: { PATH: `${fakeBin}:${Deno.env.get("PATH") ?? ""}` },
+        gpu: { present: true, description: "Fake GPU, 580.00, 1024 MiB" },
+      },
+    ];
+    for (const [i, { env, gpu }] of settings.entries()) {
+      const ortDir = join(dir, `ort${i}`);
+      await Deno.mkdir(ortDir);
+      const venv = await fakeVenv(join(dir, `venv${i}`));
+      const nv = (await nvidiaPackageDirs(venv))[0];
+      const r = await run(
+        ["tasks/gpu_setup.ts", "--check", "--ort-dir", ortDir, "--venv", venv],
+        { ...env, LD_LIBRARY_PATH: "" },
+      );
+      const lines = r.stdout.split("\n");
+      assert(lines.some((l) => l.endsWith(`GPU: ${gpu.description}`)), r.stdout);
+      assert(
+        lines.some((l) => l.includes("provider libraries missing") && l.includes("gpu-setup")),
+        r.stdout,
+      );
+      for (const s of CUDA_LIBRARIES) {
+        const line = lines.find((l) => l.includes(` ${s.soname} `)) ?? "";
+        // found in the venv, or wherever this machine has it
+        assert(line.includes("found"), `${s.soname}: ${line}`);
+      }
+      const exp = lines.find((l) => l.includes("export LD_LIBRARY_PATH=")) ?? "";
+      assert(exp.includes(`"${join(nv, "cu13", "lib")}`), exp);
+      if (gpu.present) {
+        assertEquals(r.code, 1, r.stdout + r.stderr);
+        const notReady = lines.find((l) => l.includes("not ready: missing ")) ?? "";
+        for (const p of PROVIDER_LIBRARIES) assert(notReady.includes(p), r.stdout);
+      } else {
+        assertEquals(r.code, 0, r.stdout + r.stderr);
+        assert(
+          lines.some((l) =>
+            l.includes("no GPU: encode uses the CPU") && l.includes("nothing was changed")
+          ),
+          r.stdout,
+        );
+      }
+      assertEquals([...Deno.readDirSync(ortDir)], []);
     }
-    const exp = lines.find((l) => l.includes("export LD_LIBRARY_PATH=")) ?? "";
-    assert(exp.includes(`"${join(nv, "cu13", "lib")}`), exp);
-    assert(
-      lines.some((l) =>
-        l.includes("no GPU: encode uses the CPU") && l.includes("nothing was changed")
-      ),
-    );
-    assertEquals([...Deno.readDirSync(ortDir)], []);
   } finally {
     await cleanup();
   }
@@ -292,13 +316,16 @@ Deno.test("gpu-setup: the ELF reader lists NEEDED entries as readelf does, and r
   const { needed, soname } = await readElfDynamicNames(lib);
   assertEquals(soname, "libonnxruntime.so.1");
   assert(needed.includes("libc.so.6"), String(needed));
+  // readelf (Debian's binutils) is the independent reference; ./kinembed test installs it
   const readelf = await new Deno.Command("readelf", { args: ["-d", lib], stdout: "piped" })
-    .output().catch(() => null);
-  if (readelf?.success) {
-    const want = [...new TextDecoder().decode(readelf.stdout).matchAll(/\(NEEDED\).*\[(.+)\]/g)]
-      .map((m) => m[1]);
-    assertEquals(needed, want);
-  }
+    .output().catch((e) => {
+      throw new Error(`readelf is needed as the reference (apt-get install binutils): ${e}`);
+    });
+  assert(readelf.success, "readelf -d failed");
+  const want = [...new TextDecoder().decode(readelf.stdout).matchAll(/\(NEEDED\).*\[(.+)\]/g)]
+    .map((m) => m[1]);
+  assert(want.length > 0, "readelf listed no NEEDED entries");
+  assertEquals(needed, want);
   const { dir, cleanup } = await tempDir();
   try {
     const fake = await fakeLib(dir, "libcudart.so.13", 10);

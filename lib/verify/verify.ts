@@ -154,11 +154,15 @@ export function firstNonFinite(bytes: Uint8Array, dataOffset: number, dtype: str
 function nonFiniteKind(bytes: Uint8Array, dataOffset: number, dtype: string, i: number): string {
   const dv = new DataView(bytes.buffer, bytes.byteOffset + dataOffset);
   const v = dtype === "<f2"
-    ? ((dv.getUint16(2 * i, true) & 0x03ff) !== 0 ? NaN : Infinity)
+    ? ((dv.getUint16(2 * i, true) & 0x03ff) !== 0
+      ? NaN
+      : (dv.getUint16(2 * i, true) & 0x8000)
+      ? -Infinity
+      : Infinity)
     : dtype === "<f4"
     ? dv.getFloat32(4 * i, true)
     : dv.getFloat64(8 * i, true);
-  return Number.isNaN(v) ? "NaN" : "infinite value";
+  return Number.isNaN(v) ? "a NaN" : v > 0 ? "+Inf" : "-Inf";
 }
 
 /**
@@ -192,7 +196,7 @@ export function checkSample(
         const i = firstNonFinite(npy, h.dataOffset, h.dtype);
         if (i >= 0) {
           const kind = nonFiniteKind(npy, h.dataOffset, h.dtype, i);
-          out.push(`.npy has a ${kind} at frame ${Math.floor(i / dim)}, dim ${i % dim}`);
+          out.push(`.npy has ${kind} at frame ${Math.floor(i / dim)}, dim ${i % dim}`);
         }
       }
     } catch (e) {

@@ -15,6 +15,7 @@ import { basename } from "node:path";
 import { CLIP_SIZE, DecodeError, InterruptedError } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
+import { resizeBicubicPillow } from "./pillow_resize.ts";
 import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
 import { type DecodeSandbox, NO_SANDBOX } from "./decode_sandbox.ts";
 
@@ -94,6 +95,7 @@ async function runTool(
   args: readonly string[],
   videoId: string,
   sandbox: DecodeSandbox,
+  onStdout?: (chunk: Uint8Array) => void,
 ): Promise<{ stdout: Uint8Array; stderr: string; code: number }> {
   // a tool stopped by a signal is not a bad video: the run is being stopped, or something killed it
   const interrupted = (code: number, signal: Deno.Signal | null) =>
@@ -114,11 +116,18 @@ async function runTool(
   } catch (e) {
     throw new DecodeError(videoId, `cannot run ${command}: ${(e as Error).message}`);
   }
-  const [stdout, stderr, status] = await Promise.all([
-    readAll(child.stdout),
-    readTail(child.stderr, 4000),
-    child.status,
-  ]);
+  const stderrTail = readTail(child.stderr, 4000);
+  let stdout: Uint8Array = new Uint8Array(0);
+  try {
+    if (onStdout) { for await (const c of child.stdout) onStdout(c); }
+    else stdout = await readAll(child.stdout);
+  } catch (e) {
+    // what it wrote cannot be used (a frame of another size...): stop it, then say why
+    child.kill("SIGKILL");
+    await Promise.all([stderrTail, child.status]);
+    throw e;
+  }
+  const [stderr, status] = await Promise.all([stderrTail, child.status]);
   // ffmpeg exits 255 after a SIGINT/SIGTERM it caught, a sandbox 128 + N after its child's signal
   if (status.signal !== null || status.code >= 128) throw interrupted(status.code, status.signal);
   return { stdout, stderr, code: status.code };
@@ -199,7 +208,7 @@ export function clipGeometry(
   const short = Math.min(width, height);
   const scaleWidth = width <= height ? size : Math.trunc((width * size) / short);
   const scaleHeight = width <= height ? Math.trunc((height * size) / short) : size;
-  const off = preset === "clip" ? roundHalfEven : Math.floor;
+  const off = preset === "clip-video-encode-1.0" ? Math.floor : roundHalfEven;
   return {
     scaleWidth,
     scaleHeight,
@@ -220,9 +229,10 @@ export interface DecodeFilterGraph {
 }
 
 /**
- * The default preset's filter chain for a probed video, with the geometry as numbers: what
- * `decodeFrames` computed before it left the geometry to ffmpeg ({@linkcode clipFilterChain}); the
- * identity tests and benchmarks run it bare as the reference.
+ * The `clip-swscale` preset's filter chain for a probed video, with the geometry as numbers: what
+ * `decodeFrames` computed before it left the geometry to ffmpeg ({@linkcode clipFilterChain});
+ * ffmpeg's swscale resizes (bicubic, a = −0.5, no antialias when shrinking) and crops in one pass.
+ * The identity tests and benchmarks run it bare as the reference.
  * @param probe the video's probe
  * @param opts `fps` (default 1)
  * @returns the filters, pixel format and frame size
@@ -233,7 +243,8 @@ export function decodeFilterGraph(
 ): DecodeFilterGraph {
   const swap = probe.rotation === 90 || probe.rotation === 270;
   const g = clipGeometry(swap ? probe.height : probe.width, swap ? probe.width : probe.height);
-  // bicubic with Keys a = -0.5 (swscale's param1 = C = 0.5), as PIL's BICUBIC
+  // bicubic with Keys a = -0.5 (swscale's param1 = C = 0.5), PIL's BICUBIC kernel without its
+  // antialias
   const filters = [
     `fps=fps=${opts.fps ?? 1}:round=up`,
     `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5`,
@@ -243,7 +254,7 @@ export function decodeFilterGraph(
 }
 
 /**
- * The default preset's filter chain with the geometry left to ffmpeg: the same numbers as
+ * The `clip-swscale` preset's filter chain with the geometry left to ffmpeg: the same numbers as
  * {@linkcode clipGeometry} on the display size (after rotation), written as ffmpeg expressions, so
  * that no ffprobe has to run before the decode. `iw*224/ih` is the same double division as
  * `clipGeometry`'s; the crop offset `2*round(d/4)` for an odd excess `d` is `d/2` rounded half to
@@ -264,9 +275,111 @@ export function clipFilterChain(fps = 1, size = CLIP_SIZE): string {
 }
 
 /**
- * Decodes a video at `fps` into CLIP-sized frames. One ffmpeg process per video and no ffprobe:
- * the geometry is computed by ffmpeg ({@linkcode clipFilterChain}) and the frames come back as
- * PPM images, which carry their own size.
+ * The filter chain that samples a video at `fps` and converts it at its display size, without
+ * resizing: the `clip` and `clip-video-encode-1.0` presets resize in TypeScript afterwards.
+ * `rgb24` (the `clip` preset): swscale's YUV→RGB with the matrix and range the stream is tagged
+ * with (BT.601, limited range when untagged, as for most Kinetics clips), chroma upsampled to full
+ * resolution with swscale's bicubic (`full_chroma_int`), rounded accurately (`accurate_rnd`).
+ * `bgr24` (the 1.0 preset): swscale with only its `bicubic` flag, as OpenCV's VideoCapture asks.
+ * @param opts `fps` (default 1), `pixFmt` (default `rgb24`)
+ * @returns the `-vf` filters and the pixel format
+ */
+export function sourceFilterGraph(
+  opts: { fps?: number; pixFmt?: "rgb24" | "bgr24" } = {},
+): { filters: string; pixFmt: string } {
+  const pixFmt = opts.pixFmt ?? "rgb24";
+  const sample = `fps=fps=${opts.fps ?? 1}:round=up`;
+  const convert = pixFmt === "rgb24"
+    ? `,scale=flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5,format=rgb24`
+    : "";
+  return { filters: sample + convert, pixFmt };
+}
+
+/** Decoded frames at their display size, before any resize. */
+export interface SourceFrames {
+  /** Number of frames. */
+  count: number;
+  /** Display width. */
+  width: number;
+  /** Display height. */
+  height: number;
+  /** Pixels, (count, height, width, 3) uint8, C order. */
+  data: Uint8Array;
+}
+
+/**
+ * Decodes a video at `fps` into RGB (or BGR) frames at its display size (rotation applied).
+ * @param path the file
+ * @param videoId named in errors
+ * @param opts `fps` (default 1), `pixFmt` (default `rgb24`), `probe` (for `bgr24`: skips its
+ *   ffprobe), `ffmpeg`, `sandbox`
+ * @returns the frames; throws `DecodeError` with ffmpeg's reason when it cannot
+ */
+export async function decodeSourceFrames(
+  path: string,
+  videoId: string,
+  opts: {
+    fps?: number;
+    pixFmt?: "rgb24" | "bgr24";
+    probe?: VideoProbe;
+    ffmpeg?: string;
+    sandbox?: DecodeSandbox;
+  } = {},
+): Promise<SourceFrames> {
+  const run = decoderRun(opts);
+  const frames: Uint8Array[] = [];
+  const size = await decodeEachFrame(path, videoId, opts.fps ?? 1, opts.pixFmt ?? "rgb24", run, {
+    probe: opts.probe,
+    each: (frame) => {
+      frames.push(frame.slice());
+    },
+  });
+  return { count: frames.length, ...size, data: concatBytes(frames) };
+}
+
+/**
+ * Resizes and crops one decoded frame as a preset does: `clip` with Pillow's bicubic and
+ * torchvision's geometry, `clip-video-encode-1.0` with OpenCV's INTER_CUBIC and a floor crop.
+ * @param frame pixels at display size, (height, width, 3)
+ * @param width display width
+ * @param height display height
+ * @param preset `clip` or `clip-video-encode-1.0`
+ * @returns the CLIP-sized frame, (224, 224, 3)
+ */
+export function resizeCropFrame(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  preset: "clip" | "clip-video-encode-1.0",
+): Uint8Array {
+  const g = clipGeometry(width, height, preset);
+  if (preset === "clip") {
+    return resizeBicubicPillow(frame, width, height, 3, g.scaleWidth, g.scaleHeight, {
+      x: g.cropX,
+      y: g.cropY,
+      width: g.size,
+      height: g.size,
+    });
+  }
+  const resized = resizeCubicOpenCv(frame, width, height, 3, g.scaleWidth, g.scaleHeight);
+  const out = new Uint8Array(g.size * g.size * 3);
+  for (let y = 0; y < g.size; y++) {
+    const from = ((y + g.cropY) * g.scaleWidth + g.cropX) * 3;
+    out.set(resized.subarray(from, from + g.size * 3), y * g.size * 3);
+  }
+  return out;
+}
+
+/**
+ * Decodes a video at `fps` into CLIP-sized frames, with one ffmpeg process per video.
+ * - `clip` (default): ffmpeg samples and converts to RGB at the display size, frames come back as
+ *   PPM images (which carry their size, so no ffprobe runs), and each is resized with Pillow's
+ *   bicubic and cropped as torchvision does ({@linkcode resizeCropFrame}) as it arrives: only one
+ *   full-size frame is held at a time.
+ * - `clip-swscale`: ffmpeg resizes and crops too ({@linkcode clipFilterChain}): faster, within a
+ *   few levels of `clip`.
+ * - `clip-video-encode-1.0`: BGR at the display size (its size from ffprobe: ffmpeg's RGB and BGR
+ *   conversions of 10-bit video differ, and only RGB comes as PPM), resized with OpenCV's cubic.
  * @param path the file
  * @param videoId named in errors
  * @param opts `fps` (default 1), `preset`, `ffmpeg` (a binary other than the default), `sandbox`
@@ -279,57 +392,159 @@ export async function decodeFrames(
   opts: { fps?: number; preset?: Preset; ffmpeg?: string; sandbox?: DecodeSandbox } = {},
 ): Promise<FramePack> {
   const fps = opts.fps ?? 1;
-  const run: DecoderRun = {
-    bin: opts.ffmpeg ?? ffmpegBinary(),
-    sandbox: opts.sandbox ?? NO_SANDBOX,
-  };
-  if (opts.preset === "clip-video-encode-1.0") {
-    return await decodeLikeOpenCv(path, videoId, fps, run);
+  const run = decoderRun(opts);
+  const preset = opts.preset ?? "clip";
+  if (preset === "clip-swscale") {
+    const f = await runDecoder(path, videoId, clipFilterChain(fps), run);
+    if (f.width !== CLIP_SIZE || f.height !== CLIP_SIZE) {
+      throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${CLIP_SIZE}`);
+    }
+    return { videoId, count: f.count, size: CLIP_SIZE, data: f.data };
   }
-  const f = await runDecoder(path, videoId, clipFilterChain(fps), run);
-  if (f.width !== CLIP_SIZE || f.height !== CLIP_SIZE) {
-    throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${CLIP_SIZE}`);
-  }
-  return { videoId, count: f.count, size: CLIP_SIZE, data: f.data };
+  // the 2022 encoder read BGR from OpenCV; `clip` is RGB
+  const pixFmt = preset === "clip-video-encode-1.0" ? "bgr24" : "rgb24";
+  const out: Uint8Array[] = [];
+  await decodeEachFrame(path, videoId, fps, pixFmt, run, {
+    each: (frame, width, height) => {
+      out.push(resizeCropFrame(frame, width, height, preset));
+    },
+  });
+  return { videoId, count: out.length, size: CLIP_SIZE, data: concatBytes(out) };
 }
 
-// The 2022 encoder: frames at full size in BGR, resized by OpenCV's INTER_CUBIC (no low-pass
-// filter), floor-centred crop. ffmpeg only samples and converts; the resize is OpenCV's arithmetic.
-// This preset keeps its ffprobe: a PPM comes only in RGB, and ffmpeg's RGB and BGR conversions of
-// 10-bit video differ, so the size must be known before a raw BGR decode.
-async function decodeLikeOpenCv(
+function decoderRun(opts: { ffmpeg?: string; sandbox?: DecodeSandbox }): DecoderRun {
+  return { bin: opts.ffmpeg ?? ffmpegBinary(), sandbox: opts.sandbox ?? NO_SANDBOX };
+}
+
+/**
+ * Runs one ffmpeg that samples at `fps` and converts at the display size, and hands each frame to
+ * `each` as it arrives (the buffer is reused: copy what you keep).
+ * @returns the display size
+ */
+async function decodeEachFrame(
   path: string,
   videoId: string,
   fps: number,
+  pixFmt: "rgb24" | "bgr24",
   run: DecoderRun,
-): Promise<FramePack> {
-  const probe = await probeVideo(path, videoId, run.sandbox);
-  const swap = probe.rotation === 90 || probe.rotation === 270;
-  const w = swap ? probe.height : probe.width, h = swap ? probe.width : probe.height;
-  const g = clipGeometry(w, h, "clip-video-encode-1.0");
-  const raw = await runFfmpeg(path, videoId, `fps=fps=${fps}:round=up`, RAW_BGR24, run);
-  const inBytes = w * h * 3;
-  if (raw.length % inBytes !== 0) {
-    throw new DecodeError(videoId, `ffmpeg gave ${raw.length} bytes, not whole ${w}x${h} frames`);
+  o: {
+    probe?: VideoProbe;
+    each: (frame: Uint8Array, width: number, height: number) => void;
+  },
+): Promise<{ width: number; height: number }> {
+  const src = sourceFilterGraph({ fps, pixFmt });
+  let splitter: FrameSplitter;
+  if (pixFmt === "rgb24") {
+    splitter = new FrameSplitter(videoId, null, o.each);
+    await runFfmpeg(path, videoId, src.filters, PPM_RGB24, run, (c) => splitter.push(c));
+  } else {
+    const probe = o.probe ?? await probeVideo(path, videoId, run.sandbox);
+    splitter = new FrameSplitter(videoId, displaySize(probe), o.each);
+    await runFfmpeg(path, videoId, src.filters, RAW_BGR24, run, (c) => splitter.push(c));
   }
-  const count = raw.length / inBytes;
-  if (count === 0) throw new DecodeError(videoId, "no decodable frames");
-  const out = new Uint8Array(count * g.size * g.size * 3);
-  for (let f = 0; f < count; f++) {
-    const resized = resizeCubicOpenCv(
-      raw.subarray(f * inBytes, (f + 1) * inBytes),
-      w,
-      h,
-      3,
-      g.scaleWidth,
-      g.scaleHeight,
-    );
-    for (let y = 0; y < g.size; y++) {
-      const from = ((y + g.cropY) * g.scaleWidth + g.cropX) * 3;
-      out.set(resized.subarray(from, from + g.size * 3), ((f * g.size + y) * g.size) * 3);
+  splitter.end();
+  if (splitter.count === 0) throw new DecodeError(videoId, "no decodable frames");
+  return splitter.size!;
+}
+
+/** A probed video's size as displayed (rotation applied). */
+function displaySize(probe: VideoProbe): { width: number; height: number } {
+  const swap = probe.rotation === 90 || probe.rotation === 270;
+  return swap
+    ? { width: probe.height, height: probe.width }
+    : { width: probe.width, height: probe.height };
+}
+
+/**
+ * Cuts ffmpeg's output into frames as it arrives: raw frames of a known size, or PPM images
+ * (`P6 <w> <h> 255` and one whitespace before each frame), every one the first one's size.
+ */
+class FrameSplitter {
+  count = 0;
+  #header: Uint8Array | null = null;
+  #record: Uint8Array | null = null;
+  #filled = 0;
+  #start: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    readonly videoId: string,
+    public size: { width: number; height: number } | null,
+    readonly each: (frame: Uint8Array, width: number, height: number) => void,
+  ) {
+    if (size) this.#open(new Uint8Array(0), size);
+  }
+
+  push(chunk: Uint8Array): void {
+    if (!this.#record) {
+      // a PPM stream: read the first header to learn the frame size
+      this.#start = concatBytes([this.#start, chunk]);
+      if (this.#start.length < 64 && !this.#headerComplete()) return;
+      const h = ppmHeader(this.#start, 0, this.videoId);
+      this.size = { width: h.width, height: h.height };
+      this.#open(this.#start.slice(0, h.length), this.size);
+      chunk = this.#start;
+      this.#start = new Uint8Array(0);
+    }
+    const record = this.#record!;
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(chunk.length - off, record.length - this.#filled);
+      record.set(chunk.subarray(off, off + n), this.#filled);
+      this.#filled += n;
+      off += n;
+      if (this.#filled === record.length) this.#emit();
     }
   }
-  return { videoId, count, size: g.size, data: out };
+
+  end(): void {
+    if (!this.#record && this.#start.length > 0) this.push(new Uint8Array(0));
+    if (this.#filled !== 0) {
+      throw new DecodeError(this.videoId, `ffmpeg's output ends inside frame ${this.count}`);
+    }
+  }
+
+  #headerComplete(): boolean {
+    // "P6", three numbers, each followed by whitespace
+    let fields = 0;
+    for (let i = 2; i < this.#start.length; i++) {
+      if (isSpace(this.#start[i]) && !isSpace(this.#start[i - 1])) fields++;
+      if (fields === 3) return true;
+    }
+    return false;
+  }
+
+  #open(header: Uint8Array, size: { width: number; height: number }): void {
+    this.#header = header;
+    this.#record = new Uint8Array(header.length + size.width * size.height * 3);
+  }
+
+  #emit(): void {
+    const header = this.#header!, record = this.#record!, size = this.size!;
+    for (let i = 0; i < header.length; i++) {
+      if (record[i] !== header[i]) {
+        const h = ppmHeader(record, 0, this.videoId);
+        throw new DecodeError(
+          this.videoId,
+          `frame size changed from ${size.width}x${size.height} to ${h.width}x${h.height} ` +
+            `at frame ${this.count}`,
+        );
+      }
+    }
+    this.each(record.subarray(header.length), size.width, size.height);
+    this.count++;
+    this.#filled = 0;
+  }
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
 
 /** Output options: RGB24 frames as PPM images, each with a header naming its size. */
@@ -366,17 +581,21 @@ async function runDecoder(
   return frames;
 }
 
-/** Runs one ffmpeg over one video and returns what it wrote to stdout. */
+/**
+ * Runs one ffmpeg over one video and returns what it wrote to stdout, or hands it to `onStdout`
+ * piece by piece as it comes.
+ */
 async function runFfmpeg(
   path: string,
   videoId: string,
   vf: string,
   output: readonly string[],
   run: DecoderRun,
+  onStdout?: (chunk: Uint8Array) => void,
 ): Promise<Uint8Array> {
   const args = ["-nostdin", "-hide_banner", "-loglevel", "warning", "-threads", "1", "-i", path]
     .concat(["-an", "-sn", "-dn", "-vf", vf, ...output, "pipe:1"]);
-  const r = await runTool(run.bin, args, videoId, run.sandbox);
+  const r = await runTool(run.bin, args, videoId, run.sandbox, onStdout);
   if (r.code !== 0) throw decodeFailure(path, videoId, r.stderr, r.code);
   return r.stdout;
 }

@@ -112,16 +112,25 @@ Deno.test("static and Debian ffmpeg decode the corpus to byte-identical frames, 
     ] as [string, string][];
     const differing: string[] = [];
     for (const [name, path] of corpus) {
-      const [fromStatic, fromDebian, reference] = await Promise.all([
+      // the default preset (Pillow's resize after ffmpeg's RGB conversion), and clip-swscale
+      // (ffmpeg resizes too) against its probed reference
+      const [fromStatic, fromDebian, swStatic, swDebian, reference] = await Promise.all([
         decodeFrames(path, name, { ffmpeg: bin }),
         decodeFrames(path, name, { ffmpeg: "ffmpeg" }),
+        decodeFrames(path, name, { ffmpeg: bin, preset: "clip-swscale" }),
+        decodeFrames(path, name, { ffmpeg: "ffmpeg", preset: "clip-swscale" }),
         referenceFrames(path, "clip", bin),
       ]);
       assert(fromStatic.count > 0, name);
-      const [s, d, r] = await Promise.all(
-        [fromStatic.data, fromDebian.data, reference].map(sha256Bytes),
+      const [s, d, ss, sd, r] = await Promise.all(
+        [fromStatic.data, fromDebian.data, swStatic.data, swDebian.data, reference].map(
+          sha256Bytes,
+        ),
       );
-      if (s !== d || d !== r) differing.push(`${name}: static ${s} Debian ${d} probed ${r}`);
+      if (s !== d) differing.push(`${name} (clip): static ${s} Debian ${d}`);
+      if (ss !== sd || sd !== r) {
+        differing.push(`${name} (clip-swscale): static ${ss} Debian ${sd} probed ${r}`);
+      }
     }
     assertEquals(differing, []);
     // the 2022 encoder's preset (ffprobe, then a raw BGR decode) is identical too

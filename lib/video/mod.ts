@@ -1,15 +1,15 @@
 /**
- * The sample step, and everything that knows ffmpeg: the presets, probing and decoding a video
- * into CLIP-sized RGB frames (short side to 224 with bicubic scaling, centre crop), the
- * OpenCV-style cubic resize of the `clip-video-encode-1.0` preset, and `frames/<id>.npy` out.
- * fluent-ffmpeg is loaded only when a video is probed or decoded.
+ * The sample step, and everything that knows ffmpeg: the presets, the ffmpeg and ffprobe builds
+ * and the sandbox they run in, probing and decoding a video into CLIP-sized RGB frames (short
+ * side to 224 with Pillow's bicubic, centre crop as torchvision's), the OpenCV-style cubic resize
+ * of the `clip-video-encode-1.0` preset, and `frames/<id>.npy` out.
  *
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
  * import { clipGeometry, PRESETS } from "./mod.ts";
  *
- * deepStrictEqual(PRESETS, ["clip", "clip-video-encode-1.0"]);
+ * deepStrictEqual(PRESETS, ["clip", "clip-swscale", "clip-video-encode-1.0"]);
  * // a 640×360 video: short side to 224, then the centre 224×224
  * deepStrictEqual(clipGeometry(640, 360), {
  *   scaleWidth: 398,
@@ -41,18 +41,26 @@ export {
   type SandboxKind,
 } from "./decode_sandbox.ts";
 export {
+  clipFilterChain,
   clipGeometry,
+  type DecodeFilterGraph,
+  decodeFilterGraph,
   decodeFrames,
+  decodeSourceFrames,
   ffmpegBinary,
   ffmpegVersion,
   ffprobeBinary,
   type FrameGeometry,
   type FramePack,
   probeVideo,
+  resizeCropFrame,
   setFfmpegPaths,
+  sourceFilterGraph,
+  type SourceFrames,
   type VideoProbe,
 } from "./ffmpeg.ts";
 export { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
+export { resizeBicubicPillow, type ResizeWindow } from "./pillow_resize.ts";
 export {
   decodeVideo,
   pendingVideos,

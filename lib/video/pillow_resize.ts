@@ -1,0 +1,201 @@
+/**
+ * Pillow's `Image.resize(size, Image.BICUBIC)` for 8-bit images, computed the way its
+ * `Resample.c` does, so that the `clip` preset gives the pixels CLIP's own preprocessing
+ * (torchvision's `Resize(224, BICUBIC)` + `CenterCrop(224)` on a PIL image) gives:
+ *
+ * - the kernel is Keys cubic with a = −0.5 over a support of 2, widened by the scale when
+ *   shrinking (Pillow's antialias: the filter is stretched to cover `scale` source pixels);
+ * - output pixel d is centred at source coordinate `(d + 0.5)·scale`; the taps run over source
+ *   pixels `[trunc(centre − support + 0.5), trunc(centre + support + 0.5))` cut to the image,
+ *   each weighted by `filter((x − centre + 0.5) / filterscale)`, normalised to sum 1 in float64;
+ * - weights become 22-bit fixed point (`trunc(w·2²² ± 0.5)`), sums start at 2²¹ (rounding),
+ *   and `sum >> 22` is clipped to 0..255;
+ * - a horizontal pass (skipped when the width is unchanged) writes 8-bit rows, then a vertical
+ *   pass (skipped when the height is unchanged) reads them.
+ *
+ * Each output pixel depends only on its own taps, so a crop of the resized image is computed
+ * directly: only the rows and columns inside the window are resized, with the same bytes.
+ * @module
+ */
+
+const PRECISION_BITS = 32 - 8 - 2;
+const HALF = 1 << (PRECISION_BITS - 1);
+const ONE = 1 << PRECISION_BITS;
+const SUPPORT = 2;
+
+/** Pillow's `bicubic_filter`: Keys cubic with a = −0.5. */
+function bicubic(x: number): number {
+  const a = -0.5;
+  if (x < 0) x = -x;
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+/** Fixed-point taps along one axis: for output index d, `count[d]` weights from source `first[d]`. */
+interface Taps {
+  first: Int32Array;
+  count: Int32Array;
+  /** `ksize` weights per output index, 22-bit fixed point. */
+  weights: Int32Array;
+  ksize: number;
+}
+
+/** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for output indices [from, from + n). */
+function taps(inSize: number, outSize: number, from: number, n: number): Taps {
+  const scale = inSize / outSize;
+  const filterscale = scale < 1 ? 1 : scale;
+  const support = SUPPORT * filterscale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(n), count = new Int32Array(n);
+  const weights = new Int32Array(n * ksize);
+  const k = new Float64Array(ksize);
+  const ss = 1 / filterscale;
+  for (let i = 0; i < n; i++) {
+    const center = (from + i + 0.5) * scale;
+    // C's (int) cast truncates toward zero
+    let xmin = Math.trunc(center - support + 0.5);
+    if (xmin < 0) xmin = 0;
+    let xmax = Math.trunc(center + support + 0.5);
+    if (xmax > inSize) xmax = inSize;
+    xmax -= xmin;
+    let ww = 0;
+    for (let x = 0; x < xmax; x++) {
+      const w = bicubic((x + xmin - center + 0.5) * ss);
+      k[x] = w;
+      ww += w;
+    }
+    for (let x = 0; x < xmax; x++) {
+      const w = ww !== 0 ? k[x] / ww : k[x];
+      weights[i * ksize + x] = w < 0 ? Math.trunc(-0.5 + w * ONE) : Math.trunc(0.5 + w * ONE);
+    }
+    first[i] = xmin;
+    count[i] = xmax;
+  }
+  return { first, count, weights, ksize };
+}
+
+/** Pillow's `clip8`: the fixed-point sum shifted down (flooring) and clipped to 0..255. */
+function clip8(sum: number): number {
+  const v = sum >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/** A window of the resized image: `width × height` pixels from (x, y). */
+export interface ResizeWindow {
+  /** Left edge in the resized image. */
+  x: number;
+  /** Top edge in the resized image. */
+  y: number;
+  /** Width of the window. */
+  width: number;
+  /** Height of the window. */
+  height: number;
+}
+
+/**
+ * Resizes an interleaved 8-bit image with Pillow's bicubic filter, byte for byte as Pillow 9
+ * (`Image.resize(size, Image.BICUBIC)`, then `.crop(window)` when a window is given).
+ * @param src pixels, (height, width, channels) C order
+ * @param width source width
+ * @param height source height
+ * @param channels channels per pixel
+ * @param dstWidth width of the resized image
+ * @param dstHeight height of the resized image
+ * @param window the part of the resized image to return (default: all of it)
+ * @returns the pixels of the window, (window.height, window.width, channels)
+ * @example
+ * ```ts
+ * import { resizeBicubicPillow } from "./pillow_resize.ts";
+ * const grey = new Uint8Array(8 * 6 * 3).fill(90);
+ * const out = resizeBicubicPillow(grey, 8, 6, 3, 4, 3);
+ * console.assert(out.length === 4 * 3 * 3 && out.every((v) => v === 90));
+ * ```
+ */
+export function resizeBicubicPillow(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  dstWidth: number,
+  dstHeight: number,
+  window: ResizeWindow = { x: 0, y: 0, width: dstWidth, height: dstHeight },
+): Uint8Array {
+  const win = window;
+  if (
+    win.x < 0 || win.y < 0 || win.width < 0 || win.height < 0 ||
+    win.x + win.width > dstWidth || win.y + win.height > dstHeight
+  ) {
+    throw new RangeError(
+      `window ${win.width}x${win.height}+${win.x}+${win.y} outside ${dstWidth}x${dstHeight}`,
+    );
+  }
+  if (src.length !== width * height * channels) {
+    throw new RangeError(`${src.length} bytes is not ${width}x${height}x${channels}`);
+  }
+  // the source rows the vertical pass reads (all of the window's rows when it is skipped)
+  const v = dstHeight !== height ? taps(height, dstHeight, win.y, win.height) : undefined;
+  const rowFirst = v ? v.first[0] : win.y;
+  const rowEnd = v ? v.first[win.height - 1] + v.count[win.height - 1] : win.y + win.height;
+  const rows = win.height === 0 ? 0 : rowEnd - rowFirst;
+
+  // horizontal pass: source rows [rowFirst, rowEnd) → 8-bit rows of the window's columns
+  const rowLen = win.width * channels;
+  let mid: Uint8Array;
+  if (dstWidth !== width) {
+    const h = taps(width, dstWidth, win.x, win.width);
+    mid = new Uint8Array(rows * rowLen);
+    for (let r = 0; r < rows; r++) {
+      const srow = (rowFirst + r) * width * channels;
+      const drow = r * rowLen;
+      for (let d = 0; d < win.width; d++) {
+        const wBase = d * h.ksize, n = h.count[d];
+        const s0 = srow + h.first[d] * channels;
+        if (channels === 3) {
+          // RGB, the common case: three sums in one sweep over the taps
+          let s0r = HALF, s0g = HALF, s0b = HALF;
+          for (let x = 0, p = s0; x < n; x++, p += 3) {
+            const w = h.weights[wBase + x];
+            s0r += src[p] * w;
+            s0g += src[p + 1] * w;
+            s0b += src[p + 2] * w;
+          }
+          const o = drow + d * 3;
+          mid[o] = clip8(s0r);
+          mid[o + 1] = clip8(s0g);
+          mid[o + 2] = clip8(s0b);
+          continue;
+        }
+        for (let ch = 0; ch < channels; ch++) {
+          let ss = HALF;
+          for (let x = 0; x < n; x++) ss += src[s0 + x * channels + ch] * h.weights[wBase + x];
+          mid[drow + d * channels + ch] = clip8(ss);
+        }
+      }
+    }
+  } else {
+    mid = new Uint8Array(rows * rowLen);
+    for (let r = 0; r < rows; r++) {
+      const from = ((rowFirst + r) * width + win.x) * channels;
+      mid.set(src.subarray(from, from + rowLen), r * rowLen);
+    }
+  }
+  if (!v) return mid;
+
+  // vertical pass over the window's columns, one source row at a time (sums are integers, exact
+  // in float64, so the order of additions does not matter)
+  const out = new Uint8Array(win.height * rowLen);
+  const acc = new Float64Array(rowLen);
+  for (let d = 0; d < win.height; d++) {
+    const wBase = d * v.ksize, n = v.count[d];
+    const r0 = (v.first[d] - rowFirst) * rowLen;
+    acc.fill(HALF);
+    for (let y = 0; y < n; y++) {
+      const w = v.weights[wBase + y], base = r0 + y * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] += mid[base + i] * w;
+    }
+    const orow = d * rowLen;
+    for (let i = 0; i < rowLen; i++) out[orow + i] = clip8(acc[i]);
+  }
+  return out;
+}
