@@ -264,8 +264,15 @@ Deno.test("each task's permissions, written out by hand: what --help --work W is
   try {
     const w = join(dir, "work");
     const repo = repoPath().replace(/\/$/, "");
-    const ffmpeg = Deno.env.get("FFMPEG_PATH") ?? await which("ffmpeg");
-    const ffprobe = Deno.env.get("FFPROBE_PATH") ?? await which("ffprobe");
+    // the pinned static builds where the bootstrap installed them, else the ones on PATH
+    const installed = async (tool: string) => {
+      const p = join(repo, ".kinembed", "ffmpeg", tool);
+      return await Deno.stat(p).then(() => p, () => which(tool));
+    };
+    const ffmpeg = Deno.env.get("FFMPEG_PATH") ?? await installed("ffmpeg");
+    const ffprobe = Deno.env.get("FFPROBE_PATH") ?? await installed("ffprobe");
+    // the decoder's sandbox tools, where the machine has them
+    const sandboxTools = (await Promise.all(["bwrap", "unshare"].map(which))).filter(Boolean);
     const ortVersion = /@([\d.]+)$/.exec(
       (JSON.parse(await Deno.readTextFile(repoPath("deno.json"))).imports as Record<
         string,
@@ -286,9 +293,9 @@ Deno.test("each task's permissions, written out by hand: what --help --work W is
       sample: {
         env: ff,
         flags: {
-          "--allow-read": [w, ffmpeg, ffprobe],
+          "--allow-read": [w, ffmpeg, ffprobe, ...sandboxTools],
           "--allow-write": [w],
-          "--allow-run": [ffmpeg, ffprobe],
+          "--allow-run": [ffmpeg, ffprobe, ...sandboxTools],
           "--allow-env": [],
         },
       },
@@ -298,7 +305,6 @@ Deno.test("each task's permissions, written out by hand: what --help --work W is
           "--allow-read": [w],
           "--allow-write": [w],
           "--allow-ffi": [ort],
-          "--allow-env": ["OSTYPE"],
         },
       },
       shard: { env: [], flags: { "--allow-read": [w], "--allow-write": [w] } },
@@ -309,16 +315,15 @@ Deno.test("each task's permissions, written out by hand: what --help --work W is
           "--allow-read": [w, join(repo, "data")],
           "--allow-write": [join(w, "reports")],
           "--allow-ffi": [ort],
-          "--allow-env": ["OSTYPE"],
         },
       },
       merge: { env: [], flags: { "--allow-read": [w], "--allow-write": [w] } },
       run: {
         env: ff,
         flags: {
-          "--allow-read": [w, ffmpeg, ffprobe, join(repo, "data")],
+          "--allow-read": [w, ffmpeg, ffprobe, ...sandboxTools, join(repo, "data")],
           "--allow-write": [w],
-          "--allow-run": [ffmpeg, ffprobe],
+          "--allow-run": [ffmpeg, ffprobe, ...sandboxTools],
           "--allow-ffi": [ort],
           "--allow-env": [],
         },

@@ -114,18 +114,23 @@ Deno.test("ffmpeg missing: one line saying so, and no video is marked failed", a
     const work = join(dir, "work");
     const v = await lavfiVideo(join(dir, "v.mp4"), "testsrc=s=160x120:r=10:d=1");
     await workWithVideos(work, [{ id: "v", path: v }]);
-    // a PATH with deno and nothing else
+    // a PATH with deno and nothing else, and FFMPEG_PATH naming a binary that is not there
     const bin = join(dir, "bin");
     await Deno.mkdir(bin);
     await Deno.symlink(Deno.execPath(), join(bin, "deno"));
-    const r = await denoTask("sample", ["--work", work], { PATH: bin }, [
-      "FFMPEG_PATH",
-      "FFPROBE_PATH",
-    ]);
+    const gone = join(dir, "no-ffmpeg");
+    const r = await denoTask("sample", ["--work", work], {
+      PATH: bin,
+      FFMPEG_PATH: gone,
+      FFPROBE_PATH: gone,
+    });
     assertEquals(r.code, 2, r.stdout + r.stderr);
     assertEquals(
       r.stderr.trim(),
-      'kinembed sample: ffmpeg not found ("ffmpeg"): install it, or point --ffmpeg or FFMPEG_PATH at the binary',
+      `kinembed sample: ffmpeg not found (${
+        JSON.stringify(gone)
+      }): install it, or point --ffmpeg ` +
+        "or FFMPEG_PATH at the binary",
     );
     const again = await denoTask("sample", ["--work", work, "--quiet"]);
     assertEquals(again.code, 0, again.stdout + again.stderr);
