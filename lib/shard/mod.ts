@@ -10,3 +10,4 @@ export * from "./shard.ts";
 export * from "./worker.ts";
 export * from "./merge.ts";
 export * from "./reader.ts";
+export * from "./hub_card.ts";
