@@ -1,6 +1,6 @@
 /** `kinembed eval`: zero-shot and linear-probe accuracy of shards, next to the card's numbers. */
 import { intFlag, numberFlag, reportFailures, runTask, stringFlag } from "../lib/cli/mod.ts";
-import { evaluate, formatEvalMarkdown } from "../lib/eval/mod.ts";
+import { type EvalPooling, evaluate, formatEvalMarkdown } from "../lib/eval/mod.ts";
 import { parseProviders } from "../lib/onnx/mod.ts";
 
 await runTask({
@@ -64,6 +64,14 @@ await runTask({
       help:
         "dataset card with the published accuracies (default the shipped CLIP-Kinetics700 card)",
     },
+    pool: {
+      type: "string",
+      arg: "HOW",
+      default: "centre",
+      help: "clip features: centre (the card's methods: centre frame for the probe, per-frame " +
+        "softmax mean for zero-shot) | mean (L2-normalised mean of the frames, both) | all " +
+        "(both, side by side)",
+    },
     quiet: { type: "boolean", help: "no progress lines" },
   },
 }, async (values) => {
@@ -82,6 +90,7 @@ await runTask({
     maxIter: intFlag(values, "max-iter", 1),
     providers: parseProviders(stringFlag(values, "providers") ?? "cuda,cpu"),
     card: stringFlag(values, "card"),
+    pool: stringFlag(values, "pool") as EvalPooling,
     log: values.quiet === true ? () => {} : undefined,
   });
   console.log(formatEvalMarkdown(report));

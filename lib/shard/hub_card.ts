@@ -14,6 +14,7 @@ import {
   type RunConfig,
   type Split,
   SPLITS,
+  TEMP_SUFFIX,
   writeFileAtomic,
 } from "../core/mod.ts";
 import type { ShardPlan } from "./plan.ts";
@@ -258,6 +259,15 @@ export async function writeHubCard(
 }
 
 /**
+ * The temp file `eval` writes the card through (a fixed name, so eval's permissions can name it).
+ * @param dir the shards folder
+ * @returns `<dir>/.README.md.eval.partial`
+ */
+export function cardEvalTempPath(dir: string): string {
+  return join(dir, `.README.md.eval${TEMP_SUFFIX}`);
+}
+
+/**
  * Puts eval's numbers into a shard set's `README.md` written by kinembed (between the markers).
  * A card without the markers (e.g. a published set's own) is left alone.
  * @param dir the shards folder
@@ -276,6 +286,8 @@ export async function updateHubCardEval(
   if (a < 0 || b < a) return undefined;
   const text = old.slice(0, a + CARD_EVAL_START.length) + "\n" + markdown.trim() + "\n" +
     old.slice(b);
-  if (text !== old) await writeFileAtomic(path, new TextEncoder().encode(text));
+  if (text !== old) {
+    await writeFileAtomic(path, new TextEncoder().encode(text), { tmp: cardEvalTempPath(dir) });
+  }
   return path;
 }
