@@ -1,4 +1,5 @@
 /** `kinembed eval`: zero-shot and linear-probe accuracy of shards, next to the card's numbers. */
+import { requireWorkDir } from "../lib/core/mod.ts";
 import { intFlag, numberFlag, reportFailures, runTask, stringFlag } from "../lib/cli/mod.ts";
 import { type EvalPooling, evaluate, formatEvalMarkdown } from "../lib/eval/mod.ts";
 import { parseProviders } from "../lib/onnx/mod.ts";
@@ -76,6 +77,8 @@ await runTask({
   },
 }, async (values) => {
   const shards = stringFlag(values, "shards");
+  const work = stringFlag(values, "work");
+  if (work !== undefined) await requireWorkDir(work, "eval");
   const { report, files, problems } = await evaluate({
     work: stringFlag(values, "work") ?? (shards === undefined ? "work" : undefined),
     shards,
@@ -95,5 +98,20 @@ await runTask({
   });
   console.log(formatEvalMarkdown(report));
   console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
-  return reportFailures(problems.map((p) => ({ id: p.id, error: p.error })));
+  const acc = (s?: { top1: number; top5: number; count: number; split: string }) =>
+    s && { top1: s.top1, top5: s.top5, count: s.count, split: s.split };
+  return {
+    code: reportFailures(problems.map((p) => ({ id: p.id, error: p.error }))),
+    summary: {
+      zeroShot: acc(report.zeroShot),
+      linearProbe: acc(report.linearProbe),
+      pooled: report.pooled && {
+        zeroShot: acc(report.pooled.zeroShot),
+        linearProbe: acc(report.pooled.linearProbe),
+      },
+      notRun: report.notRun,
+      files,
+      artefacts: report.artefacts,
+    },
+  };
 });

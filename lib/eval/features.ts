@@ -6,7 +6,13 @@
  * @module
  */
 import { join } from "node:path";
-import { ConfigError, FormatError, readNpyHeader, type Split } from "../core/mod.ts";
+import {
+  ConfigError,
+  FormatError,
+  readNpyHeader,
+  type Split,
+  workDirShardsHint,
+} from "../core/mod.ts";
 import {
   embeddingsToFloat32,
   parseSplitsCsv,
@@ -32,7 +38,8 @@ export async function readShardSplits(shardsDir: string): Promise<ShardSplits> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new ConfigError(
-        `${csv} not found: eval needs the split of each shard (tar_file,split)`,
+        `${csv} not found: eval needs the split of each shard (tar_file,split)` +
+          await workDirShardsHint(shardsDir),
       );
     }
     throw e;
