@@ -10,35 +10,7 @@ import { verify } from "../lib/verify/mod.ts";
 import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { tempDir } from "./support/media.ts";
-
-// What `datasets` does with a card's configs: for each split, each pattern of `path` resolved
-// against the dataset's root by glob; the tars' members counted with tarfile.
-const DATA_FILES_READER = `
-import glob, json, os, sys, tarfile, yaml
-root = sys.argv[1]
-text = open(os.path.join(root, "README.md"), encoding="utf-8").read()
-assert text.startswith("---\\n"), "no YAML front matter"
-meta = yaml.safe_load(text.split("---\\n")[1])
-config = [c for c in meta["configs"] if c["config_name"] == "default"][0]
-mapping, counts = {}, {}
-for entry in config["data_files"]:
-    patterns = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
-    for pattern in patterns:
-        hits = sorted(glob.glob(os.path.join(glob.escape(root), pattern)))
-        assert hits, "pattern %r matches nothing" % pattern
-        for hit in hits:
-            name = os.path.relpath(hit, root)
-            assert name not in mapping, "%s in two splits" % name
-            mapping[name] = entry["split"]
-            with tarfile.open(hit) as t:
-                n = sum(1 for m in t.getmembers() if m.name.endswith(".npy"))
-            counts[entry["split"]] = counts.get(entry["split"], 0) + n
-features = {f["name"]: f for f in meta["dataset_info"]["features"]}
-declared = {s["name"]: s["num_examples"] for s in meta["dataset_info"]["splits"]}
-print(json.dumps({"mapping": mapping, "counts": counts, "declared": declared,
-                  "npy": features["npy"]["dtype"]["array2_d"],
-                  "features": sorted(features)}))
-`;
+import { readHubDataFiles } from "./support/hub_data_files.ts";
 
 Deno.test("hub card: verify --card shards/README.md passes; data_files map every tar to its split", async () => {
   const { dir, cleanup } = await tempDir();
@@ -58,13 +30,7 @@ Deno.test("hub card: verify --card shards/README.md passes; data_files map every
     const report = await verify({ work: layout.root, card, quiet: true });
     assert(report.ok, JSON.stringify(report.problems));
 
-    const out = await new Deno.Command("/usr/bin/python3", {
-      args: ["-c", DATA_FILES_READER, layout.shards],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    const got = JSON.parse(new TextDecoder().decode(out.stdout));
+    const got = await readHubDataFiles(layout.shards);
     const hub = { train: "train", val: "validation", test: "test" } as const;
     const csv = parseSplitsCsv(await Deno.readTextFile(join(layout.shards, "splits.csv")));
     assertEquals(got.mapping, Object.fromEntries(csv.map((r) => [r.tarFile, hub[r.split]])));
