@@ -96,7 +96,8 @@ await runTask({
     pool: stringFlag(values, "pool") as EvalPooling,
     log: values.quiet === true ? () => {} : undefined,
   });
-  console.log(formatEvalMarkdown(report));
+  // the per-class and frames tables are in the reports
+  console.log(formatEvalMarkdown(report, { brief: true }));
   console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
   const acc = (s?: { top1: number; top5: number; count: number; split: string }) =>
     s && { top1: s.top1, top5: s.top5, count: s.count, split: s.split };

@@ -445,15 +445,18 @@ function comparisonRows(r: EvalReport, kind: "zeroShot" | "linearProbe"): string
     ["Top-5", "top5"],
     ["mean(Top1, Top5)", "mean"],
   ];
+  // the card's published number, then each method run with its difference from it
+  const head = ["", ...(ours ? ["Card method"] : []), "Card", "Difference"];
+  if (pooled) head.push("Mean-pooled", "Difference");
+  if (!ours) head.splice(2, 1); // mean only: "Card", then the pooled pair
   return [
-    ["", "Card method", "Card", "Difference", "Mean-pooled", "Difference"],
+    head,
     ...rows.map(([name, k]) => [
       name,
-      v(ours?.[k]),
-      card ? String(card[k]) : "–",
-      d(ours?.[k], card?.[k]),
-      v(pooled?.[k]),
-      d(pooled?.[k], card?.[k]),
+      ...(ours ? [v(ours[k]), card ? String(card[k]) : "–", d(ours[k], card?.[k])] : [
+        card ? String(card[k]) : "–",
+      ]),
+      ...(pooled ? [v(pooled[k]), d(pooled[k], card?.[k])] : []),
     ]),
   ];
 }
@@ -504,9 +507,10 @@ function totalsRows(r: EvalReport): string[][] {
  * mean-pooled one side by side; what was run; per-class tables worst first; the most confused
  * pairs; the frames-per-video counts per split.
  * @param r the report
+ * @param opts `brief`: leave out the per-class, confusion and frames tables (for a terminal)
  * @returns Markdown text
  */
-export function formatEvalMarkdown(r: EvalReport): string {
+export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}): string {
   const out = [
     "# kinembed eval",
     "",
@@ -545,7 +549,7 @@ export function formatEvalMarkdown(r: EvalReport): string {
       out.push(`### ${title} Evaluation`, "", `Not run: ${r.notRun[kind]}`, "");
     }
   }
-  for (const sec of sectionsOf(r)) {
+  for (const sec of opts.brief ? [] : sectionsOf(r)) {
     out.push(
       `## ${sec.title}: per class, worst first (${sec.s.perClass.length} classes)`,
       "",
@@ -560,7 +564,7 @@ export function formatEvalMarkdown(r: EvalReport): string {
       "",
     );
   }
-  if (r.splits) {
+  if (r.splits && !opts.brief) {
     out.push("## Frames per video", "");
     for (const sp of SPLITS) {
       const f = r.splits[sp];
