@@ -426,7 +426,7 @@ export async function checkWorkDir(
       [l.videos, null],
       [l.frames, null],
       [l.emb, null],
-      [l.shards, /^(splits\.csv|manifest\.json)$/],
+      [l.shards, /^(splits\.csv|manifest\.json|README\.md)$/],
       [l.downloads, null],
     ] as [string, RegExp | null][]
   ) {

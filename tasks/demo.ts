@@ -42,5 +42,14 @@ await runTask({
   if (zs) {
     console.log(`demo: zero-shot ${acc(zs)} (random-weight text model: chance level expected)`);
   }
-  return run.exitCode;
+  return {
+    code: run.exitCode,
+    summary: {
+      shardsDir: out.shards,
+      reportsDir: out.reports,
+      verifyOk: run.verify?.ok,
+      linearProbe: probe && { top1: probe.top1, top5: probe.top5, count: probe.count },
+      zeroShot: zs && { top1: zs.top1, top5: zs.top5, count: zs.count },
+    },
+  };
 });

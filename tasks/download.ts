@@ -80,5 +80,18 @@ await runTask({
     console.log(`${split}: ${c.done} done, ${c.failed} failed, ${c.pending} pending`);
   }
   const code = reportFailures(report.failures);
-  return report.issues.length > 0 ? 1 : code;
+  return {
+    code: report.issues.length > 0 ? 1 : code,
+    summary: {
+      selected: report.selected,
+      added: report.added,
+      doneBefore: report.doneBefore,
+      rejectedLines: report.issues.length,
+      archives: { ...a, failed: a.failed.length },
+      requests: report.requests,
+      bytes: report.bytes,
+      refused: report.refused.length,
+      splits: report.splits,
+    },
+  };
 });

@@ -1,4 +1,5 @@
 /** `kinembed encode`: CLIP image embeddings of every sampled video (`emb/<id>.npy`). */
+import { requireWorkDir } from "../lib/core/mod.ts";
 import {
   ENCODE_FLAGS,
   encodeFlagOptions,
@@ -20,6 +21,7 @@ await runTask({
     quiet: { type: "boolean", help: "no progress output" },
   },
 }, async (v) => {
+  await requireWorkDir(stringFlag(v, "work")!, "encode");
   const s = await encode({
     ...encodeFlagOptions(v),
     work: stringFlag(v, "work")!,
@@ -36,5 +38,15 @@ await runTask({
           (s.frames / Math.max(s.seconds, 1e-9)).toFixed(1)
         } frames/s; ${s.alreadyDone} already done, ${s.failed.length} failed)`,
   );
-  return reportFailures(s.failed);
+  return {
+    code: reportFailures(s.failed),
+    summary: {
+      done: s.done,
+      alreadyDone: s.alreadyDone,
+      failed: s.failed.length,
+      frames: s.frames,
+      provider: s.provider,
+      stepSeconds: s.seconds,
+    },
+  };
 });

@@ -1,6 +1,7 @@
 /** `kinembed eval`: zero-shot and linear-probe accuracy of shards, next to the card's numbers. */
+import { requireWorkDir } from "../lib/core/mod.ts";
 import { intFlag, numberFlag, reportFailures, runTask, stringFlag } from "../lib/cli/mod.ts";
-import { evaluate, formatEvalMarkdown } from "../lib/eval/mod.ts";
+import { type EvalPooling, evaluate, formatEvalMarkdown } from "../lib/eval/mod.ts";
 import { parseProviders } from "../lib/onnx/mod.ts";
 
 await runTask({
@@ -65,10 +66,20 @@ await runTask({
       help:
         "dataset card with the published accuracies (default the shipped CLIP-Kinetics700 card)",
     },
+    pool: {
+      type: "string",
+      arg: "HOW",
+      default: "centre",
+      help: "clip features: centre (the card's methods: centre frame for the probe, per-frame " +
+        "softmax mean for zero-shot) | mean (L2-normalised mean of the frames, both) | all " +
+        "(both, side by side)",
+    },
     quiet: { type: "boolean", help: "no progress lines" },
   },
 }, async (values) => {
   const shards = stringFlag(values, "shards");
+  const work = stringFlag(values, "work");
+  if (work !== undefined) await requireWorkDir(work, "eval");
   const { report, files, problems } = await evaluate({
     work: stringFlag(values, "work") ?? (shards === undefined ? "work" : undefined),
     shards,
@@ -83,9 +94,26 @@ await runTask({
     maxIter: intFlag(values, "max-iter", 1),
     providers: parseProviders(stringFlag(values, "providers") ?? "cuda,cpu"),
     card: stringFlag(values, "card"),
+    pool: stringFlag(values, "pool") as EvalPooling,
     log: values.quiet === true ? () => {} : undefined,
   });
-  console.log(formatEvalMarkdown(report));
+  // the per-class and frames tables are in the reports
+  console.log(formatEvalMarkdown(report, { brief: true }));
   console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
-  return reportFailures(problems.map((p) => ({ id: p.id, error: p.error })));
+  const acc = (s?: { top1: number; top5: number; count: number; split: string }) =>
+    s && { top1: s.top1, top5: s.top5, count: s.count, split: s.split };
+  return {
+    code: reportFailures(problems.map((p) => ({ id: p.id, error: p.error }))),
+    summary: {
+      zeroShot: acc(report.zeroShot),
+      linearProbe: acc(report.linearProbe),
+      pooled: report.pooled && {
+        zeroShot: acc(report.pooled.zeroShot),
+        linearProbe: acc(report.pooled.linearProbe),
+      },
+      notRun: report.notRun,
+      files,
+      artefacts: report.artefacts,
+    },
+  };
 });

@@ -54,5 +54,5 @@ await runTask({
     log: (line) => console.log(`gpu-setup: ${line}`),
   });
   for (const line of formatGpuSetupReport(r)) console.log(`gpu-setup: ${line}`);
-  return r.exitCode;
+  return { code: r.exitCode, summary: { report: r } };
 });

@@ -1,6 +1,6 @@
 /** `kinembed merge`: join the manifests of a scale-out run's workers into one. */
-import { intFlag, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
-import { SPLITS } from "../lib/core/mod.ts";
+import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
+import { requireWorkDir, SPLITS } from "../lib/core/mod.ts";
 import { merge } from "../lib/shard/mod.ts";
 
 await runTask({
@@ -19,6 +19,7 @@ await runTask({
   },
 }, async (values) => {
   const work = String(values.work);
+  await requireWorkDir(work, "merge");
   const r = await merge({
     work,
     workers: intFlag(values, "workers", 1),
@@ -36,6 +37,19 @@ await runTask({
   if (r.removed.length > 0) {
     console.log(`${r.removed.length} shards of another plan removed: ${r.removed.join(", ")}`);
   }
-  console.log(`splits.csv and manifest.json in ${r.shardsDir}; next: verify --work ${work}`);
-  return 0;
+  console.log(
+    `splits.csv, manifest.json and README.md in ${r.shardsDir}; next: verify --work ${work}`,
+  );
+  reportFailures([]);
+  return {
+    code: 0,
+    summary: {
+      workers: r.workers,
+      videos: r.videos,
+      splits: r.splits,
+      removed: r.removed.length,
+      shardsDir: r.shardsDir,
+      videoFailures: r.failures.length,
+    },
+  };
 });

@@ -5,6 +5,7 @@ import {
   ENCODE_FLAGS,
   encodeFlagOptions,
   intFlag,
+  reportFailures,
   runTask,
   SAMPLE_FLAGS,
   sampleFlagOptions,
@@ -105,16 +106,28 @@ await runTask({
       : undefined,
   });
   const failures = [...r.sampleEncode.sample.failed, ...r.sampleEncode.encode.failed];
-  for (const f of failures) console.error(`  ${f.id}: ${f.error}`);
+  reportFailures(
+    [...failures, ...(worker ? r.shard.failures : [])].map((f) => ({ id: f.id, error: f.error })),
+  );
+  const summary = {
+    shardsDir: r.shard.shardsDir,
+    splits: r.shard.splits,
+    sampled: r.sampleEncode.sample.done,
+    encoded: r.sampleEncode.encode.done,
+    shardsWritten: r.shard.written.length,
+    verifyOk: r.verify?.ok,
+    linearProbeTop1: r.eval?.report.linearProbe?.top1,
+    zeroShotTop1: r.eval?.report.zeroShot?.top1,
+    reports: r.eval?.files,
+  };
   if (worker) {
-    for (const f of r.shard.failures) console.error(`  ${f.id}: ${f.error}`);
     console.log(
       `run: worker ${formatWorker(worker)}: ${r.shard.written.length + r.shard.kept.length} ` +
         `shards in ${r.shard.shardsDir}` +
         (r.shard.failures.length ? `, ${r.shard.failures.length} not written` : "") +
         `; when every worker is done: deno task merge --work ${stringFlag(v, "work")}`,
     );
-    return r.exitCode;
+    return { code: r.exitCode, summary };
   }
   if (r.verify && !r.verify.ok) {
     console.log(formatVerifyReport(r.verify));
@@ -122,5 +135,5 @@ await runTask({
   console.log(
     `run: shards in ${r.shard.shardsDir}` + (r.eval ? `; reports in ${r.eval.files.markdown}` : ""),
   );
-  return r.exitCode;
+  return { code: r.exitCode, summary };
 });

@@ -1,4 +1,5 @@
 /** `kinembed sample`: decode videos at 1 FPS into CLIP-sized frames (`frames/<id>.npy`). */
+import { requireWorkDir } from "../lib/core/mod.ts";
 import {
   reportFailures,
   runTask,
@@ -22,6 +23,7 @@ await runTask({
     quiet: { type: "boolean", help: "no progress output" },
   },
 }, async (v) => {
+  await requireWorkDir(stringFlag(v, "work")!, "sample");
   const s = await sample({
     ...sampleFlagOptions(v),
     work: stringFlag(v, "work")!,
@@ -34,5 +36,14 @@ await runTask({
       : `sample: ${s.done} videos, ${s.frames} frames in ${s.seconds.toFixed(1)}s` +
         ` (${s.alreadyDone} already done, ${s.failed.length} failed)`,
   );
-  return reportFailures(s.failed);
+  return {
+    code: reportFailures(s.failed),
+    summary: {
+      done: s.done,
+      alreadyDone: s.alreadyDone,
+      failed: s.failed.length,
+      frames: s.frames,
+      stepSeconds: s.seconds,
+    },
+  };
 });

@@ -1,6 +1,6 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
 import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
-import { SPLITS, UsageError } from "../lib/core/mod.ts";
+import { requireWorkDir, SPLITS, UsageError } from "../lib/core/mod.ts";
 import { DEFAULT_PER_SHARD, shard } from "../lib/shard/mod.ts";
 
 await runTask({
@@ -21,6 +21,7 @@ await runTask({
 }, async (values) => {
   const seed = intFlag(values, "seed", 0)!;
   if (seed > 0xffffffff) throw new UsageError(`--seed takes 0..4294967295, got ${seed}`);
+  await requireWorkDir(String(values.work), "shard");
   const s = await shard({
     work: String(values.work),
     seed,
@@ -44,5 +45,16 @@ await runTask({
         (s.removed.length ? `, ${s.removed.length} of an earlier plan removed` : "") +
         (s.staleTemps ? `, ${s.staleTemps} stale temp files removed` : ""),
   );
-  return reportFailures(s.failures);
+  return {
+    code: reportFailures(s.failures),
+    summary: {
+      shardsDir: s.shardsDir,
+      seed: s.seed,
+      perShard: s.perShard,
+      splits: s.splits,
+      written: s.written.length,
+      kept: s.kept.length,
+      removed: s.removed.length,
+    },
+  };
 });

@@ -1,6 +1,6 @@
 /** `kinembed verify`: check shards against a dataset card (read-only). */
 import { intFlag, runTask, stringFlag } from "../lib/cli/mod.ts";
-import { UsageError } from "../lib/core/mod.ts";
+import { requireWorkDir, UsageError } from "../lib/core/mod.ts";
 import { formatVerifyReport, verify } from "../lib/verify/mod.ts";
 
 await runTask({
@@ -26,7 +26,7 @@ await runTask({
       arg: "N",
       help: "embedding width each .npy must have (default: the work dir's model's, else 512)",
     },
-    json: { type: "boolean", help: "print the report as JSON" },
+    json: { type: "boolean", help: "print the report as one JSON object on stdout" },
     quiet: { type: "boolean", help: "no progress lines" },
   },
 }, async (values) => {
@@ -38,6 +38,7 @@ await runTask({
   }
   if (card === undefined) throw new UsageError("--card FILE is required");
   const json = values.json === true;
+  if (work !== undefined) await requireWorkDir(work, "verify");
   const report = await verify({
     work,
     shards,
@@ -46,6 +47,6 @@ await runTask({
     dim: intFlag(values, "dim", 1),
     quiet: values.quiet === true || json,
   });
-  console.log(json ? JSON.stringify(report, null, 2) : formatVerifyReport(report));
-  return report.ok ? 0 : 1;
+  if (!json) console.log(formatVerifyReport(report));
+  return { code: report.ok ? 0 : 1, summary: { ...report } };
 });

@@ -300,6 +300,7 @@ Deno.test("models: a file that is not ONNX, a wrong input name, a wrong input sh
   const { dir, cleanup } = await tempDir();
   try {
     const work = join(dir, "work");
+    await Deno.mkdir(work); // encode continues a work dir; it does not make one
     const junk = join(dir, "junk.onnx");
     await Deno.writeTextFile(junk, "this is not a model\n");
     const { text } = await ensureFixtureModels(MODELS, "tiny");

@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
+import { viewInChromium } from "./support/chromium.ts";
+import { readHubDataFiles } from "./support/hub_data_files.ts";
+import { parseSplitsCsv } from "../lib/shard/mod.ts";
 
 Deno.test("./kinembed demo: every step on the fixture dataset; verify passes; the probe keeps the signal (top-1 ≥ 0.9)", async () => {
   const { dir, cleanup } = await tempDir();
@@ -56,9 +59,51 @@ print(json.dumps(n, sort_keys=True))`,
       train: ds.splits.train.samples,
       val: ds.splits.val.samples,
     });
+    // the shards' Hub card: verify reads its totals back, its data_files map every tar
+    const card = join(work, "shards", "README.md");
+    const v = await run(["verify", "--work", work, "--card", card, "--json"]);
+    assertEquals(v.code, 0, new TextDecoder().decode(v.stderr));
+    assertEquals(JSON.parse(new TextDecoder().decode(v.stdout)).ok, true);
+    const hub = await readHubDataFiles(join(work, "shards"));
+    const names = { train: "train", val: "validation", test: "test" } as const;
+    const csv = parseSplitsCsv(await Deno.readTextFile(join(work, "shards", "splits.csv")));
+    assertEquals(hub.mapping, Object.fromEntries(csv.map((r) => [r.tarFile, names[r.split]])));
+    assertEquals(hub.counts, {
+      train: ds.splits.train.samples,
+      validation: ds.splits.val.samples,
+      test: ds.splits.test.samples,
+    });
+    assert(
+      (await Deno.readTextFile(card)).includes("### Linear-probe Evaluation"),
+      "eval's numbers",
+    );
+
+    // the report as a browser shows it: the sections there, the SVG charts drawn
+    const html = await Deno.readTextFile(join(work, "reports", "eval.html"));
+    assert(!/<script|\b(src|href)\s*=/i.test(html), "self-contained: no scripts, no links");
+    const view = await viewInChromium(join(work, "reports", "eval.html"), dir, [
+      "72,120,168",
+      "192,80,64",
+    ]);
+    for (
+      const heading of [
+        "Provenance",
+        "Split totals",
+        "Per class, worst first",
+        "Frames per video",
+        "Most confused pairs",
+      ]
+    ) assert(view.dom.includes(heading), `${heading} in the rendered page`);
+    assert(view.dom.includes(report.provenance.configHash), "the config hash is shown");
+    assertEquals(view.size, [1280, 2000]);
+    assert(view.inked > 0.02, `the page has content: ${view.inked}`);
+    assert(view.colours["72,120,168"] > 500, `bars drawn: ${JSON.stringify(view.colours)}`);
+
     // a second demo finds everything done
-    const again = await run(["demo", "--work", work, "--quiet"]);
+    const again = await run(["demo", "--work", work, "--quiet", "--json"]);
     assertEquals(again.code, 0);
+    const summary = JSON.parse(new TextDecoder().decode(again.stdout));
+    assertEquals([summary.task, summary.ok, summary.verifyOk], ["demo", true, true]);
   } finally {
     await cleanup();
   }

@@ -41,6 +41,7 @@ import {
   type ModelSource,
   parseModelSource,
 } from "../model/mod.ts";
+import { cardEvalTempPath } from "../shard/mod.ts";
 
 /** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url)).replace(
@@ -436,6 +437,12 @@ function grantEval(g: Grants, flags: Map<string, string[]>, work: string | undef
   g.addRead(join(REPO_ROOT, "data"));
   const out = last("out") ?? (work !== undefined ? join(work, "reports") : "reports");
   g.addReadWrite(out);
+  // eval puts its numbers into the shard set's Hub card (shards/README.md)
+  const shardsDir = shards ?? (work !== undefined ? join(work, "shards") : undefined);
+  if (shardsDir !== undefined) {
+    g.addReadWrite(join(shardsDir, "README.md"));
+    g.addWrite(cardEvalTempPath(shardsDir));
+  }
   if (work !== undefined) g.addRead(work);
   grantOrt(g);
 }

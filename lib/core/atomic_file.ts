@@ -21,12 +21,15 @@ export function tempPathFor(path: string): string {
  * Writes bytes atomically.
  * @param path the final path
  * @param chunks the content, in one or several pieces
+ * @param opts `tmp`: the temp file's path (default {@linkcode tempPathFor}), for a writer whose
+ *   permissions name that exact file
  */
 export async function writeFileAtomic(
   path: string,
   chunks: Uint8Array | Uint8Array[],
+  opts: { tmp?: string } = {},
 ): Promise<void> {
-  const tmp = tempPathFor(path);
+  const tmp = opts.tmp ?? tempPathFor(path);
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
     for (const c of Array.isArray(chunks) ? chunks : [chunks]) await writeAll(file, c);

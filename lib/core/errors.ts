@@ -22,6 +22,10 @@ export class ConfigMismatchError extends ConfigError {
   override name = "ConfigMismatchError";
   /** The keys whose stored and requested values differ. */
   readonly keys: string[];
+  /** Each differing key with its stored and requested value. */
+  readonly diffs: { key: string; stored: unknown; requested: unknown }[];
+  /** The work dir whose manifest holds the other configuration. */
+  readonly workDir: string;
 
   /**
    * Builds the message naming every differing key.
@@ -37,6 +41,8 @@ export class ConfigMismatchError extends ConfigError {
         ". Use a new --work dir, or the same settings.",
     );
     this.keys = diffs.map((d) => d.key);
+    this.diffs = diffs;
+    this.workDir = workDir;
   }
 }
 

@@ -40,10 +40,13 @@ export {
 export {
   ensureWorkDir,
   lockWorkDir,
+  requireWorkDir,
   type WorkDirLayout,
   workDirLayout,
   type WorkDirLock,
+  workDirShardsHint,
 } from "./work_dir.ts";
+export { KINEMBED_VERSION } from "./version.ts";
 export { parseSplitName, type Split, type SplitCount, SPLITS } from "./split.ts";
 export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_input.ts";
 export { mulberry32, seededShuffle } from "./random.ts";

@@ -115,3 +115,38 @@ export async function lockWorkDir(
     },
   };
 }
+
+/**
+ * When a folder given as a shards folder is a work dir (it has `manifest.db` or
+ * `shards/splits.csv`), the words that point to its shards; else an empty string.
+ * @param dir the folder given as `--shards`
+ * @returns e.g. `; /w is a work dir: use --work /w, or --shards /w/shards`
+ */
+export async function workDirShardsHint(dir: string): Promise<string> {
+  const l = workDirLayout(dir);
+  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+  if (await exists(join(l.shards, "splits.csv")) || await exists(l.manifest)) {
+    return `; ${dir} is a work dir: use --work ${dir}, or --shards ${l.shards}`;
+  }
+  return "";
+}
+
+/**
+ * Refuses a work dir that does not exist, for the steps that only continue one (all but
+ * download, run and demo, which make it).
+ * @param dir the work directory
+ * @param step the step's name, for the message
+ * @throws {ConfigError} naming the folder and what makes one
+ */
+export async function requireWorkDir(dir: string, step: string): Promise<void> {
+  // other failures (a parent that is a file, no permission) are the step's to report
+  const st = await Deno.stat(dir).catch((e) => (e instanceof Deno.errors.NotFound ? null : e));
+  if (st instanceof Error) return;
+  if (st === null) {
+    throw new ConfigError(
+      `work dir ${resolve(dir)} does not exist: ${step} continues a work dir that download ` +
+        "(or run) made; check --work",
+    );
+  }
+  if (!st.isDirectory) throw new ConfigError(`work dir ${resolve(dir)} is not a directory`);
+}

@@ -36,27 +36,48 @@
  * ```
  * @module
  */
-import { ConfigError, parseSplitName, type Split, UsageError, workDirLayout } from "../core/mod.ts";
-import { resolve } from "node:path";
+import {
+  ConfigError,
+  KINEMBED_VERSION,
+  parseSplitName,
+  type RunConfig,
+  type Split,
+  SPLITS,
+  UsageError,
+  workDirLayout,
+  writeFileAtomic,
+  writeNpy,
+} from "../core/mod.ts";
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
 import {
   type CentreFrames,
-  readCentreFrames,
+  type ClipPooling,
+  meanPooledFeature,
+  readClipFeatures,
+  readFrameCensus,
   readShardSplits,
   readVideoBatches,
 } from "./features.ts";
 import {
   classBreakdown,
+  type EvalArtefacts,
   type EvalProblem,
+  type EvalProvenance,
   type EvalReport,
   type EvalReportFiles,
+  formatCardEvalMarkdown,
   type LinearProbeSection,
   writeEvalReports,
   type ZeroShotSection,
 } from "./report.ts";
+import { cardProvenance, updateHubCardEval } from "../shard/mod.ts";
+import { parseCardSplits, type SplitTotals } from "../dataset/mod.ts";
 import type { ProviderName } from "../onnx/mod.ts";
 import {
   DEFAULT_PROBE_C,
   DEFAULT_PROBE_MAX_ITER,
+  type LinearProbe,
   scoreLinearProbe,
   trainLinearProbe,
 } from "./linear_probe.ts";
@@ -68,8 +89,14 @@ import {
   type PublishedAccuracies,
 } from "../dataset/mod.ts";
 import { topKAccuracy } from "./top_k.ts";
-import { buildZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
+import { buildZeroShotClassifier, type ZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
 import { resolveModel } from "../model/mod.ts";
+
+/** Which clip features eval uses: the card's methods, mean pooling, or both side by side. */
+export type EvalPooling = "centre" | "mean" | "all";
+
+/** The poolings `--pool` accepts. */
+export const EVAL_POOLINGS: readonly EvalPooling[] = ["centre", "mean", "all"];
 
 /** Options of {@linkcode evaluate}. */
 export interface EvalOptions {
@@ -101,6 +128,12 @@ export interface EvalOptions {
   threads?: number;
   /** Dataset card with the published accuracies (default the shipped CLIP-Kinetics700 card). */
   card?: string;
+  /**
+   * Clip features: `centre` (default; the card's methods: centre frame for the probe, per-frame
+   * softmax mean for zero-shot), `mean` (the L2-normalised mean of the L2-normalised frames for
+   * both), `all` (both, side by side).
+   */
+  pool?: EvalPooling;
   /** Progress lines (default: to stderr). */
   log?: (line: string) => void;
 }
@@ -147,15 +180,32 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const wantZeroShot = opts.zeroShot ?? (!opts.linearProbe && opts.textModel !== undefined);
   const wantProbe = opts.linearProbe ?? !opts.zeroShot;
 
+  const pool = opts.pool ?? "centre";
+  if (!EVAL_POOLINGS.includes(pool)) {
+    throw new UsageError(`--pool must be centre, mean or all, got ${JSON.stringify(pool)}`);
+  }
+  const poolings: ClipPooling[] = pool === "all" ? ["centre", "mean"] : [pool];
   const splits = await readShardSplits(shardsDir);
+  const createdAt = new Date().toISOString();
   const report: EvalReport = {
-    createdAt: new Date().toISOString(),
+    createdAt,
     shards: shardsDir,
     notRun: {},
     problems: [],
+    pool,
   };
   const cardPath = opts.card ?? defaultCardPath;
-  report.published = await readPublished(cardPath);
+  const cardText = await readCard(cardPath);
+  report.published = parseCardAccuracies(cardText, cardPath);
+  report.cardSplits = cardSplitsOrNone(cardText, cardPath);
+  report.provenance = await readProvenance(shardsDir, createdAt);
+  log(`eval: counting frames per video in ${shardsDir}`);
+  report.splits = {};
+  for (const sp of SPLITS) {
+    if (splits[sp]?.length) report.splits[sp] = await readFrameCensus(splits[sp]!);
+  }
+  const artefacts: EvalArtefacts = {};
+  await Deno.mkdir(outDir, { recursive: true });
 
   const evalTars = splits[split] ?? [];
   if (wantZeroShot) {
@@ -163,7 +213,15 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
       if (opts.zeroShot) throw new ConfigError(`${shardsDir}/splits.csv lists no ${split} shards`);
       report.notRun.zeroShot = `no ${split} shards`;
     } else {
-      report.zeroShot = await runZeroShot(opts, split, evalTars, report.problems, log);
+      const clf = await buildClassifier(opts, log);
+      Object.assign(artefacts, await writeTextEmbeddings(outDir, clf, opts));
+      for (const p of poolings) {
+        // the samples left out are the same for each pooling: named once
+        const problems = p === poolings[0] ? report.problems : [];
+        const z = await runZeroShot(opts, clf, p, split, evalTars, problems, log);
+        if (p === "centre") report.zeroShot = z;
+        else (report.pooled ??= {}).zeroShot = z;
+      }
     }
   } else if (opts.zeroShot === undefined && !opts.linearProbe) {
     report.notRun.zeroShot = "needs a CLIP text encoder (--text-model)";
@@ -177,37 +235,96 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
       if (opts.linearProbe) throw new ConfigError(why);
       report.notRun.linearProbe = why;
     } else {
-      report.linearProbe = await runLinearProbe(opts, split, trainTars, evalTars, log);
+      for (const p of poolings) {
+        const { section, probe, classes } = await runLinearProbe(
+          opts,
+          p,
+          split,
+          trainTars,
+          evalTars,
+          log,
+        );
+        if (p === "centre") report.linearProbe = section;
+        else (report.pooled ??= {}).linearProbe = section;
+        const w = await writeProbe(outDir, p, probe, classes, section);
+        (artefacts.probeWeights ??= []).push(w.weights);
+        (artefacts.probeInfo ??= []).push(w.info);
+      }
     }
   }
+  if (report.zeroShot || report.linearProbe || report.pooled) {
+    const card = await updateHubCardEval(shardsDir, formatCardEvalMarkdown(report))
+      .catch((e) => {
+        // a read-only published set: its card stays as it is
+        if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+          return undefined;
+        }
+        throw e;
+      });
+    if (card) artefacts.card = card;
+  }
+  report.artefacts = artefacts;
   const files = await writeEvalReports(outDir, report);
   return { report, files, problems: report.problems };
 }
 
 export { evaluate as eval };
 
-async function readPublished(path: string): Promise<PublishedAccuracies> {
-  let text: string;
+async function readCard(path: string): Promise<string> {
   try {
-    text = await Deno.readTextFile(path);
+    return await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new ConfigError(`card ${path} not found`);
     throw e;
   }
-  return parseCardAccuracies(text, path);
 }
 
-async function runZeroShot(
+function cardSplitsOrNone(text: string, path: string): SplitTotals | undefined {
+  try {
+    return parseCardSplits(text, path);
+  } catch {
+    return undefined; // a card without a Data Splits section: nothing to compare with
+  }
+}
+
+/** Provenance from the shards' `manifest.json` (written by shard and merge), when there is one. */
+async function readProvenance(shardsDir: string, date: string): Promise<EvalProvenance> {
+  const text = await Deno.readTextFile(join(shardsDir, "manifest.json")).catch(() => null);
+  let config: RunConfig = {}, hash = "unknown";
+  if (text !== null) {
+    try {
+      const m = JSON.parse(text) as { config?: RunConfig; configHash?: string };
+      config = m.config ?? {};
+      hash = m.configHash ?? hash;
+    } catch {
+      // not kinembed's manifest: provenance unknown
+    }
+  }
+  const p = cardProvenance(config, hash);
+  return {
+    model: p.model,
+    revision: p.revision,
+    modelSha256: p.modelSha256,
+    preset: p.preset,
+    fps: p.fps,
+    dtype: p.dtype,
+    configHash: p.configHash,
+    kinembedVersion: KINEMBED_VERSION,
+    date,
+  };
+}
+
+interface BuiltClassifier {
+  clf: ZeroShotClassifier;
+  templates: string[];
+}
+
+async function buildClassifier(
   opts: EvalOptions,
-  split: Split,
-  tars: string[],
-  problems: EvalProblem[],
   log: (line: string) => void,
-): Promise<ZeroShotSection> {
-  const t0 = performance.now();
+): Promise<BuiltClassifier> {
   const classNames = await loadClassNames(opts.classes);
   const templates = await loadPromptTemplates(opts.templates);
-  const classIndex = new Map(classNames.map((n, i) => [n, i]));
   log(`zero-shot: encoding ${classNames.length} classes × ${templates.length} templates`);
   // a checkpoint or hub model is fetched and built into its text encoder once
   const textModel = await resolveModel(opts.textModel!, { tower: "text", log });
@@ -217,6 +334,89 @@ async function runZeroShot(
     onFallback: (p, reason) =>
       log(`zero-shot: provider ${p} unavailable (${reason}), trying the next`),
   });
+  return { clf, templates };
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n"));
+}
+
+/** The zero-shot class weights `[K, D]` and what they are, for use elsewhere. */
+async function writeTextEmbeddings(
+  outDir: string,
+  built: BuiltClassifier,
+  opts: EvalOptions,
+): Promise<EvalArtefacts> {
+  const { clf, templates } = built;
+  const npy = join(outDir, "text_embeddings.npy");
+  const info = join(outDir, "text_embeddings.json");
+  await writeFileAtomic(
+    npy,
+    writeNpy({ dtype: "<f4", shape: [clf.numClasses, clf.dim], data: clf.weights }),
+  );
+  await writeJson(info, {
+    what: "zero-shot class weights: per class the mean over the templates of the L2-normalised " +
+      "text embeddings, L2-normalised again; rows in the order of classes",
+    shape: [clf.numClasses, clf.dim],
+    dtype: "float32",
+    classes: clf.classNames,
+    templates: templates.length,
+    templatesSha256: sha256Hex(templates.join("\n")),
+    textModel: opts.textModel,
+    logitScale: 100,
+  });
+  return { textEmbeddings: npy, textEmbeddingsInfo: info };
+}
+
+/** The probe's weights `[D+1, K]` (intercepts last) and what they are, for use elsewhere. */
+async function writeProbe(
+  outDir: string,
+  pooling: ClipPooling,
+  probe: { weights: Float64Array; dim: number; numClasses: number },
+  classes: string[],
+  section: LinearProbeSection,
+): Promise<{ weights: string; info: string }> {
+  const weights = join(outDir, `probe_${pooling}.npy`);
+  const info = join(outDir, `probe_${pooling}.json`);
+  await writeFileAtomic(
+    weights,
+    writeNpy({ dtype: "<f8", shape: [probe.dim + 1, probe.numClasses], data: probe.weights }),
+  );
+  await writeJson(info, {
+    what: "multinomial logistic regression: scores = [feature, 1] @ W; rows 0..D-1 the weights, " +
+      "row D the intercepts; columns in the order of classes",
+    feature: pooling === "centre"
+      ? "the raw centre frame emb[floor(n/2)] (not normalised)"
+      : "the L2-normalised mean of the L2-normalised frames",
+    shape: [probe.dim + 1, probe.numClasses],
+    dtype: "float64",
+    classes,
+    C: section.C,
+    trainCount: section.trainCount,
+    top1: section.top1,
+    top5: section.top5,
+    split: section.split,
+  });
+  return { weights, info };
+}
+
+async function runZeroShot(
+  opts: EvalOptions,
+  built: BuiltClassifier,
+  pooling: ClipPooling,
+  split: Split,
+  tars: string[],
+  problems: EvalProblem[],
+  log: (line: string) => void,
+): Promise<ZeroShotSection> {
+  const t0 = performance.now();
+  const { clf, templates } = built;
+  const classNames = clf.classNames;
+  const classIndex = new Map(classNames.map((n, i) => [n, i]));
   const scorer = await ZeroShotScorer.open(clf, {
     providers: opts.providers,
     threads: opts.threads,
@@ -236,7 +436,7 @@ async function runZeroShot(
         return false;
       });
       for (const v of kept) {
-        if (v.frames.length > 0 && v.frames.length !== v.count * clf.dim) {
+        if (pooling === "centre" && v.frames.length > 0 && v.frames.length !== v.count * clf.dim) {
           throw new ConfigError(
             `${v.shard} ${v.key}: embeddings are ${
               v.frames.length / v.count
@@ -246,7 +446,20 @@ async function runZeroShot(
         truth.push(classIndex.get(v.label)!);
         if (v.count === 0) zeroFrame++;
       }
-      ranked.push(await scorer.predict(kept.map((v) => v.frames), 5));
+      // mean pooling: one unit-length feature per clip, scored as a one-frame video
+      const feats = pooling === "mean"
+        ? kept.map((v) => {
+          if (v.count > 0 && v.frames.length !== v.count * clf.dim) {
+            throw new ConfigError(
+              `${v.shard} ${v.key}: embeddings are ${
+                v.frames.length / v.count
+              } wide, the text model's ${clf.dim}`,
+            );
+          }
+          return v.count > 0 ? meanPooledFeature(v.frames, v.count, clf.dim) : v.frames;
+        })
+        : kept.map((v) => v.frames);
+      ranked.push(await scorer.predict(feats, 5));
     }
   } finally {
     await scorer.release();
@@ -257,7 +470,7 @@ async function runZeroShot(
   const acc = topKAccuracy(predicted, k, t);
   const { perClass, confusions } = classBreakdown(classNames, t, predicted, k);
   log(
-    `zero-shot: ${acc.count} ${split} videos, top-1 ${acc.top1.toFixed(4)}, top-5 ${
+    `zero-shot (${pooling}): ${acc.count} ${split} videos, top-1 ${acc.top1.toFixed(4)}, top-5 ${
       acc.top5.toFixed(4)
     }`,
   );
@@ -275,22 +488,27 @@ async function runZeroShot(
     classes: classNames.length,
     templates: templates.length,
     zeroFrame,
+    method: pooling === "centre"
+      ? "card method: mean over frames of per-frame softmax(100·x·W)"
+      : "mean-pooled: softmax(100·p·W), p the L2-normalised mean of the L2-normalised frames",
   };
 }
 
 async function runLinearProbe(
   opts: EvalOptions,
+  pooling: ClipPooling,
   split: Split,
   trainTars: string[],
   evalTars: string[],
   log: (line: string) => void,
-): Promise<LinearProbeSection> {
+): Promise<{ section: LinearProbeSection; probe: LinearProbe; classes: string[] }> {
   const t0 = performance.now();
+  const what = pooling === "centre" ? "centre frames" : "mean-pooled clips";
   log(
-    `linear probe: reading centre frames of ${trainTars.length} train and ${evalTars.length} ${split} shards`,
+    `linear probe: reading ${what} of ${trainTars.length} train and ${evalTars.length} ${split} shards`,
   );
-  const train = await readCentreFrames(trainTars);
-  const scored = await readCentreFrames(evalTars);
+  const train = await readClipFeatures(trainTars, pooling);
+  const scored = await readClipFeatures(evalTars, pooling);
   if (train.keys.length === 0) throw new ConfigError("linear probe: no train sample has frames");
   if (scored.keys.length > 0 && scored.dim !== train.dim) {
     throw new ConfigError(
@@ -345,10 +563,10 @@ async function runLinearProbe(
   const truthAll = Int32Array.from(scored.labels, (l) => allIndex.get(l)!);
   const { perClass, confusions } = classBreakdown(names, truthAll, score.predicted, score.k);
   log(
-    `linear probe: ${probe.iterations} iterations (${probe.stop}), ${score.count} ${split} samples, ` +
+    `linear probe (${pooling}): ${probe.iterations} iterations (${probe.stop}), ${score.count} ${split} samples, ` +
       `top-1 ${score.top1.toFixed(4)}, top-5 ${score.top5.toFixed(4)}`,
   );
-  return {
+  const section: LinearProbeSection = {
     split,
     count: score.count,
     top1: score.top1,
@@ -370,7 +588,11 @@ async function runLinearProbe(
     stop: probe.stop,
     objective: probe.objective,
     gradMaxAbs: probe.gradMaxAbs,
+    method: pooling === "centre"
+      ? "card method: the raw centre frame emb[floor(n/2)]"
+      : "mean-pooled: the L2-normalised mean of the L2-normalised frames",
   };
+  return { section, probe, classes };
 }
 
 function labelsOf(frames: CentreFrames, index: Map<string, number>): Int32Array {

@@ -176,7 +176,8 @@ Deno.test("eval task: zero-shot and linear probe on shards in a work dir, three 
     assert(md.includes(`| Top-1 | ${(23 / 25).toFixed(4)} | 0.31 |`), md);
     assert(md.includes("| mean(Top1, Top5) |") && md.includes("| 0.53 |"), md);
     const html = await Deno.readTextFile(join(reports, "eval.html"));
-    assertEquals((html.match(/<svg /g) ?? []).length, 4);
+    // per evaluation an accuracy histogram and the confusions; a frames histogram per split
+    assertEquals((html.match(/<svg /g) ?? []).length, 2 * 2 + 2);
     assert(html.includes("per-class top-1 accuracy"), "histogram");
 
     // Zero-shot without a text model is a usage error (exit 2).

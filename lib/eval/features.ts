@@ -1,14 +1,22 @@
 /**
  * What the evaluations read from a directory of WebDataset shards: the split of each tar (from
  * `splits.csv` beside them), each sample's centre frame `emb[floor(n/2)]` as float32 (the linear
- * probe's feature, not normalised), or each video's frames in batches (zero-shot).
+ * probe's feature, not normalised) or its mean-pooled clip feature, each video's frames in
+ * batches (zero-shot), and the frames-per-video census of each split.
  * @module
  */
 import { join } from "node:path";
-import { ConfigError, FormatError, type Split } from "../core/mod.ts";
+import {
+  ConfigError,
+  FormatError,
+  readNpyHeader,
+  type Split,
+  workDirShardsHint,
+} from "../core/mod.ts";
 import {
   embeddingsToFloat32,
   parseSplitsCsv,
+  readRawSamples,
   ShardReader,
   type ShardSample,
 } from "../shard/mod.ts";
@@ -30,7 +38,8 @@ export async function readShardSplits(shardsDir: string): Promise<ShardSplits> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new ConfigError(
-        `${csv} not found: eval needs the split of each shard (tar_file,split)`,
+        `${csv} not found: eval needs the split of each shard (tar_file,split)` +
+          await workDirShardsHint(shardsDir),
       );
     }
     throw e;
@@ -91,13 +100,58 @@ export interface CentreFrames {
   skipped: string[];
 }
 
+/** How a clip's frames become one feature. */
+export type ClipPooling = "centre" | "mean";
+
+/**
+ * The mean-pooled feature of a clip: each frame L2-normalised, averaged, and the mean
+ * L2-normalised again.
+ * @param frames `[count, dim]` row-major
+ * @param count number of frames (at least one)
+ * @param dim embedding width
+ * @returns the unit-length `[dim]` feature (all zeros when every frame is zero)
+ * @example
+ * ```ts
+ * import { meanPooledFeature } from "./features.ts";
+ * meanPooledFeature(Float32Array.of(3, 0, 0, 5), 2, 2); // [√½, √½]
+ * ```
+ */
+export function meanPooledFeature(frames: Float32Array, count: number, dim: number): Float32Array {
+  const acc = new Float64Array(dim);
+  for (let f = 0; f < count; f++) {
+    let sq = 0;
+    for (let j = 0; j < dim; j++) sq += frames[f * dim + j] ** 2;
+    const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
+    for (let j = 0; j < dim; j++) acc[j] += frames[f * dim + j] * inv;
+  }
+  let sq = 0;
+  for (let j = 0; j < dim; j++) sq += acc[j] ** 2;
+  const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
+  return Float32Array.from(acc, (v) => v * inv);
+}
+
 /**
  * Reads the centre frame `emb[floor(n/2)]` of every sample of some shards.
  * @param tars the shard files
  * @returns features, keys, labels, and the samples skipped for having no frames
  * @throws {FormatError} naming the shard and key of a sample that does not decode
  */
-export async function readCentreFrames(tars: readonly string[]): Promise<CentreFrames> {
+export function readCentreFrames(tars: readonly string[]): Promise<CentreFrames> {
+  return readClipFeatures(tars, "centre");
+}
+
+/**
+ * Reads one feature per sample of some shards: the raw centre frame (the card's probe) or the
+ * mean-pooled clip ({@linkcode meanPooledFeature}).
+ * @param tars the shard files
+ * @param pooling `centre` or `mean`
+ * @returns features, keys, labels, and the samples skipped for having no frames
+ * @throws {FormatError} naming the shard and key of a sample that does not decode
+ */
+export async function readClipFeatures(
+  tars: readonly string[],
+  pooling: ClipPooling,
+): Promise<CentreFrames> {
   const keys: string[] = [];
   const labels: string[] = [];
   const skipped: string[] = [];
@@ -116,8 +170,12 @@ export async function readCentreFrames(tars: readonly string[]): Promise<CentreF
       grown.set(features);
       features = grown;
     }
-    const centre = Math.floor(f.count / 2);
-    features.set(f.frames.subarray(centre * dim, (centre + 1) * dim), n * dim);
+    if (pooling === "mean") {
+      features.set(meanPooledFeature(f.frames, f.count, dim), n * dim);
+    } else {
+      const centre = Math.floor(f.count / 2);
+      features.set(f.frames.subarray(centre * dim, (centre + 1) * dim), n * dim);
+    }
     keys.push(s.key);
     labels.push(s.label);
   }
@@ -159,4 +217,54 @@ export async function* readVideoBatches(
     frames += f.count;
   }
   if (batch.length > 0) yield batch;
+}
+
+/** How many videos of a split have how many frames. */
+export interface FrameCensus {
+  /** Samples read. */
+  samples: number;
+  /** Tars read. */
+  tars: number;
+  /** Samples with no frames. */
+  zeroFrame: number;
+  /** Frames in all. */
+  frames: number;
+  /** Frame count → number of videos with it (keys are decimal strings). */
+  perVideo: Record<string, number>;
+}
+
+/**
+ * Counts the frames of every sample of some shards from the `.npy` headers alone (no embedding
+ * is decoded).
+ * @param tars the shard files
+ * @returns samples, tars, zero-frame samples, frames, and the frames-per-video counts
+ * @throws {FormatError} naming the shard and key of a sample whose `.npy` header is unreadable
+ */
+export async function readFrameCensus(tars: readonly string[]): Promise<FrameCensus> {
+  const perVideo = new Map<number, number>();
+  let samples = 0, frames = 0, zeroFrame = 0;
+  for (const tar of tars) {
+    for await (const raw of readRawSamples(tar)) {
+      const npy = raw.members.get("npy");
+      if (!npy) throw new FormatError(`${tar} ${raw.key}: sample has no .npy`);
+      let n: number;
+      try {
+        n = readNpyHeader(npy).shape[0] ?? 0;
+      } catch (e) {
+        throw new FormatError(`${tar} ${raw.key}: .npy: ${(e as Error).message}`);
+      }
+      samples++;
+      frames += n;
+      if (n === 0) zeroFrame++;
+      perVideo.set(n, (perVideo.get(n) ?? 0) + 1);
+    }
+  }
+  const sorted = [...perVideo.entries()].sort((a, b) => a[0] - b[0]);
+  return {
+    samples,
+    tars: tars.length,
+    zeroFrame,
+    frames,
+    perVideo: Object.fromEntries(sorted.map(([k, v]) => [String(k), v])),
+  };
 }

@@ -19,8 +19,13 @@
  */
 export {
   type CentreFrames,
+  type ClipPooling,
   type EvalVideo,
+  type FrameCensus,
+  meanPooledFeature,
   readCentreFrames,
+  readClipFeatures,
+  readFrameCensus,
   readShardSplits,
   readVideoBatches,
   type ShardSplits,
@@ -68,14 +73,28 @@ export {
   type ClassAccuracy,
   classBreakdown,
   type Confusion,
+  type EvalArtefacts,
   type EvalProblem,
+  type EvalProvenance,
   type EvalReport,
   type EvalReportFiles,
   type EvalSection,
+  formatCardEvalMarkdown,
   formatEvalHtml,
   formatEvalMarkdown,
+  type FrameBin,
+  frameBins,
+  framesHistogramSvg,
   type LinearProbeSection,
+  worstClassesFirst,
   writeEvalReports,
   type ZeroShotSection,
 } from "./report.ts";
-export { eval, type EvalOptions, type EvalResult, evaluate } from "./eval.ts";
+export {
+  eval,
+  EVAL_POOLINGS,
+  type EvalOptions,
+  type EvalPooling,
+  type EvalResult,
+  evaluate,
+} from "./eval.ts";

@@ -5,8 +5,9 @@
  * @module
  */
 import { join } from "node:path";
-import { writeFileAtomic } from "../core/mod.ts";
-import type { Accuracy, PublishedAccuracies } from "../dataset/mod.ts";
+import { FormatError, type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
+import type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
+import type { FrameCensus } from "./features.ts";
 
 /** One class's accuracy on the scored split. */
 export interface ClassAccuracy {
@@ -18,6 +19,10 @@ export interface ClassAccuracy {
   top1: number;
   /** Fraction among the first five. */
   top5: number;
+  /** The class its samples were most often ranked first as instead (absent: never confused). */
+  confusedWith?: string;
+  /** How many of its samples went to `confusedWith`. */
+  confusedCount?: number;
 }
 
 /** How often samples of one class were ranked first as another. */
@@ -44,6 +49,8 @@ export interface EvalSection extends Accuracy {
   provider: string;
   /** Wall time in seconds. */
   seconds: number;
+  /** How a clip's frames were used: the card's method, or mean pooling. */
+  method?: string;
 }
 
 /** The zero-shot part of the report. */
@@ -94,6 +101,42 @@ export interface EvalProblem {
   error: string;
 }
 
+/** Where the evaluated embeddings came from (from the shards' `manifest.json` when present). */
+export interface EvalProvenance {
+  /** The image model's name (a Hub id or a local file). */
+  model: string;
+  /** Its revision. */
+  revision: string;
+  /** SHA-256 of the image encoder. */
+  modelSha256: string;
+  /** Preprocessing preset. */
+  preset: string;
+  /** Frames per second. */
+  fps: string;
+  /** Embedding dtype. */
+  dtype: string;
+  /** Hash of the run configuration. */
+  configHash: string;
+  /** kinembed's version (of this eval). */
+  kinembedVersion: string;
+  /** When the report was made (ISO 8601). */
+  date: string;
+}
+
+/** Files eval writes besides the reports, for use elsewhere. */
+export interface EvalArtefacts {
+  /** Zero-shot class weights `[K, D]` float32 (`text_embeddings.npy`). */
+  textEmbeddings?: string;
+  /** Their classes, templates hash and text model (`text_embeddings.json`). */
+  textEmbeddingsInfo?: string;
+  /** Probe weights per pooling, `[D+1, K]` float64 (`probe_<pooling>.npy`), intercepts last. */
+  probeWeights?: string[];
+  /** Their classes and settings (`probe_<pooling>.json`). */
+  probeInfo?: string[];
+  /** The shard set's Hub card, when eval put its numbers in it. */
+  card?: string;
+}
+
 /** Everything `eval.json` holds. */
 export interface EvalReport {
   /** When the report was made (ISO 8601). */
@@ -110,6 +153,18 @@ export interface EvalReport {
   notRun: { zeroShot?: string; linearProbe?: string };
   /** Samples left out, each named. */
   problems: EvalProblem[];
+  /** Where the embeddings came from. */
+  provenance?: EvalProvenance;
+  /** Per split found: samples, tars, zero-frame samples, frames per video. */
+  splits?: Partial<Record<Split, FrameCensus>>;
+  /** The card's Data Splits totals, when the card has that section. */
+  cardSplits?: SplitTotals;
+  /** The pooling asked for (`centre`: the card's methods; `mean`; `all`: both). */
+  pool?: string;
+  /** Mean-pooled evaluations (`--pool mean|all`). */
+  pooled?: { zeroShot?: ZeroShotSection; linearProbe?: LinearProbeSection };
+  /** Files written for use elsewhere. */
+  artefacts?: EvalArtefacts;
 }
 
 /**
@@ -147,14 +202,22 @@ export function classBreakdown(
       }
     }
   }
+  const worst = new Map<number, [number, number]>();
+  for (const [pair, n] of pairs) {
+    const t = Math.floor(pair / K), p = pair % K;
+    const w = worst.get(t);
+    if (!w || n > w[1] || (n === w[1] && p < w[0])) worst.set(t, [p, n]);
+  }
   const perClass: ClassAccuracy[] = [];
   for (let c = 0; c < K; c++) {
     if (count[c] === 0) continue;
+    const w = worst.get(c);
     perClass.push({
       name: names[c],
       count: count[c],
       top1: hit1[c] / count[c],
       top5: hit5[c] / count[c],
+      ...(w ? { confusedWith: names[w[0]], confusedCount: w[1] } : {}),
     });
   }
   const confusions = [...pairs.entries()]
@@ -170,21 +233,6 @@ export function classBreakdown(
 
 const fmt = (x: number) => x.toFixed(4);
 
-function accuracyTable(ours: Accuracy, card: Accuracy | undefined): string[] {
-  const rows: [string, number, number | undefined][] = [
-    ["Top-1", ours.top1, card?.top1],
-    ["Top-5", ours.top5, card?.top5],
-    ["mean(Top1, Top5)", ours.mean, card?.mean],
-  ];
-  const diff = (a: number, b: number | undefined) =>
-    b === undefined ? "–" : `${a - b >= 0 ? "+" : "−"}${Math.abs(a - b).toFixed(4)}`;
-  return [
-    "| | Accuracy | Card | Difference |",
-    "| ---------------- | -------- | ---- | ---------- |",
-    ...rows.map(([name, a, b]) => `| ${name} | ${fmt(a)} | ${b ?? "–"} | ${diff(a, b)} |`),
-  ];
-}
-
 function zeroShotDetails(z: ZeroShotSection): string {
   return `${z.count} ${z.split} videos (${z.zeroFrame} without frames, counted wrong), ` +
     `${z.classes} classes × ${z.templates} templates, text model ${z.textModel}, ` +
@@ -199,13 +247,187 @@ function probeDetails(p: LinearProbeSection): string {
     `${p.stop}), objective ${p.objective.toFixed(4)}, ${p.provider}, ${p.seconds.toFixed(1)} s`;
 }
 
+/** The sections of a report in display order: label, card method or pooled, card numbers. */
+function sectionsOf(r: EvalReport): {
+  title: string;
+  s: EvalSection;
+  card?: Accuracy;
+  details: string;
+}[] {
+  const out = [];
+  if (r.zeroShot) {
+    out.push({
+      title: "Zero-shot, card method (per-frame softmax mean)",
+      s: r.zeroShot,
+      card: r.published?.zeroShot,
+      details: zeroShotDetails(r.zeroShot),
+    });
+  }
+  if (r.pooled?.zeroShot) {
+    out.push({
+      title: "Zero-shot, mean-pooled clip",
+      s: r.pooled.zeroShot,
+      card: r.published?.zeroShot,
+      details: zeroShotDetails(r.pooled.zeroShot),
+    });
+  }
+  if (r.linearProbe) {
+    out.push({
+      title: "Linear probe, card method (centre frame)",
+      s: r.linearProbe,
+      card: r.published?.linearProbe,
+      details: probeDetails(r.linearProbe),
+    });
+  }
+  if (r.pooled?.linearProbe) {
+    out.push({
+      title: "Linear probe, mean-pooled clip",
+      s: r.pooled.linearProbe,
+      card: r.published?.linearProbe,
+      details: probeDetails(r.pooled.linearProbe),
+    });
+  }
+  return out;
+}
+
 /**
- * The Markdown report: per evaluation, the card's table (Top-1, Top-5, mean) with the card's
- * published numbers and the difference, then what was run.
+ * Per-class accuracy sorted worst first: by top-1, then top-5, then more samples first, then name.
+ * @param perClass per-class accuracies
+ * @returns a sorted copy
+ */
+export function worstClassesFirst(perClass: readonly ClassAccuracy[]): ClassAccuracy[] {
+  return [...perClass].sort((a, b) =>
+    a.top1 - b.top1 || a.top5 - b.top5 || b.count - a.count ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  );
+}
+
+/** One bin of a frames-per-video histogram. */
+export interface FrameBin {
+  /** Label, e.g. `0`, `5`, `8–15`. */
+  label: string;
+  /** Videos in the bin. */
+  videos: number;
+}
+
+/**
+ * Bins a frames-per-video census: one bin per frame count up to 24 frames, else 0, 1 and powers
+ * of two (2–3, 4–7, ...). The 0-frame bin is always there.
+ * @param perVideo frame count → videos
+ * @returns the bins in order
+ */
+export function frameBins(perVideo: Record<string, number>): FrameBin[] {
+  const entries = Object.entries(perVideo).map(([k, v]) => [Number(k), v] as const);
+  const max = Math.max(0, ...entries.map(([k]) => k));
+  const bins: { lo: number; hi: number; videos: number }[] = [];
+  if (max <= 24) {
+    for (let f = 0; f <= max; f++) bins.push({ lo: f, hi: f, videos: 0 });
+  } else {
+    bins.push({ lo: 0, hi: 0, videos: 0 }, { lo: 1, hi: 1, videos: 0 });
+    for (let lo = 2; lo <= max; lo *= 2) bins.push({ lo, hi: 2 * lo - 1, videos: 0 });
+  }
+  for (const [k, v] of entries) bins.find((b) => k >= b.lo && k <= b.hi)!.videos += v;
+  return bins.map((b) => ({
+    label: b.lo === b.hi ? String(b.lo) : `${b.lo}–${b.hi}`,
+    videos: b.videos,
+  }));
+}
+
+function provenanceRows(p: EvalProvenance): [string, string][] {
+  return [
+    ["Model", p.model],
+    ["Revision", p.revision],
+    ["Model sha256", p.modelSha256],
+    ["Preset", p.preset],
+    ["FPS", p.fps],
+    ["Dtype", p.dtype],
+    ["Config hash", p.configHash],
+    ["kinembed", p.kinembedVersion],
+    ["Date", p.date],
+  ];
+}
+
+function comparisonRows(r: EvalReport, kind: "zeroShot" | "linearProbe"): string[][] | undefined {
+  const card = r.published?.[kind];
+  const ours = r[kind];
+  const pooled = r.pooled?.[kind];
+  if (!ours && !pooled) return undefined;
+  const d = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined
+      ? "–"
+      : `${a - b >= 0 ? "+" : "−"}${Math.abs(a - b).toFixed(4)}`;
+  const v = (a: number | undefined) => (a === undefined ? "–" : fmt(a));
+  const rows: [string, keyof Accuracy][] = [
+    ["Top-1", "top1"],
+    ["Top-5", "top5"],
+    ["mean(Top1, Top5)", "mean"],
+  ];
+  // the card's published number, then each method run with its difference from it
+  const head = ["", ...(ours ? ["Card method"] : []), "Card", "Difference"];
+  if (pooled) head.push("Mean-pooled", "Difference");
+  if (!ours) head.splice(2, 1); // mean only: "Card", then the pooled pair
+  return [
+    head,
+    ...rows.map(([name, k]) => [
+      name,
+      ...(ours ? [v(ours[k]), card ? String(card[k]) : "–", d(ours[k], card?.[k])] : [
+        card ? String(card[k]) : "–",
+      ]),
+      ...(pooled ? [v(pooled[k]), d(pooled[k], card?.[k])] : []),
+    ]),
+  ];
+}
+
+function mdTable(rows: string[][]): string[] {
+  const [head, ...body] = rows;
+  return [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...body.map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`),
+  ];
+}
+
+function perClassRows(s: EvalSection): string[][] {
+  return [
+    ["Class", "Count", "Top-1", "Top-5", "Most confused with"],
+    ...worstClassesFirst(s.perClass).map((c) => [
+      c.name,
+      String(c.count),
+      fmt(c.top1),
+      fmt(c.top5),
+      c.confusedWith ? `${c.confusedWith} (${c.confusedCount})` : "–",
+    ]),
+  ];
+}
+
+function totalsRows(r: EvalReport): string[][] {
+  const rows = [["Split", "Samples", "Tars", "Card samples", "Card tars", "Without frames"]];
+  for (const sp of SPLITS) {
+    const f = r.splits?.[sp];
+    const c = r.cardSplits?.[sp];
+    if (!f && !c) continue;
+    rows.push([
+      sp,
+      f ? String(f.samples) : "–",
+      f ? String(f.tars) : "–",
+      c ? String(c.samples) : "–",
+      c ? String(c.tars) : "–",
+      f ? String(f.zeroFrame) : "–",
+    ]);
+  }
+  return rows;
+}
+
+/**
+ * The Markdown report: provenance; the split totals next to the card's; per evaluation the card's
+ * table (Top-1, Top-5, mean) with the card's published numbers, the card's method and the
+ * mean-pooled one side by side; what was run; per-class tables worst first; the most confused
+ * pairs; the frames-per-video counts per split.
  * @param r the report
+ * @param opts `brief`: leave out the per-class, confusion and frames tables (for a terminal)
  * @returns Markdown text
  */
-export function formatEvalMarkdown(r: EvalReport): string {
+export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}): string {
   const out = [
     "# kinembed eval",
     "",
@@ -213,34 +435,120 @@ export function formatEvalMarkdown(r: EvalReport): string {
     (r.published ? ` · published numbers from \`${r.published.source}\`` : ""),
     "",
   ];
-  if (r.zeroShot) {
+  if (r.provenance) {
     out.push(
-      "### Zero-shot Evaluation",
+      "## Provenance",
       "",
-      ...accuracyTable(r.zeroShot, r.published?.zeroShot),
+      ...mdTable([["Item", "Value"], ...provenanceRows(r.provenance)]),
       "",
     );
-    out.push(zeroShotDetails(r.zeroShot), "");
-  } else if (r.notRun.zeroShot) {
-    out.push("### Zero-shot Evaluation", "", `Not run: ${r.notRun.zeroShot}`, "");
   }
-  if (r.linearProbe) {
+  if (r.splits || r.cardSplits) {
+    out.push("## Split totals", "", ...mdTable(totalsRows(r)), "");
+  }
+  for (
+    const [kind, title] of [["zeroShot", "Zero-shot"], ["linearProbe", "Linear-probe"]] as const
+  ) {
+    const rows = comparisonRows(r, kind);
+    if (rows) {
+      out.push(`### ${title} Evaluation`, "", ...mdTable(rows), "");
+      for (const s of [r[kind], r.pooled?.[kind]]) {
+        if (!s) continue;
+        out.push(
+          `${s.method ?? ""}: ` +
+            (kind === "zeroShot"
+              ? zeroShotDetails(s as ZeroShotSection)
+              : probeDetails(s as LinearProbeSection)),
+          "",
+        );
+      }
+    } else if (r.notRun[kind]) {
+      out.push(`### ${title} Evaluation`, "", `Not run: ${r.notRun[kind]}`, "");
+    }
+  }
+  for (const sec of opts.brief ? [] : sectionsOf(r)) {
     out.push(
-      "### Linear-probe Evaluation",
+      `## ${sec.title}: per class, worst first (${sec.s.perClass.length} classes)`,
       "",
-      ...accuracyTable(r.linearProbe, r.published?.linearProbe),
+      ...mdTable(perClassRows(sec.s)),
       "",
-      probeDetails(r.linearProbe),
+      `### ${sec.title}: most confused pairs`,
+      "",
+      ...mdTable([
+        ["True class", "Ranked first instead", "Samples"],
+        ...sec.s.confusions.slice(0, 20).map((c) => [c.truth, c.predicted, String(c.count)]),
+      ]),
       "",
     );
-  } else if (r.notRun.linearProbe) {
-    out.push("### Linear-probe Evaluation", "", `Not run: ${r.notRun.linearProbe}`, "");
+  }
+  if (r.splits && !opts.brief) {
+    out.push("## Frames per video", "");
+    for (const sp of SPLITS) {
+      const f = r.splits[sp];
+      if (!f) continue;
+      const bins = frameBins(f.perVideo);
+      out.push(
+        `${sp}: ${f.samples} videos, ${f.frames} frames, ${f.zeroFrame} without frames`,
+        "",
+        ...mdTable([["Frames", ...bins.map((b) => b.label)], [
+          "Videos",
+          ...bins.map((b) => String(b.videos)),
+        ]]),
+        "",
+      );
+    }
+  }
+  if (r.artefacts) {
+    const files = [
+      r.artefacts.textEmbeddings,
+      r.artefacts.textEmbeddingsInfo,
+      ...(r.artefacts.probeWeights ?? []),
+      ...(r.artefacts.probeInfo ?? []),
+      r.artefacts.card,
+    ].filter((f): f is string => f !== undefined);
+    if (files.length > 0) {
+      out.push("## Files for use elsewhere", "", ...files.map((f) => `- \`${f}\``), "");
+    }
   }
   if (r.problems.length > 0) {
     out.push(`### Samples left out (${r.problems.length})`, "");
     for (const p of r.problems.slice(0, 100)) out.push(`- ${p.id}: ${p.error}`);
     if (r.problems.length > 100) out.push(`- … and ${r.problems.length - 100} more (eval.json)`);
     out.push("");
+  }
+  return out.join("\n");
+}
+
+/**
+ * Eval's numbers for the shard set's Hub card: the card's tables (Top-1, Top-5, mean) under the
+ * card's headings, so a card reader finds them where the published card has them.
+ * @param r the report
+ * @returns Markdown for between the card's eval markers
+ */
+export function formatCardEvalMarkdown(r: EvalReport): string {
+  const out = [
+    `Evaluated by kinembed ${r.provenance?.kinembedVersion ?? ""} on ${r.createdAt}.`,
+    "",
+  ];
+  for (
+    const [kind, title] of [["zeroShot", "Zero-shot"], ["linearProbe", "Linear-probe"]] as const
+  ) {
+    for (const s of [r[kind], r.pooled?.[kind]]) {
+      if (!s) continue;
+      const pooled = s === r.pooled?.[kind];
+      out.push(
+        `### ${title} Evaluation${pooled ? " (mean-pooled clip)" : ""}`,
+        "",
+        "| | Accuracy |",
+        "| ---------------- | -------- |",
+        `| Top-1 | ${fmt(s.top1)} |`,
+        `| Top-5 | ${fmt(s.top5)} |`,
+        `| mean(Top1, Top5) | ${fmt(s.mean)} |`,
+        "",
+        `${s.count} ${s.split} samples; ${s.method ?? ""}.`,
+        "",
+      );
+    }
   }
   return out.join("\n");
 }
@@ -313,66 +621,111 @@ export function confusionBarsSvg(confusions: readonly Confusion[], limit = 20): 
     }</svg>`;
 }
 
-function htmlTable(ours: Accuracy, card: Accuracy | undefined): string {
-  const row = (name: string, a: number, b: number | undefined) =>
-    `<tr><th>${name}</th><td>${fmt(a)}</td><td>${b ?? "–"}</td><td>${
-      b === undefined ? "–" : (a - b >= 0 ? "+" : "−") + Math.abs(a - b).toFixed(4)
-    }</td></tr>`;
-  return `<table><tr><th></th><th>Accuracy</th><th>Card</th><th>Difference</th></tr>` +
-    row("Top-1", ours.top1, card?.top1) + row("Top-5", ours.top5, card?.top5) +
-    row("mean(Top1, Top5)", ours.mean, card?.mean) + `</table>`;
-}
-
-function htmlSection(
-  title: string,
-  s: EvalSection,
-  card: Accuracy | undefined,
-  details: string,
-): string {
-  return `<h2>${title}</h2>${htmlTable(s, card)}<p>${esc(details)}</p>` +
-    `<h3>Per-class top-1 accuracy (${s.perClass.length} classes)</h3>${
-      accuracyHistogramSvg(s.perClass)
-    }` +
-    `<h3>Top confusions</h3>${confusionBarsSvg(s.confusions)}`;
+function htmlRows(rows: string[][], cls = ""): string {
+  const [head, ...body] = rows;
+  return `<table${cls ? ` class="${cls}"` : ""}><thead><tr>${
+    head.map((h) => `<th>${esc(h)}</th>`).join("")
+  }</tr></thead><tbody>${
+    body.map((r) =>
+      `<tr>${r.map((c, i) => i === 0 ? `<th>${esc(c)}</th>` : `<td>${esc(c)}</td>`).join("")}</tr>`
+    )
+      .join("")
+  }</tbody></table>`;
 }
 
 /**
- * The HTML report: the tables, and per evaluation a per-class accuracy histogram and the top
- * confusions, as inline SVG (one self-contained file).
+ * An SVG histogram of frames per video for one split, the 0-frame bar in red.
+ * @param split the split's name
+ * @param census its frames-per-video counts
+ * @returns the `<svg>` element
+ */
+export function framesHistogramSvg(split: string, census: FrameCensus): string {
+  const bins = frameBins(census.perVideo);
+  const W = 520, H = 200, left = 40, bottom = 30, top = 20;
+  const max = Math.max(1, ...bins.map((b) => b.videos));
+  const bw = (W - left - 10) / Math.max(1, bins.length);
+  const y = (v: number) => top + (H - top - bottom) * (1 - v / max);
+  const bars = bins.map((b, i) =>
+    `<rect x="${left + i * bw + 1}" y="${y(b.videos)}" width="${Math.max(1, bw - 2)}" ` +
+    `height="${y(0) - y(b.videos)}" fill="${b.label === "0" ? "#c05040" : "#4878a8"}">` +
+    `<title>${b.label} frames: ${b.videos} videos</title></rect>` +
+    `<text x="${left + i * bw + bw / 2}" y="${y(b.videos) - 3}" font-size="10" ` +
+    `text-anchor="middle">${b.videos}</text>` +
+    `<text x="${left + i * bw + bw / 2}" y="${H - bottom + 14}" font-size="10" ` +
+    `text-anchor="middle">${b.label}</text>`
+  ).join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" ` +
+    `aria-label="frames per video, ${esc(split)}">` +
+    `<line x1="${left}" y1="${y(0)}" x2="${W - 10}" y2="${y(0)}" stroke="#333"/>${bars}` +
+    `<text x="${W / 2}" y="${H - 2}" font-size="11" text-anchor="middle">frames per video ` +
+    `(${esc(split)}; ${census.zeroFrame} without frames)</text>` +
+    `<text x="12" y="${H / 2}" font-size="11" text-anchor="middle" ` +
+    `transform="rotate(-90 12 ${H / 2})">videos</text></svg>`;
+}
+
+/**
+ * The HTML report, one self-contained file (inline CSS and SVG, no scripts): provenance, split
+ * totals next to the card's, the accuracy tables (card, card method, mean-pooled), and per
+ * evaluation a per-class table sorted worst first, a per-class accuracy histogram and the most
+ * confused pairs, then a frames-per-video histogram per split.
  * @param r the report
  * @returns an HTML document
  */
 export function formatEvalHtml(r: EvalReport): string {
   const parts = [
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>kinembed eval</title>`,
-    `<style>body{font-family:system-ui,sans-serif;max-width:60em;margin:1em auto;padding:0 1em}` +
-    `table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}` +
-    `th:first-child{text-align:left}</style></head><body>`,
+    `<style>body{font-family:system-ui,sans-serif;max-width:64em;margin:1em auto;padding:0 1em}` +
+    `table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;` +
+    `text-align:right}th:first-child{text-align:left}thead th{background:#eef}` +
+    `table.classes{font-size:90%}table.classes td:last-child{text-align:left}` +
+    `.scroll{max-height:28em;overflow:auto;display:inline-block}</style></head><body>`,
     `<h1>kinembed eval</h1><p>Shards: <code>${esc(r.shards)}</code>` +
     (r.published ? ` · published numbers from <code>${esc(r.published.source)}</code>` : "") +
     ` · ${esc(r.createdAt)}</p>`,
   ];
-  if (r.zeroShot) {
+  if (r.provenance) {
     parts.push(
-      htmlSection(
-        "Zero-shot Evaluation",
-        r.zeroShot,
-        r.published?.zeroShot,
-        zeroShotDetails(r.zeroShot),
-      ),
+      `<h2>Provenance</h2>${htmlRows([["Item", "Value"], ...provenanceRows(r.provenance)])}`,
     );
-  } else if (r.notRun.zeroShot) {
-    parts.push(`<h2>Zero-shot Evaluation</h2><p>Not run: ${esc(r.notRun.zeroShot)}</p>`);
   }
-  if (r.linearProbe) {
-    parts.push(htmlSection(
-      "Linear-probe Evaluation",
-      r.linearProbe,
-      r.published?.linearProbe,
-      probeDetails(r.linearProbe),
-    ));
-  } else if (r.notRun.linearProbe) {
-    parts.push(`<h2>Linear-probe Evaluation</h2><p>Not run: ${esc(r.notRun.linearProbe)}</p>`);
+  if (r.splits || r.cardSplits) parts.push(`<h2>Split totals</h2>${htmlRows(totalsRows(r))}`);
+  for (
+    const [kind, title] of [["zeroShot", "Zero-shot"], ["linearProbe", "Linear-probe"]] as const
+  ) {
+    const rows = comparisonRows(r, kind);
+    if (rows) {
+      parts.push(`<h2>${title} Evaluation</h2>${htmlRows(rows)}`);
+      for (const s of [r[kind], r.pooled?.[kind]]) {
+        if (!s) continue;
+        parts.push(
+          `<p>${esc(s.method ?? "")}: ${
+            esc(
+              kind === "zeroShot"
+                ? zeroShotDetails(s as ZeroShotSection)
+                : probeDetails(s as LinearProbeSection),
+            )
+          }</p>`,
+        );
+      }
+    } else if (r.notRun[kind]) {
+      parts.push(`<h2>${title} Evaluation</h2><p>Not run: ${esc(r.notRun[kind]!)}</p>`);
+    }
+  }
+  for (const sec of sectionsOf(r)) {
+    parts.push(
+      `<h2>${esc(sec.title)}</h2>` +
+        `<h3>Per class, worst first (${sec.s.perClass.length} classes)</h3>` +
+        `<div class="scroll">${htmlRows(perClassRows(sec.s), "classes")}</div>` +
+        `<h3>Per-class top-1 accuracy</h3>${accuracyHistogramSvg(sec.s.perClass)}` +
+        `<h3>Most confused pairs</h3>${confusionBarsSvg(sec.s.confusions)}`,
+    );
+  }
+  if (r.splits) {
+    parts.push(`<h2>Frames per video</h2>`);
+    for (const sp of SPLITS) {
+      const f = r.splits[sp];
+      if (f) parts.push(`<h3>${sp}</h3>${framesHistogramSvg(sp, f)}`);
+    }
   }
   if (r.problems.length > 0) {
     parts.push(

@@ -104,6 +104,9 @@ async function assertVerifies(s: Setup, work: string) {
   assert(r.ok, JSON.stringify(r.problems.slice(0, 5)));
   assertEquals(r.samples, 33);
   assert(r.manifest, "sha256 checked against the merged manifest");
+  // the Hub card merge wrote beside the tars states the same totals
+  const own = await verify({ work, card: join(work, "shards", "README.md"), quiet: true });
+  assert(own.ok, JSON.stringify(own.splits));
 }
 
 async function mergeCli(work: string): Promise<{ code: number; text: string }> {

@@ -54,6 +54,18 @@ export {
 } from "./worker.ts";
 export { merge, MergeError, type MergeOptions, type MergeSummary } from "./merge.ts";
 export {
+  CARD_EVAL_END,
+  CARD_EVAL_START,
+  cardEvalSection,
+  cardEvalTempPath,
+  type CardProvenance,
+  cardProvenance,
+  formatHubCard,
+  HUB_SPLIT_NAMES,
+  updateHubCardEval,
+  writeHubCard,
+} from "./hub_card.ts";
+export {
   decodeEmbeddings,
   type EmbeddingDtype,
   type Embeddings,

@@ -1,11 +1,13 @@
 /**
  * What a complete shard set carries beside its tars, written by `shard` (one run) and `merge`
- * (workers) alike: `splits.csv` and `manifest.json`, and no tar of another plan.
+ * (workers) alike: `splits.csv`, `manifest.json`, the Hub dataset card `README.md`, and no tar of
+ * another plan.
  * @module
  */
 import { join } from "node:path";
-import { writeFileAtomic } from "../core/mod.ts";
+import { type RunConfig, writeFileAtomic } from "../core/mod.ts";
 import type { ShardPlan } from "./plan.ts";
+import { writeHubCard } from "./hub_card.ts";
 import { formatSplitsCsv } from "./splits_csv.ts";
 
 const SHARD_FILE = /^ds_\d+\.tar$/;
@@ -32,8 +34,9 @@ export async function removeUnplannedShards(
 }
 
 /**
- * Writes the set's `splits.csv` (from the plan) and `manifest.json` (the exported manifest),
- * each atomically and only when its content changed, so a no-op rerun touches nothing.
+ * Writes the set's `splits.csv` (from the plan), `manifest.json` (the exported manifest) and
+ * `README.md` (the Hub dataset card, from the plan and the exported config), each atomically and
+ * only when its content changed, so a no-op rerun touches nothing.
  * @param dir the shards folder
  * @param plan the shard plan
  * @param exported what `manifest.json` holds
@@ -48,6 +51,12 @@ export async function writeSetFiles(
     formatSplitsCsv(plan.shards.map((s) => ({ tarFile: s.file, split: s.split }))),
   );
   await writeIfChanged(join(dir, "manifest.json"), JSON.stringify(exported, null, 2) + "\n");
+  await writeHubCard(
+    dir,
+    plan,
+    (exported.config ?? {}) as RunConfig,
+    String(exported.configHash ?? ""),
+  );
 }
 
 async function writeIfChanged(path: string, text: string): Promise<void> {

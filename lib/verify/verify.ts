@@ -16,6 +16,7 @@ import {
   type SplitCount,
   SPLITS,
   workDirLayout,
+  workDirShardsHint,
 } from "../core/mod.ts";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
@@ -401,7 +402,8 @@ async function listShards(
   } else {
     if (!csv) {
       throw new Deno.errors.NotFound(
-        `no splits.csv in ${shardsDir}` + (manifestPath ? ` and no ${manifestPath}` : ""),
+        `no splits.csv in ${shardsDir}` + (manifestPath ? ` and no ${manifestPath}` : "") +
+          (opts.shards !== undefined ? await workDirShardsHint(opts.shards) : ""),
       );
     }
     entries = csv.map((r) => ({ file: r.tarFile, split: r.split, sha256: null, samples: null }));
