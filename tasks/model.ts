@@ -30,7 +30,6 @@ await runTask({
       help: `image encoder variants to build: all | ${MODEL_VARIANTS.join(" | ")}`,
     },
     refresh: { type: "boolean", help: "ask the hub what a branch points to now" },
-    json: { type: "boolean", help: "print JSON" },
   },
 }, async (values, positionals) => {
   const [command, name, ...rest] = positionals;
@@ -38,14 +37,15 @@ await runTask({
     throw new UsageError(`the command must be one of ${COMMANDS.join(", ")}`);
   }
   if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
+  // with --json, what a command found is the task's JSON object (stdout); the text goes nowhere
   const json = values.json === true;
   const log = (line: string) => console.error(line);
   const opts = { refresh: values.refresh === true, log };
   if (command === "list") {
     if (name !== undefined) throw new UsageError("list takes no name");
     const models = await listCachedModels(opts);
-    if (json) console.log(JSON.stringify(models, null, 2));
-    else if (models.length === 0) console.log("model: nothing cached");
+    if (json) return { code: 0, summary: { models } };
+    if (models.length === 0) console.log("model: nothing cached");
     else {
       for (const m of models) {
         console.log(
@@ -65,13 +65,11 @@ await runTask({
   }
   if (command === "fetch") {
     const c = await fetchCheckpoint(source, opts);
-    if (json) console.log(JSON.stringify(c, null, 2));
-    else {
-      console.log(
-        `model: ${c.name}${c.revision ? "@" + c.revision : ""}: ${c.path} (sha256 ${c.sha256}, ` +
-          `${c.requests} requests)`,
-      );
-    }
+    if (json) return { code: 0, summary: { ...c } };
+    console.log(
+      `model: ${c.name}${c.revision ? "@" + c.revision : ""}: ${c.path} (sha256 ${c.sha256}, ` +
+        `${c.requests} requests)`,
+    );
     return 0;
   }
   if (command === "build") {
@@ -83,37 +81,31 @@ await runTask({
     const built = [];
     for (const v of variants) built.push(await resolveModel(name, { ...opts, variant: v }));
     built.push(await resolveModel(name, { ...opts, tower: "text" }));
-    if (json) console.log(JSON.stringify(built, null, 2));
-    else {
-      for (const b of built) {
-        console.log(`${b.built ? "built" : "cached"}: ${b.path}`);
-      }
-    }
+    if (json) return { code: 0, summary: { built } };
+    for (const b of built) console.log(`${b.built ? "built" : "cached"}: ${b.path}`);
     return 0;
   }
   const info = await modelInfo(name, opts);
-  if (json) console.log(JSON.stringify(info, null, 2));
-  else {
-    const { vision: v, text: t } = info.arch;
-    console.log(`name:        ${info.name}${info.revision ? "@" + info.revision : ""}`);
-    console.log(`checkpoint:  ${info.checkpoint} (${info.arch.layout} layout)`);
-    console.log(`sha256:      ${info.sha256}`);
+  if (json) return { code: 0, summary: { ...info } };
+  const { vision: v, text: t } = info.arch;
+  console.log(`name:        ${info.name}${info.revision ? "@" + info.revision : ""}`);
+  console.log(`checkpoint:  ${info.checkpoint} (${info.arch.layout} layout)`);
+  console.log(`sha256:      ${info.sha256}`);
+  console.log(
+    `image:       ViT ${v.imageSize}px patch ${v.patch}, width ${v.width}, ${v.layers} layers, ` +
+      `${v.heads} heads, mlp ${v.mlp}, ${info.arch.visionActivation}, ` +
+      `${info.parameters.vision.toLocaleString("en")} parameters`,
+  );
+  console.log(
+    `text:        vocab ${t.vocab}, context ${t.context}, width ${t.width}, ${t.layers} layers, ` +
+      `${t.heads} heads, mlp ${t.mlp}, ${info.arch.textActivation}, ` +
+      `${info.parameters.text.toLocaleString("en")} parameters`,
+  );
+  console.log(`embedding:   ${v.embedDim}`);
+  for (const [k, p] of Object.entries(info.built)) {
     console.log(
-      `image:       ViT ${v.imageSize}px patch ${v.patch}, width ${v.width}, ${v.layers} layers, ` +
-        `${v.heads} heads, mlp ${v.mlp}, ${info.arch.visionActivation}, ` +
-        `${info.parameters.vision.toLocaleString("en")} parameters`,
+      `${(k + ":").padEnd(13)}${p ?? "(not built: kinembed model build " + name + ")"}`,
     );
-    console.log(
-      `text:        vocab ${t.vocab}, context ${t.context}, width ${t.width}, ${t.layers} layers, ` +
-        `${t.heads} heads, mlp ${t.mlp}, ${info.arch.textActivation}, ` +
-        `${info.parameters.text.toLocaleString("en")} parameters`,
-    );
-    console.log(`embedding:   ${v.embedDim}`);
-    for (const [k, p] of Object.entries(info.built)) {
-      console.log(
-        `${(k + ":").padEnd(13)}${p ?? "(not built: kinembed model build " + name + ")"}`,
-      );
-    }
   }
   return 0;
 });

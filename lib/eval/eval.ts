@@ -86,7 +86,6 @@ import {
   loadClassNames,
   loadPromptTemplates,
   parseCardAccuracies,
-  type PublishedAccuracies,
 } from "../dataset/mod.ts";
 import { topKAccuracy } from "./top_k.ts";
 import { buildZeroShotClassifier, type ZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { FormatError, type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
+import { type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
 import type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
 import type { FrameCensus } from "./features.ts";
 

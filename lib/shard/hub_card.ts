@@ -104,11 +104,13 @@ const TITLE: Record<Split, string> = { train: "Train", val: "Validation", test: 
  * @returns the card (`README.md` text)
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { planShards } from "./plan.ts";
  * import { cardProvenance, formatHubCard } from "./hub_card.ts";
- * const plan = planShards([{ id: "a", split: "train" }, { id: "b", split: "val" }], 0, 10);
+ * const videos = [{ id: "a", split: "train" as const }, { id: "b", split: "val" as const }];
+ * const plan = planShards(videos, { seed: 0, perShard: 10 });
  * const card = formatHubCard(plan, cardProvenance({ fps: 1 }, "0".repeat(64)));
- * card.includes("* Validation - 1 samples | 1 tar's"); // true
+ * ok(card.includes("* Validation - 1 samples | 1 tar's"));
  * ```
  */
 export function formatHubCard(

@@ -48,13 +48,19 @@ Deno.test("sample CLI: --preset and --fps reach the frames and the config; other
 
     for (
       const [args, key] of [
-        [["--fps", "1", "--preset", "clip-video-encode-1.0"], "fps is 2 there, 1 now"],
-        [["--fps", "2"], 'preset is "clip-video-encode-1.0" there, "clip" now'],
+        [
+          ["--fps", "1", "--preset", "clip-video-encode-1.0"],
+          "it was made with --fps 2, this run asks for --fps 1",
+        ],
+        [
+          ["--fps", "2"],
+          "it was made with --preset clip-video-encode-1.0, this run asks for --preset clip",
+        ],
       ] as const
     ) {
       const refused = await task("sample", "--work", work, ...args, "--quiet");
       assertEquals(refused.code, 2, refused.stdout + refused.stderr);
-      assert(refused.stderr.includes(`work dir ${work} was made with another configuration`));
+      assert(refused.stderr.includes(`work dir ${work} holds outputs of another configuration`));
       assert(refused.stderr.includes(key), refused.stderr);
     }
     // nothing was lost: the frames are the ones made before
