@@ -113,8 +113,16 @@ export interface CsvRecord {
  * @returns the records with their line numbers
  */
 export function parseCsv(text: string): CsvRecord[] {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const out: CsvRecord[] = [];
+  return Array.from(csvRecords(text));
+}
+
+/**
+ * Like `parseCsv`, one record at a time, so a 545k-row file is never held as records all at once.
+ * @param text the file's text
+ * @returns an iterator of records with their line numbers
+ */
+export function* csvRecords(text: string): IterableIterator<CsvRecord> {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let fields: string[] = [];
   let field = "";
   let quoted = false;
@@ -127,13 +135,7 @@ export function parseCsv(text: string): CsvRecord[] {
     field = "";
     quoted = false;
   };
-  const endRecord = () => {
-    endField();
-    if (recordHasContent) out.push({ fields, line: recordLine });
-    fields = [];
-    recordHasContent = false;
-  };
-  for (let i = 0; i < text.length; i++) {
+  for (let i = start; i < text.length; i++) {
     const c = text[i];
     if (inQuotes) {
       if (c === '"') {
@@ -157,7 +159,10 @@ export function parseCsv(text: string): CsvRecord[] {
       recordHasContent = true;
     } else if (c === "\n" || c === "\r") {
       if (c === "\r" && text[i + 1] === "\n") i++;
-      endRecord();
+      endField();
+      if (recordHasContent) yield { fields, line: recordLine };
+      fields = [];
+      recordHasContent = false;
       line++;
       recordLine = line;
     } else {
@@ -165,8 +170,8 @@ export function parseCsv(text: string): CsvRecord[] {
       if (c.trim() !== "") recordHasContent = true;
     }
   }
-  endRecord();
-  return out;
+  endField();
+  if (recordHasContent) yield { fields, line: recordLine };
 }
 
 /** Why a time field is unusable, or null when it is fine. */
@@ -215,9 +220,30 @@ function splitAndLabel(
   if (split === null) {
     return `unknown split ${JSON.stringify(rawSplit)} (expected train, validate/val or test)`;
   }
-  const label = rawLabel === null || rawLabel.trim() === "" ? null : rawLabel.trim();
+  // a NUL would cut the shard's .txt short, a newline would break it into two labels
+  // deno-lint-ignore no-control-regex
+  const control = rawLabel === null ? null : /[\u0000-\u001f\u007f-\u009f]/.exec(rawLabel);
+  if (control !== null) {
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    const shown = JSON.stringify(rawLabel).replace(
+      /[\u007f-\u009f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    return `label ${shown} holds a control character (U+${code})`;
+  }
+  const label = rawLabel === null || rawLabel.trim() === "" ? null : internLabel(rawLabel.trim());
   if (label === null && split !== "test") return `empty label in a ${split} row`;
   return { split, label };
+}
+
+/** One string per class name: 645k rows share 700 labels instead of holding a copy each. */
+const LABELS = new Map<string, string>();
+
+function internLabel(label: string): string {
+  const known = LABELS.get(label);
+  if (known !== undefined) return known;
+  if (LABELS.size < 100_000) LABELS.set(label, label);
+  return label;
 }
 
 /** The YouTube page a Kinetics clip was cut from. */
@@ -250,25 +276,32 @@ function csvWithHeader(
   text: string,
   file: string,
   required: string[],
-): { set: AnnotationSet; records: CsvRecord[]; header: string[] | null } {
+): {
+  set: AnnotationSet;
+  headerLine: number;
+  records: IterableIterator<CsvRecord>;
+  header: string[] | null;
+} {
   const set: AnnotationSet = { rows: [], issues: [] };
-  const records = parseCsv(text);
-  if (records.length === 0) {
+  const records = csvRecords(text);
+  const first = records.next();
+  if (first.done) {
     set.issues.push({ file, line: 1, message: "empty file (expected a header line)" });
-    return { set, records, header: null };
+    return { set, headerLine: 1, records, header: null };
   }
-  const header = records[0].fields.map((h) => h.trim().toLowerCase());
+  const headerLine = first.value.line;
+  const header = first.value.fields.map((h) => h.trim().toLowerCase());
   const missing = required.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     set.issues.push({
       file,
-      line: records[0].line,
+      line: headerLine,
       message: `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
         `(header has ${header.join(",")}); no rows read from this file`,
     });
-    return { set, records, header: null };
+    return { set, headerLine, records, header: null };
   }
-  return { set, records, header };
+  return { set, headerLine, records, header };
 }
 
 /**
@@ -299,7 +332,7 @@ export function parseKineticsCsv(
     col("time_end"),
     col("split"),
   ];
-  for (const rec of records.slice(1)) {
+  for (const rec of records) {
     if (rec.fields.length !== header.length) {
       set.issues.push({
         file,
@@ -410,8 +443,9 @@ export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
     const text = await Deno.readTextFile(path);
     const json = /^\uFEFF?\s*\{/.test(text.slice(0, 64));
     const one = json ? parseKineticsJson(text, path, seen) : parseKineticsCsv(text, path, seen);
-    all.rows.push(...one.rows);
-    all.issues.push(...one.issues);
+    // one at a time: a spread of 545k rows overflows the call stack
+    for (const row of one.rows) all.rows.push(row);
+    for (const issue of one.issues) all.issues.push(issue);
   }
   return all;
 }
@@ -452,20 +486,24 @@ export function parseVideoList(
   file: string,
   seen: SeenIds = new Map(),
 ): AnnotationSet {
-  const { set, records, header } = csvWithHeader(text, file, ["path", "label", "split"]);
+  const { set, headerLine, records, header } = csvWithHeader(text, file, [
+    "path",
+    "label",
+    "split",
+  ]);
   if (!header) return set;
   const col = (name: string) => header.indexOf(name);
   const timed = ["youtube_id", "time_start", "time_end"].filter((c) => header.includes(c));
   if (timed.length > 0 && timed.length < 3) {
     set.issues.push({
       file,
-      line: records[0].line,
+      line: headerLine,
       message: "columns youtube_id, time_start, time_end go together; no rows read from this file",
     });
     return set;
   }
   const base = dirname(resolve(file));
-  for (const rec of records.slice(1)) {
+  for (const rec of records) {
     const at = (message: string) => set.issues.push({ file, line: rec.line, message });
     if (rec.fields.length !== header.length) {
       at(`expected ${header.length} fields (${header.join(",")}), found ${rec.fields.length}`);
@@ -582,8 +620,9 @@ export async function readVideoLists(paths: string[]): Promise<AnnotationSet> {
     const isDir = (await Deno.stat(path)).isDirectory;
     const text = isDir ? await videoFolderList(path) : await Deno.readTextFile(path);
     const one = parseVideoList(text, isDir ? join(path, "(folder listing)") : path, seen);
-    all.rows.push(...one.rows);
-    all.issues.push(...one.issues);
+    // one at a time: a spread of 545k rows overflows the call stack
+    for (const row of one.rows) all.rows.push(row);
+    for (const issue of one.issues) all.issues.push(issue);
   }
   return all;
 }
