@@ -79,6 +79,9 @@ await runTask({
   for (const [split, c] of Object.entries(report.splits)) {
     console.log(`${split}: ${c.done} done, ${c.failed} failed, ${c.pending} pending`);
   }
-  const code = reportFailures(report.failures);
+  const code = await reportFailures(report.failures, {
+    work: stringFlag(values, "work")!,
+    step: "download",
+  });
   return report.issues.length > 0 ? 1 : code;
 });

@@ -36,5 +36,5 @@ await runTask({
           (s.frames / Math.max(s.seconds, 1e-9)).toFixed(1)
         } frames/s; ${s.alreadyDone} already done, ${s.failed.length} failed)`,
   );
-  return reportFailures(s.failed);
+  return await reportFailures(s.failed, { work: stringFlag(v, "work")!, step: "encode" });
 });

@@ -86,5 +86,5 @@ await runTask({
   });
   console.log(formatEvalMarkdown(report));
   console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
-  return reportFailures(problems.map((p) => ({ id: p.id, error: p.error })));
+  return await reportFailures(problems.map((p) => ({ id: p.id, error: p.error })));
 });

@@ -1,5 +1,5 @@
 /** `kinembed merge`: join the manifests of a scale-out run's workers into one. */
-import { intFlag, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
+import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
 import { SPLITS } from "../lib/core/mod.ts";
 import { merge } from "../lib/shard/mod.ts";
 
@@ -32,7 +32,7 @@ await runTask({
       `${s.padEnd(6)} ${String(t.samples).padStart(8)} ${String(t.tars).padStart(5)}  ${t.empty}`,
     );
   }
-  for (const f of r.failures) console.error(`  ${f.id}: ${f.error}`);
+  await reportFailures(r.failures, { work, step: "merge" });
   if (r.removed.length > 0) {
     console.log(`${r.removed.length} shards of another plan removed: ${r.removed.join(", ")}`);
   }

@@ -5,6 +5,7 @@ import {
   ENCODE_FLAGS,
   encodeFlagOptions,
   intFlag,
+  reportFailures,
   runTask,
   SAMPLE_FLAGS,
   sampleFlagOptions,
@@ -98,10 +99,14 @@ await runTask({
       }
       : undefined,
   });
-  const failures = [...r.sampleEncode.sample.failed, ...r.sampleEncode.encode.failed];
-  for (const f of failures) console.error(`  ${f.id}: ${f.error}`);
+  // every failed video of this run, in one summary and one complete list
+  await reportFailures([
+    ...(r.download?.failures ?? []).map((f) => ({ ...f, step: "download" })),
+    ...r.sampleEncode.sample.failed.map((f) => ({ ...f, step: "sample" })),
+    ...r.sampleEncode.encode.failed.map((f) => ({ ...f, step: "encode" })),
+    ...(worker ? r.shard.failures.map((f) => ({ ...f, step: "shard" })) : []),
+  ], { work: stringFlag(v, "work")!, step: "run" });
   if (worker) {
-    for (const f of r.shard.failures) console.error(`  ${f.id}: ${f.error}`);
     console.log(
       `run: worker ${formatWorker(worker)}: ${r.shard.written.length + r.shard.kept.length} ` +
         `shards in ${r.shard.shardsDir}` +

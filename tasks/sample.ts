@@ -32,5 +32,5 @@ await runTask({
       : `sample: ${s.done} videos, ${s.frames} frames in ${s.seconds.toFixed(1)}s` +
         ` (${s.alreadyDone} already done, ${s.failed.length} failed)`,
   );
-  return reportFailures(s.failed);
+  return await reportFailures(s.failed, { work: stringFlag(v, "work")!, step: "sample" });
 });

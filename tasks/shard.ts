@@ -1,5 +1,5 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
-import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
+import { intFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli/mod.ts";
 import { SPLITS, UsageError } from "../lib/core/mod.ts";
 import { shard } from "../lib/shard/mod.ts";
 
@@ -39,5 +39,5 @@ await runTask({
         (s.removed.length ? `, ${s.removed.length} of an earlier plan removed` : "") +
         (s.staleTemps ? `, ${s.staleTemps} stale temp files removed` : ""),
   );
-  return reportFailures(s.failures);
+  return await reportFailures(s.failures, { work: stringFlag(values, "work")!, step: "shard" });
 });

@@ -4,7 +4,20 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ConfigError, FormatError, UsageError, WorkDirBusyError } from "../core/mod.ts";
+import { join } from "node:path";
+import {
+  ConfigError,
+  type FailedItem,
+  failureReason,
+  type FailureSummary,
+  FormatError,
+  formatFailureSummary,
+  SHOWN_ITEMS,
+  UsageError,
+  WorkDirBusyError,
+  workDirLayout,
+  writeFailureList,
+} from "../core/mod.ts";
 
 /** One flag of a task. */
 export interface FlagSpec {
@@ -200,15 +213,58 @@ function isOsError(e: unknown): boolean {
 }
 
 /**
- * Prints the items that failed, one a line, and returns the exit code for the run.
- * @param failures item id and reason of each failure
+ * Sums up the items that failed in at most about 20 lines (count per reason, the first ids) and,
+ * given a work dir, writes the complete list to `<work>/reports/<step>_failures.csv`.
+ * @param failures item id, reason and (where known) split of each failure
+ * @param where the work dir and the step, for the complete list
  * @returns 0 when nothing failed, else 1
  */
-export function reportFailures(failures: { id: string; error: string }[]): number {
-  if (failures.length === 0) return 0;
-  console.error(`${failures.length} failed:`);
-  for (const f of failures) console.error(`  ${f.id}: ${f.error}`);
+export async function reportFailures(
+  failures: readonly FailedItem[],
+  where?: { work: string; step: string },
+): Promise<number> {
+  if (failures.length === 0) {
+    // a list left by an earlier run that had failures goes
+    if (where) await Deno.remove(failureListPath(where.work, where.step)).catch(() => {});
+    return 0;
+  }
+  let summary = summarizeInMemory(failures);
+  if (where) {
+    const path = failureListPath(where.work, where.step);
+    try {
+      summary = await writeFailureList(failures, path, where.step);
+    } catch (e) {
+      // the summary still names the failures; the list is a convenience
+      console.error(`kinembed: could not write ${path}: ${(e as Error).message}`);
+    }
+  }
+  for (const line of formatFailureSummary(summary)) console.error(line);
   return 1;
+}
+
+/**
+ * Where a step's complete failure list goes.
+ * @param work the work dir
+ * @param step the step (or task) name
+ * @returns `<work>/reports/<step>_failures.csv`
+ */
+export function failureListPath(work: string, step: string): string {
+  return join(workDirLayout(work).reports, `${step}_failures.csv`);
+}
+
+function summarizeInMemory(failures: readonly FailedItem[]): FailureSummary {
+  const counts = new Map<string, number>();
+  for (const f of failures) {
+    const r = failureReason(f.error);
+    counts.set(r, (counts.get(r) ?? 0) + 1);
+  }
+  return {
+    total: failures.length,
+    reasons: [...counts].map(([reason, count]) => ({ reason, count }))
+      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1)),
+    first: failures.slice(0, SHOWN_ITEMS),
+    file: null,
+  };
 }
 
 /**

@@ -14,3 +14,4 @@ export * from "./step_context.ts";
 export * from "./progress.ts";
 export * from "./concurrency.ts";
 export * from "./npy.ts";
+export * from "./failure_report.ts";

@@ -229,7 +229,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     await removeTempsUnder(layout.videos);
     // a run killed while saving a transfer's resume validators (`.part.json`) leaves a temp
     await removeTempsUnder(layout.downloads);
-    await forgetMissingOutputs(manifest, selected, log);
+    forgetMissingOutputs(manifest, selected, log);
     const fetcher = new Fetcher({
       jobs: opts.jobs,
       timeoutMs: opts.timeoutMs,
@@ -277,28 +277,45 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   }
 }
 
-/** Each video's download state, by id. */
+/** Each video's download state, by id (absent: pending). */
 function downloadStates(manifest: Manifest): Map<string, StepState> {
-  const out = new Map<string, StepState>();
-  for (const v of manifest.videos()) out.set(v.id, v.steps.download?.state ?? "pending");
-  return out;
+  return manifest.stepStates("download");
 }
 
 /** Puts back to pending the done videos whose file is gone, so this run fetches them again. */
-async function forgetMissingOutputs(
+function forgetMissingOutputs(
   manifest: Manifest,
   selected: VideoRow[],
   log: (line: string) => void,
-): Promise<void> {
+): void {
   const wanted = new Set(selected.map((r) => r.id));
-  for (const v of manifest.videos({ step: "download", state: "done" })) {
-    if (!wanted.has(v.id)) continue;
-    const path = v.steps.download?.path;
-    const there = path ? await Deno.lstat(path).then((s) => s.isFile, () => false) : false;
-    if (!there) {
-      log(`${v.id}: its file ${path ?? "(none)"} is gone; downloading it again`);
-      manifest.markPending("download", v.id);
-    }
+  const gone: { id: string; path: string | null }[] = [];
+  for (const v of manifest.videoSteps("download")) {
+    if (v.state !== "done" || !wanted.has(v.id)) continue;
+    const there = v.path !== null && isFileSync(v.path);
+    if (!there) gone.push({ id: v.id, path: v.path });
+  }
+  if (gone.length === 0) return;
+  for (const g of gone.slice(0, SHOWN_GONE)) {
+    log(`${g.id}: its file ${g.path ?? "(none)"} is gone; downloading it again`);
+  }
+  if (gone.length > SHOWN_GONE) {
+    log(`... and ${gone.length - SHOWN_GONE} more videos whose file is gone`);
+  }
+  manifest.batch(() => {
+    for (const g of gone) manifest.markPending("download", g.id);
+  });
+}
+
+/** How many vanished files are named one by one. */
+const SHOWN_GONE = 5;
+
+/** Is there a regular file at `path` (a symlink is not followed)? Sync: 645k awaits cost more. */
+function isFileSync(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isFile;
+  } catch {
+    return false;
   }
 }
 
@@ -490,8 +507,29 @@ class DownloadRun {
       progress.tick(1);
     });
     if (todo.length > 0) progress.finish();
-    // videos still without a file: say why
+    // videos still without a file: say why, in one transaction
     const now = downloadStates(this.manifest);
+    this.manifest.batch(() => this.#markMissing(selected, now, unlabelled, archivesOf, failures));
+  }
+
+  /** Marks failed each selected video still without a file, with the reason. */
+  #markMissing(
+    selected: VideoRow[],
+    now: Map<string, StepState>,
+    unlabelled: ArchiveSource[],
+    archivesOf: Map<string | null, ArchiveSource[]>,
+    failures: Map<string, string>,
+  ): void {
+    const recorded = new Map<string, string | null>();
+    const archiveError = (a: ArchiveSource) => {
+      if (!recorded.has(a.source)) {
+        recorded.set(
+          a.source,
+          failures.get(a.source) ?? this.manifest.archive(a.source)?.error ?? null,
+        );
+      }
+      return recorded.get(a.source)!;
+    };
     for (const row of selected) {
       if (now.get(row.id) === "done") continue;
       const holders = [
@@ -508,7 +546,7 @@ class DownloadRun {
         continue;
       }
       const failed = holders.map((a) => {
-        const err = failures.get(a.source) ?? this.manifest.archive(a.source)?.error;
+        const err = archiveError(a);
         return err ? `archive ${a.name} failed: ${err}` : null;
       }).find((m) => m !== null);
       this.manifest.markFailed("download", row.id, failed ?? "missing from archive");
