@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { isSafeId, parseSplitName, type Split, type VideoRow } from "../core/mod.ts";
+import { refuseUnnamedHost } from "./host_policy.ts";
 
 /** One rejected input row (or a whole rejected file when `line` is the header's). */
 export interface AnnotationIssue {
@@ -479,12 +480,15 @@ function idFromStem(stem: string): string {
  * @param text the file's text
  * @param file the list's path (relative paths inside it are resolved against its folder)
  * @param seen ids already read (shared across files)
+ * @param allowHosts link-local or metadata hosts the user named (others are refused, see
+ *   `refuseUnnamedHost`)
  * @returns rows whose `source` is an absolute path or a URL, and the rejected lines
  */
 export function parseVideoList(
   text: string,
   file: string,
   seen: SeenIds = new Map(),
+  allowHosts: readonly string[] = [],
 ): AnnotationSet {
   const { set, headerLine, records, header } = csvWithHeader(text, file, [
     "path",
@@ -522,6 +526,11 @@ export function parseVideoList(
         name = decodeURIComponent(basename(new URL(path).pathname));
       } catch {
         at(`bad URL ${JSON.stringify(path)}`);
+        continue;
+      }
+      const refused = refuseUnnamedHost(path, allowHosts);
+      if (refused !== null) {
+        at(`${path}: ${refused}`);
         continue;
       }
     }
@@ -611,15 +620,24 @@ export async function videoFolderList(dir: string): Promise<string> {
  * Reads plain video lists (see `parseVideoList`), checking ids are unique across them. A folder
  * instead of a list file stands for its videos (see `videoFolderList`).
  * @param paths the list files or folders
+ * @param allowHosts link-local or metadata hosts the user named
  * @returns every valid row and every rejected one
  */
-export async function readVideoLists(paths: string[]): Promise<AnnotationSet> {
+export async function readVideoLists(
+  paths: string[],
+  allowHosts: readonly string[] = [],
+): Promise<AnnotationSet> {
   const all: AnnotationSet = { rows: [], issues: [] };
   const seen: SeenIds = new Map();
   for (const path of paths) {
     const isDir = (await Deno.stat(path)).isDirectory;
     const text = isDir ? await videoFolderList(path) : await Deno.readTextFile(path);
-    const one = parseVideoList(text, isDir ? join(path, "(folder listing)") : path, seen);
+    const one = parseVideoList(
+      text,
+      isDir ? join(path, "(folder listing)") : path,
+      seen,
+      allowHosts,
+    );
     // one at a time: a spread of 545k rows overflows the call stack
     for (const row of one.rows) all.rows.push(row);
     for (const issue of one.issues) all.issues.push(issue);

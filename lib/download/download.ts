@@ -43,6 +43,7 @@ import {
 import { extractArchive } from "../tar/mod.ts";
 import { Fetcher, FetchError, readChecksums } from "./http_fetch.ts";
 import { selectSubset } from "./subset.ts";
+import { refuseUnnamedHost } from "./host_policy.ts";
 
 /** What to download and how. */
 export interface DownloadOptions {
@@ -59,6 +60,11 @@ export interface DownloadOptions {
    * they are local paths relative to the list's folder).
    */
   baseUrl?: string;
+  /**
+   * Link-local or cloud metadata hosts (`169.254.169.254`, `[fe80::1]`) the lists may fetch
+   * from; URLs on such hosts not named here are refused before any request.
+   */
+  allowHosts?: string[];
   /** A `sha256sum`-style file; archives (and listed files) named in it are checked. */
   checksums?: string;
   /** Only these splits. */
@@ -202,10 +208,10 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     ? await readChecksums(opts.checksums)
     : new Map<string, string>();
   const input = videoLists.length > 0
-    ? await readVideoLists(videoLists)
+    ? await readVideoLists(videoLists, opts.allowHosts)
     : await readAnnotations(annotations);
   const archives = lists.length > 0
-    ? await readArchiveLists(lists, opts.baseUrl, input.rows)
+    ? await readArchiveLists(lists, opts.baseUrl, input.rows, opts.allowHosts ?? [])
     : { sources: [], issues: [] };
   const issues = [...input.issues, ...archives.issues];
   const picked = selectSubset(input.rows, {
@@ -361,6 +367,7 @@ async function readArchiveLists(
   lists: string[],
   baseUrl: string | undefined,
   rows: VideoRow[],
+  allowHosts: readonly string[],
 ): Promise<{ sources: ArchiveSource[]; issues: AnnotationIssue[] }> {
   const labels = new Map<string, string>();
   for (const r of rows) if (r.label !== null) labels.set(labelKey(r.label), r.label);
@@ -396,6 +403,11 @@ async function readArchiveLists(
       if (seen.has(source)) return;
       seen.add(source);
       const http = isHttpUrl(source);
+      const refused = http ? refuseUnnamedHost(source, allowHosts) : null;
+      if (refused !== null) {
+        issues.push({ file: list, line: i + 1, message: `${source}: ${refused}` });
+        return;
+      }
       const path = http ? decodeURIComponent(new URL(source).pathname) : source;
       const name = basename(path);
       if (!/\.(tar\.gz|tgz)$/i.test(name)) {

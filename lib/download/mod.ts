@@ -7,3 +7,4 @@ export * from "./annotations.ts";
 export * from "./subset.ts";
 export * from "./http_fetch.ts";
 export * from "./download.ts";
+export * from "./host_policy.ts";
