@@ -4,13 +4,13 @@ import {
   downloadInputOptions,
   intFlag,
   numberFlag,
-  reportFailures,
   runTask,
   stringFlag,
   SUBSET_FLAGS,
   WORK_FLAG,
 } from "../lib/cli/mod.ts";
 import { download, formatIssue } from "../lib/download/mod.ts";
+import { formatFailureSummary } from "../lib/core/mod.ts";
 
 /** How many rejected input lines are printed one by one. */
 const SHOWN_ISSUES = 20;
@@ -79,9 +79,7 @@ await runTask({
   for (const [split, c] of Object.entries(report.splits)) {
     console.log(`${split}: ${c.done} done, ${c.failed} failed, ${c.pending} pending`);
   }
-  const code = await reportFailures(report.failures, {
-    work: stringFlag(values, "work")!,
-    step: "download",
-  });
+  for (const line of formatFailureSummary(report.failureSummary)) console.error(line);
+  const code = report.failureSummary.total > 0 ? 1 : 0;
   return report.issues.length > 0 ? 1 : code;
 });

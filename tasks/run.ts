@@ -13,7 +13,7 @@ import {
   SUBSET_FLAGS,
   WORK_FLAG,
 } from "../lib/cli/mod.ts";
-import { UsageError } from "../lib/core/mod.ts";
+import { formatFailureSummary, UsageError } from "../lib/core/mod.ts";
 import { runPipeline } from "../lib/run.ts";
 import { formatVerifyReport } from "../lib/verify/mod.ts";
 import { formatWorker, resolveWorker } from "../lib/shard/mod.ts";
@@ -99,9 +99,13 @@ await runTask({
       }
       : undefined,
   });
-  // every failed video of this run, in one summary and one complete list
+  // failed downloads as download lists them, then the rest of this run's failures
+  if (r.download) {
+    for (const l of formatFailureSummary(r.download.failureSummary, "failed in download")) {
+      console.error(l);
+    }
+  }
   await reportFailures([
-    ...(r.download?.failures ?? []).map((f) => ({ ...f, step: "download" })),
     ...r.sampleEncode.sample.failed.map((f) => ({ ...f, step: "sample" })),
     ...r.sampleEncode.encode.failed.map((f) => ({ ...f, step: "encode" })),
     ...(worker ? r.shard.failures.map((f) => ({ ...f, step: "shard" })) : []),

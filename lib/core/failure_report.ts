@@ -25,7 +25,7 @@ export interface FailureSummary {
   total: number;
   /** Count per reason, most frequent first (ties in reason order). */
   reasons: { reason: string; count: number }[];
-  /** The first few items (up to `SHOWN_ITEMS`), in the list's order. */
+  /** The first few items (`SHOWN_ITEMS`, or as many as asked), in the list's order. */
   first: FailedItem[];
   /** The complete list's CSV (null when none was written). */
   file: string | null;
@@ -81,12 +81,14 @@ function csvField(v: string): string {
  * @param items the failures
  * @param file the CSV to write, e.g. `<work>/reports/download_failures.csv`
  * @param step the step named in rows whose item has none
+ * @param keep how many of the first items the summary keeps (at least `SHOWN_ITEMS`)
  * @returns the summary
  */
 export async function writeFailureList(
   items: Iterable<FailedItem>,
   file: string,
   step: string,
+  keep = SHOWN_ITEMS,
 ): Promise<FailureSummary> {
   const counts = new Map<string, number>();
   const first: FailedItem[] = [];
@@ -101,7 +103,7 @@ export async function writeFailureList(
         out = await openAtomic(file);
       }
       total++;
-      if (first.length < SHOWN_ITEMS) first.push(f);
+      if (first.length < Math.max(keep, SHOWN_ITEMS)) first.push(f);
       const reason = failureReason(f.error);
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
       buf += [f.id, f.split ?? "", f.step ?? step, f.error].map(csvField).join(",") + "\n";
@@ -137,7 +139,7 @@ export function formatFailureSummary(summary: FailureSummary, what = "failed"): 
   if (summary.total === 0) return [];
   const lines = [`${summary.total} ${what}:`];
   if (summary.total <= SHOWN_ITEMS) {
-    for (const f of summary.first) lines.push(`  ${f.id}: ${f.error}`);
+    for (const f of summary.first.slice(0, SHOWN_ITEMS)) lines.push(`  ${f.id}: ${f.error}`);
     if (summary.file !== null) lines.push(`  complete list: ${summary.file}`);
     return lines;
   }

@@ -531,6 +531,22 @@ export class Manifest {
   }
 
   /**
+   * The failures of a step a row at a time, in id order (for lists of any length).
+   * @param step the step
+   * @returns an iterator of id, split and error
+   */
+  *failedRecords(step: Step): IterableIterator<{ id: string; split: Split; error: string }> {
+    const stmt = this.#db.prepare(
+      `SELECT s.video_id AS id, v.split AS split, s.error AS error FROM steps s
+       JOIN videos v ON v.id = s.video_id
+       WHERE s.step = ? AND s.state = 'failed' ORDER BY s.video_id`,
+    );
+    for (const r of stmt.iterate(step) as Iterable<{ id: string; split: Split; error: string }>) {
+      yield { id: r.id, split: r.split, error: r.error };
+    }
+  }
+
+  /**
    * Each video's state in a step that has touched it (videos it never touched are pending and
    * absent), read in one query.
    * @param step the step
@@ -580,6 +596,21 @@ export class Manifest {
         sha256: r.step_sha256 === null ? null : String(r.step_sha256),
         anyFailed: Number(r.any_failed) !== 0,
       };
+    }
+  }
+
+  /**
+   * The output path of every video a step has done, a row at a time, straight from the step
+   * records (no join: a no-op rerun checks 645k files this way).
+   * @param step the step
+   * @returns an iterator of video id and output path (null when the output was dropped)
+   */
+  *doneOutputs(step: Step): IterableIterator<{ id: string; path: string | null }> {
+    const stmt = this.#db.prepare(
+      "SELECT video_id, path FROM steps WHERE step = ? AND state = 'done'",
+    );
+    for (const r of stmt.iterate(step) as Iterable<{ video_id: string; path: string | null }>) {
+      yield { id: r.video_id, path: r.path === null ? null : String(r.path) };
     }
   }
 

@@ -137,6 +137,22 @@ export function* csvRecords(text: string): IterableIterator<CsvRecord> {
     quoted = false;
   };
   for (let i = start; i < text.length; i++) {
+    if (!inQuotes && !quoted && !recordHasContent && field === "" && fields.length === 0) {
+      // fast path: a whole line without quotes (nearly every line of a Kinetics CSV)
+      let end = text.indexOf("\n", i);
+      if (end < 0) end = text.length;
+      let body = text.slice(i, end);
+      if (body.endsWith("\r")) body = body.slice(0, -1);
+      if (!body.includes('"') && !body.includes("\r")) {
+        if (body.includes(",") || body.trim() !== "") {
+          yield { fields: body.split(",").map((f) => f.trim()), line };
+        }
+        line++;
+        recordLine = line;
+        i = end;
+        continue;
+      }
+    }
     const c = text[i];
     if (inQuotes) {
       if (c === '"') {

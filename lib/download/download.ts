@@ -11,6 +11,7 @@
  */
 import {
   ensureWorkDir,
+  type FailureSummary,
   FormatError,
   lockWorkDir,
   Manifest,
@@ -27,6 +28,7 @@ import {
   UsageError,
   type VideoRow,
   type WorkDirLayout,
+  writeFailureList,
 } from "../core/mod.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
@@ -147,8 +149,16 @@ export interface DownloadReport {
   refused: RefusedArchiveMember[];
   /** Download states per split, over every video in the manifest. */
   splits: Partial<Record<Split, StateCounts>>;
-  /** Every failed video in the manifest with its reason. */
-  failures: { id: string; error: string }[];
+  /**
+   * The first `REPORTED_FAILURES` failed videos of the manifest with their reason, in id order
+   * (the complete list is `failureSummary.file`).
+   */
+  failures: { id: string; split: Split; error: string }[];
+  /**
+   * Every failed video of the manifest: the count per reason, and the complete list written to
+   * `<work>/reports/download_failures.csv`.
+   */
+  failureSummary: FailureSummary;
   /** True when nothing had to be fetched (everything selected was done or settled). */
   nothingToDo: boolean;
 }
@@ -165,6 +175,9 @@ interface ArchiveSource {
   /** The class it holds (per-class archives are named for their class), when known. */
   label: string | null;
 }
+
+/** How many failed videos a report lists (the rest are in the complete list's file). */
+export const REPORTED_FAILURES = 1000;
 
 /** How many extra file names a report keeps. */
 const EXTRA_EXAMPLES = 5;
@@ -263,6 +276,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       refused: [],
       splits: {},
       failures: [],
+      failureSummary: { total: 0, reasons: [], first: [], file: null },
       nothingToDo: false,
     };
     if (videoLists.length > 0) {
@@ -275,7 +289,17 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       const c = manifest.counts("download", split);
       if (c.done + c.failed + c.pending > 0) report.splits[split] = c;
     }
-    report.failures = manifest.failures("download");
+    report.failureSummary = await writeFailureList(
+      manifest.failedRecords("download"),
+      join(layout.reports, "download_failures.csv"),
+      "download",
+      REPORTED_FAILURES,
+    );
+    report.failures = report.failureSummary.first.map((f) => ({
+      id: f.id,
+      split: f.split as Split,
+      error: f.error,
+    }));
     return report;
   } finally {
     manifest.close();
@@ -296,10 +320,10 @@ function forgetMissingOutputs(
 ): void {
   const wanted = new Set(selected.map((r) => r.id));
   const gone: { id: string; path: string | null }[] = [];
-  for (const v of manifest.videoSteps("download")) {
-    if (v.state !== "done" || !wanted.has(v.id)) continue;
+  for (const v of manifest.doneOutputs("download")) {
+    if (!wanted.has(v.id)) continue;
     const there = v.path !== null && isFileSync(v.path);
-    if (!there) gone.push({ id: v.id, path: v.path });
+    if (!there) gone.push(v);
   }
   if (gone.length === 0) return;
   for (const g of gone.slice(0, SHOWN_GONE)) {
@@ -475,7 +499,10 @@ class DownloadRun {
     report: DownloadReport,
   ): Promise<void> {
     const selectedById = new Map(selected.map((r) => [r.id, r]));
-    const known = new Set(allRows.map((r) => r.id));
+    // ids of the annotations left out of the subset (the selected ones are in selectedById)
+    const others = new Set<string>();
+    for (const r of allRows) if (!selectedById.has(r.id)) others.add(r.id);
+    const known = { has: (id: string) => selectedById.has(id) || others.has(id) };
     // indexes, so that 700 per-class archives × 600k rows is not a product
     const byLabel = groupBy(selected, (r) => r.label);
     const archivesOf = groupBy(sources, (a) => a.label);
@@ -521,16 +548,21 @@ class DownloadRun {
     if (todo.length > 0) progress.finish();
     // videos still without a file: say why, in one transaction
     const now = downloadStates(this.manifest);
-    this.manifest.batch(() => this.#markMissing(selected, now, unlabelled, archivesOf, failures));
+    const tried = new Set(todo.map((a) => a.source));
+    this.manifest.batch(() =>
+      this.#markMissing(selected, states, now, unlabelled, archivesOf, failures, tried)
+    );
   }
 
   /** Marks failed each selected video still without a file, with the reason. */
   #markMissing(
     selected: VideoRow[],
+    before: Map<string, StepState>,
     now: Map<string, StepState>,
     unlabelled: ArchiveSource[],
     archivesOf: Map<string | null, ArchiveSource[]>,
     failures: Map<string, string>,
+    tried: Set<string>,
   ): void {
     const recorded = new Map<string, string | null>();
     const archiveError = (a: ArchiveSource) => {
@@ -549,6 +581,12 @@ class DownloadRun {
         ...(row.label === null ? [] : archivesOf.get(row.label) ?? []),
       ]
         .filter((a) => mayHold(a, row));
+      // failed before and none of its archives was tried again: its reason stands (a no-op
+      // rerun rewrites nothing)
+      if (
+        before.get(row.id) === "failed" && holders.length > 0 &&
+        !holders.some((a) => tried.has(a.source))
+      ) continue;
       if (holders.length === 0) {
         this.manifest.markFailed(
           "download",
@@ -568,7 +606,7 @@ class DownloadRun {
   async #archive(
     a: ArchiveSource,
     selectedById: Map<string, VideoRow>,
-    known: Set<string>,
+    known: { has(id: string): boolean },
     report: DownloadReport,
     failures: Map<string, string>,
     onBytes: (n: number) => void,
@@ -658,7 +696,7 @@ class DownloadRun {
     name: string,
     id: string | null,
     selectedById: Map<string, VideoRow>,
-    known: Set<string>,
+    known: { has(id: string): boolean },
     report: DownloadReport,
     mine: string[],
   ): string | null {
