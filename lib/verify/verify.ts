@@ -9,6 +9,7 @@
 import {
   FormatError,
   Manifest,
+  parseSplitName,
   pathExists,
   Progress,
   readNpyHeader,
@@ -76,8 +77,10 @@ export interface VerifyReport {
   shardsDir: string;
   /** The card read. */
   card: string;
-  /** Whether shard hashes were checked against a manifest. */
+  /** Whether shard sizes and hashes were checked against a manifest (db or `manifest.json`). */
   manifest: boolean;
+  /** Checks that could not be made, one line each (e.g. no `manifest.json` beside the shards). */
+  unchecked: string[];
   /** Per split, expected against found. */
   splits: SplitVerdict[];
   /** Every problem (up to `MAX_PROBLEMS`), in shard order. */
@@ -103,6 +106,7 @@ interface ShardEntry {
   split: Split;
   sha256: string | null;
   samples: number | null;
+  bytes: number | null;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -265,7 +269,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const classes = opts.classes ? await readClasses(opts.classes) : null;
   const shardsDir = opts.work ? workDirLayout(opts.work).shards : resolve(opts.shards!);
   const problems = new Problems();
-  const { entries, fromManifest } = await listShards(opts, shardsDir, problems);
+  const { entries, fromManifest, unchecked } = await listShards(opts, shardsDir, problems);
 
   const tally: Tally = {
     found: Object.fromEntries(SPLITS.map((s) => [s, { samples: 0, tars: 0 }])) as Record<
@@ -299,6 +303,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     shardsDir,
     card: opts.card,
     manifest: fromManifest,
+    unchecked,
     splits,
     problems: problems.list,
     moreProblems: problems.more,
@@ -338,9 +343,11 @@ async function listShards(
   opts: VerifyOptions,
   shardsDir: string,
   problems: Problems,
-): Promise<{ entries: ShardEntry[]; fromManifest: boolean }> {
+): Promise<{ entries: ShardEntry[]; fromManifest: boolean; unchecked: string[] }> {
   const problem = problems.add;
   let entries: ShardEntry[] = [];
+  const unchecked: string[] = [];
+  let manifestName = "the manifest";
   const csvPath = join(shardsDir, "splits.csv");
   const csv = (await pathExists(csvPath))
     ? parseSplitsCsv(await Deno.readTextFile(csvPath), csvPath)
@@ -354,9 +361,23 @@ async function listShards(
         split: r.split,
         sha256: r.sha256,
         samples: r.samples,
+        bytes: r.bytes,
       }));
     } finally {
       m.close();
+    }
+  } else if (opts.shards !== undefined) {
+    // a shard set made anywhere: its manifest.json, when it came along, has every tar's size
+    // and sha256
+    const jsonPath = join(shardsDir, "manifest.json");
+    if (await pathExists(jsonPath)) {
+      entries = readManifestJsonShards(await Deno.readTextFile(jsonPath), problem);
+      manifestName = "manifest.json";
+    } else {
+      unchecked.push(
+        `no manifest.json in ${shardsDir}: tar sizes and sha256 not checked (a changed byte ` +
+          "inside a .npy, .json or the padding, or an appended block, would go unnoticed)",
+      );
     }
   }
   const fromManifest = entries.length > 0;
@@ -365,15 +386,15 @@ async function listShards(
       const bySplit = new Map(csv.map((r) => [r.tarFile, r.split]));
       for (const e of entries) {
         const s = bySplit.get(e.file);
-        if (s === undefined) problem(e.file, null, "in the manifest but not in splits.csv");
+        if (s === undefined) problem(e.file, null, `in ${manifestName} but not in splits.csv`);
         else if (s !== e.split) {
-          problem(e.file, null, `splits.csv says split ${s}, the manifest ${e.split}`);
+          problem(e.file, null, `splits.csv says split ${s}, ${manifestName} ${e.split}`);
         }
       }
       const inManifest = new Set(entries.map((e) => e.file));
       for (const r of csv) {
         if (!inManifest.has(r.tarFile)) {
-          problem(r.tarFile, null, "in splits.csv but not in the manifest");
+          problem(r.tarFile, null, `in splits.csv but not in ${manifestName}`);
         }
       }
     } else problem(null, null, `no splits.csv in ${shardsDir}`);
@@ -383,7 +404,13 @@ async function listShards(
         `no splits.csv in ${shardsDir}` + (manifestPath ? ` and no ${manifestPath}` : ""),
       );
     }
-    entries = csv.map((r) => ({ file: r.tarFile, split: r.split, sha256: null, samples: null }));
+    entries = csv.map((r) => ({
+      file: r.tarFile,
+      split: r.split,
+      sha256: null,
+      samples: null,
+      bytes: null,
+    }));
   }
   const seenFiles = new Set<string>();
   for (const e of entries) {
@@ -392,10 +419,46 @@ async function listShards(
   }
   for (const f of await listTars(shardsDir)) {
     if (!seenFiles.has(f)) {
-      problem(f, null, `not listed in ${fromManifest ? "the manifest" : "splits.csv"}`);
+      problem(f, null, `not listed in ${fromManifest ? manifestName : "splits.csv"}`);
     }
   }
-  return { entries, fromManifest };
+  return { entries, fromManifest, unchecked };
+}
+
+/**
+ * The shards `manifest.json` lists (its `shards` array: file, split, samples, bytes, sha256); a
+ * file that is not such a manifest is a problem, and no shard is listed from it.
+ */
+function readManifestJsonShards(
+  text: string,
+  problem: (shard: string | null, key: string | null, message: string) => void,
+): ShardEntry[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    problem("manifest.json", null, `not valid JSON: ${(e as Error).message}`);
+    return [];
+  }
+  const shards = (doc as { shards?: unknown } | null)?.shards;
+  if (!Array.isArray(shards)) {
+    problem("manifest.json", null, "has no shards list");
+    return [];
+  }
+  const out: ShardEntry[] = [];
+  for (const [i, r] of shards.entries()) {
+    const e = r as Record<string, unknown> | null;
+    const split = typeof e?.split === "string" ? parseSplitName(e.split) : null;
+    if (
+      e === null || typeof e.file !== "string" || split === null ||
+      typeof e.sha256 !== "string" || typeof e.bytes !== "number" || typeof e.samples !== "number"
+    ) {
+      problem("manifest.json", null, `shards[${i}] lacks file, split, samples, bytes or sha256`);
+      continue;
+    }
+    out.push({ file: e.file, split, sha256: e.sha256, samples: e.samples, bytes: e.bytes });
+  }
+  return out;
 }
 
 /**
@@ -460,6 +523,11 @@ async function readShard(
   t.samples += shardSamples;
   t.bytes += shardBytes;
   t.found[e.split].samples += shardSamples;
+  if (e.bytes !== null) {
+    // the file's own size: a reader stops at the end-of-archive blocks, an appended block does not
+    const size = (await Deno.stat(path)).size;
+    if (size !== e.bytes) problem(e.file, null, `${size} bytes, the manifest says ${e.bytes}`);
+  }
   if (complete && e.sha256 !== null) {
     const sha = hash.digest("hex");
     if (sha !== e.sha256) {
@@ -583,9 +651,13 @@ export function formatVerifyReport(r: VerifyReport): string {
       .trimEnd();
   lines.push(fmt(head), ...rows.map(fmt));
   lines.push("");
+  for (const u of r.unchecked) lines.push(`not checked: ${u}`);
   const n = r.problems.length + r.moreProblems;
-  if (n === 0) lines.push("OK: everything matches");
-  else {
+  if (n === 0) {
+    lines.push(
+      r.unchecked.length === 0 ? "OK: everything matches" : "OK: everything checked matches",
+    );
+  } else {
     lines.push(`${n} problem${n === 1 ? "" : "s"}:`);
     for (const p of r.problems) {
       const where = [p.shard, p.key].filter(Boolean).join(" ");
