@@ -111,6 +111,7 @@ async function runSteps(
       work,
       restrictTo: worker ? (all) => workerVideoIds(all, worker, opts.shard ?? {}) : undefined,
     });
+    for (const note of dl.notes) log(note);
     failed ||= dl.failureSummary.total > 0 || dl.issues.length > 0;
     log(
       `download: ${dl.selected} selected, ${dl.failureSummary.total} failed, ` +

@@ -46,6 +46,7 @@ await runTask({
     retryBaseMs: numberFlag(values, "retry-delay")! * 1000,
     quiet: values.quiet === true,
   });
+  for (const note of report.notes) console.error(note);
   for (const issue of report.issues.slice(0, SHOWN_ISSUES)) console.error(formatIssue(issue));
   if (report.issues.length > SHOWN_ISSUES) {
     console.error(`... and ${report.issues.length - SHOWN_ISSUES} more rejected lines`);

@@ -26,6 +26,8 @@ export interface AnnotationSet {
   rows: VideoRow[];
   /** The rejected rows, in input order. */
   issues: AnnotationIssue[];
+  /** Lines to show that are not errors (files a folder listing skipped), one each. */
+  notes: string[];
 }
 
 /** Where an id was first seen, so a duplicate can point at it. */
@@ -299,7 +301,7 @@ function csvWithHeader(
   records: IterableIterator<CsvRecord>;
   header: string[] | null;
 } {
-  const set: AnnotationSet = { rows: [], issues: [] };
+  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
   const records = csvRecords(text);
   const first = records.next();
   if (first.done) {
@@ -397,7 +399,7 @@ export function parseKineticsJson(
   file: string,
   seen: SeenIds = new Map(),
 ): AnnotationSet {
-  const set: AnnotationSet = { rows: [], issues: [] };
+  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
   let doc: unknown;
   try {
     doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -454,7 +456,7 @@ export function parseKineticsJson(
  * ```
  */
 export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
-  const all: AnnotationSet = { rows: [], issues: [] };
+  const all: AnnotationSet = { rows: [], issues: [], notes: [] };
   const seen: SeenIds = new Map();
   for (const path of paths) {
     const text = await Deno.readTextFile(path);
@@ -463,6 +465,7 @@ export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
     // one at a time: a spread of 545k rows overflows the call stack
     for (const row of one.rows) all.rows.push(row);
     for (const issue of one.issues) all.issues.push(issue);
+    for (const note of one.notes) all.notes.push(note);
   }
   return all;
 }
@@ -598,38 +601,95 @@ export const VIDEO_EXTENSIONS: readonly string[] = [
   ".m4v",
 ];
 
+/** A folder listing: the plain list of its videos, and what it left out. */
+export interface VideoFolderListing {
+  /** CSV text with `path,label,split`. */
+  text: string;
+  /** Files left out that are no videos (other extensions, special files), folder-relative. */
+  skipped: { path: string; reason: string }[];
+  /** Symlinks refused (they lead out of the folder, or nowhere). */
+  refused: AnnotationIssue[];
+}
+
 /**
  * A folder of local videos as a plain video list (CSV text with `path,label,split`): files under
  * `<split>/<class>/` take that split and class (the Kinetics layout); under `<class>/` alone,
  * split train; directly in the folder, split test without a label. Paths are sorted, so the same
- * folder gives the same list.
+ * folder gives the same list. A symlink to a regular file inside the folder counts as that file;
+ * one that leads out of the folder is refused; files of other kinds or extensions are skipped and
+ * named.
  * @param dir the folder
- * @returns the list's text
+ * @returns the list's text, and what was skipped or refused
  */
-export async function videoFolderList(dir: string): Promise<string> {
+export async function videoFolderList(dir: string): Promise<VideoFolderListing> {
   const files: string[] = [];
+  const skipped: { path: string; reason: string }[] = [];
+  const refused: AnnotationIssue[] = [];
+  const root = await Deno.realPath(dir);
+  const isVideo = (name: string) => VIDEO_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x));
   const walk = async (rel: string) => {
     for await (const e of Deno.readDir(join(dir, rel))) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) await walk(r);
-      else if (e.isFile && VIDEO_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x))) {
-        files.push(r);
-      }
+      else if (e.isSymlink) {
+        const path = join(dir, r);
+        const target = await Deno.realPath(path).catch(() => null);
+        const inside = target !== null &&
+          (target.startsWith(root + "/") || target === root);
+        const info = target === null ? null : await Deno.stat(target).catch(() => null);
+        if (target === null || info === null) {
+          refused.push({ file: path, line: null, message: "symlink leads nowhere; refused" });
+        } else if (!inside) {
+          refused.push({
+            file: path,
+            line: null,
+            message: `symlink to ${target} leads out of ${dir}; refused (copy the file in, or ` +
+              "list it in a video list CSV)",
+          });
+        } else if (!info.isFile) skipped.push({ path: r, reason: "symlink to a folder" });
+        else if (!isVideo(e.name)) skipped.push({ path: r, reason: "not a video extension" });
+        else files.push(r);
+      } else if (!e.isFile) skipped.push({ path: r, reason: "not a regular file" });
+      else if (!isVideo(e.name)) skipped.push({ path: r, reason: "not a video extension" });
+      else files.push(r);
     }
   };
   await walk("");
   files.sort();
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  refused.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const quote = (v: string) => /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-  const rows = files.map((r) => {
+  const lines = ["path,label,split"];
+  for (const r of files) {
     const parts = r.split("/");
     const [split, label] = parts.length >= 3 && parseSplitName(parts[0]) !== null
       ? [parts[0], parts[parts.length - 2]]
       : parts.length >= 2
       ? ["train", parts[parts.length - 2]]
       : ["test", ""];
-    return [resolve(dir, r), label, split].map(quote).join(",");
-  });
-  return ["path,label,split", ...rows].join("\n") + "\n";
+    lines.push([resolve(dir, r), label, split].map(quote).join(","));
+  }
+  return { text: lines.join("\n") + "\n", skipped, refused };
+}
+
+/**
+ * One line naming what a folder listing skipped: the count per reason and the first few names.
+ * @param dir the folder
+ * @param skipped what `videoFolderList` skipped
+ * @returns the line, or null when nothing was skipped
+ */
+export function formatSkippedFiles(
+  dir: string,
+  skipped: readonly { path: string; reason: string }[],
+): string | null {
+  if (skipped.length === 0) return null;
+  const byReason = new Map<string, string[]>();
+  for (const s of skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.path]);
+  const parts = [...byReason].map(([reason, paths]) =>
+    `${paths.length} ${reason} (${paths.slice(0, 3).join(", ")}${paths.length > 3 ? ", ..." : ""})`
+  );
+  return `${dir}: skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}: ` +
+    parts.join("; ");
 }
 
 /**
@@ -643,11 +703,18 @@ export async function readVideoLists(
   paths: string[],
   allowHosts: readonly string[] = [],
 ): Promise<AnnotationSet> {
-  const all: AnnotationSet = { rows: [], issues: [] };
+  const all: AnnotationSet = { rows: [], issues: [], notes: [] };
   const seen: SeenIds = new Map();
   for (const path of paths) {
     const isDir = (await Deno.stat(path)).isDirectory;
-    const text = isDir ? await videoFolderList(path) : await Deno.readTextFile(path);
+    let text: string;
+    if (isDir) {
+      const listing = await videoFolderList(path);
+      text = listing.text;
+      for (const issue of listing.refused) all.issues.push(issue);
+      const skipped = formatSkippedFiles(path, listing.skipped);
+      if (skipped !== null) all.notes.push(skipped);
+    } else text = await Deno.readTextFile(path);
     const one = parseVideoList(
       text,
       isDir ? join(path, "(folder listing)") : path,
@@ -657,6 +724,7 @@ export async function readVideoLists(
     // one at a time: a spread of 545k rows overflows the call stack
     for (const row of one.rows) all.rows.push(row);
     for (const issue of one.issues) all.issues.push(issue);
+    for (const note of one.notes) all.notes.push(note);
   }
   return all;
 }

@@ -281,8 +281,50 @@ Deno.test("a folder of videos stands for a plain list: split and class from <spl
       ],
     );
     assert(r.rows.every((x) => /^[A-Za-z0-9_\-.]+$/.test(x.id)), r.rows.map((x) => x.id).join(" "));
+    assertEquals(r.notes, [`${dir}: skipped 1 file: 1 not a video extension (train/x.txt)`]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a folder of videos: skipped files are counted and named in one line; a symlink inside is followed, one leading out is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const outside = await Deno.makeTempDir();
+  try {
+    const write = async (p: string) => {
+      await Deno.mkdir(join(dir, p, ".."), { recursive: true });
+      await Deno.writeFile(join(dir, p), new Uint8Array([0]));
+    };
+    await write("train/abseiling/a1.mp4");
+    await write("train/abseiling/sound.m4a");
+    await write("train/abseiling/notes.txt");
+    await write("store/e5.mp4");
+    await Deno.writeFile(join(outside, "secret.mp4"), new Uint8Array([0]));
+    await Deno.symlink(join(dir, "store/e5.mp4"), join(dir, "train/abseiling/b2.mp4"));
+    await Deno.symlink(join(outside, "secret.mp4"), join(dir, "train/abseiling/c3.mp4"));
+    await Deno.symlink(join(dir, "nowhere.mp4"), join(dir, "train/abseiling/d4.mp4"));
+    const fifo = await new Deno.Command("mkfifo", { args: [join(dir, "train/abseiling/pipe.mp4")] })
+      .output();
+    assert(fifo.success, "mkfifo");
+    const r = await readVideoLists([dir]);
+    assertEquals(r.rows.map((x) => [x.id, x.split, x.label, x.source]), [
+      ["e5", "train", "store", join(dir, "store/e5.mp4")],
+      ["a1", "train", "abseiling", join(dir, "train/abseiling/a1.mp4")],
+      ["b2", "train", "abseiling", join(dir, "train/abseiling/b2.mp4")],
+    ]);
+    assertEquals(r.issues.map(formatIssue), [
+      `${join(dir, "train/abseiling/c3.mp4")}: symlink to ${await Deno.realPath(
+        join(outside, "secret.mp4"),
+      )} leads out of ${dir}; refused (copy the file in, or list it in a video list CSV)`,
+      `${join(dir, "train/abseiling/d4.mp4")}: symlink leads nowhere; refused`,
+    ]);
+    assertEquals(r.notes, [
+      `${dir}: skipped 3 files: 2 not a video extension (train/abseiling/notes.txt, ` +
+      "train/abseiling/sound.m4a); 1 not a regular file (train/abseiling/pipe.mp4)",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
   }
 });
 

@@ -118,8 +118,10 @@ export interface RefusedArchiveMember {
 
 /** What a download run did. */
 export interface DownloadReport {
-  /** Rejected input lines (bad CSV rows, unreadable list entries). */
+  /** Rejected input lines (bad CSV rows, unreadable list entries, symlinks out of a folder). */
   issues: AnnotationIssue[];
+  /** Lines worth showing that are not errors (files a `--videos` folder skipped). */
+  notes: string[];
   /** Rows kept by the subset. */
   selected: number;
   /** Of those, rows new to the manifest. */
@@ -260,6 +262,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     const states = downloadStates(manifest);
     const report: DownloadReport = {
       issues,
+      notes: input.notes,
       selected: selected.length,
       added,
       doneBefore: selected.filter((r) => states.get(r.id) === "done").length,
