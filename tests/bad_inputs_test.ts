@@ -509,9 +509,11 @@ Deno.test("a full disk during shard: one line naming the shard, no temp file, sh
       assertEquals(r.code, 2, r.stderr + r.stdout);
       const lines = r.stderr.trim().split("\n");
       assertEquals(lines.length, 1, r.stderr);
-      const m =
-        /^kinembed shard: (ds_\d{6}\.tar): No space left on device \(os error 28\) writing it in .*; the (\d+) shards before it are kept: free space and run again$/
-          .exec(lines[0]);
+      const m = new RegExp(
+        `^kinembed shard: no space left on device \\d+:\\d+ mounted at ${shardsMount} writing ` +
+          `${shardsMount}/(ds_\\d{6}\\.tar); the (\\d+) shards before it are kept; free space ` +
+          "and run again \\(finished work is kept\\)$",
+      ).exec(lines[0]);
       assert(m, lines[0]);
       const kept = Number(m[2]);
       assert(kept >= 1, lines[0]);
@@ -536,6 +538,109 @@ Deno.test("a full disk during shard: one line naming the shard, no temp file, sh
       await umount(shardsMount);
     }
   } finally {
+    await cleanup();
+  }
+});
+
+/** Fills a mounted tmpfs to the last byte; returns the ballast file. */
+async function fillUp(dir: string): Promise<string> {
+  const ballast = join(dir, "ballast");
+  const f = await Deno.open(ballast, { write: true, create: true, append: true });
+  try {
+    const chunk = new Uint8Array(64 * 1024);
+    for (let size = chunk.length; size >= 1; size = Math.floor(size / 2)) {
+      try {
+        while (true) await f.write(chunk.subarray(0, size));
+      } catch { /* full at this size: try smaller pieces */ }
+    }
+  } finally {
+    f.close();
+  }
+  return ballast;
+}
+
+Deno.test("a full disk in download, sample, encode and shard: one line naming the step, the file and the device, exit 2, never retried; after freeing space each rerun resumes and the shards are identical", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  const mnt = join(dir, "mnt");
+  await Deno.mkdir(mnt);
+  if (!(await canMount(mnt))) {
+    await t.step({ name: "tmpfs mount not permitted here", ignore: true, fn: () => {} });
+    await cleanup();
+    return;
+  }
+  const { startFaultServer } = await import("./support/fault_server.ts");
+  const src = join(dir, "src");
+  await Deno.mkdir(src);
+  for (const [name, color] of [["a1", "red"], ["b2", "blue"], ["c3", "green"]]) {
+    await lavfiVideo(join(src, `${name}.mp4`), `color=c=${color}:s=64x48:r=5:d=2`);
+  }
+  const server = startFaultServer(src);
+  const list = join(dir, "videos.csv");
+  await Deno.writeTextFile(
+    list,
+    "path,label,split\n" +
+      ["a1", "b2", "c3"].map((n, i) =>
+        `${server.url}/${n}.mp4,abseiling,${i === 2 ? "val" : "train"}`
+      )
+        .join("\n") +
+      "\n",
+  );
+  const { vision } = await ensureFixtureModels(MODELS, "tiny");
+  const steps: [string, string[]][] = [
+    ["download", ["--videos", list, "--retry-delay", "0.01"]],
+    ["sample", ["--jobs", "1"]],
+    ["encode", ["--model", vision, "--providers", "cpu"]],
+    ["shard", ["--per-shard", "2"]],
+  ];
+  try {
+    // the same dataset on a roomy disk, for comparison
+    const clean = join(dir, "clean");
+    for (const [step, args] of steps) {
+      const r = await task(step, ["--work", clean, "--quiet", ...args]);
+      assertEquals(r.code, 0, `${step}: ${r.stderr}${r.stdout}`);
+    }
+    await mount(mnt, "size=4m");
+    try {
+      const work = join(mnt, "work");
+      for (const [step, args] of steps) {
+        await t.step(step, async () => {
+          const before = server.requests.length;
+          const ballast = await fillUp(mnt);
+          const full = await task(step, ["--work", work, "--quiet", ...args]);
+          assertEquals(full.code, 2, full.stderr + full.stdout);
+          const lines = full.stderr.trim().split("\n");
+          assertEquals(lines.length, 1, full.stderr);
+          // the task may read only its work dir: the device is named by number and that folder
+          assert(
+            new RegExp(
+              `^kinembed ${step}: no space left on device \\d+:\\d+ \\(holding ${work}\\) ` +
+                `writing ${work}/\\S+(; the \\d+ shards before it are kept)?; free space and run ` +
+                "again \\(finished work is kept\\)$",
+            ).test(lines[0]),
+            lines[0],
+          );
+          assert(!full.stderr.includes("retry"), full.stderr);
+          if (step === "download") {
+            assert(server.requests.length - before <= 3, "one request per video at most");
+          }
+          await Deno.remove(ballast);
+          const again = await task(step, ["--work", work, "--quiet", ...args]);
+          assertEquals(again.code, 0, again.stderr + again.stdout);
+        });
+      }
+      for await (const e of Deno.readDir(join(clean, "shards"))) {
+        if (!e.name.endsWith(".tar") && e.name !== "splits.csv") continue;
+        assertEquals(
+          await Deno.readFile(join(work, "shards", e.name)),
+          await Deno.readFile(join(clean, "shards", e.name)),
+          e.name,
+        );
+      }
+    } finally {
+      await umount(mnt);
+    }
+  } finally {
+    await server.close();
     await cleanup();
   }
 });

@@ -6,12 +6,15 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import {
+  asDiskFull,
   ConfigError,
+  DiskFullError,
   type FailedItem,
   failureReason,
   type FailureSummary,
   FormatError,
   formatFailureSummary,
+  isDiskFull,
   SHOWN_ITEMS,
   UsageError,
   WorkDirBusyError,
@@ -193,6 +196,15 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
     console.error(usage(spec));
     return 2;
   }
+  if (isDiskFull(e)) {
+    // one line naming the file and the device; what was finished before stays recorded
+    const full = e instanceof DiskFullError ? e : asDiskFull(e, pathInMessage(e) ?? "(unknown)");
+    const text = full instanceof DiskFullError ? full.message : (e as Error).message;
+    console.error(
+      `kinembed ${spec.name}: ${text}; free space and run again (finished work is kept)`,
+    );
+    return 2;
+  }
   if (
     e instanceof ConfigError || e instanceof WorkDirBusyError || e instanceof FormatError ||
     e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
@@ -204,6 +216,14 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
   console.error(`kinembed ${spec.name}: unexpected error`);
   console.error(e);
   return 2;
+}
+
+/** The file an OS error's message names (`write '/w/x.npy'`), if any. */
+function pathInMessage(e: unknown): string | null {
+  const m = /(?:open|write|rename|mkdir|copy|link)[a-z_]* '([^']+)'/.exec(
+    (e as Error).message ?? "",
+  );
+  return m ? m[1] : null;
 }
 
 /** An error the OS raised (disk full, read-only file system...): its message says it all. */

@@ -7,7 +7,7 @@
 import type { Split } from "./split.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { createHash } from "node:crypto";
-import { ConfigError, ConfigMismatchError } from "./errors.ts";
+import { asDiskFull, ConfigError, ConfigMismatchError } from "./errors.ts";
 
 /** Version of the schema this code writes; an older file is upgraded, a newer one refused. */
 export const SCHEMA_VERSION = 1;
@@ -220,14 +220,20 @@ export class Manifest {
    * ```
    */
   static open(path: string, opts: { readOnly?: boolean } = {}): Manifest {
-    const db = new DatabaseSync(path, { readOnly: opts.readOnly ?? false, timeout: 30_000 });
-    if (!opts.readOnly) {
-      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    try {
+      const db = new DatabaseSync(path, { readOnly: opts.readOnly ?? false, timeout: 30_000 });
+      if (!opts.readOnly) {
+        db.exec(
+          "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        );
+      }
+      const m = new Manifest(path, db, opts.readOnly ?? false);
+      if (!opts.readOnly) m.#migrate();
+      else m.#checkVersion();
+      return m;
+    } catch (e) {
+      throw asDiskFull(e, path);
     }
-    const m = new Manifest(path, db, opts.readOnly ?? false);
-    if (!opts.readOnly) m.#migrate();
-    else m.#checkVersion();
-    return m;
   }
 
   #checkVersion(): number {
@@ -282,8 +288,20 @@ export class Manifest {
       this.#db.exec("COMMIT");
       return r;
     } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
+      // SQLite may have rolled back already (a full disk): that ROLLBACK error would hide this one
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* no transaction left to roll back */ }
+      throw asDiskFull(e, this.path);
+    }
+  }
+
+  /** Runs one write statement; a full disk becomes a `DiskFullError` naming the database. */
+  #write(sql: string, ...args: SQLInputValue[]): { changes: number | bigint } {
+    try {
+      return this.#stmt(sql).run(...args);
+    } catch (e) {
+      throw asDiskFull(e, this.path);
     }
   }
 
@@ -457,10 +475,7 @@ export class Manifest {
    * @param videoId the video
    */
   dropOutput(step: Step, videoId: string): void {
-    this.#stmt("UPDATE steps SET path = NULL WHERE video_id = ? AND step = ?").run(
-      videoId,
-      step,
-    );
+    this.#write("UPDATE steps SET path = NULL WHERE video_id = ? AND step = ?", videoId, step);
   }
 
   /**
@@ -469,14 +484,13 @@ export class Manifest {
    * @param videoId the video
    */
   markPending(step: Step, videoId: string): void {
-    this.#stmt("DELETE FROM steps WHERE video_id = ? AND step = ?").run(videoId, step);
+    this.#write("DELETE FROM steps WHERE video_id = ? AND step = ?", videoId, step);
   }
 
   #setStep(step: Step, id: string, state: StepState, error: string | null, out?: StepOutput) {
-    const res = this.#stmt(
+    const res = this.#write(
       `INSERT OR REPLACE INTO steps(video_id, step, state, error, path, frames, sha256, updated_at)
        SELECT id, ?, ?, ?, ?, ?, ?, ? FROM videos WHERE id = ?`,
-    ).run(
       step,
       state,
       error,
@@ -664,10 +678,17 @@ export class Manifest {
    * @param row the shard
    */
   putShard(row: ShardRow): void {
-    this.#stmt(
+    this.#write(
       `INSERT OR REPLACE INTO shards(idx, split, file, samples, bytes, sha256, plan_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(row.index, row.split, row.file, row.samples, row.bytes, row.sha256, row.planHash ?? null);
+      row.index,
+      row.split,
+      row.file,
+      row.samples,
+      row.bytes,
+      row.sha256,
+      row.planHash ?? null,
+    );
   }
 
   /**
@@ -720,9 +741,15 @@ export class Manifest {
    * @param row the archive
    */
   putArchive(row: ArchiveRow): void {
-    this.#stmt(
+    this.#write(
       `INSERT OR REPLACE INTO archives(url, state, bytes, sha256, error, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(row.url, row.state, row.bytes, row.sha256, row.error, new Date().toISOString());
+      row.url,
+      row.state,
+      row.bytes,
+      row.sha256,
+      row.error,
+      new Date().toISOString(),
+    );
   }
 
   /**
