@@ -7,6 +7,7 @@
 import type { Split } from "./split.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { createHash } from "node:crypto";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { asDiskFull, ConfigError, ConfigMismatchError } from "./errors.ts";
 
 /** Version of the schema this code writes; an older file is upgraded, a newer one refused. */
@@ -200,9 +201,12 @@ export class Manifest {
   #statements = new Map<string, StatementSync>();
   /** Path of the database file. */
   readonly path: string;
+  /** The work dir (the database's folder): step outputs are stored relative to it. */
+  #root: string;
 
   private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
+    this.#root = dirname(resolve(path));
     this.#db = db;
     this.#readOnly = readOnly;
   }
@@ -264,7 +268,50 @@ export class Manifest {
       }
       this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
         .run(String(SCHEMA_VERSION));
+      this.#relativizePaths();
     });
+  }
+
+  /**
+   * Files written before step outputs were stored relative to the work dir hold absolute paths,
+   * which break once the work dir is moved, copied or reached through a symlink: each becomes
+   * relative (`videos/...`, `frames/...`, `emb/...`) once, when a writer opens the file.
+   */
+  #relativizePaths(): void {
+    const done = this.#db.prepare("SELECT value FROM meta WHERE key = 'step_paths'").get() as
+      | { value: string }
+      | undefined;
+    if (done?.value === "relative") return;
+    const update = this.#db.prepare("UPDATE steps SET path = ? WHERE video_id = ? AND step = ?");
+    const rows = this.#db.prepare(
+      "SELECT video_id, step, path FROM steps WHERE path LIKE '/%'",
+    ).all() as { video_id: string; step: Step; path: string }[];
+    for (const r of rows) {
+      const rel = workRelative(r.path, r.step, this.#root);
+      if (rel !== null) update.run(rel, r.video_id, r.step);
+    }
+    this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('step_paths', 'relative')")
+      .run();
+  }
+
+  /** A step output's path as stored: relative when it lies inside the work dir. */
+  #stored(path: string | null): string | null {
+    if (path === null || !isAbsolute(path)) return path;
+    const rel = relative(this.#root, path);
+    return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)
+      ? rel.split(sep).join("/")
+      : path;
+  }
+
+  /** A stored path as a path to open: relative ones are under this manifest's work dir. */
+  #resolved(path: unknown): string | null {
+    if (path === null || path === undefined) return null;
+    const p = String(path);
+    return isAbsolute(p) ? p : join(this.#root, p);
+  }
+
+  #toStep(r: Row): StepRecord {
+    return { ...toStep(r), path: this.#resolved(r.path) };
   }
 
   /**
@@ -391,7 +438,7 @@ export class Manifest {
     if (!r) return undefined;
     const v = toVideo(r);
     const steps = this.#stmt("SELECT * FROM steps WHERE video_id = ?").all(id) as Row[];
-    return { ...v, steps: Object.fromEntries(steps.map((s) => [s.step, toStep(s)])) };
+    return { ...v, steps: Object.fromEntries(steps.map((s) => [s.step, this.#toStep(s)])) };
   }
 
   /**
@@ -436,7 +483,7 @@ export class Manifest {
     const steps = this.#db.prepare("SELECT * FROM steps").all() as Row[];
     const byVideo = new Map<string, Partial<Record<Step, StepRecord>>>();
     for (const s of steps) {
-      const rec = toStep(s);
+      const rec = this.#toStep(s);
       const m = byVideo.get(rec.videoId) ?? {};
       m[rec.step] = rec;
       byVideo.set(rec.videoId, m);
@@ -494,7 +541,7 @@ export class Manifest {
       step,
       state,
       error,
-      out?.path ?? null,
+      this.#stored(out?.path ?? null),
       out?.frames ?? null,
       out?.sha256 ?? null,
       new Date().toISOString(),
@@ -605,7 +652,7 @@ export class Manifest {
       yield {
         ...toVideo(r),
         state: (r.step_state ?? "pending") as StepState,
-        path: r.step_path === null ? null : String(r.step_path),
+        path: this.#resolved(r.step_path),
         frames: r.step_frames === null ? null : Number(r.step_frames),
         sha256: r.step_sha256 === null ? null : String(r.step_sha256),
         anyFailed: Number(r.any_failed) !== 0,
@@ -624,7 +671,7 @@ export class Manifest {
       "SELECT video_id, path FROM steps WHERE step = ? AND state = 'done'",
     );
     for (const r of stmt.iterate(step) as Iterable<{ video_id: string; path: string | null }>) {
-      yield { id: r.video_id, path: r.path === null ? null : String(r.path) };
+      yield { id: r.video_id, path: this.#resolved(r.path) };
     }
   }
 
@@ -634,7 +681,7 @@ export class Manifest {
    */
   *stepRecords(): IterableIterator<StepRecord> {
     const stmt = this.#db.prepare("SELECT * FROM steps ORDER BY video_id, step");
-    for (const r of stmt.iterate() as Iterable<Row>) yield toStep(r);
+    for (const r of stmt.iterate() as Iterable<Row>) yield this.#toStep(r);
   }
 
   /**
@@ -808,6 +855,24 @@ function toVideo(r: Row): VideoRow {
     timeEnd: Number(r.time_end),
     source: r.source === null ? null : String(r.source),
   };
+}
+
+/**
+ * The work-dir-relative form of an absolute output path an older manifest stored: the path under
+ * the current work dir, or the part from the step's folder on (`videos/<split>/...`,
+ * `frames/<id>.npy`, `emb/<id>.npy`) when the work dir was moved; null when neither applies.
+ */
+function workRelative(path: string, step: Step, root: string): string | null {
+  const rel = relative(root, path);
+  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return rel.split(sep).join("/");
+  const pattern = step === "download"
+    ? /\/(videos\/(?:train|val|test)\/.+)$/
+    : step === "sample"
+    ? /\/(frames\/[^/]+)$/
+    : /\/(emb\/[^/]+)$/;
+  // the leftmost match: a class folder named like a step folder comes after the split
+  const m = pattern.exec(path);
+  return m ? m[1] : null;
 }
 
 function toStep(r: Row): StepRecord {
