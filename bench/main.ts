@@ -7,6 +7,7 @@
  *   probe      linear probe vs scikit-learn's lbfgs on the same features
  *   shard      shard + verify at the published size vs sha256sum
  *   faults     SIGKILL every step at random moments, rerun, compare with a clean run
+ *   k700       Kinetics-700-2020 at its real shape: every step and its no-op rerun, 10k to 645k rows
  *   gpu        how to run the GPU kit (it runs on a lent GPU machine, see bench/gpu/README.md)
  */
 const BENCHES: Record<string, string> = {
@@ -14,6 +15,7 @@ const BENCHES: Record<string, string> = {
   probe: "linear_probe_bench.ts",
   shard: "shard_scale.ts",
   faults: "faults.ts",
+  k700: "k700.ts",
 };
 
 const [name, ...rest] = Deno.args;
