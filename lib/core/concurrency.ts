@@ -43,7 +43,10 @@ export class BoundedQueue<T> {
   #waitingPut: (() => void)[] = [];
   #waitingTake: (() => void)[] = [];
 
-  /** @param capacity the most weight held at once (an item heavier than that still passes alone) */
+  /**
+   * An empty queue.
+   * @param capacity the most weight held at once (an item heavier than that still passes alone)
+   */
   constructor(readonly capacity: number) {}
 
   /**

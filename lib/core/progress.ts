@@ -15,6 +15,7 @@ export class ProgressBoard {
   #enc = new TextEncoder();
 
   /**
+   * A board writing through `write`.
    * @param write receives the bytes to print
    * @param tty whether `write` goes to a terminal (bars redrawn in place)
    */
@@ -83,6 +84,7 @@ export class Progress {
   #slot = { line: "" };
 
   /**
+   * A counter that prints nothing until its first tick.
    * @param label what is counted, e.g. `sample`
    * @param total how many items are expected (0 when unknown)
    * @param opts `extraUnit` names a second counter (frames, MB); `quiet` prints nothing; `board`
