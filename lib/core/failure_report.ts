@@ -91,6 +91,7 @@ export async function writeFailureList(
   keep = SHOWN_ITEMS,
 ): Promise<FailureSummary> {
   const counts = new Map<string, number>();
+  const reasonOf = new Map<string, string>();
   const first: FailedItem[] = [];
   let total = 0;
   const enc = new TextEncoder();
@@ -104,7 +105,12 @@ export async function writeFailureList(
       }
       total++;
       if (first.length < Math.max(keep, SHOWN_ITEMS)) first.push(f);
-      const reason = failureReason(f.error);
+      // errors repeat (one per class and split at most, mostly): each is reduced once
+      let reason = reasonOf.get(f.error);
+      if (reason === undefined) {
+        reason = failureReason(f.error);
+        if (reasonOf.size < 10_000) reasonOf.set(f.error, reason);
+      }
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
       buf += [f.id, f.split ?? "", f.step ?? step, f.error].map(csvField).join(",") + "\n";
       if (buf.length > 1 << 16) {

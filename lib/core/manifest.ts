@@ -480,7 +480,14 @@ export class Manifest {
       where.length ? "WHERE " + where.join(" AND ") : ""
     } ORDER BY v.id`;
     const rows = this.#db.prepare(sql).all(...args) as Row[];
-    const steps = this.#db.prepare("SELECT * FROM steps").all() as Row[];
+    // only the matched videos' step records: a filter that keeps 500 of 645k videos must not
+    // load every record
+    const steps =
+      (where.length === 0 ? this.#db.prepare("SELECT * FROM steps").all() : this.#db.prepare(
+        `SELECT * FROM steps WHERE video_id IN (SELECT v.id FROM videos v WHERE ${
+          where.join(" AND ")
+        })`,
+      ).all(...args)) as Row[];
     const byVideo = new Map<string, Partial<Record<Step, StepRecord>>>();
     for (const s of steps) {
       const rec = this.#toStep(s);
@@ -611,13 +618,21 @@ export class Manifest {
    * Each video's state in a step that has touched it (videos it never touched are pending and
    * absent), read in one query.
    * @param step the step
+   * @param keyOf the key to keep for an id, or undefined to leave the video out; given the
+   *   caller's own id strings, 645k rows do not hold a second copy of each id
    * @returns state by video id
    */
-  stepStates(step: Step): Map<string, StepState> {
+  stepStates(
+    step: Step,
+    keyOf: (id: string) => string | undefined = (id) => id,
+  ): Map<string, StepState> {
     const out = new Map<string, StepState>();
     const stmt = this.#db.prepare("SELECT video_id, state FROM steps WHERE step = ?");
     for (const r of stmt.iterate(step) as Iterable<{ video_id: string; state: StepState }>) {
-      if (r.state !== "pending") out.set(r.video_id, r.state);
+      if (r.state === "pending") continue;
+      const key = keyOf(r.video_id);
+      // the literals, not the strings SQLite made for each row
+      if (key !== undefined) out.set(key, r.state === "done" ? "done" : "failed");
     }
     return out;
   }

@@ -247,10 +247,11 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       Array.from(manifest.videoSteps("download"), (v) => ({ id: v.id, split: v.split })),
     );
     const selected = only ? picked.filter((r) => only.has(r.id)) : picked;
+    const selectedById = new Map(selected.map((r) => [r.id, r]));
     await removeTempsUnder(layout.videos);
     // a run killed while saving a transfer's resume validators (`.part.json`) leaves a temp
     await removeTempsUnder(layout.downloads);
-    forgetMissingOutputs(manifest, selected, log);
+    forgetMissingOutputs(manifest, selectedById, log);
     const fetcher = new Fetcher({
       jobs: opts.jobs,
       timeoutMs: opts.timeoutMs,
@@ -259,7 +260,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       log,
     });
     const run = new DownloadRun(layout, manifest, fetcher, checksums, log, opts);
-    const states = downloadStates(manifest);
+    const states = downloadStates(manifest, selectedById);
     const report: DownloadReport = {
       issues,
       notes: input.notes,
@@ -285,7 +286,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     if (videoLists.length > 0) {
       await run.videos(selected, states, report);
     } else {
-      await run.archives(archives.sources, input.rows, selected, states, report);
+      await run.archives(archives.sources, input.rows, selected, selectedById, states, report);
     }
     report.requests = fetcher.requests;
     for (const split of SPLITS) {
@@ -310,21 +311,23 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   }
 }
 
-/** Each video's download state, by id (absent: pending). */
-function downloadStates(manifest: Manifest): Map<string, StepState> {
-  return manifest.stepStates("download");
+/** Each selected video's download state, keyed by the row's own id (absent: pending). */
+function downloadStates(
+  manifest: Manifest,
+  selectedById: Map<string, VideoRow>,
+): Map<string, StepState> {
+  return manifest.stepStates("download", (id) => selectedById.get(id)?.id);
 }
 
 /** Puts back to pending the done videos whose file is gone, so this run fetches them again. */
 function forgetMissingOutputs(
   manifest: Manifest,
-  selected: VideoRow[],
+  selectedById: Map<string, VideoRow>,
   log: (line: string) => void,
 ): void {
-  const wanted = new Set(selected.map((r) => r.id));
   const gone: { id: string; path: string | null }[] = [];
   for (const v of manifest.doneOutputs("download")) {
-    if (!wanted.has(v.id)) continue;
+    if (!selectedById.has(v.id)) continue;
     const there = v.path !== null && isFileSync(v.path);
     if (!there) gone.push(v);
   }
@@ -498,10 +501,10 @@ class DownloadRun {
     sources: ArchiveSource[],
     allRows: VideoRow[],
     selected: VideoRow[],
+    selectedById: Map<string, VideoRow>,
     states: Map<string, StepState>,
     report: DownloadReport,
   ): Promise<void> {
-    const selectedById = new Map(selected.map((r) => [r.id, r]));
     // ids of the annotations left out of the subset (the selected ones are in selectedById)
     const others = new Set<string>();
     for (const r of allRows) if (!selectedById.has(r.id)) others.add(r.id);
@@ -550,7 +553,7 @@ class DownloadRun {
     });
     if (todo.length > 0) progress.finish();
     // videos still without a file: say why, in one transaction
-    const now = downloadStates(this.manifest);
+    const now = downloadStates(this.manifest, selectedById);
     const tried = new Set(todo.map((a) => a.source));
     this.manifest.batch(() =>
       this.#markMissing(selected, states, now, unlabelled, archivesOf, failures, tried)
@@ -577,32 +580,38 @@ class DownloadRun {
       }
       return recorded.get(a.source)!;
     };
+    // the outcome depends only on the row's split and class: worked out once per pair, so
+    // that 645k rows make no garbage here
+    const outcomes = new Map<string, { keep: boolean; message: string }>();
+    const outcomeOf = (row: VideoRow) => {
+      const key = `${row.split}\u0000${row.label ?? ""}`;
+      let o = outcomes.get(key);
+      if (o === undefined) {
+        const holders = [
+          ...unlabelled,
+          ...(row.label === null ? [] : archivesOf.get(row.label) ?? []),
+        ].filter((a) => mayHold(a, row));
+        const failed = holders.map((a) => {
+          const err = archiveError(a);
+          return err ? `archive ${a.name} failed: ${err}` : null;
+        }).find((m) => m !== null);
+        o = {
+          // failed before and none of its archives was tried again: its reason stands (a no-op
+          // rerun rewrites nothing)
+          keep: holders.length > 0 && !holders.some((a) => tried.has(a.source)),
+          message: holders.length === 0
+            ? `no archive listed for ${row.split}${row.label === null ? "" : `/${row.label}`}`
+            : failed ?? "missing from archive",
+        };
+        outcomes.set(key, o);
+      }
+      return o;
+    };
     for (const row of selected) {
       if (now.get(row.id) === "done") continue;
-      const holders = [
-        ...unlabelled,
-        ...(row.label === null ? [] : archivesOf.get(row.label) ?? []),
-      ]
-        .filter((a) => mayHold(a, row));
-      // failed before and none of its archives was tried again: its reason stands (a no-op
-      // rerun rewrites nothing)
-      if (
-        before.get(row.id) === "failed" && holders.length > 0 &&
-        !holders.some((a) => tried.has(a.source))
-      ) continue;
-      if (holders.length === 0) {
-        this.manifest.markFailed(
-          "download",
-          row.id,
-          `no archive listed for ${row.split}${row.label === null ? "" : `/${row.label}`}`,
-        );
-        continue;
-      }
-      const failed = holders.map((a) => {
-        const err = archiveError(a);
-        return err ? `archive ${a.name} failed: ${err}` : null;
-      }).find((m) => m !== null);
-      this.manifest.markFailed("download", row.id, failed ?? "missing from archive");
+      const o = outcomeOf(row);
+      if (o.keep && before.get(row.id) === "failed") continue;
+      this.manifest.markFailed("download", row.id, o.message);
     }
   }
 
