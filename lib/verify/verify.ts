@@ -97,6 +97,9 @@ export interface VerifyReport {
   seconds: number;
 }
 
+/** Problems printed one a line by `formatVerifyReport`; the rest are counted. */
+export const SHOWN_PROBLEMS = 20;
+
 /** At most this many problems are kept in a report; the rest are only counted. */
 export const MAX_PROBLEMS = 10_000;
 
@@ -621,8 +624,8 @@ function checkKeyRanges(
 }
 
 /**
- * The report as text: a table of expected against found per split, then each problem on its
- * own line (`<shard> <key>: <what>`).
+ * The report as text: a table of expected against found per split, then the first
+ * `SHOWN_PROBLEMS` problems one a line (`<shard> <key>: <what>`) and how many more there are.
  * @param r the report
  * @returns the text
  */
@@ -659,11 +662,17 @@ export function formatVerifyReport(r: VerifyReport): string {
     );
   } else {
     lines.push(`${n} problem${n === 1 ? "" : "s"}:`);
-    for (const p of r.problems) {
+    for (const p of r.problems.slice(0, SHOWN_PROBLEMS)) {
       const where = [p.shard, p.key].filter(Boolean).join(" ");
       lines.push(`${where ? where + ": " : ""}${p.message}`);
     }
-    if (r.moreProblems > 0) lines.push(`... and ${r.moreProblems} more`);
+    // a damaged set can have a problem per sample: the terminal gets the first few
+    if (n > SHOWN_PROBLEMS) {
+      lines.push(
+        `... and ${n - SHOWN_PROBLEMS} more (--json lists the first ${MAX_PROBLEMS} with their ` +
+          "shard and key)",
+      );
+    }
   }
   return lines.join("\n");
 }

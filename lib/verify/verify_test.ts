@@ -312,3 +312,31 @@ function flip(bytes: Uint8Array, at: number): Uint8Array {
   bytes[at] ^= 0x01;
   return bytes;
 }
+
+Deno.test("verify: a report with thousands of problems prints the first 20 and a count", () => {
+  const problems = Array.from({ length: 3000 }, (_, i) => ({
+    shard: "ds_000000.tar",
+    key: `vid_${String(i).padStart(9, "0")}`,
+    message: "label not in the class list",
+  }));
+  const text = formatVerifyReport({
+    ok: false,
+    shardsDir: "/s",
+    card: "card.md",
+    manifest: false,
+    unchecked: [],
+    splits: [],
+    problems,
+    moreProblems: 500,
+    shardsRead: 1,
+    samples: 3000,
+    bytes: 1,
+    seconds: 1,
+  });
+  const lines = text.split("\n");
+  assert(lines.length <= 30, `${lines.length} lines`);
+  assert(text.includes("3500 problems:"), text);
+  assert(text.includes("ds_000000.tar vid_000000019: label not in the class list"), text);
+  assert(!text.includes("vid_000000020"), text);
+  assert(text.includes("... and 3480 more (--json lists the first 10000"), text);
+});
