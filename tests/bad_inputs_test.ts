@@ -644,3 +644,44 @@ Deno.test("a full disk in download, sample, encode and shard: one line naming th
     await cleanup();
   }
 });
+
+Deno.test("run names its failed downloads as download does: the count per reason or each one, and the complete list under reports/", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const src = join(dir, "src");
+    await Deno.mkdir(src);
+    await lavfiVideo(join(src, "good.mp4"), "color=c=red:s=64x48:r=5:d=2");
+    const list = join(dir, "list.csv");
+    await Deno.writeTextFile(
+      list,
+      "path,label,split\ngood.mp4,abseiling,train\ngone.mp4,abseiling,train\n".replace(
+        /^(good|gone)/gm,
+        (m) => join(src, m),
+      ),
+    );
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
+    const work = join(dir, "work");
+    const r = await task("run", [
+      "--work",
+      work,
+      "--videos",
+      list,
+      "--model",
+      vision,
+      "--providers",
+      "cpu",
+      "--quiet",
+    ]);
+    assertEquals(r.code, 1, r.stderr + r.stdout);
+    assert(r.stderr.includes("1 failed in download:"), r.stderr);
+    assert(r.stderr.includes(`  gone: no such file ${join(src, "gone.mp4")}`), r.stderr);
+    const listPath = join(work, "reports", "download_failures.csv");
+    assert(r.stderr.includes(`complete list: ${listPath}`), r.stderr);
+    assertEquals(
+      await Deno.readTextFile(listPath),
+      `id,split,step,reason\ngone,train,download,no such file ${join(src, "gone.mp4")}\n`,
+    );
+  } finally {
+    await cleanup();
+  }
+});
