@@ -414,18 +414,48 @@ export class Manifest {
    */
   addVideos(rows: VideoRow[]): number {
     return this.#tx(() => {
-      const ins = this.#db.prepare(
+      // 500 rows a statement: 645k single-row inserts leave 645k result objects behind
+      const batch = 500;
+      const values = "(?, ?, ?, ?, ?, ?, ?)";
+      const sql = (n: number) =>
         `INSERT OR IGNORE INTO videos(id, split, label, youtube_id, time_start, time_end, source)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
+         VALUES ${Array(n).fill(values).join(", ")}`;
       let added = 0;
-      for (const r of rows) {
-        if (!isSafeId(r.id)) throw new ConfigError(`unsafe video id ${JSON.stringify(r.id)}`);
-        const res = ins.run(r.id, r.split, r.label, r.youtubeId, r.timeStart, r.timeEnd, r.source);
-        added += Number(res.changes);
+      for (let at = 0; at < rows.length; at += batch) {
+        const part = rows.slice(at, at + batch);
+        const args: SQLInputValue[] = [];
+        for (const r of part) {
+          if (!isSafeId(r.id)) throw new ConfigError(`unsafe video id ${JSON.stringify(r.id)}`);
+          args.push(r.id, r.split, r.label, r.youtubeId, r.timeStart, r.timeEnd, r.source);
+        }
+        added += Number(this.#stmt(sql(part.length)).run(...args).changes);
       }
       return added;
     });
+  }
+
+  /**
+   * Records that a step failed for many videos with one reason, a few hundred rows a statement
+   * (download marking 645k videos that no archive holds). Call inside `batch` for one transaction.
+   * @param step the step
+   * @param ids the videos
+   * @param error why, in one line
+   */
+  markFailedMany(step: Step, ids: readonly string[], error: string): void {
+    const now = new Date().toISOString();
+    const size = 500;
+    for (let at = 0; at < ids.length; at += size) {
+      const part = ids.slice(at, at + size);
+      this.#write(
+        `INSERT OR REPLACE INTO steps(video_id, step, state, error, path, frames, sha256, updated_at)
+         SELECT id, ?, 'failed', ?, NULL, NULL, NULL, ? FROM videos
+         WHERE id IN (${Array(part.length).fill("?").join(", ")})`,
+        step,
+        error,
+        now,
+        ...part,
+      );
+    }
   }
 
   /**

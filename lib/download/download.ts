@@ -607,12 +607,22 @@ class DownloadRun {
       }
       return o;
     };
+    // ids grouped by reason, written a few hundred a statement
+    const byMessage = new Map<string, string[]>();
+    const flush = (message: string, ids: string[]) => {
+      this.manifest.markFailedMany("download", ids, message);
+      ids.length = 0;
+    };
     for (const row of selected) {
       if (now.get(row.id) === "done") continue;
       const o = outcomeOf(row);
       if (o.keep && before.get(row.id) === "failed") continue;
-      this.manifest.markFailed("download", row.id, o.message);
+      let ids = byMessage.get(o.message);
+      if (ids === undefined) byMessage.set(o.message, ids = []);
+      ids.push(row.id);
+      if (ids.length >= 500) flush(o.message, ids);
     }
+    for (const [message, ids] of byMessage) if (ids.length > 0) flush(message, ids);
   }
 
   async #archive(
