@@ -10,6 +10,7 @@
  *   faults     SIGKILL every step at random moments, rerun, compare with a clean run
  *   agreement  CLIP checkpoints built into ONNX vs the TypeScript reference forward pass
  *   preset     the clip preset (Pillow-exact) vs clip-swscale: time per clip and pixel difference
+ *   k700       Kinetics-700-2020 at its real shape: every step and its no-op rerun, 10k to 645k rows
  *   gpu        how to run the GPU kit (it runs on a lent GPU machine, see bench/gpu/README.md)
  */
 const BENCHES: Record<string, string> = {
@@ -20,6 +21,7 @@ const BENCHES: Record<string, string> = {
   faults: "faults.ts",
   agreement: "checkpoint_agreement.ts",
   preset: "preset_bench.ts",
+  k700: "k700.ts",
 };
 
 const [name, ...rest] = Deno.args;

@@ -128,9 +128,11 @@ async function runSteps(
       work,
       restrictTo: worker ? (all) => workerVideoIds(all, worker, opts.shard ?? {}) : undefined,
     });
-    failed ||= dl.failures.length > 0 || dl.issues.length > 0;
+    for (const note of dl.notes) log(note);
+    failed ||= dl.failureSummary.total > 0 || dl.issues.length > 0;
     log(
-      `download: ${dl.selected} selected, ${dl.failures.length} failed, ${dl.requests} HTTP requests`,
+      `download: ${dl.selected} selected, ${dl.failureSummary.total} failed, ` +
+        `${dl.requests} HTTP requests`,
     );
   }
   log("== sample → encode");

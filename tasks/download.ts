@@ -3,14 +3,15 @@ import {
   DOWNLOAD_INPUT_FLAGS,
   downloadInputOptions,
   intFlag,
+  noteFailureSummary,
   numberFlag,
-  reportFailures,
   runTask,
   stringFlag,
   SUBSET_FLAGS,
   WORK_FLAG,
 } from "../lib/cli/mod.ts";
 import { download, formatIssue } from "../lib/download/mod.ts";
+import { formatFailureSummary } from "../lib/core/mod.ts";
 
 /** How many rejected input lines are printed one by one. */
 const SHOWN_ISSUES = 20;
@@ -46,6 +47,7 @@ await runTask({
     retryBaseMs: numberFlag(values, "retry-delay")! * 1000,
     quiet: values.quiet === true,
   });
+  for (const note of report.notes) console.error(note);
   for (const issue of report.issues.slice(0, SHOWN_ISSUES)) console.error(formatIssue(issue));
   if (report.issues.length > SHOWN_ISSUES) {
     console.error(`... and ${report.issues.length - SHOWN_ISSUES} more rejected lines`);
@@ -79,7 +81,9 @@ await runTask({
   for (const [split, c] of Object.entries(report.splits)) {
     console.log(`${split}: ${c.done} done, ${c.failed} failed, ${c.pending} pending`);
   }
-  const code = reportFailures(report.failures);
+  for (const line of formatFailureSummary(report.failureSummary)) console.error(line);
+  noteFailureSummary(report.failureSummary);
+  const code = report.failureSummary.total > 0 ? 1 : 0;
   return {
     code: report.issues.length > 0 ? 1 : code,
     summary: {

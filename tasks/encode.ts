@@ -39,7 +39,7 @@ await runTask({
         } frames/s; ${s.alreadyDone} already done, ${s.failed.length} failed)`,
   );
   return {
-    code: reportFailures(s.failed),
+    code: await reportFailures(s.failed, { work: stringFlag(v, "work")!, step: "encode" }),
     summary: {
       done: s.done,
       alreadyDone: s.alreadyDone,

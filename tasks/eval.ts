@@ -103,7 +103,7 @@ await runTask({
   const acc = (s?: { top1: number; top5: number; count: number; split: string }) =>
     s && { top1: s.top1, top5: s.top5, count: s.count, split: s.split };
   return {
-    code: reportFailures(problems.map((p) => ({ id: p.id, error: p.error }))),
+    code: await reportFailures(problems.map((p) => ({ id: p.id, error: p.error }))),
     summary: {
       zeroShot: acc(report.zeroShot),
       linearProbe: acc(report.linearProbe),

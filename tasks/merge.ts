@@ -33,7 +33,7 @@ await runTask({
       `${s.padEnd(6)} ${String(t.samples).padStart(8)} ${String(t.tars).padStart(5)}  ${t.empty}`,
     );
   }
-  for (const f of r.failures) console.error(`  ${f.id}: ${f.error}`);
+  await reportFailures(r.failures, { work, step: "merge" });
   if (r.removed.length > 0) {
     console.log(`${r.removed.length} shards of another plan removed: ${r.removed.join(", ")}`);
   }

@@ -5,6 +5,7 @@ import {
   ENCODE_FLAGS,
   encodeFlagOptions,
   intFlag,
+  noteFailureSummary,
   reportFailures,
   runTask,
   SAMPLE_FLAGS,
@@ -13,7 +14,7 @@ import {
   SUBSET_FLAGS,
   WORK_FLAG,
 } from "../lib/cli/mod.ts";
-import { UsageError } from "../lib/core/mod.ts";
+import { formatFailureSummary, UsageError } from "../lib/core/mod.ts";
 import { runPipeline } from "../lib/run.ts";
 import { formatVerifyReport } from "../lib/verify/mod.ts";
 import { DEFAULT_PER_SHARD, formatWorker, resolveWorker } from "../lib/shard/mod.ts";
@@ -105,10 +106,18 @@ await runTask({
       }
       : undefined,
   });
-  const failures = [...r.sampleEncode.sample.failed, ...r.sampleEncode.encode.failed];
-  reportFailures(
-    [...failures, ...(worker ? r.shard.failures : [])].map((f) => ({ id: f.id, error: f.error })),
-  );
+  // failed downloads as download lists them, then the rest of this run's failures
+  if (r.download) {
+    for (const l of formatFailureSummary(r.download.failureSummary, "failed in download")) {
+      console.error(l);
+    }
+    noteFailureSummary(r.download.failureSummary);
+  }
+  await reportFailures([
+    ...r.sampleEncode.sample.failed.map((f) => ({ ...f, step: "sample" })),
+    ...r.sampleEncode.encode.failed.map((f) => ({ ...f, step: "encode" })),
+    ...(worker ? r.shard.failures.map((f) => ({ ...f, step: "shard" })) : []),
+  ], { work: stringFlag(v, "work")!, step: "run" });
   const summary = {
     shardsDir: r.shard.shardsDir,
     splits: r.shard.splits,

@@ -37,7 +37,7 @@ await runTask({
         ` (${s.alreadyDone} already done, ${s.failed.length} failed)`,
   );
   return {
-    code: reportFailures(s.failed),
+    code: await reportFailures(s.failed, { work: stringFlag(v, "work")!, step: "sample" }),
     summary: {
       done: s.done,
       alreadyDone: s.alreadyDone,

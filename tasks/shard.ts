@@ -1,5 +1,5 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
-import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
+import { intFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli/mod.ts";
 import { requireWorkDir, SPLITS, UsageError } from "../lib/core/mod.ts";
 import { DEFAULT_PER_SHARD, shard } from "../lib/shard/mod.ts";
 
@@ -46,7 +46,7 @@ await runTask({
         (s.staleTemps ? `, ${s.staleTemps} stale temp files removed` : ""),
   );
   return {
-    code: reportFailures(s.failures),
+    code: await reportFailures(s.failures, { work: stringFlag(values, "work")!, step: "shard" }),
     summary: {
       shardsDir: s.shardsDir,
       seed: s.seed,

@@ -10,7 +10,7 @@ import { Manifest } from "../lib/core/manifest.ts";
 import { attr, OnnxGraph } from "../lib/onnx/onnx_graph.ts";
 import { shard } from "../lib/shard/shard.ts";
 import { assert, assertEquals } from "./support/assert.ts";
-import { ffmpegRun, lavfiVideo, repoPath, tempDir, workWithVideos } from "./support/media.ts";
+import { ffmpegRun, lavfiVideo, repoPath, tempDir } from "./support/media.ts";
 
 const MODELS = repoPath("fixtures", "models");
 
@@ -162,10 +162,18 @@ Deno.test("bad videos: each fails alone with ffmpeg's reason in one line; good o
       ["huge16k", "huge16k: ffmpeg: Picture size 16384x16384 is invalid"],
       ["huge8k", "huge8k: no decodable frames"],
     ];
+    // the terminal gets a summary, the complete list is a CSV under reports/
+    const listPath = join(work, "reports", "sample_failures.csv");
+    assert(s.stderr.includes(`7 failed:`), s.stderr);
+    assert(s.stderr.includes(`complete list: ${listPath}`), s.stderr);
+    assert(s.stderr.split("\n").length <= 22, s.stderr);
+    const list = await Deno.readTextFile(listPath);
     for (const [id, want] of expect) {
       await t.step(`${id}: ${want.slice(id.length + 2)}`, () => {
-        const line = lineWith(s.stderr, `  ${id}: `);
-        assert(line.trim().startsWith(want), line);
+        const line = lineWith(list, `${id},train,sample,`);
+        const error = line.slice(`${id},train,sample,`.length).replace(/^"/, "");
+        assert(error.startsWith(want.slice(id.length + 2)), line);
+        assert(s.stderr.includes(`  ${id}: ${want.slice(id.length + 2)}`), s.stderr);
       });
     }
     await t.step("a path with spaces, quotes and non-ASCII: sampled like any other", () => {
@@ -502,9 +510,11 @@ Deno.test("a full disk during shard: one line naming the shard, no temp file, sh
       assertEquals(r.code, 2, r.stderr + r.stdout);
       const lines = r.stderr.trim().split("\n");
       assertEquals(lines.length, 1, r.stderr);
-      const m =
-        /^kinembed shard: (ds_\d{6}\.tar): No space left on device \(os error 28\) writing it in .*; the (\d+) shards before it are kept: free space and run again$/
-          .exec(lines[0]);
+      const m = new RegExp(
+        `^kinembed shard: no space left on device \\d+:\\d+ mounted at ${shardsMount} writing ` +
+          `${shardsMount}/(ds_\\d{6}\\.tar); the (\\d+) shards before it are kept; free space ` +
+          "and run again \\(finished work is kept\\)$",
+      ).exec(lines[0]);
       assert(m, lines[0]);
       const kept = Number(m[2]);
       assert(kept >= 1, lines[0]);
@@ -533,45 +543,145 @@ Deno.test("a full disk during shard: one line naming the shard, no temp file, sh
   }
 });
 
-Deno.test("a full disk during sample: one line, exit 2, no temp file; the videos done are kept and the rerun finishes the rest", async (t) => {
+/** Fills a mounted tmpfs to the last byte; returns the ballast file. */
+async function fillUp(dir: string): Promise<string> {
+  const ballast = join(dir, "ballast");
+  const f = await Deno.open(ballast, { write: true, create: true, append: true });
+  try {
+    const chunk = new Uint8Array(64 * 1024);
+    for (let size = chunk.length; size >= 1; size = Math.floor(size / 2)) {
+      try {
+        while (true) await f.write(chunk.subarray(0, size));
+      } catch { /* full at this size: try smaller pieces */ }
+    }
+  } finally {
+    f.close();
+  }
+  return ballast;
+}
+
+Deno.test("a full disk in download, sample, encode and shard: one line naming the step, the file and the device, exit 2, never retried; after freeing space each rerun resumes and the shards are identical", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  const mnt = join(dir, "mnt");
+  await Deno.mkdir(mnt);
+  if (!(await canMount(mnt))) {
+    await t.step({ name: "tmpfs mount not permitted here", ignore: true, fn: () => {} });
+    await cleanup();
+    return;
+  }
+  const { startFaultServer } = await import("./support/fault_server.ts");
+  const src = join(dir, "src");
+  await Deno.mkdir(src);
+  for (const [name, color] of [["a1", "red"], ["b2", "blue"], ["c3", "green"]]) {
+    await lavfiVideo(join(src, `${name}.mp4`), `color=c=${color}:s=64x48:r=5:d=2`);
+  }
+  const server = startFaultServer(src);
+  const list = join(dir, "videos.csv");
+  await Deno.writeTextFile(
+    list,
+    "path,label,split\n" +
+      ["a1", "b2", "c3"].map((n, i) =>
+        `${server.url}/${n}.mp4,abseiling,${i === 2 ? "val" : "train"}`
+      )
+        .join("\n") +
+      "\n",
+  );
+  const { vision } = await ensureFixtureModels(MODELS, "tiny");
+  const steps: [string, string[]][] = [
+    ["download", ["--videos", list, "--retry-delay", "0.01"]],
+    ["sample", ["--jobs", "1"]],
+    ["encode", ["--model", vision, "--providers", "cpu"]],
+    ["shard", ["--per-shard", "2"]],
+  ];
+  try {
+    // the same dataset on a roomy disk, for comparison
+    const clean = join(dir, "clean");
+    for (const [step, args] of steps) {
+      const r = await task(step, ["--work", clean, "--quiet", ...args]);
+      assertEquals(r.code, 0, `${step}: ${r.stderr}${r.stdout}`);
+    }
+    await mount(mnt, "size=4m");
+    try {
+      const work = join(mnt, "work");
+      for (const [step, args] of steps) {
+        await t.step(step, async () => {
+          const before = server.requests.length;
+          const ballast = await fillUp(mnt);
+          const full = await task(step, ["--work", work, "--quiet", ...args]);
+          assertEquals(full.code, 2, full.stderr + full.stdout);
+          const lines = full.stderr.trim().split("\n");
+          assertEquals(lines.length, 1, full.stderr);
+          // the task may read only its work dir: the device is named by number and that folder
+          assert(
+            new RegExp(
+              `^kinembed ${step}: no space left on device \\d+:\\d+ \\(holding ${work}\\) ` +
+                `writing ${work}/\\S+(; the \\d+ shards before it are kept)?; free space and run ` +
+                "again \\(finished work is kept\\)$",
+            ).test(lines[0]),
+            lines[0],
+          );
+          assert(!full.stderr.includes("retry"), full.stderr);
+          if (step === "download") {
+            assert(server.requests.length - before <= 3, "one request per video at most");
+          }
+          await Deno.remove(ballast);
+          const again = await task(step, ["--work", work, "--quiet", ...args]);
+          assertEquals(again.code, 0, again.stderr + again.stdout);
+        });
+      }
+      for await (const e of Deno.readDir(join(clean, "shards"))) {
+        if (!e.name.endsWith(".tar") && e.name !== "splits.csv") continue;
+        assertEquals(
+          await Deno.readFile(join(work, "shards", e.name)),
+          await Deno.readFile(join(clean, "shards", e.name)),
+          e.name,
+        );
+      }
+    } finally {
+      await umount(mnt);
+    }
+  } finally {
+    await server.close();
+    await cleanup();
+  }
+});
+
+Deno.test("run names its failed downloads as download does: the count per reason or each one, and the complete list under reports/", async () => {
   const { dir, cleanup } = await tempDir();
   try {
+    const src = join(dir, "src");
+    await Deno.mkdir(src);
+    await lavfiVideo(join(src, "good.mp4"), "color=c=red:s=64x48:r=5:d=2");
+    const list = join(dir, "list.csv");
+    await Deno.writeTextFile(
+      list,
+      "path,label,split\ngood.mp4,abseiling,train\ngone.mp4,abseiling,train\n".replace(
+        /^(good|gone)/gm,
+        (m) => join(src, m),
+      ),
+    );
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
     const work = join(dir, "work");
-    const framesMount = join(work, "frames");
-    await Deno.mkdir(framesMount, { recursive: true });
-    if (!(await canMount(framesMount))) {
-      await t.step({ name: "tmpfs mount not permitted here", ignore: true, fn: () => {} });
-      return;
-    }
-    // three videos of 2 s: 2 frames each, 301 kB per frames file
-    const videos = [];
-    for (const id of ["a", "b", "c"]) {
-      videos.push({
-        id,
-        path: await lavfiVideo(join(dir, `${id}.mp4`), "testsrc2=s=320x240:r=10:d=2"),
-      });
-    }
-    await workWithVideos(work, videos);
-    await mount(framesMount, "size=1m");
-    try {
-      // room for one frames file
-      const ballast = join(framesMount, "ballast");
-      await Deno.writeFile(ballast, new Uint8Array(600 * 1024));
-      const r = await task("sample", ["--work", work, "--jobs", "1", "--quiet"]);
-      assertEquals(r.code, 2, r.stderr + r.stdout);
-      assertEquals(r.stderr.trim(), "kinembed sample: No space left on device (os error 28)");
-      const left = (await Array.fromAsync(Deno.readDir(framesMount))).map((e) => e.name).sort();
-      assertEquals(left, ["a.npy", "ballast"], "the done video kept, no temp file");
-      const m = Manifest.open(join(work, "manifest.db"), { readOnly: true });
-      assertEquals(m.counts("sample").done, 1);
-      m.close();
-      await Deno.remove(ballast);
-      const again = await task("sample", ["--work", work, "--quiet"]);
-      assertEquals(again.code, 0, again.stderr + again.stdout);
-      assert(again.stdout.includes("sample: 2 videos, 4 frames"), again.stdout);
-    } finally {
-      await umount(framesMount);
-    }
+    const r = await task("run", [
+      "--work",
+      work,
+      "--videos",
+      list,
+      "--model",
+      vision,
+      "--providers",
+      "cpu",
+      "--quiet",
+    ]);
+    assertEquals(r.code, 1, r.stderr + r.stdout);
+    assert(r.stderr.includes("1 failed in download:"), r.stderr);
+    assert(r.stderr.includes(`  gone: no such file ${join(src, "gone.mp4")}`), r.stderr);
+    const listPath = join(work, "reports", "download_failures.csv");
+    assert(r.stderr.includes(`complete list: ${listPath}`), r.stderr);
+    assertEquals(
+      await Deno.readTextFile(listPath),
+      `id,split,step,reason\ngone,train,download,no such file ${join(src, "gone.mp4")}\n`,
+    );
   } finally {
     await cleanup();
   }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { syntheticCard } from "../fixtures/synthetic_work_dir.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
 import { denoRunArgs, LAUNCHED_TASKS, taskLaunch } from "../lib/cli/task_permissions.ts";
+import { download, formatIssue } from "../lib/download/mod.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { lavfiVideo, repoPath, tempDir } from "./support/media.ts";
 
@@ -354,6 +355,56 @@ Deno.test("each task's permissions, written out by hand: what --help --work W is
         `${name}: ${shown}`,
       );
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("host policy: a list naming 169.254.169.254 gets no network grant and no request, unless --allow-host names it", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const list = join(dir, "train_path.txt");
+    await Deno.writeTextFile(
+      list,
+      [
+        "http://169.254.169.254/latest/meta-data/abseiling.tar.gz",
+        "http://[::ffff:a9fe:a9fe]/acting.tar.gz",
+        "http://[fe80::1]/adjusting.tar.gz",
+        "http://127.0.0.1:9/air.tar.gz",
+      ].join("\n") + "\n",
+    );
+    const csv = join(dir, "train.csv");
+    await Deno.writeTextFile(
+      csv,
+      "label,youtube_id,time_start,time_end,split\nabseiling,aaaaaaaaaaa,0,10,train\n",
+    );
+    const args = ["--work", join(dir, "w"), "--annotations", csv, "--archives", list];
+    const net = (flags: string[]) => flags.find((f) => f.startsWith("--allow-net="));
+    assertEquals(net((await taskLaunch("download", args)).flags), "--allow-net=127.0.0.1:9");
+    const named = await taskLaunch("download", [...args, "--allow-host", "169.254.169.254"]);
+    assertEquals(net(named.flags), "--allow-net=127.0.0.1:9,169.254.169.254");
+
+    const report = await download({
+      work: join(dir, "w"),
+      annotations: [csv],
+      archives: [list],
+      retries: 0,
+      timeoutMs: 2000,
+      quiet: true,
+      log: () => {},
+    });
+    const issues = report.issues.map(formatIssue);
+    assertEquals(issues.length, 3, issues.join("\n"));
+    assert(
+      issues[0].endsWith(
+        "train_path.txt:1: http://169.254.169.254/latest/meta-data/abseiling.tar.gz: refused " +
+          "link-local address 169.254.169.254 (give --allow-host 169.254.169.254 to fetch from it)",
+      ),
+      issues[0],
+    );
+    assert(issues[1].includes("train_path.txt:2: ") && issues[1].includes("link-local"), issues[1]);
+    assert(issues[2].includes("train_path.txt:3: ") && issues[2].includes("[fe80::1]"), issues[2]);
+    assertEquals(report.archives.listed, 1, "only the 127.0.0.1 archive is left");
   } finally {
     await cleanup();
   }

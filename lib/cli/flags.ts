@@ -4,15 +4,24 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import {
+  asDiskFull,
   ConfigError,
   ConfigMismatchError,
+  DiskFullError,
+  type FailedItem,
+  failureReason,
+  type FailureSummary,
   FormatError,
+  formatFailureSummary,
   InterruptedError,
+  isDiskFull,
+  SHOWN_ITEMS,
   UsageError,
   WorkDirBusyError,
-  writeFileAtomic,
+  workDirLayout,
+  writeFailureList,
 } from "../core/mod.ts";
 
 /** One flag of a task. */
@@ -230,8 +239,34 @@ export interface TaskOutcome {
   summary: Record<string, unknown>;
 }
 
-/** The failures `reportFailures` saw in this process (for `--json`). */
-const failuresSeen: { id: string; error: string }[] = [];
+/** The failures `reportFailures` saw in this process (for `--json`): a count, the first few, and
+ * the file with all of them. */
+const failuresSeen: { count: number; first: { id: string; error: string }[]; file?: string } = {
+  count: 0,
+  first: [],
+};
+
+/**
+ * Counts, for `--json`, failures a step has already summed up and listed itself (download
+ * writes its list from the manifest, not from an array).
+ * @param summary the step's summary of its failures
+ */
+export function noteFailureSummary(summary: FailureSummary): void {
+  failuresSeen.count += summary.total;
+  for (const f of summary.first) {
+    if (failuresSeen.first.length >= SHOWN_ITEMS) break;
+    failuresSeen.first.push({ id: f.id, error: f.error });
+  }
+  if (summary.file) failuresSeen.file = summary.file;
+}
+
+function noteFailures(failures: readonly FailedItem[]): void {
+  failuresSeen.count += failures.length;
+  for (const f of failures) {
+    if (failuresSeen.first.length >= SHOWN_ITEMS) break;
+    failuresSeen.first.push({ id: f.id, error: f.error });
+  }
+}
 
 /**
  * Runs a task's main function with the shared conventions: `--help`, `--json`, usage errors
@@ -253,10 +288,8 @@ export async function runTask(
   const json = Deno.args.includes("--json");
   const stdoutLog = console.log;
   if (json) console.log = (...args: unknown[]) => console.error(...args);
-  let values: FlagValues = {};
   try {
     const parsed = parseFlags(spec, Deno.args);
-    values = parsed.values;
     if (parsed.help) {
       stdoutLog(usage(spec));
       Deno.exit(0);
@@ -273,7 +306,7 @@ export async function runTask(
       : String(e);
   }
   if (json) {
-    const failures = await failuresSummary(spec.name, values);
+    const failures = failuresSummary();
     stdoutLog(JSON.stringify({
       task: spec.name,
       exitCode: code,
@@ -288,27 +321,16 @@ export async function runTask(
 }
 
 /** The failures for `--json`: a count, the first few, and the file listing all of them. */
-async function failuresSummary(
-  task: string,
-  values: FlagValues,
-): Promise<{ count: number; file?: string; first: { id: string; error: string }[] }> {
-  const count = failuresSeen.length;
-  const out: { count: number; file?: string; first: { id: string; error: string }[] } = {
-    count,
-    first: failuresSeen.slice(0, 20),
+function failuresSummary(): {
+  count: number;
+  file?: string;
+  first: { id: string; error: string }[];
+} {
+  return {
+    count: failuresSeen.count,
+    first: failuresSeen.first,
+    ...(failuresSeen.file ? { file: failuresSeen.file } : {}),
   };
-  const work = typeof values.work === "string" ? values.work : undefined;
-  if (count === 0 || work === undefined) return out;
-  const file = join(resolve(work), "reports", `${task}-failures.tsv`);
-  try {
-    await Deno.mkdir(dirname(file), { recursive: true });
-    const lines = failuresSeen.map((f) => `${f.id}\t${f.error.replace(/\s+/g, " ")}\n`);
-    await writeFileAtomic(file, new TextEncoder().encode("id\terror\n" + lines.join("")));
-    out.file = file;
-  } catch {
-    // a task that may not write (verify): the failures are in the object, the file is left out
-  }
-  return out;
 }
 
 /** The command-line flag of each run-configuration key, for messages. */
@@ -357,6 +379,15 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
     console.error(`kinembed ${spec.name}: ${describeConfigMismatch(e)}`);
     return 2;
   }
+  if (isDiskFull(e)) {
+    // one line naming the file and the device; what was finished before stays recorded
+    const full = e instanceof DiskFullError ? e : asDiskFull(e, pathInMessage(e) ?? "(unknown)");
+    const text = full instanceof DiskFullError ? full.message : (e as Error).message;
+    console.error(
+      `kinembed ${spec.name}: ${text}; free space and run again (finished work is kept)`,
+    );
+    return 2;
+  }
   if (
     e instanceof ConfigError || e instanceof WorkDirBusyError || e instanceof FormatError ||
     e instanceof InterruptedError ||
@@ -371,6 +402,14 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
   return 2;
 }
 
+/** The file an OS error's message names (`write '/w/x.npy'`), if any. */
+function pathInMessage(e: unknown): string | null {
+  const m = /(?:open|write|rename|mkdir|copy|link)[a-z_]* '([^']+)'/.exec(
+    (e as Error).message ?? "",
+  );
+  return m ? m[1] : null;
+}
+
 /** An error the OS raised (disk full, read-only file system...): its message says it all. */
 function isOsError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
@@ -378,14 +417,58 @@ function isOsError(e: unknown): boolean {
 }
 
 /**
- * Prints the items that failed, one a line, and returns the exit code for the run.
- * @param failures item id and reason of each failure
+ * Sums up the items that failed in at most about 20 lines (count per reason, the first ids) and,
+ * given a work dir, writes the complete list to `<work>/reports/<step>_failures.csv`.
+ * @param failures item id, reason and (where known) split of each failure
+ * @param where the work dir and the step, for the complete list
  * @returns 0 when nothing failed, else 1
  */
-export function reportFailures(failures: { id: string; error: string }[]): number {
-  for (const f of failures) failuresSeen.push(f);
-  if (failures.length === 0) return 0;
-  console.error(`${failures.length} failed:`);
-  for (const f of failures) console.error(`  ${f.id}: ${f.error}`);
+export async function reportFailures(
+  failures: readonly FailedItem[],
+  where?: { work: string; step: string },
+): Promise<number> {
+  noteFailures(failures);
+  if (failures.length === 0) {
+    // a list left by an earlier run that had failures goes
+    if (where) await Deno.remove(failureListPath(where.work, where.step)).catch(() => {});
+    return 0;
+  }
+  let summary = summarizeInMemory(failures);
+  if (where) {
+    const path = failureListPath(where.work, where.step);
+    try {
+      summary = await writeFailureList(failures, path, where.step);
+      failuresSeen.file = path;
+    } catch (e) {
+      // the summary still names the failures; the list is a convenience
+      console.error(`kinembed: could not write ${path}: ${(e as Error).message}`);
+    }
+  }
+  for (const line of formatFailureSummary(summary)) console.error(line);
   return 1;
+}
+
+/**
+ * Where a step's complete failure list goes.
+ * @param work the work dir
+ * @param step the step (or task) name
+ * @returns `<work>/reports/<step>_failures.csv`
+ */
+export function failureListPath(work: string, step: string): string {
+  return join(workDirLayout(work).reports, `${step}_failures.csv`);
+}
+
+function summarizeInMemory(failures: readonly FailedItem[]): FailureSummary {
+  const counts = new Map<string, number>();
+  for (const f of failures) {
+    const r = failureReason(f.error);
+    counts.set(r, (counts.get(r) ?? 0) + 1);
+  }
+  return {
+    total: failures.length,
+    reasons: [...counts].map(([reason, count]) => ({ reason, count }))
+      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1)),
+    first: failures.slice(0, SHOWN_ITEMS),
+    file: null,
+  };
 }

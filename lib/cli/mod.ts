@@ -22,6 +22,7 @@ export {
   type FlagSpec,
   type FlagValues,
   intFlag,
+  noteFailureSummary,
   numberFlag,
   parseFlags,
   reportFailures,

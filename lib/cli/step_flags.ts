@@ -32,6 +32,13 @@ export const DOWNLOAD_INPUT_FLAGS: Record<string, FlagSpec> = {
     help: "plain video list CSV (path,label,split[,youtube_id,time_start,time_end]) or a " +
       "folder of videos (<split>/<class>/file, <class>/file, or file)",
   },
+  "allow-host": {
+    type: "string",
+    multiple: true,
+    arg: "HOST",
+    help: "fetch from this link-local or cloud metadata host (169.254.0.0/16, fe80::/10), " +
+      "which lists may not name otherwise",
+  },
   "base-url": {
     type: "string",
     arg: "URL",
@@ -116,6 +123,7 @@ export function downloadInputOptions(v: FlagValues): {
   archives: string[];
   videos: string[];
   baseUrl?: string;
+  allowHosts: string[];
   splits?: ReturnType<typeof parseSplits>;
   perClass?: number;
   limit?: number;
@@ -128,6 +136,7 @@ export function downloadInputOptions(v: FlagValues): {
     archives: list("archives"),
     videos: list("videos"),
     baseUrl: stringFlag(v, "base-url"),
+    allowHosts: list("allow-host"),
     splits: splits === undefined ? undefined : parseSplits(splits),
     perClass: intFlag(v, "per-class", 1),
     limit: intFlag(v, "limit", 1),

@@ -29,7 +29,7 @@
  */
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isHttpUrl, parseCsv } from "../download/mod.ts";
+import { isHttpUrl, parseCsv, refuseUnnamedHost } from "../download/mod.ts";
 import { ConfigError, UsageError } from "../core/mod.ts";
 import { defaultFfmpegBinary, sandboxCandidates } from "../video/mod.ts";
 import {
@@ -329,11 +329,16 @@ async function grantDownload(g: Grants, flags: Map<string, string[]>) {
   const videoLists = flags.get("videos") ?? [];
   g.addRead(...annotations, ...lists, ...videoLists, flags.get("checksums")?.at(-1));
   const baseUrl = flags.get("base-url")?.at(-1);
+  const allowHosts = flags.get("allow-host") ?? [];
+  // a link-local or metadata host is granted only when the user names it (the task refuses it)
+  const addHost = (url: string) => {
+    const h = netHost(url);
+    if (h && refuseUnnamedHost(url, allowHosts) === null) g.net.add(h);
+  };
   let localBase: string | undefined;
   if (baseUrl !== undefined) {
     if (isHttpUrl(baseUrl)) {
-      const h = netHost(baseUrl);
-      if (h) g.net.add(h);
+      addHost(baseUrl);
     } else {
       localBase = g.abs(baseUrl.startsWith("file:") ? fileURLToPath(baseUrl) : baseUrl);
       g.addRead(localBase);
@@ -344,10 +349,8 @@ async function grantDownload(g: Grants, flags: Map<string, string[]>) {
     for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
       const entry = raw.trim();
       if (entry === "" || entry.startsWith("#")) continue;
-      if (isHttpUrl(entry)) {
-        const h = netHost(entry);
-        if (h) g.net.add(h);
-      } else if (entry.startsWith("file:")) {
+      if (isHttpUrl(entry)) addHost(entry);
+      else if (entry.startsWith("file:")) {
         try {
           g.addRead(fileURLToPath(entry));
         } catch { /* the task names the bad entry */ }
@@ -366,10 +369,8 @@ async function grantDownload(g: Grants, flags: Map<string, string[]>) {
     for (const r of records.slice(1)) {
       const p = r.fields[col];
       if (!p) continue;
-      if (isHttpUrl(p)) {
-        const h = netHost(p);
-        if (h) g.net.add(h);
-      } else g.addRead(resolve(dirname(path), p));
+      if (isHttpUrl(p)) addHost(p);
+      else g.addRead(resolve(dirname(path), p));
     }
   }
   // hosts a listed server redirects to (a CDN) are not in the lists: name them here

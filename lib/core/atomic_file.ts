@@ -4,6 +4,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { asDiskFull } from "./errors.ts";
 
 /** Suffix of in-progress files; anything ending with it is left from a killed run and may go. */
 export const TEMP_SUFFIX = ".partial";
@@ -30,14 +31,15 @@ export async function writeFileAtomic(
   opts: { tmp?: string } = {},
 ): Promise<void> {
   const tmp = opts.tmp ?? tempPathFor(path);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  let file: Deno.FsFile | null = null;
   try {
+    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
     for (const c of Array.isArray(chunks) ? chunks : [chunks]) await writeAll(file, c);
     await file.sync();
   } catch (e) {
-    file.close();
+    file?.close();
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw asDiskFull(e, path); // a full disk names the file it was writing
   }
   file.close();
   await Deno.rename(tmp, path);

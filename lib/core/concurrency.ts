@@ -40,6 +40,7 @@ export class BoundedQueue<T> {
   #items: { item: T; weight: number }[] = [];
   #weight = 0;
   #closed = false;
+  #discarding = false;
   #waitingPut: (() => void)[] = [];
   #waitingTake: (() => void)[] = [];
 
@@ -55,9 +56,11 @@ export class BoundedQueue<T> {
    * @param weight its size in the queue's unit
    */
   async put(item: T, weight = 1): Promise<void> {
+    if (this.#discarding) return;
     while (this.#weight > 0 && this.#weight + weight > this.capacity) {
       await new Promise<void>((r) => this.#waitingPut.push(r));
     }
+    if (this.#discarding) return;
     this.#items.push({ item, weight });
     this.#weight += weight;
     this.#waitingTake.shift()?.();
@@ -89,6 +92,17 @@ export class BoundedQueue<T> {
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for (let item = await this.take(); item !== undefined; item = await this.take()) yield item;
+  }
+
+  /**
+   * The consumer has stopped: what is held is dropped, and from now on a put returns at once
+   * without keeping its item (a producer waiting for room goes on).
+   */
+  drain(): void {
+    this.#discarding = true;
+    this.#items = [];
+    this.#weight = 0;
+    for (const r of this.#waitingPut.splice(0)) r();
   }
 
   /** No more puts; takers drain what is left, then get undefined. */

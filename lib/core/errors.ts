@@ -100,3 +100,102 @@ export function oneLine(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ").slice(0, 400);
 }
+
+/**
+ * The disk (or quota) a step writes to is full: one line naming the file and the device, so the
+ * task can say what to free and stop (exit 2) instead of retrying or failing item by item.
+ */
+export class DiskFullError extends Error {
+  /** The error class name, shown in messages. */
+  override name = "DiskFullError";
+
+  /**
+   * Builds `no space left on <device> writing <path>[; <note>]`.
+   * @param path the file being written
+   * @param device the file system it is on (from `deviceOf`)
+   * @param note what was kept, for the message
+   */
+  constructor(readonly path: string, readonly device: string, note?: string) {
+    super(`no space left on ${device} writing ${path}${note ? `; ${note}` : ""}`);
+  }
+}
+
+/**
+ * Does this error say the disk or quota is full? (ENOSPC/EDQUOT from the OS, SQLite's
+ * `database or disk is full`.)
+ * @param e what was thrown
+ * @returns true for a full disk
+ */
+export function isDiskFull(e: unknown): boolean {
+  if (e instanceof DiskFullError) return true;
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  const errcode = (e as { errcode?: unknown }).errcode;
+  return code === "ENOSPC" || code === "EDQUOT" || errcode === 13 ||
+    /No space left on device|Disk quota exceeded|database or disk is full/.test(e.message);
+}
+
+/**
+ * The file system a path is on: `<source> (<type>) mounted at <dir>` from `/proc/self/mountinfo`
+ * where that can be read (Deno allows it only with full permissions), else `device
+ * <major>:<minor>` with its mount point, or the highest folder this process may see on it.
+ * @param path a file or folder (it need not exist)
+ * @returns the device in words
+ */
+export function deviceOf(path: string): string {
+  const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const fromMountinfo = mountOf(abs);
+  if (fromMountinfo !== null) return fromMountinfo;
+  const parent = (p: string) => p.slice(0, p.lastIndexOf("/")) || "/";
+  const devOf = (p: string) => {
+    try {
+      return Deno.statSync(p).dev;
+    } catch {
+      return null;
+    }
+  };
+  let at = abs;
+  let dev = devOf(at);
+  while (dev === null && at !== "/") dev = devOf(at = parent(at));
+  if (dev === null) return `the file system of ${parent(abs)}`;
+  const name = `device ${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
+  while (at !== "/") {
+    const up = devOf(parent(at));
+    if (up === null) return `${name} (holding ${at})`;
+    if (up !== dev) return `${name} mounted at ${at}`;
+    at = parent(at);
+  }
+  return `${name} mounted at /`;
+}
+
+/** The mount holding `abs` from `/proc/self/mountinfo`, or null where it cannot be read. */
+function mountOf(abs: string): string | null {
+  try {
+    let best: { at: string; source: string; type: string } | null = null;
+    for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+      // id parent major:minor root mountpoint options ... - type source superoptions
+      const f = line.split(" ");
+      const dash = f.indexOf("-");
+      if (f.length < 5 || dash < 0) continue;
+      const at = f[4].replace(/\\040/g, " ");
+      const inside = at === "/" || abs === at || abs.startsWith(at + "/");
+      if (inside && (best === null || at.length >= best.at.length)) {
+        best = { at, type: f[dash + 1], source: f[dash + 2] };
+      }
+    }
+    return best === null ? null : `${best.source} (${best.type}) mounted at ${best.at}`;
+  } catch {
+    return null; // not Linux, or not allowed to read it
+  }
+}
+
+/**
+ * The error as a `DiskFullError` when it says the disk is full, else unchanged.
+ * @param e what was thrown
+ * @param path the file being written
+ * @returns the error to throw
+ */
+export function asDiskFull(e: unknown, path: string): unknown {
+  if (e instanceof DiskFullError || !isDiskFull(e)) return e;
+  return new DiskFullError(path, deviceOf(path));
+}

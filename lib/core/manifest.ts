@@ -5,9 +5,10 @@
  * @module
  */
 import type { Split } from "./split.ts";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { createHash } from "node:crypto";
-import { ConfigError, ConfigMismatchError } from "./errors.ts";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { asDiskFull, ConfigError, ConfigMismatchError } from "./errors.ts";
 
 /** Version of the schema this code writes; an older file is upgraded, a newer one refused. */
 export const SCHEMA_VERSION = 1;
@@ -197,11 +198,15 @@ type Row = Record<string, SQLInputValue>;
 export class Manifest {
   #db: DatabaseSync;
   #readOnly: boolean;
+  #statements = new Map<string, StatementSync>();
   /** Path of the database file. */
   readonly path: string;
+  /** The work dir (the database's folder): step outputs are stored relative to it. */
+  #root: string;
 
   private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
+    this.#root = dirname(resolve(path));
     this.#db = db;
     this.#readOnly = readOnly;
   }
@@ -225,14 +230,20 @@ export class Manifest {
    * ```
    */
   static open(path: string, opts: { readOnly?: boolean } = {}): Manifest {
-    const db = new DatabaseSync(path, { readOnly: opts.readOnly ?? false, timeout: 30_000 });
-    if (!opts.readOnly) {
-      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    try {
+      const db = new DatabaseSync(path, { readOnly: opts.readOnly ?? false, timeout: 30_000 });
+      if (!opts.readOnly) {
+        db.exec(
+          "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        );
+      }
+      const m = new Manifest(path, db, opts.readOnly ?? false);
+      if (!opts.readOnly) m.#migrate();
+      else m.#checkVersion();
+      return m;
+    } catch (e) {
+      throw asDiskFull(e, path);
     }
-    const m = new Manifest(path, db, opts.readOnly ?? false);
-    if (!opts.readOnly) m.#migrate();
-    else m.#checkVersion();
-    return m;
   }
 
   #checkVersion(): number {
@@ -263,7 +274,64 @@ export class Manifest {
       }
       this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
         .run(String(SCHEMA_VERSION));
+      this.#relativizePaths();
     });
+  }
+
+  /**
+   * Files written before step outputs were stored relative to the work dir hold absolute paths,
+   * which break once the work dir is moved, copied or reached through a symlink: each becomes
+   * relative (`videos/...`, `frames/...`, `emb/...`) once, when a writer opens the file.
+   */
+  #relativizePaths(): void {
+    const done = this.#db.prepare("SELECT value FROM meta WHERE key = 'step_paths'").get() as
+      | { value: string }
+      | undefined;
+    if (done?.value === "relative") return;
+    const update = this.#db.prepare("UPDATE steps SET path = ? WHERE video_id = ? AND step = ?");
+    const rows = this.#db.prepare(
+      "SELECT video_id, step, path FROM steps WHERE path LIKE '/%'",
+    ).all() as { video_id: string; step: Step; path: string }[];
+    for (const r of rows) {
+      const rel = workRelative(r.path, r.step, this.#root);
+      if (rel !== null) update.run(rel, r.video_id, r.step);
+    }
+    this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('step_paths', 'relative')")
+      .run();
+  }
+
+  /** A step output's path as stored: relative when it lies inside the work dir. */
+  #stored(path: string | null): string | null {
+    if (path === null || !isAbsolute(path)) return path;
+    const rel = relative(this.#root, path);
+    return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)
+      ? rel.split(sep).join("/")
+      : path;
+  }
+
+  /** A stored path as a path to open: relative ones are under this manifest's work dir. */
+  #resolved(path: unknown): string | null {
+    if (path === null || path === undefined) return null;
+    const p = String(path);
+    return isAbsolute(p) ? p : join(this.#root, p);
+  }
+
+  #toStep(r: Row): StepRecord {
+    return { ...toStep(r), path: this.#resolved(r.path) };
+  }
+
+  /**
+   * A prepared statement, kept for reuse: preparing one per row of a 645k-row loop costs time and
+   * native memory that is only freed on collection. Not for `iterate` (two live iterations of one
+   * statement would clash).
+   */
+  #stmt(sql: string): StatementSync {
+    let st = this.#statements.get(sql);
+    if (st === undefined) {
+      st = this.#db.prepare(sql);
+      this.#statements.set(sql, st);
+    }
+    return st;
   }
 
   #tx<T>(fn: () => T): T {
@@ -273,8 +341,20 @@ export class Manifest {
       this.#db.exec("COMMIT");
       return r;
     } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
+      // SQLite may have rolled back already (a full disk): that ROLLBACK error would hide this one
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* no transaction left to roll back */ }
+      throw asDiskFull(e, this.path);
+    }
+  }
+
+  /** Runs one write statement; a full disk becomes a `DiskFullError` naming the database. */
+  #write(sql: string, ...args: SQLInputValue[]): { changes: number | bigint } {
+    try {
+      return this.#stmt(sql).run(...args);
+    } catch (e) {
+      throw asDiskFull(e, this.path);
     }
   }
 
@@ -340,18 +420,48 @@ export class Manifest {
    */
   addVideos(rows: VideoRow[]): number {
     return this.#tx(() => {
-      const ins = this.#db.prepare(
+      // 500 rows a statement: 645k single-row inserts leave 645k result objects behind
+      const batch = 500;
+      const values = "(?, ?, ?, ?, ?, ?, ?)";
+      const sql = (n: number) =>
         `INSERT OR IGNORE INTO videos(id, split, label, youtube_id, time_start, time_end, source)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
+         VALUES ${Array(n).fill(values).join(", ")}`;
       let added = 0;
-      for (const r of rows) {
-        if (!isSafeId(r.id)) throw new ConfigError(`unsafe video id ${JSON.stringify(r.id)}`);
-        const res = ins.run(r.id, r.split, r.label, r.youtubeId, r.timeStart, r.timeEnd, r.source);
-        added += Number(res.changes);
+      for (let at = 0; at < rows.length; at += batch) {
+        const part = rows.slice(at, at + batch);
+        const args: SQLInputValue[] = [];
+        for (const r of part) {
+          if (!isSafeId(r.id)) throw new ConfigError(`unsafe video id ${JSON.stringify(r.id)}`);
+          args.push(r.id, r.split, r.label, r.youtubeId, r.timeStart, r.timeEnd, r.source);
+        }
+        added += Number(this.#stmt(sql(part.length)).run(...args).changes);
       }
       return added;
     });
+  }
+
+  /**
+   * Records that a step failed for many videos with one reason, a few hundred rows a statement
+   * (download marking 645k videos that no archive holds). Call inside `batch` for one transaction.
+   * @param step the step
+   * @param ids the videos
+   * @param error why, in one line
+   */
+  markFailedMany(step: Step, ids: readonly string[], error: string): void {
+    const now = new Date().toISOString();
+    const size = 500;
+    for (let at = 0; at < ids.length; at += size) {
+      const part = ids.slice(at, at + size);
+      this.#write(
+        `INSERT OR REPLACE INTO steps(video_id, step, state, error, path, frames, sha256, updated_at)
+         SELECT id, ?, 'failed', ?, NULL, NULL, NULL, ? FROM videos
+         WHERE id IN (${Array(part.length).fill("?").join(", ")})`,
+        step,
+        error,
+        now,
+        ...part,
+      );
+    }
   }
 
   /**
@@ -360,11 +470,11 @@ export class Manifest {
    * @returns the row with its step records, or undefined
    */
   video(id: string): VideoStatus | undefined {
-    const r = this.#db.prepare("SELECT * FROM videos WHERE id = ?").get(id) as Row | undefined;
+    const r = this.#stmt("SELECT * FROM videos WHERE id = ?").get(id) as Row | undefined;
     if (!r) return undefined;
     const v = toVideo(r);
-    const steps = this.#db.prepare("SELECT * FROM steps WHERE video_id = ?").all(id) as Row[];
-    return { ...v, steps: Object.fromEntries(steps.map((s) => [s.step, toStep(s)])) };
+    const steps = this.#stmt("SELECT * FROM steps WHERE video_id = ?").all(id) as Row[];
+    return { ...v, steps: Object.fromEntries(steps.map((s) => [s.step, this.#toStep(s)])) };
   }
 
   /**
@@ -406,10 +516,17 @@ export class Manifest {
       where.length ? "WHERE " + where.join(" AND ") : ""
     } ORDER BY v.id`;
     const rows = this.#db.prepare(sql).all(...args) as Row[];
-    const steps = this.#db.prepare("SELECT * FROM steps").all() as Row[];
+    // only the matched videos' step records: a filter that keeps 500 of 645k videos must not
+    // load every record
+    const steps =
+      (where.length === 0 ? this.#db.prepare("SELECT * FROM steps").all() : this.#db.prepare(
+        `SELECT * FROM steps WHERE video_id IN (SELECT v.id FROM videos v WHERE ${
+          where.join(" AND ")
+        })`,
+      ).all(...args)) as Row[];
     const byVideo = new Map<string, Partial<Record<Step, StepRecord>>>();
     for (const s of steps) {
-      const rec = toStep(s);
+      const rec = this.#toStep(s);
       const m = byVideo.get(rec.videoId) ?? {};
       m[rec.step] = rec;
       byVideo.set(rec.videoId, m);
@@ -448,10 +565,7 @@ export class Manifest {
    * @param videoId the video
    */
   dropOutput(step: Step, videoId: string): void {
-    this.#db.prepare("UPDATE steps SET path = NULL WHERE video_id = ? AND step = ?").run(
-      videoId,
-      step,
-    );
+    this.#write("UPDATE steps SET path = NULL WHERE video_id = ? AND step = ?", videoId, step);
   }
 
   /**
@@ -460,18 +574,17 @@ export class Manifest {
    * @param videoId the video
    */
   markPending(step: Step, videoId: string): void {
-    this.#db.prepare("DELETE FROM steps WHERE video_id = ? AND step = ?").run(videoId, step);
+    this.#write("DELETE FROM steps WHERE video_id = ? AND step = ?", videoId, step);
   }
 
   #setStep(step: Step, id: string, state: StepState, error: string | null, out?: StepOutput) {
-    const res = this.#db.prepare(
+    const res = this.#write(
       `INSERT OR REPLACE INTO steps(video_id, step, state, error, path, frames, sha256, updated_at)
        SELECT id, ?, ?, ?, ?, ?, ?, ? FROM videos WHERE id = ?`,
-    ).run(
       step,
       state,
       error,
-      out?.path ?? null,
+      this.#stored(out?.path ?? null),
       out?.frames ?? null,
       out?.sha256 ?? null,
       new Date().toISOString(),
@@ -507,12 +620,67 @@ export class Manifest {
   /**
    * The failures of a step.
    * @param step the step
-   * @returns id and error of each failed video
+   * @returns id, split and error of each failed video, in id order
    */
-  failures(step: Step): { id: string; error: string }[] {
+  failures(step: Step): { id: string; split: Split; error: string }[] {
     return (this.#db.prepare(
-      "SELECT video_id AS id, error FROM steps WHERE step = ? AND state = 'failed' ORDER BY video_id",
-    ).all(step) as { id: string; error: string }[]).map((r) => ({ id: r.id, error: r.error }));
+      `SELECT s.video_id AS id, v.split AS split, s.error AS error FROM steps s
+       JOIN videos v ON v.id = s.video_id
+       WHERE s.step = ? AND s.state = 'failed' ORDER BY s.video_id`,
+    ).all(step) as { id: string; split: Split; error: string }[]).map((r) => ({
+      id: r.id,
+      split: r.split,
+      error: r.error,
+    }));
+  }
+
+  /**
+   * The failures of a step a row at a time, in id order (for lists of any length).
+   * @param step the step
+   * @returns an iterator of id, split and error
+   */
+  *failedRecords(step: Step): IterableIterator<{ id: string; split: Split; error: string }> {
+    const stmt = this.#db.prepare(
+      `SELECT s.video_id AS id, v.split AS split, s.error AS error FROM steps s
+       JOIN videos v ON v.id = s.video_id
+       WHERE s.step = ? AND s.state = 'failed' ORDER BY s.video_id`,
+    );
+    for (const r of stmt.iterate(step) as Iterable<{ id: string; split: Split; error: string }>) {
+      yield { id: r.id, split: r.split, error: r.error };
+    }
+  }
+
+  /**
+   * Each video's state in a step that has touched it (videos it never touched are pending and
+   * absent), read in one query.
+   * @param step the step
+   * @param keyOf the key to keep for an id, or undefined to leave the video out; given the
+   *   caller's own id strings, 645k rows do not hold a second copy of each id
+   * @returns state by video id
+   */
+  stepStates(
+    step: Step,
+    keyOf: (id: string) => string | undefined = (id) => id,
+  ): Map<string, StepState> {
+    const out = new Map<string, StepState>();
+    const stmt = this.#db.prepare("SELECT video_id, state FROM steps WHERE step = ?");
+    for (const r of stmt.iterate(step) as Iterable<{ video_id: string; state: StepState }>) {
+      if (r.state === "pending") continue;
+      const key = keyOf(r.video_id);
+      // the literals, not the strings SQLite made for each row
+      if (key !== undefined) out.set(key, r.state === "done" ? "done" : "failed");
+    }
+    return out;
+  }
+
+  /**
+   * Runs many writes as one transaction (100k single-row commits take minutes; one takes a
+   * second). Nothing is written when `fn` throws.
+   * @param fn the writes
+   * @returns what `fn` returns
+   */
+  batch<T>(fn: () => T): T {
+    return this.#tx(fn);
   }
 
   /**
@@ -535,11 +703,26 @@ export class Manifest {
       yield {
         ...toVideo(r),
         state: (r.step_state ?? "pending") as StepState,
-        path: r.step_path === null ? null : String(r.step_path),
+        path: this.#resolved(r.step_path),
         frames: r.step_frames === null ? null : Number(r.step_frames),
         sha256: r.step_sha256 === null ? null : String(r.step_sha256),
         anyFailed: Number(r.any_failed) !== 0,
       };
+    }
+  }
+
+  /**
+   * The output path of every video a step has done, a row at a time, straight from the step
+   * records (no join: a no-op rerun checks 645k files this way).
+   * @param step the step
+   * @returns an iterator of video id and output path (null when the output was dropped)
+   */
+  *doneOutputs(step: Step): IterableIterator<{ id: string; path: string | null }> {
+    const stmt = this.#db.prepare(
+      "SELECT video_id, path FROM steps WHERE step = ? AND state = 'done'",
+    );
+    for (const r of stmt.iterate(step) as Iterable<{ video_id: string; path: string | null }>) {
+      yield { id: r.video_id, path: this.#resolved(r.path) };
     }
   }
 
@@ -549,7 +732,7 @@ export class Manifest {
    */
   *stepRecords(): IterableIterator<StepRecord> {
     const stmt = this.#db.prepare("SELECT * FROM steps ORDER BY video_id, step");
-    for (const r of stmt.iterate() as Iterable<Row>) yield toStep(r);
+    for (const r of stmt.iterate() as Iterable<Row>) yield this.#toStep(r);
   }
 
   /**
@@ -593,10 +776,17 @@ export class Manifest {
    * @param row the shard
    */
   putShard(row: ShardRow): void {
-    this.#db.prepare(
+    this.#write(
       `INSERT OR REPLACE INTO shards(idx, split, file, samples, bytes, sha256, plan_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(row.index, row.split, row.file, row.samples, row.bytes, row.sha256, row.planHash ?? null);
+      row.index,
+      row.split,
+      row.file,
+      row.samples,
+      row.bytes,
+      row.sha256,
+      row.planHash ?? null,
+    );
   }
 
   /**
@@ -632,7 +822,7 @@ export class Manifest {
    * @returns its row, or undefined when never tried
    */
   archive(url: string): ArchiveRow | undefined {
-    const r = this.#db.prepare("SELECT * FROM archives WHERE url = ?").get(url) as Row | undefined;
+    const r = this.#stmt("SELECT * FROM archives WHERE url = ?").get(url) as Row | undefined;
     return r
       ? {
         url: String(r.url),
@@ -649,9 +839,15 @@ export class Manifest {
    * @param row the archive
    */
   putArchive(row: ArchiveRow): void {
-    this.#db.prepare(
+    this.#write(
       `INSERT OR REPLACE INTO archives(url, state, bytes, sha256, error, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(row.url, row.state, row.bytes, row.sha256, row.error, new Date().toISOString());
+      row.url,
+      row.state,
+      row.bytes,
+      row.sha256,
+      row.error,
+      new Date().toISOString(),
+    );
   }
 
   /**
@@ -710,6 +906,24 @@ function toVideo(r: Row): VideoRow {
     timeEnd: Number(r.time_end),
     source: r.source === null ? null : String(r.source),
   };
+}
+
+/**
+ * The work-dir-relative form of an absolute output path an older manifest stored: the path under
+ * the current work dir, or the part from the step's folder on (`videos/<split>/...`,
+ * `frames/<id>.npy`, `emb/<id>.npy`) when the work dir was moved; null when neither applies.
+ */
+function workRelative(path: string, step: Step, root: string): string | null {
+  const rel = relative(root, path);
+  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return rel.split(sep).join("/");
+  const pattern = step === "download"
+    ? /\/(videos\/(?:train|val|test)\/.+)$/
+    : step === "sample"
+    ? /\/(frames\/[^/]+)$/
+    : /\/(emb\/[^/]+)$/;
+  // the leftmost match: a class folder named like a step folder comes after the split
+  const m = pattern.exec(path);
+  return m ? m[1] : null;
 }
 
 function toStep(r: Row): StepRecord {

@@ -22,7 +22,13 @@ Deno.test("manifest: videos and per-step state transitions", async () => {
     m.markFailed("download", "c", "missing from archive");
     assertEquals(m.counts("download"), { pending: 0, done: 2, failed: 1 });
     assertEquals(m.counts("download", "val"), { pending: 0, done: 0, failed: 1 });
-    assertEquals(m.failures("download"), [{ id: "c", error: "missing from archive" }]);
+    assertEquals(m.failures("download"), [
+      { id: "c", split: "val", error: "missing from archive" },
+    ]);
+    assertEquals(
+      m.stepStates("download"),
+      new Map([["a", "done"], ["b", "done"], ["c", "failed"]]),
+    );
     assertEquals(
       m.videos({ step: "sample", state: "pending", after: "download" }).map((v) => v.id),
       ["a", "b"],

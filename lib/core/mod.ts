@@ -16,11 +16,15 @@
  * @module
  */
 export {
+  asDiskFull,
   ConfigError,
   ConfigMismatchError,
   DecodeError,
+  deviceOf,
+  DiskFullError,
   FormatError,
   InterruptedError,
+  isDiskFull,
   oneLine,
   UsageError,
   WorkDirBusyError,
@@ -69,7 +73,7 @@ export {
   type VideoStepRow,
 } from "./manifest.ts";
 export { openStep, type StepContext, type StepSummary } from "./step_context.ts";
-export { Progress } from "./progress.ts";
+export { Progress, ProgressBoard, stderrProgressBoard } from "./progress.ts";
 export { BoundedQueue, mapConcurrent } from "./concurrency.ts";
 export {
   float16ToFloat32,
@@ -83,3 +87,13 @@ export {
   toFloat32,
   writeNpy,
 } from "./npy.ts";
+export {
+  type FailedItem,
+  failureReason,
+  type FailureSummary,
+  formatFailureSummary,
+  SHOWN_IDS,
+  SHOWN_ITEMS,
+  SHOWN_REASONS,
+  writeFailureList,
+} from "./failure_report.ts";

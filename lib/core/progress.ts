@@ -4,6 +4,70 @@
  * @module
  */
 
+/**
+ * Where progress lines go. On a terminal it keeps the bars that are running at the bottom, one a
+ * line, redrawing them in place (so decode and encode running at once do not overwrite each other);
+ * elsewhere every line is appended.
+ */
+export class ProgressBoard {
+  #live: { line: string }[] = [];
+  #drawn = 0;
+  #enc = new TextEncoder();
+
+  /**
+   * A board writing through `write`.
+   * @param write receives the bytes to print
+   * @param tty whether `write` goes to a terminal (bars redrawn in place)
+   */
+  constructor(
+    readonly write: (bytes: Uint8Array) => void,
+    readonly tty: boolean,
+  ) {}
+
+  /**
+   * Shows a bar's line: redrawn in place on a terminal, appended elsewhere.
+   * @param bar the bar (its identity keeps its line)
+   * @param line its text
+   * @param final the bar is done: its line stays and it leaves the live region
+   */
+  show(bar: { line: string }, line: string, final: boolean): void {
+    if (!this.tty) {
+      this.write(this.#enc.encode(line + "\n"));
+      return;
+    }
+    bar.line = line;
+    if (!this.#live.includes(bar)) this.#live.push(bar);
+    let out = this.#drawn > 1 ? `\x1b[${this.#drawn - 1}A` : "";
+    out += "\r";
+    if (final) {
+      this.#live = this.#live.filter((b) => b !== bar);
+      out += `\x1b[2K${line}\n`;
+    }
+    out += this.#live.map((b) => `\x1b[2K${b.line}`).join("\n");
+    // lines a finished bar left below the region
+    const stale = this.#drawn - this.#live.length - (final ? 1 : 0);
+    if (stale > 0) out += "\x1b[J";
+    this.#drawn = this.#live.length;
+    this.write(this.#enc.encode(out));
+  }
+}
+
+let stderrBoard: ProgressBoard | null = null;
+
+/**
+ * The board of the process's stderr, shared by every bar that writes there.
+ * @returns the board
+ */
+export function stderrProgressBoard(): ProgressBoard {
+  stderrBoard ??= new ProgressBoard(
+    (b) => {
+      Deno.stderr.writeSync(b);
+    },
+    Deno.stderr.isTerminal(),
+  );
+  return stderrBoard;
+}
+
 /** Counts one stage's items (and optionally a second unit such as frames or bytes). */
 export class Progress {
   #label: string;
@@ -16,23 +80,27 @@ export class Progress {
   #tty: boolean;
   #intervalMs: number;
   #quiet: boolean;
+  #board: ProgressBoard;
+  #slot = { line: "" };
 
   /**
-   * A counter that prints nothing until the first tick.
+   * A counter that prints nothing until its first tick.
    * @param label what is counted, e.g. `sample`
    * @param total how many items are expected (0 when unknown)
-   * @param opts `extraUnit` names a second counter (frames, MB); `quiet` prints nothing
+   * @param opts `extraUnit` names a second counter (frames, MB); `quiet` prints nothing; `board`
+   *   where lines go (default: stderr's)
    */
   constructor(
     label: string,
     total: number,
-    opts: { extraUnit?: string; quiet?: boolean; intervalMs?: number } = {},
+    opts: { extraUnit?: string; quiet?: boolean; intervalMs?: number; board?: ProgressBoard } = {},
   ) {
     this.#label = label;
     this.#total = total;
     this.#extraUnit = opts.extraUnit ?? "";
     this.#quiet = opts.quiet ?? false;
-    this.#tty = Deno.stderr.isTerminal();
+    this.#board = opts.board ?? stderrProgressBoard();
+    this.#tty = this.#board.tty;
     this.#intervalMs = opts.intervalMs ?? (this.#tty ? 200 : 5000);
   }
 
@@ -80,12 +148,7 @@ export class Progress {
     const line = `${this.#label}: ${bar}${count} (${rate.toFixed(2)}/s)${extra}${
       final ? ` in ${formatSeconds(secs)}` : eta
     }`;
-    const enc = new TextEncoder();
-    if (this.#tty) {
-      Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${line}${final ? "\n" : ""}`));
-    } else {
-      Deno.stderr.writeSync(enc.encode(line + "\n"));
-    }
+    this.#board.show(this.#slot, line, final);
   }
 }
 

@@ -3,7 +3,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { ConfigError, WorkDirBusyError } from "./errors.ts";
+import { ConfigError, isDiskFull, WorkDirBusyError } from "./errors.ts";
 
 /** Paths inside a work directory. */
 export interface WorkDirLayout {
@@ -98,10 +98,16 @@ export async function lockWorkDir(
     (opts.onWait ?? ((h) => console.error(`waiting for ${h}, which holds ${path} ...`)))(holder);
     await file.lock(true);
   }
-  await file.truncate(0);
-  await file.write(
-    new TextEncoder().encode(`pid ${Deno.pid} (${Deno.args.join(" ") || "kinembed"})\n`),
-  );
+  // who holds it, for the message of a second run; on a full disk the note is left out (the
+  // lock itself is held), and the step's first real write names the file and the device
+  try {
+    await file.truncate(0);
+    await file.write(
+      new TextEncoder().encode(`pid ${Deno.pid} (${Deno.args.join(" ") || "kinembed"})\n`),
+    );
+  } catch (e) {
+    if (!isDiskFull(e)) throw e;
+  }
   let held = true;
   return {
     release() {

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { isSafeId, parseSplitName, type Split, type VideoRow } from "../core/mod.ts";
+import { refuseUnnamedHost } from "./host_policy.ts";
 
 /** One rejected input row (or a whole rejected file when `line` is the header's). */
 export interface AnnotationIssue {
@@ -25,6 +26,8 @@ export interface AnnotationSet {
   rows: VideoRow[];
   /** The rejected rows, in input order. */
   issues: AnnotationIssue[];
+  /** Lines to show that are not errors (files a folder listing skipped), one each. */
+  notes: string[];
 }
 
 /** Where an id was first seen, so a duplicate can point at it. */
@@ -113,8 +116,16 @@ export interface CsvRecord {
  * @returns the records with their line numbers
  */
 export function parseCsv(text: string): CsvRecord[] {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const out: CsvRecord[] = [];
+  return Array.from(csvRecords(text));
+}
+
+/**
+ * Like `parseCsv`, one record at a time, so a 545k-row file is never held as records all at once.
+ * @param text the file's text
+ * @returns an iterator of records with their line numbers
+ */
+export function* csvRecords(text: string): IterableIterator<CsvRecord> {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let fields: string[] = [];
   let field = "";
   let quoted = false;
@@ -127,13 +138,23 @@ export function parseCsv(text: string): CsvRecord[] {
     field = "";
     quoted = false;
   };
-  const endRecord = () => {
-    endField();
-    if (recordHasContent) out.push({ fields, line: recordLine });
-    fields = [];
-    recordHasContent = false;
-  };
-  for (let i = 0; i < text.length; i++) {
+  for (let i = start; i < text.length; i++) {
+    if (!inQuotes && !quoted && !recordHasContent && field === "" && fields.length === 0) {
+      // fast path: a whole line without quotes (nearly every line of a Kinetics CSV)
+      let end = text.indexOf("\n", i);
+      if (end < 0) end = text.length;
+      let body = text.slice(i, end);
+      if (body.endsWith("\r")) body = body.slice(0, -1);
+      if (!body.includes('"') && !body.includes("\r")) {
+        if (body.includes(",") || body.trim() !== "") {
+          yield { fields: body.split(",").map((f) => f.trim()), line };
+        }
+        line++;
+        recordLine = line;
+        i = end;
+        continue;
+      }
+    }
     const c = text[i];
     if (inQuotes) {
       if (c === '"') {
@@ -157,7 +178,10 @@ export function parseCsv(text: string): CsvRecord[] {
       recordHasContent = true;
     } else if (c === "\n" || c === "\r") {
       if (c === "\r" && text[i + 1] === "\n") i++;
-      endRecord();
+      endField();
+      if (recordHasContent) yield { fields, line: recordLine };
+      fields = [];
+      recordHasContent = false;
       line++;
       recordLine = line;
     } else {
@@ -165,8 +189,8 @@ export function parseCsv(text: string): CsvRecord[] {
       if (c.trim() !== "") recordHasContent = true;
     }
   }
-  endRecord();
-  return out;
+  endField();
+  if (recordHasContent) yield { fields, line: recordLine };
 }
 
 /** Why a time field is unusable, or null when it is fine. */
@@ -215,9 +239,30 @@ function splitAndLabel(
   if (split === null) {
     return `unknown split ${JSON.stringify(rawSplit)} (expected train, validate/val or test)`;
   }
-  const label = rawLabel === null || rawLabel.trim() === "" ? null : rawLabel.trim();
+  // a NUL would cut the shard's .txt short, a newline would break it into two labels
+  // deno-lint-ignore no-control-regex
+  const control = rawLabel === null ? null : /[\u0000-\u001f\u007f-\u009f]/.exec(rawLabel);
+  if (control !== null) {
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    const shown = JSON.stringify(rawLabel).replace(
+      /[\u007f-\u009f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    return `label ${shown} holds a control character (U+${code})`;
+  }
+  const label = rawLabel === null || rawLabel.trim() === "" ? null : internLabel(rawLabel.trim());
   if (label === null && split !== "test") return `empty label in a ${split} row`;
   return { split, label };
+}
+
+/** One string per class name: 645k rows share 700 labels instead of holding a copy each. */
+const LABELS = new Map<string, string>();
+
+function internLabel(label: string): string {
+  const known = LABELS.get(label);
+  if (known !== undefined) return known;
+  if (LABELS.size < 100_000) LABELS.set(label, label);
+  return label;
 }
 
 /** The YouTube page a Kinetics clip was cut from. */
@@ -250,25 +295,32 @@ function csvWithHeader(
   text: string,
   file: string,
   required: string[],
-): { set: AnnotationSet; records: CsvRecord[]; header: string[] | null } {
-  const set: AnnotationSet = { rows: [], issues: [] };
-  const records = parseCsv(text);
-  if (records.length === 0) {
+): {
+  set: AnnotationSet;
+  headerLine: number;
+  records: IterableIterator<CsvRecord>;
+  header: string[] | null;
+} {
+  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
+  const records = csvRecords(text);
+  const first = records.next();
+  if (first.done) {
     set.issues.push({ file, line: 1, message: "empty file (expected a header line)" });
-    return { set, records, header: null };
+    return { set, headerLine: 1, records, header: null };
   }
-  const header = records[0].fields.map((h) => h.trim().toLowerCase());
+  const headerLine = first.value.line;
+  const header = first.value.fields.map((h) => h.trim().toLowerCase());
   const missing = required.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     set.issues.push({
       file,
-      line: records[0].line,
+      line: headerLine,
       message: `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
         `(header has ${header.join(",")}); no rows read from this file`,
     });
-    return { set, records, header: null };
+    return { set, headerLine, records, header: null };
   }
-  return { set, records, header };
+  return { set, headerLine, records, header };
 }
 
 /**
@@ -299,7 +351,7 @@ export function parseKineticsCsv(
     col("time_end"),
     col("split"),
   ];
-  for (const rec of records.slice(1)) {
+  for (const rec of records) {
     if (rec.fields.length !== header.length) {
       set.issues.push({
         file,
@@ -347,7 +399,7 @@ export function parseKineticsJson(
   file: string,
   seen: SeenIds = new Map(),
 ): AnnotationSet {
-  const set: AnnotationSet = { rows: [], issues: [] };
+  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
   let doc: unknown;
   try {
     doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -415,14 +467,16 @@ export function parseKineticsJson(
  * ```
  */
 export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
-  const all: AnnotationSet = { rows: [], issues: [] };
+  const all: AnnotationSet = { rows: [], issues: [], notes: [] };
   const seen: SeenIds = new Map();
   for (const path of paths) {
     const text = await Deno.readTextFile(path);
     const json = /^\uFEFF?\s*\{/.test(text.slice(0, 64));
     const one = json ? parseKineticsJson(text, path, seen) : parseKineticsCsv(text, path, seen);
-    all.rows.push(...one.rows);
-    all.issues.push(...one.issues);
+    // one at a time: a spread of 545k rows overflows the call stack
+    for (const row of one.rows) all.rows.push(row);
+    for (const issue of one.issues) all.issues.push(issue);
+    for (const note of one.notes) all.notes.push(note);
   }
   return all;
 }
@@ -456,27 +510,34 @@ function idFromStem(stem: string): string {
  * @param text the file's text
  * @param file the list's path (relative paths inside it are resolved against its folder)
  * @param seen ids already read (shared across files)
+ * @param allowHosts link-local or metadata hosts the user named (others are refused, see
+ *   `refuseUnnamedHost`)
  * @returns rows whose `source` is an absolute path or a URL, and the rejected lines
  */
 export function parseVideoList(
   text: string,
   file: string,
   seen: SeenIds = new Map(),
+  allowHosts: readonly string[] = [],
 ): AnnotationSet {
-  const { set, records, header } = csvWithHeader(text, file, ["path", "label", "split"]);
+  const { set, headerLine, records, header } = csvWithHeader(text, file, [
+    "path",
+    "label",
+    "split",
+  ]);
   if (!header) return set;
   const col = (name: string) => header.indexOf(name);
   const timed = ["youtube_id", "time_start", "time_end"].filter((c) => header.includes(c));
   if (timed.length > 0 && timed.length < 3) {
     set.issues.push({
       file,
-      line: records[0].line,
+      line: headerLine,
       message: "columns youtube_id, time_start, time_end go together; no rows read from this file",
     });
     return set;
   }
   const base = dirname(resolve(file));
-  for (const rec of records.slice(1)) {
+  for (const rec of records) {
     const at = (message: string) => set.issues.push({ file, line: rec.line, message });
     if (rec.fields.length !== header.length) {
       at(`expected ${header.length} fields (${header.join(",")}), found ${rec.fields.length}`);
@@ -495,6 +556,11 @@ export function parseVideoList(
         name = decodeURIComponent(basename(new URL(path).pathname));
       } catch {
         at(`bad URL ${JSON.stringify(path)}`);
+        continue;
+      }
+      const refused = refuseUnnamedHost(path, allowHosts);
+      if (refused !== null) {
+        at(`${path}: ${refused}`);
         continue;
       }
     }
@@ -546,55 +612,130 @@ export const VIDEO_EXTENSIONS: readonly string[] = [
   ".m4v",
 ];
 
+/** A folder listing: the plain list of its videos, and what it left out. */
+export interface VideoFolderListing {
+  /** CSV text with `path,label,split`. */
+  text: string;
+  /** Files left out that are no videos (other extensions, special files), folder-relative. */
+  skipped: { path: string; reason: string }[];
+  /** Symlinks refused (they lead out of the folder, or nowhere). */
+  refused: AnnotationIssue[];
+}
+
 /**
  * A folder of local videos as a plain video list (CSV text with `path,label,split`): files under
  * `<split>/<class>/` take that split and class (the Kinetics layout); under `<class>/` alone,
  * split train; directly in the folder, split test without a label. Paths are sorted, so the same
- * folder gives the same list.
+ * folder gives the same list. A symlink to a regular file inside the folder counts as that file;
+ * one that leads out of the folder is refused; files of other kinds or extensions are skipped and
+ * named.
  * @param dir the folder
- * @returns the list's text
+ * @returns the list's text, and what was skipped or refused
  */
-export async function videoFolderList(dir: string): Promise<string> {
+export async function videoFolderList(dir: string): Promise<VideoFolderListing> {
   const files: string[] = [];
+  const skipped: { path: string; reason: string }[] = [];
+  const refused: AnnotationIssue[] = [];
+  const root = await Deno.realPath(dir);
+  const isVideo = (name: string) => VIDEO_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x));
   const walk = async (rel: string) => {
     for await (const e of Deno.readDir(join(dir, rel))) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) await walk(r);
-      else if (e.isFile && VIDEO_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x))) {
-        files.push(r);
-      }
+      else if (e.isSymlink) {
+        const path = join(dir, r);
+        const target = await Deno.realPath(path).catch(() => null);
+        const inside = target !== null &&
+          (target.startsWith(root + "/") || target === root);
+        const info = target === null ? null : await Deno.stat(target).catch(() => null);
+        if (target === null || info === null) {
+          refused.push({ file: path, line: null, message: "symlink leads nowhere; refused" });
+        } else if (!inside) {
+          refused.push({
+            file: path,
+            line: null,
+            message: `symlink to ${target} leads out of ${dir}; refused (copy the file in, or ` +
+              "list it in a video list CSV)",
+          });
+        } else if (!info.isFile) skipped.push({ path: r, reason: "symlink to a folder" });
+        else if (!isVideo(e.name)) skipped.push({ path: r, reason: "not a video extension" });
+        else files.push(r);
+      } else if (!e.isFile) skipped.push({ path: r, reason: "not a regular file" });
+      else if (!isVideo(e.name)) skipped.push({ path: r, reason: "not a video extension" });
+      else files.push(r);
     }
   };
   await walk("");
   files.sort();
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  refused.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const quote = (v: string) => /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-  const rows = files.map((r) => {
+  const lines = ["path,label,split"];
+  for (const r of files) {
     const parts = r.split("/");
     const [split, label] = parts.length >= 3 && parseSplitName(parts[0]) !== null
       ? [parts[0], parts[parts.length - 2]]
       : parts.length >= 2
       ? ["train", parts[parts.length - 2]]
       : ["test", ""];
-    return [resolve(dir, r), label, split].map(quote).join(",");
-  });
-  return ["path,label,split", ...rows].join("\n") + "\n";
+    lines.push([resolve(dir, r), label, split].map(quote).join(","));
+  }
+  return { text: lines.join("\n") + "\n", skipped, refused };
+}
+
+/**
+ * One line naming what a folder listing skipped: the count per reason and the first few names.
+ * @param dir the folder
+ * @param skipped what `videoFolderList` skipped
+ * @returns the line, or null when nothing was skipped
+ */
+export function formatSkippedFiles(
+  dir: string,
+  skipped: readonly { path: string; reason: string }[],
+): string | null {
+  if (skipped.length === 0) return null;
+  const byReason = new Map<string, string[]>();
+  for (const s of skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.path]);
+  const parts = [...byReason].map(([reason, paths]) =>
+    `${paths.length} ${reason} (${paths.slice(0, 3).join(", ")}${paths.length > 3 ? ", ..." : ""})`
+  );
+  return `${dir}: skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}: ` +
+    parts.join("; ");
 }
 
 /**
  * Reads plain video lists (see `parseVideoList`), checking ids are unique across them. A folder
  * instead of a list file stands for its videos (see `videoFolderList`).
  * @param paths the list files or folders
+ * @param allowHosts link-local or metadata hosts the user named
  * @returns every valid row and every rejected one
  */
-export async function readVideoLists(paths: string[]): Promise<AnnotationSet> {
-  const all: AnnotationSet = { rows: [], issues: [] };
+export async function readVideoLists(
+  paths: string[],
+  allowHosts: readonly string[] = [],
+): Promise<AnnotationSet> {
+  const all: AnnotationSet = { rows: [], issues: [], notes: [] };
   const seen: SeenIds = new Map();
   for (const path of paths) {
     const isDir = (await Deno.stat(path)).isDirectory;
-    const text = isDir ? await videoFolderList(path) : await Deno.readTextFile(path);
-    const one = parseVideoList(text, isDir ? join(path, "(folder listing)") : path, seen);
-    all.rows.push(...one.rows);
-    all.issues.push(...one.issues);
+    let text: string;
+    if (isDir) {
+      const listing = await videoFolderList(path);
+      text = listing.text;
+      for (const issue of listing.refused) all.issues.push(issue);
+      const skipped = formatSkippedFiles(path, listing.skipped);
+      if (skipped !== null) all.notes.push(skipped);
+    } else text = await Deno.readTextFile(path);
+    const one = parseVideoList(
+      text,
+      isDir ? join(path, "(folder listing)") : path,
+      seen,
+      allowHosts,
+    );
+    // one at a time: a spread of 545k rows overflows the call stack
+    for (const row of one.rows) all.rows.push(row);
+    for (const issue of one.issues) all.issues.push(issue);
+    for (const note of one.notes) all.notes.push(note);
   }
   return all;
 }

@@ -15,6 +15,7 @@ import {
   videoId,
 } from "./annotations.ts";
 import { parseSplits, selectSubset } from "./subset.ts";
+import { writeKineticsShapeCsvs } from "../../fixtures/kinetics_shape.ts";
 
 const assertMatch = (s: string, re: RegExp) => nodeAssert.match(s, re);
 const assertNotEquals = (a: unknown, b: unknown) => nodeAssert.notDeepStrictEqual(a, b);
@@ -280,7 +281,102 @@ Deno.test("a folder of videos stands for a plain list: split and class from <spl
       ],
     );
     assert(r.rows.every((x) => /^[A-Za-z0-9_\-.]+$/.test(x.id)), r.rows.map((x) => x.id).join(" "));
+    assertEquals(r.notes, [`${dir}: skipped 1 file: 1 not a video extension (train/x.txt)`]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a folder of videos: skipped files are counted and named in one line; a symlink inside is followed, one leading out is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const outside = await Deno.makeTempDir();
+  try {
+    const write = async (p: string) => {
+      await Deno.mkdir(join(dir, p, ".."), { recursive: true });
+      await Deno.writeFile(join(dir, p), new Uint8Array([0]));
+    };
+    await write("train/abseiling/a1.mp4");
+    await write("train/abseiling/sound.m4a");
+    await write("train/abseiling/notes.txt");
+    await write("store/e5.mp4");
+    await Deno.writeFile(join(outside, "secret.mp4"), new Uint8Array([0]));
+    await Deno.symlink(join(dir, "store/e5.mp4"), join(dir, "train/abseiling/b2.mp4"));
+    await Deno.symlink(join(outside, "secret.mp4"), join(dir, "train/abseiling/c3.mp4"));
+    await Deno.symlink(join(dir, "nowhere.mp4"), join(dir, "train/abseiling/d4.mp4"));
+    const fifo = await new Deno.Command("mkfifo", { args: [join(dir, "train/abseiling/pipe.mp4")] })
+      .output();
+    assert(fifo.success, "mkfifo");
+    const r = await readVideoLists([dir]);
+    assertEquals(r.rows.map((x) => [x.id, x.split, x.label, x.source]), [
+      ["e5", "train", "store", join(dir, "store/e5.mp4")],
+      ["a1", "train", "abseiling", join(dir, "train/abseiling/a1.mp4")],
+      ["b2", "train", "abseiling", join(dir, "train/abseiling/b2.mp4")],
+    ]);
+    assertEquals(r.issues.map(formatIssue), [
+      `${join(dir, "train/abseiling/c3.mp4")}: symlink to ${await Deno.realPath(
+        join(outside, "secret.mp4"),
+      )} leads out of ${dir}; refused (copy the file in, or list it in a video list CSV)`,
+      `${join(dir, "train/abseiling/d4.mp4")}: symlink leads nowhere; refused`,
+    ]);
+    assertEquals(r.notes, [
+      `${dir}: skipped 3 files: 2 not a video extension (train/abseiling/notes.txt, ` +
+      "train/abseiling/sound.m4a); 1 not a regular file (train/abseiling/pipe.mp4)",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("readAnnotations: 150k rows in one file (a spread of them overflowed the stack at ~120k)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kinembed_ann_" });
+  try {
+    const { files } = await writeKineticsShapeCsvs(dir, { train: 150_000, val: 10, test: 10 });
+    const set = await readAnnotations(files);
+    assertEquals(set.issues, []);
+    assertEquals(set.rows.length, 150_020);
+    assertEquals(set.rows[149_999].split, "train");
+    assertEquals(set.rows[150_019].split, "test");
+    assertEquals(set.rows[150_019].label, null);
+    const classes = new Set(set.rows.map((r) => r.label));
+    assertEquals(classes.size, 700 + 1, "the 700 class names and the test rows' null");
+    assert(classes.has("passing American football (not in game)"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("annotations: a label with NUL, a newline or another control character is refused with file:line", () => {
+  const csv = [
+    "label,youtube_id,time_start,time_end,split",
+    "abseiling,aaaaaaaaaaa,0,10,train",
+    "bad\u0000label,bbbbbbbbbbb,0,10,train",
+    '"two\nlines",ccccccccccc,0,10,train',
+    "tab\tbed,ddddddddddd,0,10,train",
+    "del\u007f,eeeeeeeeeee,0,10,train",
+  ].join("\n");
+  const set = parseKineticsCsv(csv, "train.csv");
+  assertEquals(set.rows.map((r) => r.id), ["aaaaaaaaaaa_000000_000010"]);
+  assertEquals(
+    set.issues.map(formatIssue),
+    [
+      'train.csv:3: label "bad\\u0000label" holds a control character (U+0000)',
+      'train.csv:4: label "two\\nlines" holds a control character (U+000A)',
+      'train.csv:6: label "tab\\tbed" holds a control character (U+0009)',
+      'train.csv:7: label "del\\u007f" holds a control character (U+007F)',
+    ],
+  );
+  const json = parseKineticsJson(
+    JSON.stringify({
+      fffffffffff: { annotations: { label: "x\ny", segment: [0, 10] }, subset: "train" },
+    }),
+    "k.json",
+  );
+  assertEquals(json.rows, []);
+  assertMatch(
+    formatIssue(json.issues[0]),
+    /^k\.json:1: entry "fffffffffff": label "x\\ny" holds a control character \(U\+000A\)$/,
+  );
+  const list = parseVideoList('path,label,split\n/v/a.mp4,"x\u0001",train\n', "/v/list.csv");
+  assertMatch(formatIssue(list.issues[0]), /list\.csv:2: label .* \(U\+0001\)/);
 });

@@ -11,6 +11,7 @@
  */
 import {
   ensureWorkDir,
+  type FailureSummary,
   FormatError,
   lockWorkDir,
   Manifest,
@@ -28,6 +29,7 @@ import {
   UsageError,
   type VideoRow,
   type WorkDirLayout,
+  writeFailureList,
 } from "../core/mod.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
@@ -44,6 +46,7 @@ import {
 import { extractArchive } from "../tar/mod.ts";
 import { Fetcher, FetchError, readChecksums } from "./http_fetch.ts";
 import { selectSubset } from "./subset.ts";
+import { refuseUnnamedHost } from "./host_policy.ts";
 
 /** What to download and how. */
 export interface DownloadOptions {
@@ -60,6 +63,11 @@ export interface DownloadOptions {
    * they are local paths relative to the list's folder).
    */
   baseUrl?: string;
+  /**
+   * Link-local or cloud metadata hosts (`169.254.169.254`, `[fe80::1]`) the lists may fetch
+   * from; URLs on such hosts not named here are refused before any request.
+   */
+  allowHosts?: string[];
   /** A `sha256sum`-style file; archives (and listed files) named in it are checked. */
   checksums?: string;
   /** Only these splits. */
@@ -111,8 +119,10 @@ export interface RefusedArchiveMember {
 
 /** What a download run did. */
 export interface DownloadReport {
-  /** Rejected input lines (bad CSV rows, unreadable list entries). */
+  /** Rejected input lines (bad CSV rows, unreadable list entries, symlinks out of a folder). */
   issues: AnnotationIssue[];
+  /** Lines worth showing that are not errors (files a `--videos` folder skipped). */
+  notes: string[];
   /** Rows kept by the subset. */
   selected: number;
   /** Of those, rows new to the manifest. */
@@ -142,8 +152,16 @@ export interface DownloadReport {
   refused: RefusedArchiveMember[];
   /** Download states per split, over every video in the manifest. */
   splits: Partial<Record<Split, StateCounts>>;
-  /** Every failed video in the manifest with its reason. */
-  failures: { id: string; error: string }[];
+  /**
+   * The first `REPORTED_FAILURES` failed videos of the manifest with their reason, in id order
+   * (the complete list is `failureSummary.file`).
+   */
+  failures: { id: string; split: Split; error: string }[];
+  /**
+   * Every failed video of the manifest: the count per reason, and the complete list written to
+   * `<work>/reports/download_failures.csv`.
+   */
+  failureSummary: FailureSummary;
   /** True when nothing had to be fetched (everything selected was done or settled). */
   nothingToDo: boolean;
 }
@@ -160,6 +178,9 @@ interface ArchiveSource {
   /** The class it holds (per-class archives are named for their class), when known. */
   label: string | null;
 }
+
+/** How many failed videos a report lists (the rest are in the complete list's file). */
+export const REPORTED_FAILURES = 1000;
 
 /** How many extra file names a report keeps. */
 const EXTRA_EXAMPLES = 5;
@@ -206,10 +227,10 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     ? await readChecksums(opts.checksums)
     : new Map<string, string>();
   const input = videoLists.length > 0
-    ? await readVideoLists(videoLists)
+    ? await readVideoLists(videoLists, opts.allowHosts)
     : await readAnnotations(annotations);
   const archives = lists.length > 0
-    ? await readArchiveLists(lists, opts.baseUrl, input.rows)
+    ? await readArchiveLists(lists, opts.baseUrl, input.rows, opts.allowHosts ?? [])
     : { sources: [], issues: [] };
   const issues = [...input.issues, ...archives.issues];
   const picked = selectSubset(input.rows, {
@@ -230,10 +251,11 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       Array.from(manifest.videoSteps("download"), (v) => ({ id: v.id, split: v.split })),
     );
     const selected = only ? picked.filter((r) => only.has(r.id)) : picked;
+    const selectedById = new Map(selected.map((r) => [r.id, r]));
     await removeTempsUnder(layout.videos);
     // a run killed while saving a transfer's resume validators (`.part.json`) leaves a temp
     await removeTempsUnder(layout.downloads);
-    await forgetMissingOutputs(manifest, selected, log);
+    forgetMissingOutputs(manifest, selectedById, log);
     const fetcher = new Fetcher({
       jobs: opts.jobs,
       timeoutMs: opts.timeoutMs,
@@ -242,9 +264,10 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       log,
     });
     const run = new DownloadRun(layout, manifest, fetcher, checksums, log, opts);
-    const states = downloadStates(manifest);
+    const states = downloadStates(manifest, selectedById);
     const report: DownloadReport = {
       issues,
+      notes: input.notes,
       selected: selected.length,
       added,
       doneBefore: selected.filter((r) => states.get(r.id) === "done").length,
@@ -261,19 +284,30 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       refused: [],
       splits: {},
       failures: [],
+      failureSummary: { total: 0, reasons: [], first: [], file: null },
       nothingToDo: false,
     };
     if (videoLists.length > 0) {
       await run.videos(selected, states, report);
     } else {
-      await run.archives(archives.sources, input.rows, selected, states, report);
+      await run.archives(archives.sources, input.rows, selected, selectedById, states, report);
     }
     report.requests = fetcher.requests;
     for (const split of SPLITS) {
       const c = manifest.counts("download", split);
       if (c.done + c.failed + c.pending > 0) report.splits[split] = c;
     }
-    report.failures = manifest.failures("download");
+    report.failureSummary = await writeFailureList(
+      manifest.failedRecords("download"),
+      join(layout.reports, "download_failures.csv"),
+      "download",
+      REPORTED_FAILURES,
+    );
+    report.failures = report.failureSummary.first.map((f) => ({
+      id: f.id,
+      split: f.split as Split,
+      error: f.error,
+    }));
     return report;
   } finally {
     manifest.close();
@@ -281,28 +315,47 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   }
 }
 
-/** Each video's download state, by id. */
-function downloadStates(manifest: Manifest): Map<string, StepState> {
-  const out = new Map<string, StepState>();
-  for (const v of manifest.videos()) out.set(v.id, v.steps.download?.state ?? "pending");
-  return out;
+/** Each selected video's download state, keyed by the row's own id (absent: pending). */
+function downloadStates(
+  manifest: Manifest,
+  selectedById: Map<string, VideoRow>,
+): Map<string, StepState> {
+  return manifest.stepStates("download", (id) => selectedById.get(id)?.id);
 }
 
 /** Puts back to pending the done videos whose file is gone, so this run fetches them again. */
-async function forgetMissingOutputs(
+function forgetMissingOutputs(
   manifest: Manifest,
-  selected: VideoRow[],
+  selectedById: Map<string, VideoRow>,
   log: (line: string) => void,
-): Promise<void> {
-  const wanted = new Set(selected.map((r) => r.id));
-  for (const v of manifest.videos({ step: "download", state: "done" })) {
-    if (!wanted.has(v.id)) continue;
-    const path = v.steps.download?.path;
-    const there = path ? await Deno.lstat(path).then((s) => s.isFile, () => false) : false;
-    if (!there) {
-      log(`${v.id}: its file ${path ?? "(none)"} is gone; downloading it again`);
-      manifest.markPending("download", v.id);
-    }
+): void {
+  const gone: { id: string; path: string | null }[] = [];
+  for (const v of manifest.doneOutputs("download")) {
+    if (!selectedById.has(v.id)) continue;
+    const there = v.path !== null && isFileSync(v.path);
+    if (!there) gone.push(v);
+  }
+  if (gone.length === 0) return;
+  for (const g of gone.slice(0, SHOWN_GONE)) {
+    log(`${g.id}: its file ${g.path ?? "(none)"} is gone; downloading it again`);
+  }
+  if (gone.length > SHOWN_GONE) {
+    log(`... and ${gone.length - SHOWN_GONE} more videos whose file is gone`);
+  }
+  manifest.batch(() => {
+    for (const g of gone) manifest.markPending("download", g.id);
+  });
+}
+
+/** How many vanished files are named one by one. */
+const SHOWN_GONE = 5;
+
+/** Is there a regular file at `path` (a symlink is not followed)? Sync: 645k awaits cost more. */
+function isFileSync(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isFile;
+  } catch {
+    return false;
   }
 }
 
@@ -348,6 +401,7 @@ async function readArchiveLists(
   lists: string[],
   baseUrl: string | undefined,
   rows: VideoRow[],
+  allowHosts: readonly string[],
 ): Promise<{ sources: ArchiveSource[]; issues: AnnotationIssue[] }> {
   const labels = new Map<string, string>();
   for (const r of rows) if (r.label !== null) labels.set(labelKey(r.label), r.label);
@@ -383,6 +437,11 @@ async function readArchiveLists(
       if (seen.has(source)) return;
       seen.add(source);
       const http = isHttpUrl(source);
+      const refused = http ? refuseUnnamedHost(source, allowHosts) : null;
+      if (refused !== null) {
+        issues.push({ file: list, line: i + 1, message: `${source}: ${refused}` });
+        return;
+      }
       const path = http ? decodeURIComponent(new URL(source).pathname) : source;
       const name = basename(path);
       if (!/\.(tar\.gz|tgz)$/i.test(name)) {
@@ -446,11 +505,14 @@ class DownloadRun {
     sources: ArchiveSource[],
     allRows: VideoRow[],
     selected: VideoRow[],
+    selectedById: Map<string, VideoRow>,
     states: Map<string, StepState>,
     report: DownloadReport,
   ): Promise<void> {
-    const selectedById = new Map(selected.map((r) => [r.id, r]));
-    const known = new Set(allRows.map((r) => r.id));
+    // ids of the annotations left out of the subset (the selected ones are in selectedById)
+    const others = new Set<string>();
+    for (const r of allRows) if (!selectedById.has(r.id)) others.add(r.id);
+    const known = { has: (id: string) => selectedById.has(id) || others.has(id) };
     // indexes, so that 700 per-class archives × 600k rows is not a product
     const byLabel = groupBy(selected, (r) => r.label);
     const archivesOf = groupBy(sources, (a) => a.label);
@@ -494,35 +556,83 @@ class DownloadRun {
       progress.tick(1);
     });
     if (todo.length > 0) progress.finish();
-    // videos still without a file: say why
-    const now = downloadStates(this.manifest);
+    // videos still without a file: say why, in one transaction
+    const now = downloadStates(this.manifest, selectedById);
+    const tried = new Set(todo.map((a) => a.source));
+    this.manifest.batch(() =>
+      this.#markMissing(selected, states, now, unlabelled, archivesOf, failures, tried)
+    );
+  }
+
+  /** Marks failed each selected video still without a file, with the reason. */
+  #markMissing(
+    selected: VideoRow[],
+    before: Map<string, StepState>,
+    now: Map<string, StepState>,
+    unlabelled: ArchiveSource[],
+    archivesOf: Map<string | null, ArchiveSource[]>,
+    failures: Map<string, string>,
+    tried: Set<string>,
+  ): void {
+    const recorded = new Map<string, string | null>();
+    const archiveError = (a: ArchiveSource) => {
+      if (!recorded.has(a.source)) {
+        recorded.set(
+          a.source,
+          failures.get(a.source) ?? this.manifest.archive(a.source)?.error ?? null,
+        );
+      }
+      return recorded.get(a.source)!;
+    };
+    // the outcome depends only on the row's split and class: worked out once per pair, so
+    // that 645k rows make no garbage here
+    const outcomes = new Map<string, { keep: boolean; message: string }>();
+    const outcomeOf = (row: VideoRow) => {
+      const key = `${row.split}\u0000${row.label ?? ""}`;
+      let o = outcomes.get(key);
+      if (o === undefined) {
+        const holders = [
+          ...unlabelled,
+          ...(row.label === null ? [] : archivesOf.get(row.label) ?? []),
+        ].filter((a) => mayHold(a, row));
+        const failed = holders.map((a) => {
+          const err = archiveError(a);
+          return err ? `archive ${a.name} failed: ${err}` : null;
+        }).find((m) => m !== null);
+        o = {
+          // failed before and none of its archives was tried again: its reason stands (a no-op
+          // rerun rewrites nothing)
+          keep: holders.length > 0 && !holders.some((a) => tried.has(a.source)),
+          message: holders.length === 0
+            ? `no archive listed for ${row.split}${row.label === null ? "" : `/${row.label}`}`
+            : failed ?? "missing from archive",
+        };
+        outcomes.set(key, o);
+      }
+      return o;
+    };
+    // ids grouped by reason, written a few hundred a statement
+    const byMessage = new Map<string, string[]>();
+    const flush = (message: string, ids: string[]) => {
+      this.manifest.markFailedMany("download", ids, message);
+      ids.length = 0;
+    };
     for (const row of selected) {
       if (now.get(row.id) === "done") continue;
-      const holders = [
-        ...unlabelled,
-        ...(row.label === null ? [] : archivesOf.get(row.label) ?? []),
-      ]
-        .filter((a) => mayHold(a, row));
-      if (holders.length === 0) {
-        this.manifest.markFailed(
-          "download",
-          row.id,
-          `no archive listed for ${row.split}${row.label === null ? "" : `/${row.label}`}`,
-        );
-        continue;
-      }
-      const failed = holders.map((a) => {
-        const err = failures.get(a.source) ?? this.manifest.archive(a.source)?.error;
-        return err ? `archive ${a.name} failed: ${err}` : null;
-      }).find((m) => m !== null);
-      this.manifest.markFailed("download", row.id, failed ?? "missing from archive");
+      const o = outcomeOf(row);
+      if (o.keep && before.get(row.id) === "failed") continue;
+      let ids = byMessage.get(o.message);
+      if (ids === undefined) byMessage.set(o.message, ids = []);
+      ids.push(row.id);
+      if (ids.length >= 500) flush(o.message, ids);
     }
+    for (const [message, ids] of byMessage) if (ids.length > 0) flush(message, ids);
   }
 
   async #archive(
     a: ArchiveSource,
     selectedById: Map<string, VideoRow>,
-    known: Set<string>,
+    known: { has(id: string): boolean },
     report: DownloadReport,
     failures: Map<string, string>,
     onBytes: (n: number) => void,
@@ -612,7 +722,7 @@ class DownloadRun {
     name: string,
     id: string | null,
     selectedById: Map<string, VideoRow>,
-    known: Set<string>,
+    known: { has(id: string): boolean },
     report: DownloadReport,
     mine: string[],
   ): string | null {

@@ -9,7 +9,15 @@
  * it stopped.
  * @module
  */
-import { ConfigError, fileSize, sha256File, writeAll, writeFileAtomic } from "../core/mod.ts";
+import {
+  asDiskFull,
+  ConfigError,
+  fileSize,
+  isDiskFull,
+  sha256File,
+  writeAll,
+  writeFileAtomic,
+} from "../core/mod.ts";
 
 /** An HTTP status that ends a transfer. */
 export class HttpError extends Error {
@@ -246,6 +254,8 @@ export class Fetcher {
           continue;
         }
       } catch (e) {
+        // a full disk is no network failure: retrying cannot help
+        if (isDiskFull(e)) throw asDiskFull(e, part);
         const err = e instanceof AttemptError ? e : classifyFetchError(e);
         if (!err.retryable) {
           // the resource is gone or refused: a partial copy of it is of no further use

@@ -21,7 +21,9 @@ export {
   type AnnotationIssue,
   type AnnotationSet,
   type CsvRecord,
+  csvRecords,
   formatIssue,
+  formatSkippedFiles,
   isHttpUrl,
   parseCsv,
   parseKineticsCsv,
@@ -30,6 +32,8 @@ export {
   readAnnotations,
   readVideoLists,
   type SeenIds,
+  videoFolderList,
+  type VideoFolderListing,
 } from "./annotations.ts";
 export { parseSplits, selectSubset, type SubsetOptions } from "./subset.ts";
 export {
@@ -48,4 +52,6 @@ export {
   type DownloadOptions,
   type DownloadReport,
   type RefusedArchiveMember,
+  REPORTED_FAILURES,
 } from "./download.ts";
+export { isNamedHost, refusedHostReason, refuseUnnamedHost } from "./host_policy.ts";

@@ -98,9 +98,12 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       });
       const queue = new BoundedQueue<FramePack>(opts.maxFramesInFlight ?? 1024);
       let decoded = 0, decodedFrames = 0;
+      // set when the encode side stops on an error: decoding more would only fill the queue
+      let stopped = false;
       const producer = (async () => {
         try {
           await mapConcurrent(todo, opts.jobs ?? navigator.hardwareConcurrency, async (v) => {
+            if (stopped) return;
             let pack: FramePack | undefined;
             const kept = v.steps.sample?.state === "done" ? v.steps.sample.path : null;
             if (kept) {
@@ -120,7 +123,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
               decodedFrames += pack.count;
             }
             decodeProgress.tick(1, pack.count);
-            await queue.put(pack, pack.count);
+            if (!stopped) await queue.put(pack, pack.count);
           });
         } finally {
           queue.close();
@@ -132,7 +135,16 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
           await dropFrames(m, ctx.layout.frames, pack.videoId);
         }
       });
-      const [, r] = await Promise.all([producer, consumer]);
+      const stopOnError = consumer.catch((e) => {
+        stopped = true;
+        queue.drain(); // a producer waiting for room goes on, and stops
+        throw e;
+      });
+      // both sides settle before this returns or throws: no rejection is left unhandled
+      const [p, c] = await Promise.allSettled([producer, stopOnError]);
+      if (c.status === "rejected") throw c.reason;
+      if (p.status === "rejected") throw p.reason;
+      const r = c.value;
       decodeProgress.finish();
       encodeProgress.finish();
       const seconds = (performance.now() - t0) / 1000;

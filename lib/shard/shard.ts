@@ -7,9 +7,12 @@
  * @module
  */
 import {
+  deviceOf,
+  DiskFullError,
   ensureWorkDir,
   fileSize,
   FormatError,
+  isDiskFull,
   lockWorkDir,
   Manifest,
   Progress,
@@ -488,13 +491,14 @@ async function packShard(
     st.written.push(s.file);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    if (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS" || code === "EIO") {
-      // the temp file is gone (the writer aborted); every later shard would fail the same way
+    const kept = `the ${st.written.length + st.kept.length} shards before it are kept`;
+    // the temp file is gone (the writer aborted); every later shard would fail the same way
+    if (isDiskFull(e)) throw new DiskFullError(path, deviceOf(where.shardsDir), kept);
+    if (code === "EROFS" || code === "EIO") {
       throw Object.assign(
         new Error(
-          `${s.file}: ${(e as Error).message} writing it in ${where.shardsDir}; the ` +
-            `${st.written.length + st.kept.length} shards before it are kept: free space and ` +
-            "run again",
+          `${s.file}: ${(e as Error).message} writing it in ${where.shardsDir}; ${kept}: ` +
+            "free space and run again",
         ),
         { code },
       );

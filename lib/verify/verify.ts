@@ -9,6 +9,7 @@
 import {
   FormatError,
   Manifest,
+  parseSplitName,
   pathExists,
   Progress,
   readNpyHeader,
@@ -77,8 +78,10 @@ export interface VerifyReport {
   shardsDir: string;
   /** The card read. */
   card: string;
-  /** Whether shard hashes were checked against a manifest. */
+  /** Whether shard sizes and hashes were checked against a manifest (db or `manifest.json`). */
   manifest: boolean;
+  /** Checks that could not be made, one line each (e.g. no `manifest.json` beside the shards). */
+  unchecked: string[];
   /** Per split, expected against found. */
   splits: SplitVerdict[];
   /** Every problem (up to `MAX_PROBLEMS`), in shard order. */
@@ -95,6 +98,9 @@ export interface VerifyReport {
   seconds: number;
 }
 
+/** Problems printed one a line by `formatVerifyReport`; the rest are counted. */
+export const SHOWN_PROBLEMS = 20;
+
 /** At most this many problems are kept in a report; the rest are only counted. */
 export const MAX_PROBLEMS = 10_000;
 
@@ -104,6 +110,7 @@ interface ShardEntry {
   split: Split;
   sha256: string | null;
   samples: number | null;
+  bytes: number | null;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -282,7 +289,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const classes = opts.classes ? await readClasses(opts.classes) : null;
   const shardsDir = opts.work ? workDirLayout(opts.work).shards : resolve(opts.shards!);
   const problems = new Problems();
-  const { entries, fromManifest, recordedDim } = await listShards(opts, shardsDir, problems);
+  const { entries, fromManifest, unchecked, recordedDim } = await listShards(
+    opts,
+    shardsDir,
+    problems,
+  );
   // the width asked for, else the one the work dir's model gives (its run config), else 512
   const dim = opts.dim ?? recordedDim ?? 512;
 
@@ -318,6 +329,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     shardsDir,
     card: opts.card,
     manifest: fromManifest,
+    unchecked,
     splits,
     problems: problems.list,
     moreProblems: problems.more,
@@ -357,9 +369,13 @@ async function listShards(
   opts: VerifyOptions,
   shardsDir: string,
   problems: Problems,
-): Promise<{ entries: ShardEntry[]; fromManifest: boolean; recordedDim?: number }> {
+): Promise<
+  { entries: ShardEntry[]; fromManifest: boolean; unchecked: string[]; recordedDim?: number }
+> {
   const problem = problems.add;
   let entries: ShardEntry[] = [];
+  const unchecked: string[] = [];
+  let manifestName = "the manifest";
   let recordedDim: number | undefined;
   const csvPath = join(shardsDir, "splits.csv");
   const csv = (await pathExists(csvPath))
@@ -376,9 +392,23 @@ async function listShards(
         split: r.split,
         sha256: r.sha256,
         samples: r.samples,
+        bytes: r.bytes,
       }));
     } finally {
       m.close();
+    }
+  } else if (opts.shards !== undefined) {
+    // a shard set made anywhere: its manifest.json, when it came along, has every tar's size
+    // and sha256
+    const jsonPath = join(shardsDir, "manifest.json");
+    if (await pathExists(jsonPath)) {
+      entries = readManifestJsonShards(await Deno.readTextFile(jsonPath), problem);
+      manifestName = "manifest.json";
+    } else {
+      unchecked.push(
+        `no manifest.json in ${shardsDir}: tar sizes and sha256 not checked (a changed byte ` +
+          "inside a .npy, .json or the padding, or an appended block, would go unnoticed)",
+      );
     }
   }
   const fromManifest = entries.length > 0;
@@ -387,15 +417,15 @@ async function listShards(
       const bySplit = new Map(csv.map((r) => [r.tarFile, r.split]));
       for (const e of entries) {
         const s = bySplit.get(e.file);
-        if (s === undefined) problem(e.file, null, "in the manifest but not in splits.csv");
+        if (s === undefined) problem(e.file, null, `in ${manifestName} but not in splits.csv`);
         else if (s !== e.split) {
-          problem(e.file, null, `splits.csv says split ${s}, the manifest ${e.split}`);
+          problem(e.file, null, `splits.csv says split ${s}, ${manifestName} ${e.split}`);
         }
       }
       const inManifest = new Set(entries.map((e) => e.file));
       for (const r of csv) {
         if (!inManifest.has(r.tarFile)) {
-          problem(r.tarFile, null, "in splits.csv but not in the manifest");
+          problem(r.tarFile, null, `in splits.csv but not in ${manifestName}`);
         }
       }
     } else problem(null, null, `no splits.csv in ${shardsDir}`);
@@ -406,7 +436,13 @@ async function listShards(
           (opts.shards !== undefined ? await workDirShardsHint(opts.shards) : ""),
       );
     }
-    entries = csv.map((r) => ({ file: r.tarFile, split: r.split, sha256: null, samples: null }));
+    entries = csv.map((r) => ({
+      file: r.tarFile,
+      split: r.split,
+      sha256: null,
+      samples: null,
+      bytes: null,
+    }));
   }
   const seenFiles = new Set<string>();
   for (const e of entries) {
@@ -415,10 +451,46 @@ async function listShards(
   }
   for (const f of await listTars(shardsDir)) {
     if (!seenFiles.has(f)) {
-      problem(f, null, `not listed in ${fromManifest ? "the manifest" : "splits.csv"}`);
+      problem(f, null, `not listed in ${fromManifest ? manifestName : "splits.csv"}`);
     }
   }
-  return { entries, fromManifest, recordedDim };
+  return { entries, fromManifest, unchecked, recordedDim };
+}
+
+/**
+ * The shards `manifest.json` lists (its `shards` array: file, split, samples, bytes, sha256); a
+ * file that is not such a manifest is a problem, and no shard is listed from it.
+ */
+function readManifestJsonShards(
+  text: string,
+  problem: (shard: string | null, key: string | null, message: string) => void,
+): ShardEntry[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    problem("manifest.json", null, `not valid JSON: ${(e as Error).message}`);
+    return [];
+  }
+  const shards = (doc as { shards?: unknown } | null)?.shards;
+  if (!Array.isArray(shards)) {
+    problem("manifest.json", null, "has no shards list");
+    return [];
+  }
+  const out: ShardEntry[] = [];
+  for (const [i, r] of shards.entries()) {
+    const e = r as Record<string, unknown> | null;
+    const split = typeof e?.split === "string" ? parseSplitName(e.split) : null;
+    if (
+      e === null || typeof e.file !== "string" || split === null ||
+      typeof e.sha256 !== "string" || typeof e.bytes !== "number" || typeof e.samples !== "number"
+    ) {
+      problem("manifest.json", null, `shards[${i}] lacks file, split, samples, bytes or sha256`);
+      continue;
+    }
+    out.push({ file: e.file, split, sha256: e.sha256, samples: e.samples, bytes: e.bytes });
+  }
+  return out;
 }
 
 /**
@@ -483,6 +555,11 @@ async function readShard(
   t.samples += shardSamples;
   t.bytes += shardBytes;
   t.found[e.split].samples += shardSamples;
+  if (e.bytes !== null) {
+    // the file's own size: a reader stops at the end-of-archive blocks, an appended block does not
+    const size = (await Deno.stat(path)).size;
+    if (size !== e.bytes) problem(e.file, null, `${size} bytes, the manifest says ${e.bytes}`);
+  }
   if (complete && e.sha256 !== null) {
     const sha = hash.digest("hex");
     if (sha !== e.sha256) {
@@ -576,8 +653,8 @@ function checkKeyRanges(
 }
 
 /**
- * The report as text: a table of expected against found per split, then each problem on its
- * own line (`<shard> <key>: <what>`).
+ * The report as text: a table of expected against found per split, then the first
+ * `SHOWN_PROBLEMS` problems one a line (`<shard> <key>: <what>`) and how many more there are.
  * @param r the report
  * @returns the text
  */
@@ -606,15 +683,25 @@ export function formatVerifyReport(r: VerifyReport): string {
       .trimEnd();
   lines.push(fmt(head), ...rows.map(fmt));
   lines.push("");
+  for (const u of r.unchecked) lines.push(`not checked: ${u}`);
   const n = r.problems.length + r.moreProblems;
-  if (n === 0) lines.push("OK: everything matches");
-  else {
+  if (n === 0) {
+    lines.push(
+      r.unchecked.length === 0 ? "OK: everything matches" : "OK: everything checked matches",
+    );
+  } else {
     lines.push(`${n} problem${n === 1 ? "" : "s"}:`);
-    for (const p of r.problems) {
+    for (const p of r.problems.slice(0, SHOWN_PROBLEMS)) {
       const where = [p.shard, p.key].filter(Boolean).join(" ");
       lines.push(`${where ? where + ": " : ""}${p.message}`);
     }
-    if (r.moreProblems > 0) lines.push(`... and ${r.moreProblems} more`);
+    // a damaged set can have a problem per sample: the terminal gets the first few
+    if (n > SHOWN_PROBLEMS) {
+      lines.push(
+        `... and ${n - SHOWN_PROBLEMS} more (--json lists the first ${MAX_PROBLEMS} with their ` +
+          "shard and key)",
+      );
+    }
   }
   return lines.join("\n");
 }

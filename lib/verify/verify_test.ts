@@ -78,7 +78,13 @@ Deno.test("verify: passes a good set and names each kind of fault", async (t) =>
     const classes = join(dir, "classes.txt");
     await Deno.writeTextFile(classes, CLASSES.join("\n") + "\n");
     let n = 0;
-    const variant = () => copyDir(layout.shards, join(dir, `v${n++}`));
+    // a copy of the shard set; without its manifest.json unless asked (the checks of the tars'
+    // own contents are shown without the sha256 check that would catch every edit anyway)
+    const variant = async (keepManifestJson = false) => {
+      const d = await copyDir(layout.shards, join(dir, `v${n++}`));
+      if (!keepManifestJson) await Deno.remove(join(d, "manifest.json"));
+      return d;
+    };
 
     await t.step("a good set passes, with and without a manifest", async () => {
       const r = await verify({ work: layout.root, card, classes, quiet: true });
@@ -93,9 +99,59 @@ Deno.test("verify: passes a good set and names each kind of fault", async (t) =>
       const text = formatVerifyReport(r);
       assert(/train\s+7\s+7\s+3\s+3\s+ok/.test(text), text);
       assert(text.includes("OK: everything matches"));
-      const plain = await verify({ shards: await variant(), card, classes, quiet: true });
+      const withJson = await verify({ shards: await variant(true), card, classes, quiet: true });
+      assert(withJson.ok && withJson.manifest, messages(withJson).join("\n"));
+      assertEquals(withJson.unchecked, []);
+      const bare = await variant();
+      const plain = await verify({ shards: bare, card, classes, quiet: true });
       assert(plain.ok && !plain.manifest, messages(plain).join("\n"));
+      assertEquals(plain.unchecked.length, 1);
+      const plainText = formatVerifyReport(plain);
+      assert(
+        plainText.includes(`not checked: no manifest.json in ${bare}: tar sizes and sha256`),
+        plainText,
+      );
+      assert(plainText.includes("OK: everything checked matches"), plainText);
     });
+
+    await t.step(
+      "--shards with manifest.json: a changed byte in a .npy, a .json or the padding, or an appended block, is caught",
+      async () => {
+        const tar = "ds_000001.tar";
+        const original = await Deno.readFile(join(layout.shards, tar));
+        const members = await readMembers(join(layout.shards, tar));
+        // where each kind of byte lies: header 512, then data padded to 512
+        const offsets: Record<string, number> = {};
+        let at = 0;
+        for (const [name, data] of members) {
+          const ext = name.slice(name.lastIndexOf("."));
+          offsets[ext] ??= at + 512 + data.length - 1; // the member's last data byte
+          if (data.length % 512 !== 0) offsets["padding"] ??= at + 512 + data.length;
+          at += 512 + Math.ceil(data.length / 512) * 512;
+        }
+        const cases: [string, (b: Uint8Array) => Uint8Array][] = [
+          [".npy", (b) => flip(b, offsets[".npy"])],
+          [".json", (b) => flip(b, offsets[".json"])],
+          ["padding", (b) => flip(b, offsets["padding"])],
+          ["appended block", (b) => new Uint8Array([...b, ...new Uint8Array(512)])],
+        ];
+        for (const [what, change] of cases) {
+          const d = await variant(true);
+          await Deno.writeFile(join(d, tar), change(original.slice()));
+          const r = await verify({ shards: d, card, classes, quiet: true });
+          assert(!r.ok, `${what}: ${messages(r).join("\n")}`);
+          hasProblem(r, new RegExp(`^${tar}: sha256 [0-9a-f]{64} differs from the manifest's`));
+          if (what === "appended block") {
+            hasProblem(
+              r,
+              new RegExp(
+                `^${tar}: ${original.length + 512} bytes, the manifest says ${original.length}$`,
+              ),
+            );
+          }
+        }
+      },
+    );
 
     await t.step("a missing sample", async () => {
       const d = await variant();
@@ -249,4 +305,38 @@ Deno.test("verify: passes a good set and names each kind of fault", async (t) =>
   } finally {
     await cleanup();
   }
+});
+
+/** The bytes with one bit flipped at `at`. */
+function flip(bytes: Uint8Array, at: number): Uint8Array {
+  bytes[at] ^= 0x01;
+  return bytes;
+}
+
+Deno.test("verify: a report with thousands of problems prints the first 20 and a count", () => {
+  const problems = Array.from({ length: 3000 }, (_, i) => ({
+    shard: "ds_000000.tar",
+    key: `vid_${String(i).padStart(9, "0")}`,
+    message: "label not in the class list",
+  }));
+  const text = formatVerifyReport({
+    ok: false,
+    shardsDir: "/s",
+    card: "card.md",
+    manifest: false,
+    unchecked: [],
+    splits: [],
+    problems,
+    moreProblems: 500,
+    shardsRead: 1,
+    samples: 3000,
+    bytes: 1,
+    seconds: 1,
+  });
+  const lines = text.split("\n");
+  assert(lines.length <= 30, `${lines.length} lines`);
+  assert(text.includes("3500 problems:"), text);
+  assert(text.includes("ds_000000.tar vid_000000019: label not in the class list"), text);
+  assert(!text.includes("vid_000000020"), text);
+  assert(text.includes("... and 3480 more (--json lists the first 10000"), text);
 });
