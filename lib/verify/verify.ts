@@ -423,10 +423,13 @@ async function listShards(
         }
       }
       const inManifest = new Set(entries.map((e) => e.file));
+      const inCsv = new Set<string>();
       for (const r of csv) {
-        if (!inManifest.has(r.tarFile)) {
+        if (inCsv.has(r.tarFile)) problem(r.tarFile, null, "listed twice");
+        else if (!inManifest.has(r.tarFile)) {
           problem(r.tarFile, null, `in splits.csv but not in ${manifestName}`);
         }
+        inCsv.add(r.tarFile);
       }
     } else problem(null, null, `no splits.csv in ${shardsDir}`);
   } else {
