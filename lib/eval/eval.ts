@@ -38,7 +38,6 @@
  */
 import {
   ConfigError,
-  KINEMBED_VERSION,
   parseSplitName,
   type RunConfig,
   type Split,
@@ -299,18 +298,7 @@ async function readProvenance(shardsDir: string, date: string): Promise<EvalProv
       // not kinembed's manifest: provenance unknown
     }
   }
-  const p = cardProvenance(config, hash);
-  return {
-    model: p.model,
-    revision: p.revision,
-    modelSha256: p.modelSha256,
-    preset: p.preset,
-    fps: p.fps,
-    dtype: p.dtype,
-    configHash: p.configHash,
-    kinembedVersion: KINEMBED_VERSION,
-    date,
-  };
+  return { ...cardProvenance(config, hash), date };
 }
 
 interface BuiltClassifier {

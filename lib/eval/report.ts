@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
 import type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
 import type { FrameCensus } from "./features.ts";
+import type { CardProvenance } from "../shard/mod.ts";
 
 /** One class's accuracy on the scored split. */
 export interface ClassAccuracy {
@@ -101,24 +102,11 @@ export interface EvalProblem {
   error: string;
 }
 
-/** Where the evaluated embeddings came from (from the shards' `manifest.json` when present). */
-export interface EvalProvenance {
-  /** The image model's name (a Hub id or a local file). */
-  model: string;
-  /** Its revision. */
-  revision: string;
-  /** SHA-256 of the image encoder. */
-  modelSha256: string;
-  /** Preprocessing preset. */
-  preset: string;
-  /** Frames per second. */
-  fps: string;
-  /** Embedding dtype. */
-  dtype: string;
-  /** Hash of the run configuration. */
-  configHash: string;
-  /** kinembed's version (of this eval). */
-  kinembedVersion: string;
+/**
+ * Where the evaluated embeddings came from (from the shards' `manifest.json` when present): what
+ * the shards' dataset card says, and when the report was made.
+ */
+export interface EvalProvenance extends CardProvenance {
   /** When the report was made (ISO 8601). */
   date: string;
 }
