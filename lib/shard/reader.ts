@@ -99,7 +99,7 @@ export function expandBraces(pattern: string): string[] {
     alts = [];
     let start = open + 1;
     for (const c of [...commas, close]) {
-      alts.push(...expandBraces(pattern.slice(start, c)));
+      for (const x of expandBraces(pattern.slice(start, c))) alts.push(x);
       start = c + 1;
     }
   } else {
@@ -107,7 +107,9 @@ export function expandBraces(pattern: string): string[] {
     return expandBraces(pattern.slice(close + 1)).map((t) => head + "{" + body + "}" + t);
   }
   const out: string[] = [];
-  for (const a of alts) for (const t of tails) out.push(...expandBraces(head + a + t));
+  for (const a of alts) {
+    for (const t of tails) for (const x of expandBraces(head + a + t)) out.push(x);
+  }
   return out;
 }
 
