@@ -4,7 +4,7 @@
  * `download` → `sample` → `encode` → `shard` → `verify` → `eval`, and `runPipeline` for all of
  * them. This module re-exports the faces of the stages in `lib/` (see `lib/README.md`).
  *
- * Importing it loads no npm package: ONNX Runtime, fluent-ffmpeg, tar-stream and onnx-proto load
+ * Importing it loads no npm package: ONNX Runtime, tar-stream and onnx-proto load
  * when a function that needs them first runs, so a script that only reads shards runs with
  * `--allow-read` alone.
  *

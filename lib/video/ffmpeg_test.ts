@@ -6,7 +6,7 @@ import { lavfiVideo, tempDir } from "../../tests/support/media.ts";
 Deno.test("decodeFrames: good decodes stay good while the event loop is busy (no 'Output stream closed')", async () => {
   const { dir, cleanup } = await tempDir();
   // a busy event loop (encoding on the same thread) must not fail good decodes: through
-  // fluent-ffmpeg it did, when the output stream closed 20 ms before the process exit was seen
+  // the earlier stream-based decoder it did: its output closed 20 ms before the exit was seen
   const busy = setInterval(() => {
     const t = performance.now();
     while (performance.now() - t < 30) { /* hold the event loop */ }
