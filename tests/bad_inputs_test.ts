@@ -3,6 +3,7 @@
  * user runs it (`deno task <step>`, through the permission launcher) and must give one clear line
  * naming the item, while the good items of the same run are still processed.
  */
+import { denoTask as task } from "./support/tasks.ts";
 import { join } from "node:path";
 import { makeSyntheticWorkDir, syntheticCard } from "../fixtures/synthetic_work_dir.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
@@ -13,25 +14,6 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { ffmpegRun, lavfiVideo, repoPath, tempDir } from "./support/media.ts";
 
 const MODELS = repoPath("fixtures", "models");
-
-interface TaskOutput {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `deno task <name> ...` from the repository root, as a user does. */
-async function task(name: string, args: string[]): Promise<TaskOutput> {
-  const out = await new Deno.Command("deno", {
-    args: ["task", "--quiet", name, ...args],
-    cwd: repoPath(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** The one line of `text` that mentions `needle` (fails unless exactly one does). */
 function lineWith(text: string, needle: string): string {

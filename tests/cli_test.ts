@@ -2,27 +2,11 @@
 // (progress on stderr); a mistyped flag names the nearest one; a step on a missing work dir says
 // so and makes nothing; a configuration mismatch names the flag; verify --shards on a work dir
 // points to its shards.
+import { taskFile, type TaskRun } from "./support/tasks.ts";
 import { join } from "node:path";
 import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
-
-interface TaskRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function task(name: string, ...args: string[]): Promise<TaskRun> {
-  const file = name === "gpu-setup" ? "gpu_setup" : name;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", repoPath("tasks", `${file}.ts`), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** The one JSON object a `--json` run prints, checked against its exit status. */
 function jsonOf(name: string, r: TaskRun): Record<string, unknown> {
@@ -150,3 +134,8 @@ Deno.test("CLI: nearest flag, missing work dir, mismatch by flag, verify --shard
     await cleanup();
   }
 });
+
+/** A task file run directly, arguments as a list. */
+function task(name: string, ...args: string[]): Promise<TaskRun> {
+  return taskFile(name, args);
+}

@@ -4,24 +4,13 @@
  * absolute), so the next step reads the files where they are now and download fetches nothing
  * again.
  */
+import { denoTask } from "./support/tasks.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
 import { Manifest } from "../lib/core/manifest.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { lavfiVideo, repoPath, tempDir } from "./support/media.ts";
-
-async function task(name: string, args: string[]) {
-  const out = await new Deno.Command("deno", {
-    args: ["task", "--quiet", name, ...args, "--quiet"],
-    cwd: repoPath(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 async function tree(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -162,3 +151,8 @@ Deno.test("manifest: absolute output paths of an older file become relative when
     await cleanup();
   }
 });
+
+/** `deno task <name> <args> --quiet`, as a user runs it. */
+function task(name: string, args: string[]) {
+  return denoTask(name, [...args, "--quiet"]);
+}

@@ -5,6 +5,7 @@
  * naming its shards, until the task is submitted again; a throttled array (`%2`) gives the same
  * bytes.
  */
+import { assertSameShardSet, shardSetBytes } from "./support/shard_bytes.ts";
 import { join } from "node:path";
 import { buildFixtureDataset, type FixtureDataset } from "../fixtures/dataset_builder.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
@@ -96,28 +97,6 @@ async function jobLogs(work: string): Promise<string> {
   return parts.sort().join("\n");
 }
 
-async function shardFiles(work: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for await (const e of Deno.readDir(join(work, "shards"))) {
-    if (e.name.endsWith(".tar") || e.name === "splits.csv") {
-      out.set(e.name, await Deno.readFile(join(work, "shards", e.name)));
-    }
-  }
-  return out;
-}
-
-/** The shards and splits.csv of `work` are those of the reference, byte for byte. */
-async function assertSameBytes(work: string, reference: Map<string, Uint8Array>) {
-  const got = await shardFiles(work);
-  assertEquals([...got.keys()].sort(), [...reference.keys()].sort());
-  for (const [name, bytes] of reference) {
-    assert(
-      Buffer.compare(got.get(name)!, bytes) === 0,
-      `${work}/shards/${name} differs from the 1-worker run's`,
-    );
-  }
-}
-
 /** Encoded and downloaded videos in worker k's manifest (0 while it is being created). */
 function encodeCounts(work: string, k: number): { done: number; downloaded: number } {
   try {
@@ -201,7 +180,7 @@ Deno.test({
       // 16 train, 8 val, 8 test in threes: 6 + 3 + 3 shards, 3 per worker
       const reference = join(dir, "reference");
       await referenceRun(s, reference);
-      const want = await shardFiles(reference);
+      const want = await shardSetBytes(reference, { splitsCsv: true });
       assertEquals(want.size, 13);
       const c = await starting;
 
@@ -250,7 +229,7 @@ Deno.test({
               m.close();
             }
           }
-          await assertSameBytes(work, want);
+          await assertSameShardSet(work, want);
           const log = await Deno.readTextFile(
             join(work, "logs", `kinembed_merge_${jobs.merge}.out`),
           );
@@ -306,7 +285,7 @@ Deno.test({
           const m = /sample → encode: (\d+) videos, .*\((\d+) already done/.exec(rerun);
           assert(m, rerun);
           assertEquals(Number(m[2]), before.done, rerun);
-          await assertSameBytes(work, want);
+          await assertSameShardSet(work, want);
           const merged = await Deno.readTextFile(
             join(work, "logs", `kinembed_merge_${again.merge}.out`),
           );

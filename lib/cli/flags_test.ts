@@ -1,30 +1,19 @@
+import { taskFile } from "../../tests/support/tasks.ts";
 import { parseFlags, usage } from "./flags.ts";
 import { LAUNCHED_TASKS } from "./task_permissions.ts";
 import { UsageError } from "../core/mod.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
-import { repoPath } from "../../tests/support/media.ts";
-
-async function runTaskFile(task: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", repoPath("tasks", LAUNCHED_TASKS[task]), ...args],
-    cwd: repoPath(),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("every task: --help exits 0 with usage; an unknown flag exits 2 with usage", async () => {
   for (const t of Object.keys(LAUNCHED_TASKS)) {
-    const help = await runTaskFile(t, ["--help"]);
+    const help = await taskFile(t, ["--help"]);
     assertEquals(help.code, 0, `${t} --help`);
     assert(help.stdout.includes(`usage: kinembed ${t}`), t);
     // gpu-setup installs libraries and model manages caches: neither works on a work dir
     if (t !== "gpu-setup" && t !== "model") {
       assert(help.stdout.includes("--work"), `${t} takes --work`);
     }
-    const bad = await runTaskFile(t, ["--no-such-flag"]);
+    const bad = await taskFile(t, ["--no-such-flag"]);
     assertEquals(bad.code, 2, `${t} --no-such-flag`);
     assert(
       bad.stderr.includes("no-such-flag") && bad.stderr.includes("usage:"),

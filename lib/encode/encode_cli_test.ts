@@ -1,20 +1,11 @@
 import { join } from "node:path";
+import { taskFile } from "../../tests/support/tasks.ts";
 import { ensureFixtureModels } from "../../fixtures/make_models.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { lavfiVideo, repoPath, tempDir, workWithVideos } from "../../tests/support/media.ts";
 import { Manifest } from "../core/mod.ts";
 
 const MODELS = repoPath("fixtures", "models");
-
-async function task(name: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", repoPath("tasks", `${name}.ts`), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
@@ -99,3 +90,8 @@ Deno.test("encode CLI: another model's names are named in the error; --input-nam
     await cleanup();
   }
 });
+
+/** A task file run directly, arguments as a list. */
+function task(name: string, ...args: string[]) {
+  return taskFile(name, args);
+}

@@ -242,40 +242,16 @@ function sectionsOf(r: EvalReport): {
   card?: Accuracy;
   details: string;
 }[] {
-  const out = [];
-  if (r.zeroShot) {
-    out.push({
-      title: "Zero-shot, card method (per-frame softmax mean)",
-      s: r.zeroShot,
-      card: r.published?.zeroShot,
-      details: zeroShotDetails(r.zeroShot),
-    });
-  }
-  if (r.pooled?.zeroShot) {
-    out.push({
-      title: "Zero-shot, mean-pooled clip",
-      s: r.pooled.zeroShot,
-      card: r.published?.zeroShot,
-      details: zeroShotDetails(r.pooled.zeroShot),
-    });
-  }
-  if (r.linearProbe) {
-    out.push({
-      title: "Linear probe, card method (centre frame)",
-      s: r.linearProbe,
-      card: r.published?.linearProbe,
-      details: probeDetails(r.linearProbe),
-    });
-  }
-  if (r.pooled?.linearProbe) {
-    out.push({
-      title: "Linear probe, mean-pooled clip",
-      s: r.pooled.linearProbe,
-      card: r.published?.linearProbe,
-      details: probeDetails(r.pooled.linearProbe),
-    });
-  }
-  return out;
+  const zs = (title: string, x?: ZeroShotSection) =>
+    x && { title, s: x, card: r.published?.zeroShot, details: zeroShotDetails(x) };
+  const lp = (title: string, x?: LinearProbeSection) =>
+    x && { title, s: x, card: r.published?.linearProbe, details: probeDetails(x) };
+  return [
+    zs("Zero-shot, card method (per-frame softmax mean)", r.zeroShot),
+    zs("Zero-shot, mean-pooled clip", r.pooled?.zeroShot),
+    lp("Linear probe, card method (centre frame)", r.linearProbe),
+    lp("Linear probe, mean-pooled clip", r.pooled?.linearProbe),
+  ].filter((x) => x !== undefined);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { assertSameShardSet, shardSetBytes } from "../../tests/support/shard_bytes.ts";
 import { buildFixtureDataset, type FixtureDataset } from "../../fixtures/dataset_builder.ts";
 import { ensureFixtureModels } from "../../fixtures/make_models.ts";
 import { lockWorkDir, Manifest, WorkDirBusyError } from "../core/mod.ts";
@@ -75,25 +76,6 @@ async function runWorker(s: Setup, work: string, worker: string, extra: string[]
   return text;
 }
 
-async function shardBytes(work: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for await (const e of Deno.readDir(join(work, "shards"))) {
-    if (e.name.endsWith(".tar")) out.set(e.name, await Deno.readFile(join(work, "shards", e.name)));
-  }
-  return out;
-}
-
-async function assertSameShards(work: string, reference: Map<string, Uint8Array>) {
-  const got = await shardBytes(work);
-  assertEquals([...got.keys()].sort(), [...reference.keys()].sort());
-  for (const [name, bytes] of reference) {
-    assert(
-      Buffer.compare(got.get(name)!, bytes) === 0,
-      `${work}/shards/${name} differs from the 1-worker run's`,
-    );
-  }
-}
-
 async function assertVerifies(s: Setup, work: string) {
   const r = await verify({
     work,
@@ -161,7 +143,7 @@ Deno.test("scale-out: 4 workers (one killed and rerun) + merge give the 1-worker
         assertEquals(m.code, 0, m.text);
         assert(/val\s+9\s+3\s+1/.test(m.text), m.text);
         await assertVerifies(s, single);
-        reference = await shardBytes(single);
+        reference = await shardSetBytes(single);
         assertEquals(reference.size, 12);
         // an independent reader finds the empty sample with its metadata and label
         const py = await new Deno.Command("/usr/bin/python3", {
@@ -219,7 +201,7 @@ print(json.dumps(found))`,
         assertEquals(r.workers, 4);
         assertEquals(r.splits.val, { samples: 9, tars: 3, failed: 0, notEncoded: 0, empty: 1 });
         assertEquals(r.failures.map((f) => f.id), [MISSING_ID]);
-        await assertSameShards(four, reference);
+        await assertSameShardSet(four, reference);
         await assertVerifies(s, four);
       },
     );
@@ -274,7 +256,7 @@ print(json.dumps(found))`,
         assertEquals(Number(m[2]), before.done, out);
         assertEquals(Number(m[1]) + before.done, before.downloaded, out);
         assertEquals((await merge({ work, quiet: true })).workers, 4);
-        await assertSameShards(work, reference);
+        await assertSameShardSet(work, reference);
         await assertVerifies(s, work);
       },
     );
@@ -337,7 +319,7 @@ print(json.dumps(found))`,
         const out = await runWorker(s, four, "3/4");
         assert(out.includes("(1 written, 2 kept)"), out);
         await merge({ work: four, quiet: true });
-        await assertSameShards(four, reference);
+        await assertSameShardSet(four, reference);
         await assertVerifies(s, four);
       },
     );

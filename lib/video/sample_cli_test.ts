@@ -1,17 +1,8 @@
 import { join } from "node:path";
+import { taskFile } from "../../tests/support/tasks.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { lavfiVideo, repoPath, tempDir, workWithVideos } from "../../tests/support/media.ts";
+import { lavfiVideo, tempDir, workWithVideos } from "../../tests/support/media.ts";
 import { Manifest, readNpy } from "../core/mod.ts";
-
-async function task(name: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", repoPath("tasks", `${name}.ts`), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("sample CLI: --preset and --fps reach the frames and the config; other settings on that work dir are refused", async () => {
   const { dir, cleanup } = await tempDir();
@@ -101,3 +92,8 @@ Deno.test("sample CLI: a failed video stays failed on a plain rerun; --retry-fai
     await cleanup();
   }
 });
+
+/** A task file run directly, arguments as a list. */
+function task(name: string, ...args: string[]) {
+  return taskFile(name, args);
+}
