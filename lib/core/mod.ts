@@ -43,6 +43,7 @@ export {
 } from "./atomic_file.ts";
 export {
   ensureWorkDir,
+  holdFileLock,
   lockWorkDir,
   requireWorkDir,
   type WorkDirLayout,

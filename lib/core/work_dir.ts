@@ -2,7 +2,7 @@
  * The work directory's layout and its lock, so two runs on one work dir cannot interleave.
  * @module
  */
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { ConfigError, isDiskFull, WorkDirBusyError } from "./errors.ts";
 
 /** Paths inside a work directory. */
@@ -108,17 +108,33 @@ export async function lockWorkDir(
   } catch (e) {
     if (!isDiskFull(e)) throw e;
   }
+  return { release: releaseOnce(file) };
+}
+
+/**
+ * Takes an exclusive OS lock on a file (created, with its folder), waiting for another holder:
+ * for caches several workers fill at once.
+ * @param path the lock file
+ * @returns a function that releases it (calling it again does nothing)
+ */
+export async function holdFileLock(path: string): Promise<() => void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  await file.lock(true);
+  return releaseOnce(file);
+}
+
+/** Unlocks and closes a locked file, once. */
+function releaseOnce(file: Deno.FsFile): () => void {
   let held = true;
-  return {
-    release() {
-      if (!held) return;
-      held = false;
-      try {
-        file.unlockSync();
-      } finally {
-        file.close();
-      }
-    },
+  return () => {
+    if (!held) return;
+    held = false;
+    try {
+      file.unlockSync();
+    } finally {
+      file.close();
+    }
   };
 }
 

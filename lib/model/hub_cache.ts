@@ -11,7 +11,7 @@
  * @module
  */
 import { basename, dirname, join, relative } from "node:path";
-import { pathExists, writeFileAtomic } from "../core/mod.ts";
+import { holdFileLock, pathExists, writeFileAtomic } from "../core/mod.ts";
 
 /** A full commit hash. */
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -47,7 +47,7 @@ export class HubRepoCache {
    * @returns a function that releases it
    */
   async lockBlob(etag: string): Promise<() => void> {
-    return await holdLock(join(this.cacheDir, ".locks", basename(this.root), `${etag}.lock`));
+    return await holdFileLock(join(this.cacheDir, ".locks", basename(this.root), `${etag}.lock`));
   }
 
   /**
@@ -152,25 +152,4 @@ export class HubRepoCache {
     } catch { /* no blobs folder */ }
     return null;
   }
-}
-
-/**
- * Takes an exclusive OS lock on a file (created with its folder), waiting for another holder.
- * @param path the lock file
- * @returns a function that releases it
- */
-export async function holdLock(path: string): Promise<() => void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const file = await Deno.open(path, { read: true, write: true, create: true });
-  await file.lock(true);
-  let held = true;
-  return () => {
-    if (!held) return;
-    held = false;
-    try {
-      file.unlockSync();
-    } finally {
-      file.close();
-    }
-  };
 }

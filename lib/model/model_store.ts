@@ -24,7 +24,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type RunConfig, sha256File, writeFileAtomic } from "../core/mod.ts";
+import { holdFileLock, type RunConfig, sha256File, writeFileAtomic } from "../core/mod.ts";
 import {
   buildTextModel,
   buildVisionModel,
@@ -36,7 +36,7 @@ import {
   openClipCheckpoint,
 } from "../onnx/mod.ts";
 import { HubClient, type HubClientOptions, HubError } from "./hub_client.ts";
-import { holdLock, HubRepoCache } from "./hub_cache.ts";
+import { HubRepoCache } from "./hub_cache.ts";
 import { builtModelCacheDir, type HubSettings, hubSettingsFromEnv } from "./hub_settings.ts";
 import { KNOWN_MODELS, type ModelSource, parseModelSource } from "./model_source.ts";
 
@@ -201,7 +201,7 @@ export async function resolveModel(
   let arch: ClipArchitecture | null = await readBuilt(path, infoPath);
   if (arch === null) {
     // one builder at a time per file: a job array's workers build it once
-    const release = await holdLock(`${path}.lock`);
+    const release = await holdFileLock(`${path}.lock`);
     try {
       arch = await readBuilt(path, infoPath);
       if (arch === null) {
