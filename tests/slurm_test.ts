@@ -153,7 +153,7 @@ Deno.test({
       starting.catch(() => {});
       const dataset = await buildFixtureDataset(join(dir, "ds"), {
         perClass: { train: 2, val: 1, test: 1 },
-        durations: [1, 2],
+        durations: [4, 8],
         realClip: false,
         perShard: 3,
         quiet: true,
