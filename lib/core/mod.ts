@@ -73,6 +73,7 @@ export {
   type VideoStatus,
   type VideoStepRow,
 } from "./manifest.ts";
+export { type ClassStates, type StagedDuplicate, StagedRows } from "./staged_rows.ts";
 export { openStep, type StepContext, type StepSummary } from "./step_context.ts";
 export { Progress, ProgressBoard, stderrProgressBoard } from "./progress.ts";
 export { BoundedQueue, mapConcurrent } from "./concurrency.ts";

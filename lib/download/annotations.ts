@@ -270,21 +270,46 @@ function youtubeUrl(id: string): string {
   return `https://www.youtube.com/watch?v=${id}`;
 }
 
-/** Adds a row unless its id was seen, in which case an issue points at the first one. */
-function keep(
-  set: AnnotationSet,
-  seen: SeenIds,
-  row: VideoRow,
-  file: string,
-  line: number | null,
-): void {
-  const first = seen.get(row.id);
-  if (first !== undefined) {
-    set.issues.push({ file, line, message: `duplicate id ${row.id} (first at ${first})` });
-    return;
-  }
-  seen.set(row.id, line === null ? file : `${file}:${line}`);
-  set.rows.push(row);
+/**
+ * Where a reader puts what it reads, one row or rejected line at a time: an array (`parse*`,
+ * `readAnnotations`) or a table that never holds the dataset in memory (the download step).
+ */
+export interface RowSink {
+  /** A valid row and where it was read (line null where the format has no lines). */
+  row(row: VideoRow, file: string, line: number | null): void;
+  /** A rejected row, or a whole rejected file. */
+  issue(issue: AnnotationIssue): void;
+  /** A line to show that is no error (files a folder listing skipped). */
+  note(line: string): void;
+}
+
+/**
+ * A sink that collects into a set, refusing an id seen before with an issue pointing at the first.
+ * @param set where rows, issues and notes go
+ * @param seen ids already read (shared across files to catch duplicates between them)
+ * @returns the sink
+ */
+function collectInto(set: AnnotationSet, seen: SeenIds): RowSink {
+  return {
+    row(row, file, line) {
+      const first = seen.get(row.id);
+      if (first !== undefined) {
+        set.issues.push({ file, line, message: `duplicate id ${row.id} (first at ${first})` });
+        return;
+      }
+      seen.set(row.id, line === null ? file : `${file}:${line}`);
+      set.rows.push(row);
+    },
+    issue: (issue) => void set.issues.push(issue),
+    note: (line) => void set.notes.push(line),
+  };
+}
+
+/** Runs a reader into a fresh set. */
+function collected(seen: SeenIds, read: (sink: RowSink) => void): AnnotationSet {
+  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
+  read(collectInto(set, seen));
+  return set;
 }
 
 /**
@@ -295,32 +320,31 @@ function csvWithHeader(
   text: string,
   file: string,
   required: string[],
+  sink: RowSink,
 ): {
-  set: AnnotationSet;
   headerLine: number;
   records: IterableIterator<CsvRecord>;
   header: string[] | null;
 } {
-  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
   const records = csvRecords(text);
   const first = records.next();
   if (first.done) {
-    set.issues.push({ file, line: 1, message: "empty file (expected a header line)" });
-    return { set, headerLine: 1, records, header: null };
+    sink.issue({ file, line: 1, message: "empty file (expected a header line)" });
+    return { headerLine: 1, records, header: null };
   }
   const headerLine = first.value.line;
   const header = first.value.fields.map((h) => h.trim().toLowerCase());
   const missing = required.filter((c) => !header.includes(c));
   if (missing.length > 0) {
-    set.issues.push({
+    sink.issue({
       file,
       line: headerLine,
       message: `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
         `(header has ${header.join(",")}); no rows read from this file`,
     });
-    return { set, headerLine, records, header: null };
+    return { headerLine, records, header: null };
   }
-  return { set, headerLine, records, header };
+  return { headerLine, records, header };
 }
 
 /**
@@ -336,13 +360,18 @@ export function parseKineticsCsv(
   file: string,
   seen: SeenIds = new Map(),
 ): AnnotationSet {
-  const { set, records, header } = csvWithHeader(text, file, [
+  return collected(seen, (sink) => kineticsCsvInto(text, file, sink));
+}
+
+/** `parseKineticsCsv` into a sink. */
+function kineticsCsvInto(text: string, file: string, sink: RowSink): void {
+  const { records, header } = csvWithHeader(text, file, [
     "youtube_id",
     "time_start",
     "time_end",
     "split",
-  ]);
-  if (!header) return set;
+  ], sink);
+  if (!header) return;
   const col = (name: string) => header.indexOf(name);
   const [iLabel, iYt, iStart, iEnd, iSplit] = [
     col("label"),
@@ -353,7 +382,7 @@ export function parseKineticsCsv(
   ];
   for (const rec of records) {
     if (rec.fields.length !== header.length) {
-      set.issues.push({
+      sink.issue({
         file,
         line: rec.line,
         message: `expected ${header.length} fields (${
@@ -371,10 +400,9 @@ export function parseKineticsCsv(
       label: iLabel >= 0 ? rec.fields[iLabel] : null,
       source: isSafeYoutubeId(youtubeId) ? youtubeUrl(youtubeId) : null,
     });
-    if (typeof row === "string") set.issues.push({ file, line: rec.line, message: row });
-    else keep(set, seen, row, file, rec.line);
+    if (typeof row === "string") sink.issue({ file, line: rec.line, message: row });
+    else sink.row(row, file, rec.line);
   }
-  return set;
 }
 
 /** The 1-based line where a JSON key first appears (for messages), or null. */
@@ -399,17 +427,21 @@ export function parseKineticsJson(
   file: string,
   seen: SeenIds = new Map(),
 ): AnnotationSet {
-  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
+  return collected(seen, (sink) => kineticsJsonInto(text, file, sink));
+}
+
+/** `parseKineticsJson` into a sink. */
+function kineticsJsonInto(text: string, file: string, sink: RowSink): void {
   let doc: unknown;
   try {
     doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    set.issues.push({ file, line: null, message: `not valid JSON: ${(e as Error).message}` });
-    return set;
+    sink.issue({ file, line: null, message: `not valid JSON: ${(e as Error).message}` });
+    return;
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-    set.issues.push({ file, line: 1, message: "expected an object keyed by YouTube id" });
-    return set;
+    sink.issue({ file, line: 1, message: "expected an object keyed by YouTube id" });
+    return;
   }
   for (const [key, entry] of Object.entries(doc as Record<string, unknown>)) {
     const at = () => lineOfKey(text, key);
@@ -419,7 +451,7 @@ export function parseKineticsJson(
       url?: unknown;
     } | null;
     if (typeof e !== "object" || e === null || typeof e.annotations !== "object") {
-      set.issues.push({
+      sink.issue({
         file,
         line: at(),
         message: `entry ${JSON.stringify(key)}: no annotations`,
@@ -438,10 +470,9 @@ export function parseKineticsJson(
       source: typeof e.url === "string" ? e.url : isSafeYoutubeId(key) ? youtubeUrl(key) : null,
     });
     if (typeof row === "string") {
-      set.issues.push({ file, line: at(), message: `entry ${JSON.stringify(key)}: ${row}` });
-    } else keep(set, seen, row, file, at());
+      sink.issue({ file, line: at(), message: `entry ${JSON.stringify(key)}: ${row}` });
+    } else sink.row(row, file, at());
   }
-  return set;
 }
 
 /**
@@ -467,18 +498,23 @@ export function parseKineticsJson(
  * ```
  */
 export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
-  const all: AnnotationSet = { rows: [], issues: [], notes: [] };
-  const seen: SeenIds = new Map();
+  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
+  await readAnnotationsInto(paths, collectInto(set, new Map()));
+  return set;
+}
+
+/**
+ * `readAnnotations` into a sink, a row at a time: the sink checks ids are unique.
+ * @param paths the files
+ * @param sink where rows and rejected lines go
+ */
+export async function readAnnotationsInto(paths: string[], sink: RowSink): Promise<void> {
   for (const path of paths) {
     const text = await Deno.readTextFile(path);
     const json = /^\uFEFF?\s*\{/.test(text.slice(0, 64));
-    const one = json ? parseKineticsJson(text, path, seen) : parseKineticsCsv(text, path, seen);
-    // one at a time: a spread of 545k rows overflows the call stack
-    for (const row of one.rows) all.rows.push(row);
-    for (const issue of one.issues) all.issues.push(issue);
-    for (const note of one.notes) all.notes.push(note);
+    if (json) kineticsJsonInto(text, path, sink);
+    else kineticsCsvInto(text, path, sink);
   }
-  return all;
 }
 
 /**
@@ -520,25 +556,35 @@ export function parseVideoList(
   seen: SeenIds = new Map(),
   allowHosts: readonly string[] = [],
 ): AnnotationSet {
-  const { set, headerLine, records, header } = csvWithHeader(text, file, [
+  return collected(seen, (sink) => videoListInto(text, file, allowHosts, sink));
+}
+
+/** `parseVideoList` into a sink. */
+function videoListInto(
+  text: string,
+  file: string,
+  allowHosts: readonly string[],
+  sink: RowSink,
+): void {
+  const { headerLine, records, header } = csvWithHeader(text, file, [
     "path",
     "label",
     "split",
-  ]);
-  if (!header) return set;
+  ], sink);
+  if (!header) return;
   const col = (name: string) => header.indexOf(name);
   const timed = ["youtube_id", "time_start", "time_end"].filter((c) => header.includes(c));
   if (timed.length > 0 && timed.length < 3) {
-    set.issues.push({
+    sink.issue({
       file,
       line: headerLine,
       message: "columns youtube_id, time_start, time_end go together; no rows read from this file",
     });
-    return set;
+    return;
   }
   const base = dirname(resolve(file));
   for (const rec of records) {
-    const at = (message: string) => set.issues.push({ file, line: rec.line, message });
+    const at = (message: string) => sink.issue({ file, line: rec.line, message });
     if (rec.fields.length !== header.length) {
       at(`expected ${header.length} fields (${header.join(",")}), found ${rec.fields.length}`);
       continue;
@@ -597,9 +643,8 @@ export function parseVideoList(
       }
     }
     if (typeof row === "string") at(row);
-    else keep(set, seen, row, file, rec.line);
+    else sink.row(row, file, rec.line);
   }
-  return set;
 }
 
 /** File endings taken as videos when a folder is listed. */
@@ -714,28 +759,32 @@ export async function readVideoLists(
   paths: string[],
   allowHosts: readonly string[] = [],
 ): Promise<AnnotationSet> {
-  const all: AnnotationSet = { rows: [], issues: [], notes: [] };
-  const seen: SeenIds = new Map();
+  const set: AnnotationSet = { rows: [], issues: [], notes: [] };
+  await readVideoListsInto(paths, allowHosts, collectInto(set, new Map()));
+  return set;
+}
+
+/**
+ * `readVideoLists` into a sink, a row at a time: the sink checks ids are unique.
+ * @param paths the list files or folders
+ * @param allowHosts link-local or metadata hosts the user named
+ * @param sink where rows, rejected lines and notes go
+ */
+export async function readVideoListsInto(
+  paths: string[],
+  allowHosts: readonly string[],
+  sink: RowSink,
+): Promise<void> {
   for (const path of paths) {
     const isDir = (await Deno.stat(path)).isDirectory;
     let text: string;
     if (isDir) {
       const listing = await videoFolderList(path);
       text = listing.text;
-      for (const issue of listing.refused) all.issues.push(issue);
+      for (const issue of listing.refused) sink.issue(issue);
       const skipped = formatSkippedFiles(path, listing.skipped);
-      if (skipped !== null) all.notes.push(skipped);
+      if (skipped !== null) sink.note(skipped);
     } else text = await Deno.readTextFile(path);
-    const one = parseVideoList(
-      text,
-      isDir ? join(path, "(folder listing)") : path,
-      seen,
-      allowHosts,
-    );
-    // one at a time: a spread of 545k rows overflows the call stack
-    for (const row of one.rows) all.rows.push(row);
-    for (const issue of one.issues) all.issues.push(issue);
-    for (const note of one.notes) all.notes.push(note);
+    videoListInto(text, isDir ? join(path, "(folder listing)") : path, allowHosts, sink);
   }
-  return all;
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  type ClassStates,
   ensureWorkDir,
   type FailureSummary,
   FormatError,
@@ -22,8 +23,8 @@ import {
   sha256File,
   type Split,
   SPLITS,
+  type StagedRows,
   type StateCounts,
-  type StepState,
   TEMP_SUFFIX,
   tempPathFor,
   UsageError,
@@ -39,13 +40,14 @@ import {
   isHttpUrl,
   labelDirName,
   parseVideoFileName,
-  readAnnotations,
-  readVideoLists,
+  readAnnotationsInto,
+  readVideoListsInto,
+  type RowSink,
   videoId,
 } from "./annotations.ts";
 import { extractArchive } from "../tar/mod.ts";
 import { Fetcher, FetchError, readChecksums } from "./http_fetch.ts";
-import { selectSubset } from "./subset.ts";
+import { pickFromSorted, type SubsetOptions } from "./subset.ts";
 import { refuseUnnamedHost } from "./host_policy.ts";
 
 /** What to download and how. */
@@ -226,19 +228,8 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   const checksums = opts.checksums
     ? await readChecksums(opts.checksums)
     : new Map<string, string>();
-  const input = videoLists.length > 0
-    ? await readVideoLists(videoLists, opts.allowHosts)
-    : await readAnnotations(annotations);
-  const archives = lists.length > 0
-    ? await readArchiveLists(lists, opts.baseUrl, input.rows, opts.allowHosts ?? [])
-    : { sources: [], issues: [] };
-  const issues = [...input.issues, ...archives.issues];
-  const picked = selectSubset(input.rows, {
-    splits: opts.splits,
-    perClass: opts.perClass,
-    limit: opts.limit,
-    seed: opts.seed,
-  });
+  // a missing input is named before the work dir is made
+  for (const path of [...annotations, ...videoLists]) await Deno.stat(path);
 
   const layout = await ensureWorkDir(opts.work);
   const lock = opts.lock === false
@@ -246,16 +237,40 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     : await lockWorkDir(layout.root, { onWait: (h) => log(`waiting for ${h} to finish ...`) });
   const manifest = Manifest.open(layout.manifest);
   try {
-    const added = manifest.addVideos(picked);
+    const issues: AnnotationIssue[] = [];
+    const notes: string[] = [];
+    // the rows go to a table, never into an array: 645k of them are read, checked and picked there
+    const staged = manifest.stageRows((d) =>
+      issues.push({
+        file: d.file,
+        line: d.line,
+        message: `duplicate id ${d.row.id} (first at ${d.first})`,
+      })
+    );
+    const sink: RowSink = {
+      row: (row, file, line) => staged.add(row, file, line),
+      issue: (issue) => void issues.push(issue),
+      note: (line) => void notes.push(line),
+    };
+    await staged.load(() =>
+      videoLists.length > 0
+        ? readVideoListsInto(videoLists, opts.allowHosts ?? [], sink)
+        : readAnnotationsInto(annotations, sink)
+    );
+    const archives = lists.length > 0
+      ? await readArchiveLists(lists, opts.baseUrl, staged.labels(), opts.allowHosts ?? [])
+      : { sources: [], issues: [] };
+    for (const issue of archives.issues) issues.push(issue);
+    pickSubset(staged, opts);
+    const added = staged.addPickedToManifest();
     const only = opts.restrictTo?.(
       Array.from(manifest.videoSteps("download"), (v) => ({ id: v.id, split: v.split })),
     );
-    const selected = only ? picked.filter((r) => only.has(r.id)) : picked;
-    const selectedById = new Map(selected.map((r) => [r.id, r]));
+    const selected = only ? staged.keepPicked(only) : staged.pickedCount();
     await removeTempsUnder(layout.videos);
     // a run killed while saving a transfer's resume validators (`.part.json`) leaves a temp
     await removeTempsUnder(layout.downloads);
-    forgetMissingOutputs(manifest, selectedById, log);
+    forgetMissingOutputs(manifest, staged, log);
     const fetcher = new Fetcher({
       jobs: opts.jobs,
       timeoutMs: opts.timeoutMs,
@@ -263,14 +278,14 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       retryBaseMs: opts.retryBaseMs,
       log,
     });
-    const run = new DownloadRun(layout, manifest, fetcher, checksums, log, opts);
-    const states = downloadStates(manifest, selectedById);
+    const run = new DownloadRun(layout, manifest, staged, fetcher, checksums, log, opts);
+    const classes = staged.classStates("download");
     const report: DownloadReport = {
       issues,
-      notes: input.notes,
-      selected: selected.length,
+      notes,
+      selected,
       added,
-      doneBefore: selected.filter((r) => states.get(r.id) === "done").length,
+      doneBefore: classes.reduce((n, c) => n + c.states.done, 0),
       archives: {
         listed: archives.sources.length,
         processed: 0,
@@ -287,11 +302,8 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
       failureSummary: { total: 0, reasons: [], first: [], file: null },
       nothingToDo: false,
     };
-    if (videoLists.length > 0) {
-      await run.videos(selected, states, report);
-    } else {
-      await run.archives(archives.sources, input.rows, selected, selectedById, states, report);
-    }
+    if (videoLists.length > 0) await run.videos(classes, report);
+    else await run.archives(archives.sources, classes, report);
     report.requests = fetcher.requests;
     for (const split of SPLITS) {
       const c = manifest.counts("download", split);
@@ -315,23 +327,24 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   }
 }
 
-/** Each selected video's download state, keyed by the row's own id (absent: pending). */
-function downloadStates(
-  manifest: Manifest,
-  selectedById: Map<string, VideoRow>,
-): Map<string, StepState> {
-  return manifest.stepStates("download", (id) => selectedById.get(id)?.id);
+/**
+ * Picks the subset among the staged rows: every row of the chosen splits, or a seeded draw per
+ * class and in all (the same draw as `selectSubset`, made from ids, splits and labels alone).
+ */
+function pickSubset(staged: StagedRows, opts: SubsetOptions): number {
+  if (opts.perClass === undefined && opts.limit === undefined) return staged.pickAll(opts.splits);
+  const sorted = Array.from(staged.candidates(opts.splits));
+  return staged.pickOnly(pickFromSorted(sorted, opts).map((r) => r.id));
 }
 
 /** Puts back to pending the done videos whose file is gone, so this run fetches them again. */
 function forgetMissingOutputs(
   manifest: Manifest,
-  selectedById: Map<string, VideoRow>,
+  staged: StagedRows,
   log: (line: string) => void,
 ): void {
   const gone: { id: string; path: string | null }[] = [];
-  for (const v of manifest.doneOutputs("download")) {
-    if (!selectedById.has(v.id)) continue;
+  for (const v of staged.doneOutputs("download")) {
     const there = v.path !== null && isFileSync(v.path);
     if (!there) gone.push(v);
   }
@@ -346,6 +359,9 @@ function forgetMissingOutputs(
     for (const g of gone) manifest.markPending("download", g.id);
   });
 }
+
+/** Rows of a plain video list handed to the jobs at a time. */
+const PAGE = 256;
 
 /** How many vanished files are named one by one. */
 const SHOWN_GONE = 5;
@@ -400,11 +416,11 @@ function archiveStem(name: string): string {
 async function readArchiveLists(
   lists: string[],
   baseUrl: string | undefined,
-  rows: VideoRow[],
+  classNames: readonly string[],
   allowHosts: readonly string[],
 ): Promise<{ sources: ArchiveSource[]; issues: AnnotationIssue[] }> {
   const labels = new Map<string, string>();
-  for (const r of rows) if (r.label !== null) labels.set(labelKey(r.label), r.label);
+  for (const label of classNames) labels.set(labelKey(label), label);
   // --base-url may also be a local folder (or file: URL) that relative entries are under
   const localBase = baseUrl !== undefined && !isHttpUrl(baseUrl)
     ? resolve(baseUrl.startsWith("file:") ? fileURLToPath(baseUrl) : baseUrl)
@@ -464,8 +480,8 @@ async function readArchiveLists(
   return { sources, issues };
 }
 
-/** Can this archive hold this video? Unknown split or class means it might. */
-function mayHold(a: ArchiveSource, row: VideoRow): boolean {
+/** Can this archive hold this video (or these)? Unknown split or class means it might. */
+function mayHold(a: ArchiveSource, row: { split: Split; label: string | null }): boolean {
   return (a.split === null || a.split === row.split) && (a.label === null || a.label === row.label);
 }
 
@@ -494,39 +510,38 @@ class DownloadRun {
   constructor(
     readonly layout: WorkDirLayout,
     readonly manifest: Manifest,
+    readonly staged: StagedRows,
     readonly fetcher: Fetcher,
     readonly checksums: Map<string, string>,
     readonly log: (line: string) => void,
     readonly opts: DownloadOptions,
   ) {}
 
-  /** Fetches and extracts the archives that selected videos wait on. */
+  /**
+   * Fetches and extracts the archives that selected videos wait on.
+   * @param classes the picked videos per split and class, with their states before this run
+   */
   async archives(
     sources: ArchiveSource[],
-    allRows: VideoRow[],
-    selected: VideoRow[],
-    selectedById: Map<string, VideoRow>,
-    states: Map<string, StepState>,
+    classes: ClassStates[],
     report: DownloadReport,
   ): Promise<void> {
-    // ids of the annotations left out of the subset (the selected ones are in selectedById)
-    const others = new Set<string>();
-    for (const r of allRows) if (!selectedById.has(r.id)) others.add(r.id);
-    const known = { has: (id: string) => selectedById.has(id) || others.has(id) };
-    // indexes, so that 700 per-class archives × 600k rows is not a product
-    const byLabel = groupBy(selected, (r) => r.label);
+    // per (split, class) counts, so that 700 per-class archives × 600k rows is not a product
+    const byLabel = groupBy(classes, (c) => c.label);
     const archivesOf = groupBy(sources, (a) => a.label);
     const unlabelled = archivesOf.get(null) ?? [];
     const todo: ArchiveSource[] = [];
     for (const a of sources) {
-      const held = (a.label === null ? selected : byLabel.get(a.label) ?? []).filter((r) =>
-        mayHold(a, r)
-      );
-      const undone = held.filter((r) => states.get(r.id) !== "done");
-      const untried = held.filter((r) => states.get(r.id) === "pending");
+      let held = 0, undone = 0, untried = 0;
+      for (const c of a.label === null ? classes : byLabel.get(a.label) ?? []) {
+        if (!mayHold(a, c)) continue;
+        held += c.picked;
+        undone += c.picked - c.states.done;
+        untried += c.states.pending;
+      }
       const record = this.manifest.archive(a.source);
-      if (a.label !== null && held.length === 0) report.archives.skipped++;
-      else if (untried.length > 0 || (record?.state !== "done" && undone.length > 0)) todo.push(a);
+      if (a.label !== null && held === 0) report.archives.skipped++;
+      else if (untried > 0 || (record?.state !== "done" && undone > 0)) todo.push(a);
       else if (record?.state === "done") report.archives.alreadyDone++;
       else report.archives.skipped++;
       // an archive recorded done whose download was left behind by a killed run
@@ -536,8 +551,8 @@ class DownloadRun {
     }
     if (todo.length === 0) {
       report.nothingToDo = true;
-      const done = selected.filter((r) => states.get(r.id) === "done").length;
-      const failed = selected.filter((r) => states.get(r.id) === "failed").length;
+      const done = classes.reduce((n, c) => n + c.states.done, 0);
+      const failed = classes.reduce((n, c) => n + c.states.failed, 0);
       this.log(
         `nothing to download: ${done} videos already done` +
           (failed > 0 ? `, ${failed} failed earlier` : ""),
@@ -549,7 +564,7 @@ class DownloadRun {
     });
     const failures = new Map<string, string>();
     await mapConcurrent(todo, this.opts.jobs ?? 4, async (a) => {
-      await this.#archive(a, selectedById, known, report, failures, (n) => {
+      await this.#archive(a, report, failures, (n) => {
         report.bytes += n;
         progress.tick(0, n / 1e6);
       });
@@ -557,18 +572,13 @@ class DownloadRun {
     });
     if (todo.length > 0) progress.finish();
     // videos still without a file: say why, in one transaction
-    const now = downloadStates(this.manifest, selectedById);
     const tried = new Set(todo.map((a) => a.source));
-    this.manifest.batch(() =>
-      this.#markMissing(selected, states, now, unlabelled, archivesOf, failures, tried)
-    );
+    this.manifest.batch(() => this.#markMissing(classes, unlabelled, archivesOf, failures, tried));
   }
 
   /** Marks failed each selected video still without a file, with the reason. */
   #markMissing(
-    selected: VideoRow[],
-    before: Map<string, StepState>,
-    now: Map<string, StepState>,
+    classes: ClassStates[],
     unlabelled: ArchiveSource[],
     archivesOf: Map<string | null, ArchiveSource[]>,
     failures: Map<string, string>,
@@ -584,55 +594,32 @@ class DownloadRun {
       }
       return recorded.get(a.source)!;
     };
-    // the outcome depends only on the row's split and class: worked out once per pair, so
-    // that 645k rows make no garbage here
-    const outcomes = new Map<string, { keep: boolean; message: string }>();
-    const outcomeOf = (row: VideoRow) => {
-      const key = `${row.split}\u0000${row.label ?? ""}`;
-      let o = outcomes.get(key);
-      if (o === undefined) {
-        const holders = [
-          ...unlabelled,
-          ...(row.label === null ? [] : archivesOf.get(row.label) ?? []),
-        ].filter((a) => mayHold(a, row));
-        const failed = holders.map((a) => {
-          const err = archiveError(a);
-          return err ? `archive ${a.name} failed: ${err}` : null;
-        }).find((m) => m !== null);
-        o = {
-          // failed before and none of its archives was tried again: its reason stands (a no-op
-          // rerun rewrites nothing)
-          keep: holders.length > 0 && !holders.some((a) => tried.has(a.source)),
-          message: holders.length === 0
-            ? `no archive listed for ${row.split}${row.label === null ? "" : `/${row.label}`}`
-            : failed ?? "missing from archive",
-        };
-        outcomes.set(key, o);
-      }
-      return o;
-    };
-    // ids grouped by reason, written a few hundred a statement
-    const byMessage = new Map<string, string[]>();
-    const flush = (message: string, ids: string[]) => {
-      this.manifest.markFailedMany("download", ids, message);
-      ids.length = 0;
-    };
-    for (const row of selected) {
-      if (now.get(row.id) === "done") continue;
-      const o = outcomeOf(row);
-      if (o.keep && before.get(row.id) === "failed") continue;
-      let ids = byMessage.get(o.message);
-      if (ids === undefined) byMessage.set(o.message, ids = []);
-      ids.push(row.id);
-      if (ids.length >= 500) flush(o.message, ids);
-    }
-    for (const [message, ids] of byMessage) if (ids.length > 0) flush(message, ids);
+    // the outcome depends only on the video's split and class: worked out once per pair
+    const outcomes = classes.map((c) => {
+      const holders = [
+        ...unlabelled,
+        ...(c.label === null ? [] : archivesOf.get(c.label) ?? []),
+      ].filter((a) => mayHold(a, c));
+      const failed = holders.map((a) => {
+        const err = archiveError(a);
+        return err ? `archive ${a.name} failed: ${err}` : null;
+      }).find((m) => m !== null);
+      return {
+        split: c.split,
+        label: c.label,
+        error: holders.length === 0
+          ? `no archive listed for ${c.split}${c.label === null ? "" : `/${c.label}`}`
+          : failed ?? "missing from archive",
+        // failed before and none of its archives was tried again: its reason stands (a no-op
+        // rerun rewrites nothing)
+        keepFailed: holders.length > 0 && !holders.some((a) => tried.has(a.source)),
+      };
+    });
+    this.staged.failUndone("download", outcomes);
   }
 
   async #archive(
     a: ArchiveSource,
-    selectedById: Map<string, VideoRow>,
-    known: { has(id: string): boolean },
     report: DownloadReport,
     failures: Map<string, string>,
     onBytes: (n: number) => void,
@@ -666,7 +653,7 @@ class DownloadRun {
         place: (m) => {
           const p = parseVideoFileName(m.name);
           const id = p ? videoId(p.youtubeId, p.timeStart, p.timeEnd) : null;
-          const dest = this.#place(m.name, id, selectedById, known, report, mine);
+          const dest = this.#place(m.name, id, report, mine);
           if (dest !== null) idOfDest.set(resolve(dest), id!);
           return dest;
         },
@@ -721,47 +708,50 @@ class DownloadRun {
   #place(
     name: string,
     id: string | null,
-    selectedById: Map<string, VideoRow>,
-    known: { has(id: string): boolean },
     report: DownloadReport,
     mine: string[],
   ): string | null {
-    if (id === null || !known.has(id)) {
+    const staged = id === null ? undefined : this.staged.row(id);
+    if (id === null || staged === undefined) {
       report.extras.count++;
       if (report.extras.examples.length < EXTRA_EXAMPLES) report.extras.examples.push(name);
       return null;
     }
-    const row = selectedById.get(id);
     // not in the subset, already done, or being written from another archive right now
-    if (!row || this.#claimed.has(id) || this.#isDone(id)) return null;
+    if (!staged.picked || this.#claimed.has(id) || this.#isDone(id)) return null;
     this.#claimed.add(id);
     mine.push(id);
-    return videoPath(this.layout, row, extname(name));
+    return videoPath(this.layout, staged.row, extname(name));
   }
 
-  /** Links, copies or fetches the files of a plain video list. */
-  async videos(
-    selected: VideoRow[],
-    states: Map<string, StepState>,
-    report: DownloadReport,
-  ): Promise<void> {
-    const todo = selected.filter((r) => states.get(r.id) !== "done");
-    if (todo.length === 0) {
+  /**
+   * Links, copies or fetches the files of a plain video list, a page of rows at a time.
+   * @param classes the picked videos per split and class, with their states before this run
+   */
+  async videos(classes: ClassStates[], report: DownloadReport): Promise<void> {
+    const picked = classes.reduce((n, c) => n + c.picked, 0);
+    const undone = classes.reduce((n, c) => n + c.picked - c.states.done, 0);
+    if (undone === 0) {
       report.nothingToDo = true;
-      this.log(`nothing to download: ${selected.length} videos already done`);
+      this.log(`nothing to download: ${picked} videos already done`);
       return;
     }
-    const progress = new Progress("download", todo.length, {
+    const progress = new Progress("download", undone, {
       extraUnit: "MB",
       quiet: this.opts.quiet,
     });
-    await mapConcurrent(todo, this.opts.jobs ?? 4, async (row) => {
-      await this.#video(row, (n) => {
-        report.bytes += n;
-        progress.tick(0, n / 1e6);
+    for (let after = "";;) {
+      const page = this.staged.undonePage("download", after, PAGE);
+      if (page.length === 0) break;
+      after = page[page.length - 1].id;
+      await mapConcurrent(page, this.opts.jobs ?? 4, async (row) => {
+        await this.#video(row, (n) => {
+          report.bytes += n;
+          progress.tick(0, n / 1e6);
+        });
+        progress.tick(1);
       });
-      progress.tick(1);
-    });
+    }
     progress.finish();
   }
 

@@ -52,9 +52,23 @@ function byId(a: VideoRow, b: VideoRow): number {
  * ```
  */
 export function selectSubset(rows: readonly VideoRow[], opts: SubsetOptions = {}): VideoRow[] {
-  let pool = opts.splits ? rows.filter((r) => opts.splits!.includes(r.split)) : rows.slice();
+  const pool = opts.splits ? rows.filter((r) => opts.splits!.includes(r.split)) : rows.slice();
   if (opts.perClass === undefined && opts.limit === undefined) return pool.sort(byId);
-  pool = seededShuffle(pool.sort(byId), opts.seed ?? 0);
+  return pickFromSorted(pool.sort(byId), opts).sort(byId);
+}
+
+/**
+ * The draw behind `selectSubset`, on rows already filtered by split and sorted by id (the download
+ * step hands it ids, splits and labels read from its staged table).
+ * @param sorted the candidates in id order
+ * @param opts per-class cap, limit and seed (`splits` is not looked at)
+ * @returns the rows kept, in the shuffled order
+ */
+export function pickFromSorted<T extends { split: Split; label: string | null }>(
+  sorted: readonly T[],
+  opts: SubsetOptions,
+): T[] {
+  let pool = seededShuffle(sorted, opts.seed ?? 0);
   if (opts.perClass !== undefined) {
     const taken = new Map<string, number>();
     pool = pool.filter((r) => {
@@ -65,8 +79,7 @@ export function selectSubset(rows: readonly VideoRow[], opts: SubsetOptions = {}
       return true;
     });
   }
-  if (opts.limit !== undefined) pool = pool.slice(0, opts.limit);
-  return pool.sort(byId);
+  return opts.limit !== undefined ? pool.slice(0, opts.limit) : pool;
 }
 
 /**
