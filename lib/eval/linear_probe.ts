@@ -11,7 +11,7 @@
  * The matrix work runs in an ONNX Runtime graph (on the providers asked for, `cuda` then `cpu` by
  * default): per chunk of rows, `Z = X·W` (the intercept folded into W through a ones column of X),
  * `E = exp(Z − max)`, the gradient `Xᵀ(E/ΣE − Y)` with `Y` one-hot from integer labels inside the
- * graph and a pre-transposed copy of X, and the loss `Σ log ΣE − (z_y − max)` with the row sums and
+ * graph (a Gemm with `transA`, so no transposed copy of X is kept), and the loss `Σ log ΣE − (z_y − max)` with the row sums and
  * the total in float64 (a float32 log-softmax is too noisy for the relative-reduction test). Only
  * the loss and the `(D+1)×K` gradient come back to JavaScript.
  *
@@ -121,19 +121,17 @@ export interface LinearProbe {
 interface TrainChunk {
   rows: number;
   x: ort.Tensor;
-  xt: ort.Tensor;
   y: ort.Tensor;
 }
 
 /**
  * The loss-and-gradient graph for K classes and D+1 columns (intercept folded in).
- * Inputs: `x [n, D+1]`, `xt [D+1, n]`, `y [n]` int64, `w [D+1, K]`. Outputs: `loss` (float64
- * scalar, `Σ CE`), `grad [D+1, K]` (`Xᵀ(P − Y)`).
+ * Inputs: `x [n, D+1]`, `y [n]` int64, `w [D+1, K]`. Outputs: `loss` (float64 scalar, `Σ CE`),
+ * `grad [D+1, K]` (`Xᵀ(P − Y)`, a Gemm with `transA`: no transposed copy of the training set).
  */
 function lossGradientGraph(d1: number, k: number): Promise<Uint8Array> {
   const g = new OnnxGraph({ name: "linear_probe_loss", doc: "softmax cross-entropy and gradient" });
   const x = g.input("x", "float32", ["n", d1]);
-  const xt = g.input("xt", "float32", [d1, "n"]);
   const y = g.input("y", "int64", ["n"]);
   const w = g.input("w", "float32", [d1, k]);
   const z = g.node("MatMul", [x, w]);
@@ -147,7 +145,7 @@ function lossGradientGraph(d1: number, k: number): Promise<Uint8Array> {
   const values = g.floats([0, 1]);
   const onehot = g.node("OneHot", [y, depth, values], { axis: attr.int(-1) });
   const diff = g.node("Sub", [p, onehot]);
-  g.node("MatMul", [xt, diff], {}, { out: "grad" });
+  g.node("Gemm", [x, diff], { transA: attr.int(1) }, { out: "grad" });
   // CE = log Σ exp(z − max) − (z_y − max): the row sums and the total are taken in float64, so
   // that the loss is precise enough for L-BFGS-B's relative-reduction test (2.2e-9); a float32
   // log-softmax over 700 classes is not.
@@ -180,8 +178,13 @@ function scoreGraph(d1: number, k: number): Promise<Uint8Array> {
   return g.serialize();
 }
 
+/**
+ * Rows per graph run: 8 MB of logits. The graph's working set (logits, softmax, their float64
+ * sums: about ten `[rows, K]` tensors) is what ONNX Runtime's arena keeps, so this bounds the
+ * probe's memory beyond its training matrix, at any number of samples.
+ */
 function defaultChunkRows(k: number): number {
-  return Math.max(256, Math.floor((64 << 20) / 4 / Math.max(1, k)));
+  return Math.max(256, Math.floor((8 << 20) / 4 / Math.max(1, k)));
 }
 
 /** Copies rows `[start, start+rows)` minus `shift` with a ones column appended: `[rows, D+1]`. */
@@ -217,22 +220,6 @@ function featureMean(data: ProbeDataset): Float64Array {
   return mean;
 }
 
-function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  // Blocked so both sides stay in cache.
-  const B = 64;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(rows, r0 + B);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(cols, c0 + B);
-      for (let r = r0; r < r1; r++) {
-        for (let c = c0; c < c1; c++) out[c * rows + r] = x[r * cols + c];
-      }
-    }
-  }
-  return out;
-}
-
 function checkDataset(data: ProbeDataset, what: string): number {
   const n = data.labels.length;
   if (data.dim <= 0 || data.features.length !== n * data.dim) {
@@ -246,7 +233,7 @@ function checkDataset(data: ProbeDataset, what: string): number {
 /**
  * scikit-learn's objective `ΣCE + ‖W‖²/(2C)` and its gradient over a training set, evaluated by
  * the loss graph on ONNX Runtime. The training rows are copied once into graph-ready chunks
- * (with the ones column, pre-transposed, labels as int64).
+ * (with the ones column, labels as int64).
  */
 export class ProbeObjective {
   readonly #session: ort.InferenceSession;
@@ -314,13 +301,11 @@ export class ProbeObjective {
     for (let start = 0; start < n; start += chunkRows) {
       const rows = Math.min(chunkRows, n - start);
       const x = withOnes(train.features, D, start, rows, opts.shift);
-      const xt = transpose(x, rows, d1);
       const y = new BigInt64Array(rows);
       for (let r = 0; r < rows; r++) y[r] = BigInt(train.labels[start + r]);
       chunks.push({
         rows,
         x: new (ortRuntime().Tensor)("float32", x, [rows, d1]),
-        xt: new (ortRuntime().Tensor)("float32", xt, [d1, rows]),
         y: new (ortRuntime().Tensor)("int64", y, [rows]),
       });
     }
@@ -339,7 +324,7 @@ export class ProbeObjective {
     grad.fill(0);
     let loss = 0;
     for (const c of this.#chunks) {
-      const out = await this.#session.run({ x: c.x, xt: c.xt, y: c.y, w: this.#wTensor });
+      const out = await this.#session.run({ x: c.x, y: c.y, w: this.#wTensor });
       loss += Number((out.loss.data as Float64Array)[0]);
       const g = out.grad.data as Float32Array;
       for (let i = 0; i < g.length; i++) grad[i] += g[i];
