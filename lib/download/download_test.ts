@@ -10,6 +10,8 @@ import tarStream from "tar-stream";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { startFaultServer } from "../../tests/support/fault_server.ts";
 import { download } from "./download.ts";
+import { parseKineticsCsv } from "./annotations.ts";
+import { selectSubset } from "./subset.ts";
 import { extractArchive } from "../tar/mod.ts";
 import { parseRetryAfter, readChecksums, retryDelayMs } from "./http_fetch.ts";
 
@@ -623,6 +625,56 @@ Deno.test("download fetches again: a done video whose file is gone, and a corrup
     assertEquals(server.requests.length, m);
   } finally {
     await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("download: the subset drawn from staged rows is selectSubset's, duplicates are named, and only it reaches the manifest", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const labels = ["yoga", "abseiling", "tai chi", '"dancing, ballet"'];
+    const lines = ["label,youtube_id,time_start,time_end,split"];
+    for (let i = 0; i < 60; i++) {
+      const split = ["train", "validate", "test"][i % 3];
+      const label = split === "test" ? "" : labels[(i * 7) % labels.length];
+      lines.push(`${label},vid${String(i).padStart(8, "0")},${i},${i + 10},${split}`);
+    }
+    lines.push("yoga,vid00000003,3,13,train"); // a duplicate of line 5
+    const csv = join(dir, "k.csv");
+    await Deno.writeTextFile(csv, lines.join("\n") + "\n");
+    await makeArchive(join(dir, "archives", "train", "yoga.tar.gz"), []);
+    const list = join(dir, "archives.txt");
+    await Deno.writeTextFile(list, "archives/train/yoga.tar.gz\n");
+    const rows = parseKineticsCsv(await Deno.readTextFile(csv), csv).rows;
+    for (
+      const opts of [
+        { perClass: 2, seed: 5 },
+        { limit: 7, seed: 11 },
+        { splits: ["train", "test"] as ("train" | "test")[], perClass: 3, limit: 8, seed: 0 },
+        { splits: ["val"] as "val"[] },
+      ]
+    ) {
+      const work = join(dir, `work_${JSON.stringify(opts).replace(/\W/g, "")}`);
+      const report = await download({
+        work,
+        annotations: [csv],
+        archives: [list],
+        quiet: true,
+        log: () => {},
+        ...opts,
+      });
+      const want = selectSubset(rows, opts).map((r) => r.id);
+      const m = Manifest.open(join(work, "manifest.db"), { readOnly: true });
+      const got = Array.from(m.videoSteps("download"), (v) => v.id);
+      m.close();
+      assert(want.length > 0 && want.length < rows.length, JSON.stringify(opts));
+      assertEquals(got, want, JSON.stringify(opts));
+      assertEquals(report.selected, want.length);
+      assertEquals(report.issues.map((i) => `${i.line}: ${i.message}`), [
+        `62: duplicate id vid00000003_000003_000013 (first at ${csv}:5)`,
+      ]);
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
