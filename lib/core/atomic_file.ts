@@ -155,6 +155,22 @@ export async function pathExists(path: string): Promise<boolean> {
 }
 
 /**
+ * `pathExists` without awaiting: for loops over 645k files, where an await each costs more than
+ * the stat.
+ * @param path the path
+ * @returns true when `stat` finds it
+ */
+export function pathExistsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
  * The size of a file, or null when it does not exist (any other failure is thrown).
  * @param path the path
  * @returns its size in bytes, or null

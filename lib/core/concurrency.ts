@@ -35,6 +35,46 @@ export async function mapConcurrent<T, R>(
   return results;
 }
 
+/**
+ * Runs `fn` over items pulled one at a time from an iterable (a manifest walked a page at a
+ * time), with at most `jobs` calls in flight. A rejected call stops the pulling and rejects the
+ * whole run after the calls in flight settle.
+ * @param items the inputs, pulled lazily
+ * @param jobs how many at once (≥ 1)
+ * @param fn the work for one item
+ */
+export async function forEachConcurrent<T>(
+  items: Iterable<T>,
+  jobs: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const it = items[Symbol.iterator]();
+  let done = false;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && !done) {
+      let next: IteratorResult<T>;
+      try {
+        next = it.next();
+      } catch (e) {
+        failure ??= { error: e };
+        return;
+      }
+      if (next.done) {
+        done = true;
+        return;
+      }
+      try {
+        await fn(next.value);
+      } catch (e) {
+        failure ??= { error: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+  if (failure !== undefined) throw failure.error;
+}
+
 /** A bounded FIFO between a producer and a consumer, counting its contents in a unit (frames). */
 export class BoundedQueue<T> {
   #items: { item: T; weight: number }[] = [];

@@ -198,6 +198,57 @@ CREATE TABLE IF NOT EXISTS archives (
 
 type Row = Record<string, SQLInputValue>;
 
+/** Which videos `Manifest#videos` returns. */
+export interface VideoFilter {
+  /** Only this split. */
+  split?: Split;
+  /** With `state` or `states`: the step whose state is looked at. */
+  step?: Step;
+  /** The step's state (pending includes videos the step never touched). */
+  state?: StepState;
+  /** Any of these states (as `state`). */
+  states?: readonly StepState[];
+  /** A step that must be done. */
+  after?: Step;
+  /** A step that must not have failed. */
+  notFailed?: Step;
+}
+
+/** The WHERE terms of a video filter and their arguments. */
+function videoWhere(filter: VideoFilter): { where: string[]; args: SQLInputValue[] } {
+  const where: string[] = [];
+  const args: SQLInputValue[] = [];
+  if (filter.split) {
+    where.push("v.split = ?");
+    args.push(filter.split);
+  }
+  const states = filter.states ?? (filter.state ? [filter.state] : []);
+  if (filter.step && states.length > 0) {
+    const terms = states.map((state) => {
+      args.push(filter.step!);
+      if (state === "pending") {
+        return "NOT EXISTS (SELECT 1 FROM steps s WHERE s.video_id = v.id AND s.step = ? AND s.state != 'pending')";
+      }
+      args.push(state);
+      return "EXISTS (SELECT 1 FROM steps s WHERE s.video_id = v.id AND s.step = ? AND s.state = ?)";
+    });
+    where.push(terms.length === 1 ? terms[0] : `(${terms.join(" OR ")})`);
+  }
+  if (filter.after) {
+    where.push(
+      "EXISTS (SELECT 1 FROM steps a WHERE a.video_id = v.id AND a.step = ? AND a.state = 'done')",
+    );
+    args.push(filter.after);
+  }
+  if (filter.notFailed) {
+    where.push(
+      "NOT EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.step = ? AND f.state = 'failed')",
+    );
+    args.push(filter.notFailed);
+  }
+  return { where, args };
+}
+
 /** Typed access to a work directory's `manifest.db`. */
 export class Manifest {
   #db: DatabaseSync;
@@ -501,62 +552,59 @@ export class Manifest {
 
   /**
    * Videos, in id order, optionally of one split and filtered by a step's state.
-   * @param filter `split`; `step` with `state` (pending includes videos the step never touched);
-   *   `after` a step that must be done
+   * @param filter see {@linkcode VideoFilter}
    * @returns the matching videos with their step records
    */
-  videos(
-    filter: { split?: Split; step?: Step; state?: StepState; after?: Step } = {},
-  ): VideoStatus[] {
-    const where: string[] = [];
-    const args: SQLInputValue[] = [];
-    if (filter.split) {
-      where.push("v.split = ?");
-      args.push(filter.split);
-    }
-    if (filter.step && filter.state) {
-      if (filter.state === "pending") {
-        where.push(
-          "NOT EXISTS (SELECT 1 FROM steps s WHERE s.video_id = v.id AND s.step = ? AND s.state != 'pending')",
-        );
-      } else {
-        where.push(
-          "EXISTS (SELECT 1 FROM steps s WHERE s.video_id = v.id AND s.step = ? AND s.state = ?)",
-        );
-        args.push(filter.step);
+  videos(filter: VideoFilter = {}): VideoStatus[] {
+    return Array.from(this.eachVideo(filter));
+  }
+
+  /**
+   * Like `videos`, a page of rows at a time, so that a step walking 645k videos never holds them
+   * all. Safe to write between pages: the next page starts after the last id seen.
+   * @param filter see {@linkcode VideoFilter}
+   * @param pageSize rows read per query
+   * @returns an iterator of the matching videos with their step records, in id order
+   */
+  *eachVideo(filter: VideoFilter = {}, pageSize = 1000): IterableIterator<VideoStatus> {
+    const { where, args } = videoWhere(filter);
+    const page = this.#db.prepare(
+      `SELECT v.* FROM videos v WHERE ${[...where, "v.id > ?"].join(" AND ")}
+       ORDER BY v.id LIMIT ?`,
+    );
+    const steps = this.#db.prepare(
+      "SELECT * FROM steps WHERE video_id IN (SELECT value FROM json_each(?))",
+    );
+    for (let after = "";;) {
+      const rows = page.all(...args, after, pageSize) as Row[];
+      if (rows.length === 0) return;
+      after = String(rows[rows.length - 1].id);
+      const byVideo = new Map<string, Partial<Record<Step, StepRecord>>>();
+      for (const s of steps.all(JSON.stringify(rows.map((r) => r.id))) as Row[]) {
+        const rec = this.#toStep(s);
+        const m = byVideo.get(rec.videoId) ?? {};
+        m[rec.step] = rec;
+        byVideo.set(rec.videoId, m);
       }
-      if (filter.state === "pending") args.push(filter.step);
-      else args.push(filter.state);
+      for (const r of rows) {
+        const v = toVideo(r);
+        yield { ...v, steps: byVideo.get(v.id) ?? {} };
+      }
+      if (rows.length < pageSize) return;
     }
-    if (filter.after) {
-      where.push(
-        "EXISTS (SELECT 1 FROM steps a WHERE a.video_id = v.id AND a.step = ? AND a.state = 'done')",
-      );
-      args.push(filter.after);
-    }
-    const sql = `SELECT v.* FROM videos v ${
+  }
+
+  /**
+   * How many videos `videos(filter)` would return.
+   * @param filter see {@linkcode VideoFilter}
+   * @returns the count
+   */
+  countVideos(filter: VideoFilter = {}): number {
+    const { where, args } = videoWhere(filter);
+    const sql = `SELECT COUNT(*) AS n FROM videos v ${
       where.length ? "WHERE " + where.join(" AND ") : ""
-    } ORDER BY v.id`;
-    const rows = this.#db.prepare(sql).all(...args) as Row[];
-    // only the matched videos' step records: a filter that keeps 500 of 645k videos must not
-    // load every record
-    const steps =
-      (where.length === 0 ? this.#db.prepare("SELECT * FROM steps").all() : this.#db.prepare(
-        `SELECT * FROM steps WHERE video_id IN (SELECT v.id FROM videos v WHERE ${
-          where.join(" AND ")
-        })`,
-      ).all(...args)) as Row[];
-    const byVideo = new Map<string, Partial<Record<Step, StepRecord>>>();
-    for (const s of steps) {
-      const rec = this.#toStep(s);
-      const m = byVideo.get(rec.videoId) ?? {};
-      m[rec.step] = rec;
-      byVideo.set(rec.videoId, m);
-    }
-    return rows.map((r) => {
-      const v = toVideo(r);
-      return { ...v, steps: byVideo.get(v.id) ?? {} };
-    });
+    }`;
+    return Number((this.#db.prepare(sql).get(...args) as Row).n);
   }
 
   /**

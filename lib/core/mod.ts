@@ -33,6 +33,7 @@ export {
   fileSize,
   openAtomic,
   pathExists,
+  pathExistsSync,
   removeStaleTemps,
   sha256Bytes,
   sha256File,
@@ -69,6 +70,7 @@ export {
   type StepRecord,
   STEPS,
   type StepState,
+  type VideoFilter,
   type VideoRow,
   type VideoStatus,
   type VideoStepRow,
@@ -76,7 +78,7 @@ export {
 export { type ClassStates, type StagedDuplicate, StagedRows } from "./staged_rows.ts";
 export { openStep, type StepContext, type StepSummary } from "./step_context.ts";
 export { Progress, ProgressBoard, stderrProgressBoard } from "./progress.ts";
-export { BoundedQueue, mapConcurrent } from "./concurrency.ts";
+export { BoundedQueue, forEachConcurrent, mapConcurrent } from "./concurrency.ts";
 export {
   float16ToFloat32,
   float32ToFloat16,

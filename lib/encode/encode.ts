@@ -12,7 +12,7 @@ import {
   type Manifest,
   type NpyArray,
   openStep,
-  pathExists,
+  pathExistsSync,
   Progress,
   readNpy,
   type RunConfig,
@@ -31,7 +31,7 @@ import {
   type ResolvedModel,
   resolveModel,
 } from "../model/mod.ts";
-import { type FramePack, pendingVideos } from "../video/mod.ts";
+import { type FramePack, pendingFilter } from "../video/mod.ts";
 
 /** Embedding dtypes on disk. */
 export type EmbeddingOutputDtype = "float16" | "float32";
@@ -173,17 +173,17 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
   const ctx = await openStep(opts.work);
   try {
     const m = ctx.manifest;
-    await forgetDroppedFrames(m);
+    forgetDroppedFrames(m);
     const enc = await openEncoderFor(m, ctx.layout.root, opts);
     try {
       const alreadyDone = m.counts("encode").done;
-      const todo = pendingVideos(m, "encode", opts.retryFailed ?? false);
-      const progress = new Progress("encode", todo.length, {
+      const todo = pendingFilter("encode", opts.retryFailed ?? false);
+      const progress = new Progress("encode", m.countVideos(todo), {
         extraUnit: "frames",
         quiet: opts.quiet,
       });
       const r = await encodeFramePacks(
-        readFramePacks(m, todo),
+        readFramePacks(m, m.eachVideo(todo)),
         enc,
         m,
         ctx.layout.emb,
@@ -343,12 +343,13 @@ export async function dropFrames(m: Manifest, framesDir: string, videoId: string
  * hand, e.g. after shard named it damaged) goes back to pending, so this run encodes it again.
  * @param m the manifest
  */
-export async function forgetDroppedFrames(m: Manifest): Promise<void> {
-  for (const v of m.videos({ step: "encode", state: "done" })) {
+export function forgetDroppedFrames(m: Manifest): void {
+  // a page at a time, and sync checks: 645k awaited stats on a no-op rerun cost more
+  for (const v of m.eachVideo({ step: "encode", state: "done" })) {
     const frames = v.steps.sample?.path;
-    if (frames && !(await pathExists(frames))) m.dropOutput("sample", v.id);
+    if (frames && !pathExistsSync(frames)) m.dropOutput("sample", v.id);
     const emb = v.steps.encode?.path;
-    if (emb && !(await pathExists(emb))) m.markPending("encode", v.id);
+    if (emb && !pathExistsSync(emb)) m.markPending("encode", v.id);
   }
 }
 
@@ -360,7 +361,7 @@ export async function forgetDroppedFrames(m: Manifest): Promise<void> {
  */
 export async function* readFramePacks(
   m: Manifest,
-  videos: VideoStatus[],
+  videos: Iterable<VideoStatus>,
 ): AsyncGenerator<FramePack> {
   for (const v of videos) {
     const path = v.steps.sample?.path ?? "";

@@ -6,11 +6,12 @@
  */
 import {
   BoundedQueue,
-  mapConcurrent,
+  forEachConcurrent,
   openStep,
   Progress,
   readNpy,
   type StepSummary,
+  type VideoFilter,
 } from "../core/mod.ts";
 import {
   dropFrames,
@@ -78,7 +79,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
   try {
     const sandbox = await prepareDecoding(opts, ctx.layout.root);
     const m = ctx.manifest;
-    await forgetDroppedFrames(m);
+    forgetDroppedFrames(m);
     m.applyConfig(await sampleConfig(opts), ctx.layout.root);
     const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, work: opts.work });
     try {
@@ -86,13 +87,18 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       const encodedBefore = m.counts("encode").done;
       const retry = opts.retryFailed ?? false;
       // everything downloaded and not encoded; videos that failed to decode are retried on request
-      const todo = m.videos({ step: "encode", state: "pending", after: "download" })
-        .filter((v) => retry || v.steps.sample?.state !== "failed");
-      const decodeProgress = new Progress("decode", todo.length, {
+      const todo: VideoFilter = {
+        step: "encode",
+        state: "pending",
+        after: "download",
+        notFailed: retry ? undefined : "sample",
+      };
+      const total = m.countVideos(todo);
+      const decodeProgress = new Progress("decode", total, {
         extraUnit: "frames",
         quiet: opts.quiet,
       });
-      const encodeProgress = new Progress("encode", todo.length, {
+      const encodeProgress = new Progress("encode", total, {
         extraUnit: "frames",
         quiet: opts.quiet,
       });
@@ -102,7 +108,8 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       let stopped = false;
       const producer = (async () => {
         try {
-          await mapConcurrent(todo, opts.jobs ?? navigator.hardwareConcurrency, async (v) => {
+          const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+          await forEachConcurrent(m.eachVideo(todo), jobs, async (v) => {
             if (stopped) return;
             let pack: FramePack | undefined;
             const kept = v.steps.sample?.state === "done" ? v.steps.sample.path : null;

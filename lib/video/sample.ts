@@ -7,12 +7,13 @@ import { join } from "node:path";
 import {
   CLIP_SIZE,
   DecodeError,
+  forEachConcurrent,
   type Manifest,
-  mapConcurrent,
   openStep,
   Progress,
   sha256Bytes,
   type StepSummary,
+  type VideoFilter,
   type VideoStatus,
   writeFileAtomic,
   writeNpy,
@@ -109,13 +110,14 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
     const m = ctx.manifest;
     m.applyConfig(await sampleConfig(opts), ctx.layout.root);
     const alreadyDone = m.counts("sample").done;
-    const todo = pendingVideos(m, "sample", opts.retryFailed ?? false);
-    const progress = new Progress("sample", todo.length, {
+    const todo = pendingFilter("sample", opts.retryFailed ?? false);
+    const progress = new Progress("sample", m.countVideos(todo), {
       extraUnit: "frames",
       quiet: opts.quiet,
     });
     let done = 0, frames = 0;
-    await mapConcurrent(todo, opts.jobs ?? navigator.hardwareConcurrency, async (v) => {
+    const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+    await forEachConcurrent(m.eachVideo(todo), jobs, async (v) => {
       const pack = await decodeVideo(m, v, { ...opts, sandbox });
       if (pack) {
         await storeFramePack(m, ctx.layout.frames, pack);
@@ -139,7 +141,19 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
 }
 
 /**
- * Videos a step still has to do: its predecessor done, itself pending (or failed, on retry).
+ * Which videos a step still has to do: its predecessor done, itself pending (or failed, on
+ * retry). Walk them with `Manifest#eachVideo` and count them with `Manifest#countVideos`.
+ * @param step `sample` (after download) or `encode` (after sample)
+ * @param retryFailed include videos that failed this step before
+ * @returns the filter
+ */
+export function pendingFilter(step: "sample" | "encode", retryFailed: boolean): VideoFilter {
+  const after = step === "sample" ? "download" : "sample";
+  return { step, states: retryFailed ? ["pending", "failed"] : ["pending"], after };
+}
+
+/**
+ * Videos a step still has to do, all at once (see {@linkcode pendingFilter} to walk them).
  * @param m the manifest
  * @param step `sample` (after download) or `encode` (after sample)
  * @param retryFailed include videos that failed this step before
@@ -150,12 +164,7 @@ export function pendingVideos(
   step: "sample" | "encode",
   retryFailed: boolean,
 ): VideoStatus[] {
-  const after = step === "sample" ? "download" : "sample";
-  const pending = m.videos({ step, state: "pending", after });
-  if (!retryFailed) return pending;
-  return [...pending, ...m.videos({ step, state: "failed", after })].sort((a, b) =>
-    a.id < b.id ? -1 : a.id > b.id ? 1 : 0
-  );
+  return m.videos(pendingFilter(step, retryFailed));
 }
 
 /**
