@@ -144,6 +144,7 @@ export function resizeBicubicPillow(
   let mid: Uint8Array;
   if (dstWidth !== width) {
     const h = taps(width, dstWidth, win.x, win.width);
+    const weights = h.weights;
     mid = new Uint8Array(rows * rowLen);
     for (let r = 0; r < rows; r++) {
       const srow = (rowFirst + r) * width * channels;
@@ -152,13 +153,14 @@ export function resizeBicubicPillow(
         const wBase = d * h.ksize, n = h.count[d];
         const s0 = srow + h.first[d] * channels;
         if (channels === 3) {
-          // RGB, the common case: three sums in one sweep over the taps
+          // RGB, the common case: three sums in one sweep over the taps, in int32 as Pillow's
+          // are (a byte times a 22-bit weight, and every partial sum, stays below 2³¹)
           let s0r = HALF, s0g = HALF, s0b = HALF;
           for (let x = 0, p = s0; x < n; x++, p += 3) {
-            const w = h.weights[wBase + x];
-            s0r += src[p] * w;
-            s0g += src[p + 1] * w;
-            s0b += src[p + 2] * w;
+            const w = weights[wBase + x];
+            s0r = (s0r + Math.imul(src[p], w)) | 0;
+            s0g = (s0g + Math.imul(src[p + 1], w)) | 0;
+            s0b = (s0b + Math.imul(src[p + 2], w)) | 0;
           }
           const o = drow + d * 3;
           mid[o] = clip8(s0r);
@@ -168,7 +170,7 @@ export function resizeBicubicPillow(
         }
         for (let ch = 0; ch < channels; ch++) {
           let ss = HALF;
-          for (let x = 0; x < n; x++) ss += src[s0 + x * channels + ch] * h.weights[wBase + x];
+          for (let x = 0; x < n; x++) ss += src[s0 + x * channels + ch] * weights[wBase + x];
           mid[drow + d * channels + ch] = clip8(ss);
         }
       }
@@ -182,20 +184,21 @@ export function resizeBicubicPillow(
   }
   if (!v) return mid;
 
-  // vertical pass over the window's columns, one source row at a time (sums are integers, exact
-  // in float64, so the order of additions does not matter)
+  // vertical pass over the window's columns, one source row at a time, in int32 (the sums are
+  // Pillow's: bounded as in the horizontal pass, so the order of additions does not matter)
   const out = new Uint8Array(win.height * rowLen);
-  const acc = new Float64Array(rowLen);
+  const vw = v.weights;
   for (let d = 0; d < win.height; d++) {
     const wBase = d * v.ksize, n = v.count[d];
     const r0 = (v.first[d] - rowFirst) * rowLen;
-    acc.fill(HALF);
-    for (let y = 0; y < n; y++) {
-      const w = v.weights[wBase + y], base = r0 + y * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] += mid[base + i] * w;
-    }
     const orow = d * rowLen;
-    for (let i = 0; i < rowLen; i++) out[orow + i] = clip8(acc[i]);
+    for (let i = 0; i < rowLen; i++) {
+      let sum = HALF;
+      for (let y = 0, p = r0 + i; y < n; y++, p += rowLen) {
+        sum = (sum + Math.imul(mid[p], vw[wBase + y])) | 0;
+      }
+      out[orow + i] = clip8(sum);
+    }
   }
   return out;
 }
