@@ -192,6 +192,19 @@ export function resizeBicubicPillow(
     const wBase = d * v.ksize, n = v.count[d];
     const r0 = (v.first[d] - rowFirst) * rowLen;
     const orow = d * rowLen;
+    if (n === 5) {
+      // five taps: any shrink of 256 rows (the short side of prepared Kinetics copies) to 224;
+      // the rows and weights held in registers
+      const w0 = vw[wBase], w1 = vw[wBase + 1], w2 = vw[wBase + 2], w3 = vw[wBase + 3];
+      const w4 = vw[wBase + 4];
+      const p1 = r0 + rowLen, p2 = p1 + rowLen, p3 = p2 + rowLen, p4 = p3 + rowLen;
+      for (let i = 0; i < rowLen; i++) {
+        const sum = (HALF + Math.imul(mid[r0 + i], w0) + Math.imul(mid[p1 + i], w1) +
+          Math.imul(mid[p2 + i], w2) + Math.imul(mid[p3 + i], w3) + Math.imul(mid[p4 + i], w4)) | 0;
+        out[orow + i] = clip8(sum);
+      }
+      continue;
+    }
     for (let i = 0; i < rowLen; i++) {
       let sum = HALF;
       for (let y = 0, p = r0 + i; y < n; y++, p += rowLen) {
