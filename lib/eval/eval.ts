@@ -50,13 +50,13 @@ import {
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import {
-  type CentreFrames,
   type ClipPooling,
   meanPooledFeature,
   readClipFeatures,
   readFrameCensus,
   readShardSplits,
   readVideoBatches,
+  writeClipFeatures,
 } from "./features.ts";
 import {
   classBreakdown,
@@ -240,6 +240,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
           split,
           trainTars,
           evalTars,
+          join(outDir, `.probe_train_${p}.f32`),
           log,
         );
         if (p === "centre") report.linearProbe = section;
@@ -487,6 +488,28 @@ async function runLinearProbe(
   split: Split,
   trainTars: string[],
   evalTars: string[],
+  featureFile: string,
+  log: (line: string) => void,
+): Promise<{ section: LinearProbeSection; probe: LinearProbe; classes: string[] }> {
+  try {
+    return await fitAndScore(opts, pooling, split, trainTars, evalTars, featureFile, log);
+  } finally {
+    await Deno.remove(featureFile).catch(() => {});
+  }
+}
+
+/**
+ * The probe of one pooling: the train features go to `featureFile` as they are read (the fit
+ * reads them back a chunk at a time), the scored split's stay in memory (a few tens of
+ * thousands of rows).
+ */
+async function fitAndScore(
+  opts: EvalOptions,
+  pooling: ClipPooling,
+  split: Split,
+  trainTars: string[],
+  evalTars: string[],
+  featureFile: string,
   log: (line: string) => void,
 ): Promise<{ section: LinearProbeSection; probe: LinearProbe; classes: string[] }> {
   const t0 = performance.now();
@@ -494,7 +517,7 @@ async function runLinearProbe(
   log(
     `linear probe: reading ${what} of ${trainTars.length} train and ${evalTars.length} ${split} shards`,
   );
-  const train = await readClipFeatures(trainTars, pooling);
+  const train = await writeClipFeatures(trainTars, pooling, featureFile);
   const scored = await readClipFeatures(evalTars, pooling);
   if (train.keys.length === 0) throw new ConfigError("linear probe: no train sample has frames");
   if (scored.keys.length > 0 && scored.dim !== train.dim) {
@@ -521,7 +544,7 @@ async function runLinearProbe(
   );
   let lastLog = performance.now();
   const probe = await trainLinearProbe(
-    { features: train.features, labels: labelsOf(train, index), dim: train.dim },
+    { path: train.path, labels: labelsOf(train, index), dim: train.dim },
     classes.length,
     {
       C,
@@ -582,7 +605,7 @@ async function runLinearProbe(
   return { section, probe, classes };
 }
 
-function labelsOf(frames: CentreFrames, index: Map<string, number>): Int32Array {
+function labelsOf(frames: { labels: string[] }, index: Map<string, number>): Int32Array {
   return Int32Array.from(frames.labels, (l) => index.get(l) ?? -1);
 }
 

@@ -155,38 +155,112 @@ export async function readClipFeatures(
   const keys: string[] = [];
   const labels: string[] = [];
   const skipped: string[] = [];
-  let dim: number | undefined;
+  let dim = 0;
   let features = new Float32Array(0);
-  for await (const s of new ShardReader([...tars])) {
-    const f = framesOf(s, dim);
-    if (f.count === 0) {
-      skipped.push(s.key);
+  for await (const r of clipFeatureRows(tars, pooling)) {
+    if (r.feature === null) {
+      skipped.push(r.key);
       continue;
     }
-    dim = f.dim;
+    dim = r.feature.length;
     const n = keys.length;
     if ((n + 1) * dim > features.length) {
       const grown = new Float32Array(Math.max(1024, 2 * (n + 1)) * dim);
       grown.set(features);
       features = grown;
     }
-    if (pooling === "mean") {
-      features.set(meanPooledFeature(f.frames, f.count, dim), n * dim);
-    } else {
-      const centre = Math.floor(f.count / 2);
-      features.set(f.frames.subarray(centre * dim, (centre + 1) * dim), n * dim);
-    }
-    keys.push(s.key);
-    labels.push(s.label);
+    features.set(r.feature, n * dim);
+    keys.push(r.key);
+    labels.push(r.label);
   }
-  return {
-    keys,
-    labels,
-    features: features.slice(0, keys.length * (dim ?? 0)),
-    dim: dim ?? 0,
-    skipped,
-  };
+  return { keys, labels, features: features.slice(0, keys.length * dim), dim, skipped };
 }
+
+/** One sample's feature (null: the sample has no frames). */
+interface ClipFeatureRow {
+  key: string;
+  label: string;
+  feature: Float32Array | null;
+}
+
+/** The feature of each sample of some shards, one at a time. */
+async function* clipFeatureRows(
+  tars: readonly string[],
+  pooling: ClipPooling,
+): AsyncGenerator<ClipFeatureRow> {
+  let dim: number | undefined;
+  for await (const s of new ShardReader([...tars])) {
+    const f = framesOf(s, dim);
+    if (f.count === 0) {
+      yield { key: s.key, label: s.label, feature: null };
+      continue;
+    }
+    dim = f.dim;
+    const feature = pooling === "mean"
+      ? meanPooledFeature(f.frames, f.count, dim)
+      : f.frames.slice(Math.floor(f.count / 2) * dim, (Math.floor(f.count / 2) + 1) * dim);
+    yield { key: s.key, label: s.label, feature };
+  }
+}
+
+/** Clip features written to a file, and what {@linkcode CentreFrames} holds besides them. */
+export interface ClipFeatureFile extends Omit<CentreFrames, "features"> {
+  /** The file: `[keys.length, dim]` float32 little-endian, row-major, nothing else. */
+  path: string;
+}
+
+/**
+ * Like {@linkcode readClipFeatures}, with the features written to a file as they are read instead
+ * of held: the linear probe's 536k × 512 training matrix is 1.1 GB.
+ * @param tars the shard files
+ * @param pooling `centre` or `mean`
+ * @param path the file to write (replaced)
+ * @returns keys, labels, width and skipped samples; the features are in `path`
+ * @throws {FormatError} naming the shard and key of a sample that does not decode
+ */
+export async function writeClipFeatures(
+  tars: readonly string[],
+  pooling: ClipPooling,
+  path: string,
+): Promise<ClipFeatureFile> {
+  const keys: string[] = [];
+  const labels: string[] = [];
+  const skipped: string[] = [];
+  let dim = 0;
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    const buf = new Uint8Array(WRITE_BUFFER);
+    let filled = 0;
+    const flush = async () => {
+      for (let off = 0; off < filled;) off += await file.write(buf.subarray(off, filled));
+      filled = 0;
+    };
+    for await (const r of clipFeatureRows(tars, pooling)) {
+      if (r.feature === null) {
+        skipped.push(r.key);
+        continue;
+      }
+      dim = r.feature.length;
+      const bytes = new Uint8Array(r.feature.buffer, r.feature.byteOffset, r.feature.byteLength);
+      if (filled + bytes.length > buf.length) await flush();
+      if (bytes.length > buf.length) {
+        for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+      } else {
+        buf.set(bytes, filled);
+        filled += bytes.length;
+      }
+      keys.push(r.key);
+      labels.push(r.label);
+    }
+    await flush();
+  } finally {
+    file.close();
+  }
+  return { path, keys, labels, dim, skipped };
+}
+
+/** Bytes gathered before a write. */
+const WRITE_BUFFER = 1 << 20;
 
 /**
  * Yields the videos of some shards in batches of at most `maxFrames` frames (a longer video comes

@@ -60,6 +60,24 @@ export interface ProbeDataset {
   dim: number;
 }
 
+/**
+ * Training features kept in a file instead of memory (written by `writeClipFeatures`): the probe
+ * reads them a chunk of rows at a time on every pass, so its memory does not grow with the
+ * training set (536k × 512 float32 is 1.1 GB; a pass reads it back from the page cache in a
+ * fraction of the time the graph takes over it).
+ */
+export interface ProbeFeatureFile {
+  /** `[n, dim]` float32 rows, row-major, little-endian, nothing else. */
+  path: string;
+  /** `[n]` class indices in `0..numClasses-1`. */
+  labels: Int32Array;
+  /** Feature width. */
+  dim: number;
+}
+
+/** A training set in memory or in a file. */
+export type ProbeTrainingSet = ProbeDataset | ProbeFeatureFile;
+
 /** Options of {@linkcode trainLinearProbe}. */
 export interface LinearProbeOptions {
   /** Inverse regularisation strength (default 0.316). */
@@ -117,10 +135,11 @@ export interface LinearProbe {
   seconds: number;
 }
 
-/** A chunk of training rows as the graph takes them. */
+/** A chunk of training rows as the graph takes them (`x` null: read from the file each pass). */
 interface TrainChunk {
   rows: number;
-  x: ort.Tensor;
+  start: number;
+  x: ort.Tensor | null;
   y: ort.Tensor;
 }
 
@@ -187,7 +206,10 @@ function defaultChunkRows(k: number): number {
   return Math.max(256, Math.floor((8 << 20) / 4 / Math.max(1, k)));
 }
 
-/** Copies rows `[start, start+rows)` minus `shift` with a ones column appended: `[rows, D+1]`. */
+/**
+ * Copies rows `[start, start+rows)` of `features` minus `shift` with a ones column appended:
+ * `[rows, D+1]`.
+ */
 function withOnes(
   features: Float32Array,
   dim: number,
@@ -195,36 +217,97 @@ function withOnes(
   rows: number,
   shift?: Float64Array,
 ): Float32Array {
-  const d1 = dim + 1;
-  const out = new Float32Array(rows * d1);
-  for (let r = 0; r < rows; r++) {
-    const src = (start + r) * dim;
-    if (shift) {
-      for (let j = 0; j < dim; j++) out[r * d1 + j] = features[src + j] - shift[j];
-    } else {
-      out.set(features.subarray(src, src + dim), r * d1);
-    }
-    out[r * d1 + dim] = 1;
-  }
-  return out;
+  const src = features.subarray(start * dim, (start + rows) * dim);
+  return withOnesInto(new Float32Array(rows * (dim + 1)), src, dim, rows, shift);
 }
 
-/** The mean of each feature, in float64. */
-function featureMean(data: ProbeDataset): Float64Array {
-  const n = data.labels.length;
-  const mean = new Float64Array(data.dim);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < data.dim; j++) mean[j] += data.features[i * data.dim + j];
+/** Writes `rows` rows of `src` minus `shift`, each with a 1 appended, into `out`. */
+function withOnesInto(
+  out: Float32Array,
+  src: Float32Array,
+  dim: number,
+  rows: number,
+  shift?: Float64Array,
+): Float32Array {
+  const d1 = dim + 1;
+  const x = out.subarray(0, rows * d1);
+  for (let r = 0; r < rows; r++) {
+    const from = r * dim;
+    if (shift) {
+      for (let j = 0; j < dim; j++) x[r * d1 + j] = src[from + j] - shift[j];
+    } else {
+      x.set(src.subarray(from, from + dim), r * d1);
+    }
+    x[r * d1 + dim] = 1;
   }
-  for (let j = 0; j < data.dim; j++) mean[j] /= Math.max(1, n);
+  return x;
+}
+
+/** The mean of each feature, in float64 (summed in row order, from memory or the file). */
+function featureMean(data: ProbeTrainingSet, chunkRows: number): Float64Array {
+  const n = data.labels.length, D = data.dim;
+  const mean = new Float64Array(D);
+  const rows = new RowReader(data, Math.min(chunkRows, Math.max(1, n)));
+  try {
+    for (let start = 0; start < n; start += chunkRows) {
+      const count = Math.min(chunkRows, n - start);
+      const x = rows.read(start, count);
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < D; j++) mean[j] += x[i * D + j];
+      }
+    }
+  } finally {
+    rows.close();
+  }
+  for (let j = 0; j < D; j++) mean[j] /= Math.max(1, n);
   return mean;
 }
 
-function checkDataset(data: ProbeDataset, what: string): number {
+/** Rows of a training set, from memory or read from its file into one reused buffer. */
+class RowReader {
+  #data: ProbeTrainingSet;
+  #file: Deno.FsFile | null = null;
+  #buf: Float32Array | null = null;
+
+  constructor(data: ProbeTrainingSet, maxRows: number) {
+    this.#data = data;
+    if ("path" in data) {
+      this.#file = Deno.openSync(data.path, { read: true });
+      this.#buf = new Float32Array(maxRows * data.dim);
+    }
+  }
+
+  /** Rows `[start, start + count)`, valid until the next read. */
+  read(start: number, count: number): Float32Array {
+    const D = this.#data.dim;
+    if (!("path" in this.#data)) {
+      return this.#data.features.subarray(start * D, (start + count) * D);
+    }
+    const out = this.#buf!.subarray(0, count * D);
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    this.#file!.seekSync(start * D * 4, Deno.SeekMode.Start);
+    for (let off = 0; off < bytes.length;) {
+      const n = this.#file!.readSync(bytes.subarray(off));
+      if (n === null || n === 0) {
+        throw new RangeError(`${this.#data.path}: ends before row ${start + count}`);
+      }
+      off += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    this.#file?.close();
+    this.#file = null;
+  }
+}
+
+function checkDataset(data: ProbeTrainingSet, what: string): number {
   const n = data.labels.length;
-  if (data.dim <= 0 || data.features.length !== n * data.dim) {
+  const values = "path" in data ? Deno.statSync(data.path).size / 4 : data.features.length;
+  if (data.dim <= 0 || values !== n * data.dim) {
     throw new RangeError(
-      `${what}: ${data.features.length} feature values for ${n} samples of width ${data.dim}`,
+      `${what}: ${values} feature values for ${n} samples of width ${data.dim}`,
     );
   }
   return n;
@@ -238,6 +321,9 @@ function checkDataset(data: ProbeDataset, what: string): number {
 export class ProbeObjective {
   readonly #session: ort.InferenceSession;
   readonly #chunks: TrainChunk[];
+  /** Where chunks without `x` are read from, with the shift and a buffer for the graph's rows. */
+  readonly #rows: { reader: RowReader; shift?: Float64Array; x: Float32Array } | null;
+  readonly #dim: number;
   readonly #w32: Float32Array;
   readonly #wTensor: ort.Tensor;
   readonly #penalised: number;
@@ -251,6 +337,7 @@ export class ProbeObjective {
     session: ort.InferenceSession,
     provider: ProviderName,
     chunks: TrainChunk[],
+    rows: { reader: RowReader; shift?: Float64Array; x: Float32Array } | null,
     dim: number,
     numClasses: number,
     C: number,
@@ -258,6 +345,8 @@ export class ProbeObjective {
     this.#session = session;
     this.provider = provider;
     this.#chunks = chunks;
+    this.#rows = rows;
+    this.#dim = dim;
     this.size = (dim + 1) * numClasses;
     this.#w32 = new Float32Array(this.size);
     this.#wTensor = new (ortRuntime().Tensor)("float32", this.#w32, [dim + 1, numClasses]);
@@ -267,14 +356,15 @@ export class ProbeObjective {
 
   /**
    * Prepares the training set and opens the graph.
-   * @param train features and labels (every label in `0..numClasses-1`)
+   * @param train features and labels (every label in `0..numClasses-1`), in memory (copied once
+   *   into graph-ready chunks) or in a file (read a chunk at a time on every pass)
    * @param numClasses K
    * @param opts C, providers, threads, rows per graph run; `shift` is subtracted from every
    *   feature row (the centring of {@linkcode LinearProbeOptions.centre})
    * @returns the objective
    */
   static async open(
-    train: ProbeDataset,
+    train: ProbeTrainingSet,
     numClasses: number,
     opts: LinearProbeOptions & { shift?: Float64Array } = {},
   ): Promise<ProbeObjective> {
@@ -297,19 +387,28 @@ export class ProbeObjective {
       source: "the linear probe graph",
     });
     const chunkRows = opts.chunkRows ?? defaultChunkRows(K);
+    const inFile = "path" in train;
     const chunks: TrainChunk[] = [];
     for (let start = 0; start < n; start += chunkRows) {
       const rows = Math.min(chunkRows, n - start);
-      const x = withOnes(train.features, D, start, rows, opts.shift);
+      const x = inFile ? null : withOnes(train.features, D, start, rows, opts.shift);
       const y = new BigInt64Array(rows);
       for (let r = 0; r < rows; r++) y[r] = BigInt(train.labels[start + r]);
       chunks.push({
         rows,
-        x: new (ortRuntime().Tensor)("float32", x, [rows, d1]),
+        start,
+        x: x === null ? null : new (ortRuntime().Tensor)("float32", x, [rows, d1]),
         y: new (ortRuntime().Tensor)("int64", y, [rows]),
       });
     }
-    return new ProbeObjective(session, provider, chunks, D, K, C);
+    const rows = inFile
+      ? {
+        reader: new RowReader(train, chunkRows),
+        shift: opts.shift,
+        x: new Float32Array(Math.min(chunkRows, n) * d1),
+      }
+      : null;
+    return new ProbeObjective(session, provider, chunks, rows, D, K, C);
   }
 
   /**
@@ -324,7 +423,7 @@ export class ProbeObjective {
     grad.fill(0);
     let loss = 0;
     for (const c of this.#chunks) {
-      const out = await this.#session.run({ x: c.x, y: c.y, w: this.#wTensor });
+      const out = await this.#session.run({ x: c.x ?? this.#read(c), y: c.y, w: this.#wTensor });
       loss += Number((out.loss.data as Float64Array)[0]);
       const g = out.grad.data as Float32Array;
       for (let i = 0; i < g.length; i++) grad[i] += g[i];
@@ -340,21 +439,32 @@ export class ProbeObjective {
     return loss + 0.5 * invC * sq;
   }
 
-  /** Frees the session. */
+  /** A file-backed chunk's rows, shifted and with the ones column, in the reused buffer. */
+  #read(c: TrainChunk): ort.Tensor {
+    const { reader, shift, x } = this.#rows!;
+    const D = this.#dim;
+    const raw = reader.read(c.start, c.rows);
+    const out = withOnesInto(x, raw, D, c.rows, shift);
+    return new (ortRuntime().Tensor)("float32", out, [c.rows, D + 1]);
+  }
+
+  /** Frees the session (and closes the features' file). */
   async release(): Promise<void> {
+    this.#rows?.reader.close();
     await this.#session.release();
   }
 }
 
 /**
  * Fits the probe: multinomial logistic regression with L2 penalty, L-BFGS from zero weights.
- * @param train training features and labels (every label in `0..numClasses-1`)
+ * @param train training features and labels (every label in `0..numClasses-1`), in memory or
+ *   in a file ({@linkcode ProbeFeatureFile}: the memory used stays the same for any size)
  * @param numClasses K
  * @param opts C, iteration cap, tolerances, providers
  * @returns the fitted probe with its objective, iterations and stopping reason
  */
 export async function trainLinearProbe(
-  train: ProbeDataset,
+  train: ProbeTrainingSet,
   numClasses: number,
   opts: LinearProbeOptions = {},
 ): Promise<LinearProbe> {
@@ -364,7 +474,9 @@ export async function trainLinearProbe(
   const C = opts.C ?? DEFAULT_PROBE_C;
   const K = numClasses;
   const D = train.dim;
-  const shift = opts.centre ?? true ? featureMean(train) : undefined;
+  const shift = opts.centre ?? true
+    ? featureMean(train, opts.chunkRows ?? defaultChunkRows(K))
+    : undefined;
   const objective = await ProbeObjective.open(train, K, { ...opts, shift });
   try {
     const res = await minimizeLbfgs(

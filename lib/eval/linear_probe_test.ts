@@ -195,3 +195,31 @@ Deno.test("topKIndices ranks best first and breaks ties by the lower index", () 
   ]);
   assertEquals(topKIndices(scores, 3, 4, 3), Int32Array.from([1, 2, 3, 0, 1, 2, 1, 3, 2]));
 });
+
+Deno.test("linear probe: features in a file give the same fit as in memory, a chunk of rows at a time", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { features, labels, dim } = makeProblem(700, 5, 12, 3);
+    const path = join(dir, "train.f32");
+    await Deno.writeFile(
+      path,
+      new Uint8Array(features.buffer, features.byteOffset, features.byteLength),
+    );
+    // small chunks, so that the file is read in many pieces on every pass
+    const opts = { providers: ["cpu" as const], chunkRows: 64 };
+    const inMemory = await trainLinearProbe({ features, labels, dim }, 5, opts);
+    const fromFile = await trainLinearProbe({ path, labels, dim }, 5, opts);
+    assert(inMemory.iterations > 3, `${inMemory.iterations} iterations`);
+    assertEquals(fromFile.weights, inMemory.weights);
+    assertEquals(fromFile.objective, inMemory.objective);
+    assertEquals(fromFile.iterations, inMemory.iterations);
+    // a file that does not hold n × dim values is refused before any work
+    await Deno.writeFile(path, new Uint8Array(4 * (700 * 12 - 1)));
+    await assertRejects(
+      () => trainLinearProbe({ path, labels, dim }, 5, opts),
+      "8399 feature values for 700 samples of width 12",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -19,6 +19,7 @@
  */
 export {
   type CentreFrames,
+  type ClipFeatureFile,
   type ClipPooling,
   type EvalVideo,
   type FrameCensus,
@@ -29,6 +30,7 @@ export {
   readShardSplits,
   readVideoBatches,
   type ShardSplits,
+  writeClipFeatures,
 } from "./features.ts";
 export { topKAccuracy, topKIndices, type TopKScore } from "./top_k.ts";
 export {
@@ -64,8 +66,10 @@ export {
   type LinearProbeOptions,
   predictLinearProbe,
   type ProbeDataset,
+  type ProbeFeatureFile,
   type ProbePredictOptions,
   type ProbeScore,
+  type ProbeTrainingSet,
   scoreLinearProbe,
   trainLinearProbe,
 } from "./linear_probe.ts";
