@@ -74,6 +74,10 @@ await runTask({
         "softmax mean for zero-shot) | mean (L2-normalised mean of the frames, both) | all " +
         "(both, side by side)",
     },
+    force: {
+      type: "boolean",
+      help: "evaluate again even when the reports were made from these shards and settings",
+    },
     quiet: { type: "boolean", help: "no progress lines" },
   },
 }, async (values) => {
@@ -95,6 +99,7 @@ await runTask({
     providers: parseProviders(stringFlag(values, "providers") ?? "cuda,cpu"),
     card: stringFlag(values, "card"),
     pool: stringFlag(values, "pool") as EvalPooling,
+    force: values.force === true,
     log: values.quiet === true ? () => {} : undefined,
   });
   // the per-class and frames tables are in the reports

@@ -38,7 +38,9 @@
  */
 import {
   ConfigError,
+  KINEMBED_VERSION,
   parseSplitName,
+  pathExists,
   type RunConfig,
   type Split,
   SPLITS,
@@ -132,6 +134,11 @@ export interface EvalOptions {
    * both), `all` (both, side by side).
    */
   pool?: EvalPooling;
+  /**
+   * Evaluate again even when the reports in the output folder were made from the same shards
+   * with the same settings (by default such a rerun reads them back and does nothing).
+   */
+  force?: boolean;
   /** Progress lines (default: to stderr). */
   log?: (line: string) => void;
 }
@@ -144,6 +151,8 @@ export interface EvalResult {
   files: EvalReportFiles;
   /** Samples left out, each named (also in the report). */
   problems: EvalProblem[];
+  /** True when the reports were up to date and read back instead of made. */
+  upToDate?: boolean;
 }
 
 /** Code-point order, as NumPy's `np.unique` sorts label strings (scikit-learn's `classes_`). */
@@ -184,6 +193,22 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   }
   const poolings: ClipPooling[] = pool === "all" ? ["centre", "mean"] : [pool];
   const splits = await readShardSplits(shardsDir);
+  const inputs = await evalInputs(opts, shardsDir, splits, {
+    split,
+    pool,
+    zeroShot: wantZeroShot,
+    linearProbe: wantProbe,
+  });
+  if (!opts.force) {
+    const done = await upToDateReports(outDir, inputs);
+    if (done) {
+      log(
+        `eval: nothing to do: ${done.files.json} was made from these shards with these ` +
+          "settings (--force to evaluate again)",
+      );
+      return done;
+    }
+  }
   const createdAt = new Date().toISOString();
   const report: EvalReport = {
     createdAt,
@@ -191,6 +216,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     notRun: {},
     problems: [],
     pool,
+    inputs,
   };
   const cardPath = opts.card ?? defaultCardPath;
   const cardText = await readCard(cardPath);
@@ -268,6 +294,70 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
 }
 
 export { evaluate as eval };
+
+/**
+ * A fingerprint of everything an evaluation depends on: the shards (splits.csv, and each tar's
+ * name, size and modification time), the text model, class list, templates and card, the
+ * settings, and this version of kinembed.
+ */
+async function evalInputs(
+  opts: EvalOptions,
+  shardsDir: string,
+  splits: Partial<Record<Split, string[]>>,
+  chosen: { split: Split; pool: string; zeroShot: boolean; linearProbe: boolean },
+): Promise<string> {
+  const fileId = async (path: string | undefined) => {
+    if (path === undefined) return null;
+    const info = await Deno.stat(path).catch(() => null);
+    return info === null ? path : [resolve(path), info.size, info.mtime?.getTime() ?? null];
+  };
+  const tars: unknown[] = [];
+  for (const sp of SPLITS) for (const t of splits[sp] ?? []) tars.push([sp, await fileId(t)]);
+  const doc = {
+    version: KINEMBED_VERSION,
+    splitsCsv: await Deno.readTextFile(join(shardsDir, "splits.csv")).catch(() => null),
+    tars,
+    textModel: chosen.zeroShot ? await fileId(opts.textModel) : null,
+    classes: await fileId(opts.classes),
+    templates: await fileId(opts.templates),
+    card: await fileId(opts.card ?? defaultCardPath),
+    settings: {
+      ...chosen,
+      C: opts.C ?? DEFAULT_PROBE_C,
+      maxIter: opts.maxIter ?? DEFAULT_PROBE_MAX_ITER,
+      providers: opts.providers ?? null,
+      threads: opts.threads ?? null,
+    },
+  };
+  return createHash("sha256").update(JSON.stringify(doc)).digest("hex");
+}
+
+/** The reports in `dir` when they were made from these inputs and all their files are there. */
+async function upToDateReports(dir: string, inputs: string): Promise<EvalResult | null> {
+  const files = {
+    json: join(dir, "eval.json"),
+    markdown: join(dir, "eval.md"),
+    html: join(dir, "eval.html"),
+  };
+  let report: EvalReport;
+  try {
+    report = JSON.parse(await Deno.readTextFile(files.json));
+  } catch {
+    return null;
+  }
+  if (report.inputs !== inputs) return null;
+  const a = report.artefacts ?? {};
+  const wanted = [
+    files.markdown,
+    files.html,
+    a.textEmbeddings,
+    a.textEmbeddingsInfo,
+    ...(a.probeWeights ?? []),
+    ...(a.probeInfo ?? []),
+  ].filter((p): p is string => typeof p === "string");
+  for (const p of wanted) if (!(await pathExists(p))) return null;
+  return { report, files, problems: report.problems ?? [], upToDate: true };
+}
 
 async function readCard(path: string): Promise<string> {
   try {

@@ -222,6 +222,38 @@ Deno.test("eval on a shard dir: unknown labels named, unseen classes wrong, prob
     assertEquals(lp.perClass.find((c) => c.name === "not a kinetics class")?.top1, 0);
     assertEquals(probeOnly.files.json, join(dir, "reports", "eval.json"));
 
+    // A rerun with the same shards and settings reads the reports back and says so; a changed
+    // setting, a touched tar, a removed artefact or --force evaluates again.
+    const lines: string[] = [];
+    const probeRun = (more: { C?: number; force?: boolean } = {}) =>
+      evaluate({
+        shards,
+        out: join(dir, "reports"),
+        linearProbe: true,
+        providers: ["cpu"],
+        log: (l) => lines.push(l),
+        ...more,
+      });
+    const again = await probeRun();
+    assertEquals(again.upToDate, true);
+    assertEquals(again.report.createdAt, probeOnly.report.createdAt);
+    assertEquals(again.report.linearProbe, lp);
+    assert(lines.some((l) => l.includes("nothing to do")), lines.join("\n"));
+    const fresh = async (r: Promise<{ upToDate?: boolean; report: { createdAt: string } }>) => {
+      const got = await r;
+      assertEquals(got.upToDate, undefined);
+      return got.report.createdAt;
+    };
+    await fresh(probeRun({ force: true }));
+    await fresh(probeRun({ C: 1 }));
+    assertEquals((await probeRun({ C: 1 })).upToDate, true);
+    const tar = join(shards, "ds_000000.tar");
+    await Deno.utime(tar, new Date(), new Date(Date.now() + 5000));
+    await fresh(probeRun({ C: 1 }));
+    await Deno.remove(join(dir, "reports", "probe_centre.npy"));
+    await fresh(probeRun({ C: 1 }));
+    assertEquals((await probeRun({ C: 1 })).upToDate, true);
+
     const zeroShot = await evaluate({
       shards,
       out: join(dir, "reports2"),

@@ -153,6 +153,11 @@ export interface EvalReport {
   pooled?: { zeroShot?: ZeroShotSection; linearProbe?: LinearProbeSection };
   /** Files written for use elsewhere. */
   artefacts?: EvalArtefacts;
+  /**
+   * Fingerprint of the shards, models, lists and settings the report was made from: a rerun with
+   * the same fingerprint reads the report back instead of evaluating again.
+   */
+  inputs?: string;
 }
 
 /**
