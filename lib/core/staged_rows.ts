@@ -81,7 +81,8 @@ export class StagedRows {
         time_start REAL NOT NULL, time_end REAL NOT NULL, source TEXT,
         file INTEGER NOT NULL, line INTEGER, picked INTEGER NOT NULL DEFAULT 1
       ) WITHOUT ROWID;`);
-    // rows kept in id order, no rowid: the table is its own id index, and half the size
+    // WITHOUT ROWID: the rows are kept in id order, so the table is its own id index (half the
+    // size of a rowid table with a separate index on id)
   }
 
   /** Runs writes as one transaction (deferred: the staged table is this connection's alone). */
@@ -101,9 +102,9 @@ export class StagedRows {
 
   /**
    * Stages rows in one transaction: `fill` adds them (it may await reads in between; nothing
-   * else writes on this connection meanwhile), then the last batch is written and committed.
-   * One commit instead of one per batch: each commit writes the temp file's dirty pages.
-   * @param fill adds the rows
+   * else writes on this connection meanwhile), then the per-class index is built and all is
+   * committed at once (a commit per row would write the temp file's dirty pages each time).
+   * @param fill adds the rows with `add`
    */
   async load(fill: () => Promise<void>): Promise<void> {
     this.#db.exec("BEGIN");
@@ -147,12 +148,13 @@ export class StagedRows {
       this.#fileIndex.set(file, f);
     }
     const r = row;
+    // one row a statement, its `changes` saying whether the id was new: a batched insert would
+    // need a lookup of its ids first, which costs more
     const insert = () =>
       this.#stmt(
         `INSERT OR IGNORE INTO staged(id, split, label, youtube_id, time_start, time_end, source,
            file, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(r.id, r.split, r.label, r.youtubeId, r.timeStart, r.timeEnd, r.source, f, line).changes;
-    // one row a statement: a batched insert needs a lookup of its ids first, which costs more
     if (Number(this.#loading ? insert() : this.#write(insert)) === 1) {
       this.#count++;
       return;
