@@ -199,16 +199,8 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     zeroShot: wantZeroShot,
     linearProbe: wantProbe,
   });
-  if (!opts.force) {
-    const done = await upToDateReports(outDir, inputs);
-    if (done) {
-      log(
-        `eval: nothing to do: ${done.files.json} was made from these shards with these ` +
-          "settings (--force to evaluate again)",
-      );
-      return done;
-    }
-  }
+  const done = opts.force ? null : await upToDateReports(outDir, inputs, log);
+  if (done) return done;
   const createdAt = new Date().toISOString();
   const report: EvalReport = {
     createdAt,
@@ -332,8 +324,15 @@ async function evalInputs(
   return createHash("sha256").update(JSON.stringify(doc)).digest("hex");
 }
 
-/** The reports in `dir` when they were made from these inputs and all their files are there. */
-async function upToDateReports(dir: string, inputs: string): Promise<EvalResult | null> {
+/**
+ * The reports in `dir` when they were made from these inputs and all their files are there (and
+ * a line saying so), else null.
+ */
+async function upToDateReports(
+  dir: string,
+  inputs: string,
+  log: (line: string) => void,
+): Promise<EvalResult | null> {
   const files = {
     json: join(dir, "eval.json"),
     markdown: join(dir, "eval.md"),
@@ -356,6 +355,10 @@ async function upToDateReports(dir: string, inputs: string): Promise<EvalResult 
     ...(a.probeInfo ?? []),
   ].filter((p): p is string => typeof p === "string");
   for (const p of wanted) if (!(await pathExists(p))) return null;
+  log(
+    `eval: nothing to do: ${files.json} was made from these shards with these settings ` +
+      "(--force to evaluate again)",
+  );
   return { report, files, problems: report.problems ?? [], upToDate: true };
 }
 

@@ -141,8 +141,12 @@ export function startFaultServer(root: string): FaultServer {
               const piece = body.subarray(off, off + chunkBytes);
               off += piece.length;
               count(path, piece.length);
-              c.enqueue(piece);
-              if (off >= body.length) c.close();
+              try {
+                c.enqueue(piece);
+                if (off >= body.length) c.close();
+              } catch {
+                // the client went away between the tick and this callback: nothing to send to
+              }
               resolve();
             }, intervalMs);
           });
