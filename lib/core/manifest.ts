@@ -392,8 +392,12 @@ export class Manifest {
     return st;
   }
 
-  #tx<T>(fn: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
+  /**
+   * Runs `fn` as one transaction (IMMEDIATE: the write lock up front; DEFERRED for tables only
+   * this connection sees). A full disk becomes a `DiskFullError` naming the database.
+   */
+  #tx<T>(fn: () => T, begin: "IMMEDIATE" | "DEFERRED" = "IMMEDIATE"): T {
+    this.#db.exec(`BEGIN ${begin}`);
     try {
       const r = fn();
       this.#db.exec("COMMIT");
@@ -505,12 +509,12 @@ export class Manifest {
    * @returns the staged rows, empty
    */
   stageRows(onDuplicate: (d: StagedDuplicate) => void): StagedRows {
-    return new StagedRows(
-      this.#db,
-      (p) => this.#resolved(p),
-      (e) => asDiskFull(e, this.path),
+    return new StagedRows(this.#db, {
+      resolve: (p) => this.#resolved(p),
+      write: (fn) => this.#tx(fn, "DEFERRED"),
+      diskFull: (e) => asDiskFull(e, this.path),
       onDuplicate,
-    );
+    });
   }
 
   /**

@@ -45,6 +45,7 @@ type Row = Record<string, SQLInputValue>;
 export class StagedRows {
   #db: DatabaseSync;
   #resolve: (path: unknown) => string | null;
+  #write: <T>(fn: () => T) => T;
   #diskFull: (e: unknown) => unknown;
   #statements = new Map<string, StatementSync>();
   #files: string[] = [];
@@ -58,20 +59,25 @@ export class StagedRows {
   /**
    * Use `Manifest#stageRows`.
    * @param db the manifest's connection
-   * @param resolve a stored output path made absolute
-   * @param diskFull an SQLite error made a `DiskFullError` naming the database, when it is one
-   * @param onDuplicate told of each row whose id was staged before
+   * @param hooks from the manifest: a stored output path made absolute; its transaction
+   *   (deferred: the staged table is this connection's alone); an SQLite error made a
+   *   `DiskFullError` naming the database, when it is one; and who is told of each row whose id
+   *   was staged before
    */
   constructor(
     db: DatabaseSync,
-    resolve: (path: unknown) => string | null,
-    diskFull: (e: unknown) => unknown,
-    onDuplicate: (d: StagedDuplicate) => void,
+    hooks: {
+      resolve: (path: unknown) => string | null;
+      write: <T>(fn: () => T) => T;
+      diskFull: (e: unknown) => unknown;
+      onDuplicate: (d: StagedDuplicate) => void;
+    },
   ) {
     this.#db = db;
-    this.#resolve = resolve;
-    this.#diskFull = diskFull;
-    this.#onDuplicate = onDuplicate;
+    this.#resolve = hooks.resolve;
+    this.#write = hooks.write;
+    this.#diskFull = hooks.diskFull;
+    this.#onDuplicate = hooks.onDuplicate;
     // a temp file behind a bounded page cache, not memory: 645k rows are ~100 MB of table and
     // index, and SQLite's default 2 MB cache would page the id index in and out on every insert
     db.exec(`PRAGMA temp_store = FILE; PRAGMA temp.cache_size = ${-TEMP_CACHE_KIB}`);
@@ -83,21 +89,6 @@ export class StagedRows {
       ) WITHOUT ROWID;`);
     // WITHOUT ROWID: the rows are kept in id order, so the table is its own id index (half the
     // size of a rowid table with a separate index on id)
-  }
-
-  /** Runs writes as one transaction (deferred: the staged table is this connection's alone). */
-  #write<T>(fn: () => T): T {
-    this.#db.exec("BEGIN");
-    try {
-      const r = fn();
-      this.#db.exec("COMMIT");
-      return r;
-    } catch (e) {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch { /* SQLite rolled back already */ }
-      throw this.#diskFull(e);
-    }
   }
 
   /**
