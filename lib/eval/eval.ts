@@ -252,14 +252,10 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
       report.notRun.linearProbe = why;
     } else {
       for (const p of poolings) {
-        const { section, probe, classes } = await runLinearProbe(
-          opts,
-          p,
-          split,
-          trainTars,
-          evalTars,
-          join(outDir, `.probe_train_${p}.f32`),
-          log,
+        const features = join(outDir, `.probe_train_${p}.f32`);
+        const { section, probe, classes } = await removedAfter(
+          features,
+          () => runLinearProbe(opts, p, split, trainTars, evalTars, features, log),
         );
         if (p === "centre") report.linearProbe = section;
         else (report.pooled ??= {}).linearProbe = section;
@@ -575,28 +571,16 @@ async function runZeroShot(
   };
 }
 
-async function runLinearProbe(
-  opts: EvalOptions,
-  pooling: ClipPooling,
-  split: Split,
-  trainTars: string[],
-  evalTars: string[],
-  featureFile: string,
-  log: (line: string) => void,
-): Promise<{ section: LinearProbeSection; probe: LinearProbe; classes: string[] }> {
+/** Runs `fn`, then removes `path` (a scratch file `fn` writes), whether `fn` succeeded or not. */
+async function removedAfter<T>(path: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fitAndScore(opts, pooling, split, trainTars, evalTars, featureFile, log);
+    return await fn();
   } finally {
-    await Deno.remove(featureFile).catch(() => {});
+    await Deno.remove(path).catch(() => {});
   }
 }
 
-/**
- * The probe of one pooling: the train features go to `featureFile` as they are read (the fit
- * reads them back a chunk at a time), the scored split's stay in memory (a few tens of
- * thousands of rows).
- */
-async function fitAndScore(
+async function runLinearProbe(
   opts: EvalOptions,
   pooling: ClipPooling,
   split: Split,
