@@ -90,7 +90,7 @@ export interface VideoStepRow extends VideoRow {
   frames: number | null;
   /** SHA-256 of the output. */
   sha256: string | null;
-  /** Whether some step failed for the video. */
+  /** Whether some step failed for the video (looked at only when the step is not done: false). */
   anyFailed: boolean;
 }
 
@@ -171,21 +171,26 @@ export function configHash(config: RunConfig): string {
 /** The manifest connection's page cache, KiB (what it may keep in memory at most). */
 const CACHE_KIB = 32 * 1024;
 
-const DDL = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+/** The per-video tables, clustered on their keys (see `#cluster`). */
+const VIDEO_TABLES = `
 CREATE TABLE IF NOT EXISTS videos (
   id TEXT PRIMARY KEY, split TEXT NOT NULL, label TEXT, youtube_id TEXT NOT NULL,
   time_start REAL NOT NULL, time_end REAL NOT NULL, source TEXT
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS videos_split ON videos(split);
 CREATE TABLE IF NOT EXISTS steps (
   video_id TEXT NOT NULL REFERENCES videos(id), step TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('pending','done','failed')),
   error TEXT, path TEXT, frames INTEGER, sha256 TEXT, updated_at TEXT NOT NULL,
   PRIMARY KEY (video_id, step)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS steps_state ON steps(step, state);
+`;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+${VIDEO_TABLES}
 CREATE TABLE IF NOT EXISTS shards (
   idx INTEGER PRIMARY KEY, split TEXT NOT NULL, file TEXT NOT NULL UNIQUE,
   samples INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, plan_hash TEXT
@@ -323,6 +328,7 @@ export class Manifest {
 
   #migrate(): void {
     this.#checkVersion();
+    this.#cluster();
     this.#tx(() => {
       this.#db.exec(DDL);
       // files made before shards recorded their plan hash gain the column (null: rewrite once)
@@ -334,6 +340,51 @@ export class Manifest {
         .run(String(SCHEMA_VERSION));
       this.#relativizePaths();
     });
+  }
+
+  /**
+   * Files made before the per-video tables were clustered keep `videos` and `steps` in insertion
+   * order (rowid tables) beside a separate index on their keys, so every walk in id order (shard's
+   * plan, a no-op rerun's checks) jumps between index and table pages. They are rebuilt once, in key
+   * order, as `WITHOUT ROWID` tables with the same columns and constraints (the logical schema,
+   * and so `schema_version`, is unchanged; an older kinembed reads the file as before).
+   */
+  #cluster(): void {
+    const tables = this.#db.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN ('videos', 'steps')",
+    ).all() as { name: string; sql: string }[];
+    const rowid = tables.filter((t) => !/WITHOUT\s+ROWID\s*$/i.test(t.sql));
+    if (rowid.length === 0) return;
+    // sorting and copying ~2.5M rows goes faster with more pages at hand; back to the bound after
+    this.#db.exec(
+      `PRAGMA cache_size = ${-8 * CACHE_KIB}; PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE`,
+    );
+    try {
+      this.#tx(() => {
+        // rows go to the temp database first (a file of its own; VACUUM, which would give the
+        // old pages back afterwards, attaches a database and Deno refuses that under the tasks'
+        // permissions): the new tables then reuse the old ones' pages and the file does not grow
+        this.#db.exec(`
+          CREATE TEMP TABLE videos_sorted AS SELECT * FROM videos ORDER BY id;
+          CREATE TEMP TABLE steps_sorted AS SELECT * FROM steps ORDER BY video_id, step;
+          DROP INDEX IF EXISTS videos_split; DROP INDEX IF EXISTS steps_state;
+          DROP TABLE steps; DROP TABLE videos;
+          ${VIDEO_TABLES}
+          INSERT INTO videos SELECT id, split, label, youtube_id, time_start, time_end, source
+            FROM temp.videos_sorted ORDER BY rowid;
+          INSERT INTO steps SELECT video_id, step, state, error, path, frames, sha256, updated_at
+            FROM temp.steps_sorted ORDER BY rowid;
+          DROP TABLE temp.videos_sorted; DROP TABLE temp.steps_sorted;`);
+        const bad = this.#db.prepare("PRAGMA foreign_key_check(steps)").get();
+        if (bad) {
+          throw new ConfigError(
+            `${this.path}: a step record names no video (${JSON.stringify(bad)})`,
+          );
+        }
+      });
+    } finally {
+      this.#db.exec(`PRAGMA cache_size = ${-CACHE_KIB}; PRAGMA foreign_keys = ON`);
+    }
   }
 
   /**
@@ -676,19 +727,20 @@ export class Manifest {
    * @returns pending, done and failed counts
    */
   counts(step: Step, split?: Split): StateCounts {
-    const args: SQLInputValue[] = [step];
-    let sql = `SELECT COALESCE(s.state, 'pending') AS state, COUNT(*) AS n FROM videos v
-      LEFT JOIN steps s ON s.video_id = v.id AND s.step = ?`;
-    if (split) {
-      sql += " WHERE v.split = ?";
-      args.push(split);
-    }
-    sql += " GROUP BY 1";
-    const out: StateCounts = { pending: 0, done: 0, failed: 0 };
-    for (const r of this.#db.prepare(sql).all(...args) as { state: StepState; n: number }[]) {
-      out[r.state] += Number(r.n);
-    }
-    return out;
+    // from the step's records (the (step, state) index) and the video count: no join over every
+    // video, which a no-op rerun would otherwise pay several times at 645k videos
+    const videos = split
+      ? this.#stmt("SELECT COUNT(*) AS n FROM videos WHERE split = ?").get(split)
+      : this.#stmt("SELECT COUNT(*) AS n FROM videos").get();
+    const rows = split
+      ? this.#stmt(
+        `SELECT s.state AS state, COUNT(*) AS n FROM steps s JOIN videos v ON v.id = s.video_id
+         WHERE s.step = ? AND v.split = ? GROUP BY s.state`,
+      ).all(step, split)
+      : this.#stmt("SELECT state, COUNT(*) AS n FROM steps WHERE step = ? GROUP BY state").all(
+        step,
+      );
+    return stateCounts(Number((videos as Row).n), rows as { state: StepState; n: number }[]);
   }
 
   /**
@@ -767,8 +819,9 @@ export class Manifest {
   *videoSteps(step: Step, ids?: readonly string[]): IterableIterator<VideoStepRow> {
     const stmt = this.#db.prepare(
       `SELECT v.*, s.state AS step_state, s.path AS step_path, s.frames AS step_frames,
-         s.sha256 AS step_sha256,
-         EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.state = 'failed') AS any_failed
+         s.sha256 AS step_sha256, CASE WHEN s.state = 'done' THEN 0 ELSE
+           EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.state = 'failed') END
+           AS any_failed
        FROM videos v LEFT JOIN steps s ON s.video_id = v.id AND s.step = ?
        ${ids ? "WHERE v.id IN (SELECT value FROM json_each(?))" : ""} ORDER BY v.id`,
     );
@@ -782,6 +835,48 @@ export class Manifest {
         sha256: r.step_sha256 === null ? null : String(r.step_sha256),
         anyFailed: Number(r.any_failed) !== 0,
       };
+    }
+  }
+
+  /**
+   * Every video's id, split and state in a step, in id order, a row at a time: what a shard plan
+   * is made of, read without the rest of each row.
+   * @param step the step
+   * @returns an iterator of id, split, state (pending when the step never touched the video) and
+   *   whether some step failed for it (looked at only when this step is not done: false when done)
+   */
+  *videoStates(
+    step: Step,
+  ): IterableIterator<{ id: string; split: Split; state: StepState; anyFailed: boolean }> {
+    const stmt = this.#db.prepare(
+      `SELECT v.id AS id, v.split AS split, s.state AS state,
+         CASE WHEN s.state = 'done' THEN 0 ELSE
+           EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.state = 'failed') END AS failed
+       FROM videos v LEFT JOIN steps s ON s.video_id = v.id AND s.step = ? ORDER BY v.id`,
+    );
+    for (const r of stmt.iterate(step) as Iterable<Row>) {
+      yield {
+        id: String(r.id),
+        split: r.split as Split,
+        state: (r.state ?? "pending") as StepState,
+        anyFailed: Number(r.failed) !== 0,
+      };
+    }
+  }
+
+  /**
+   * The files each encoded video's records name, a row at a time in id order (a no-op rerun
+   * checks 645k of them before encoding).
+   * @returns an iterator of id, the embeddings file and the kept frames file (null when dropped)
+   */
+  *encodedFiles(): IterableIterator<{ id: string; emb: string | null; frames: string | null }> {
+    const stmt = this.#db.prepare(
+      `SELECT e.video_id AS id, e.path AS emb, f.path AS frames FROM steps e
+       LEFT JOIN steps f ON f.video_id = e.video_id AND f.step = 'sample'
+       WHERE e.step = 'encode' AND e.state = 'done' ORDER BY e.video_id`,
+    );
+    for (const r of stmt.iterate() as Iterable<Row>) {
+      yield { id: String(r.id), emb: this.#resolved(r.emb), frames: this.#resolved(r.frames) };
     }
   }
 
@@ -943,12 +1038,19 @@ export class Manifest {
       "SELECT split, COUNT(*) AS n FROM videos GROUP BY split ORDER BY split",
     )
       .all() as { split: Split; n: number }[];
+    // every split's records in one pass over the (clustered) tables
+    const records = this.#db.prepare(
+      `SELECT v.split AS split, s.step AS step, s.state AS state, COUNT(*) AS n
+       FROM videos v JOIN steps s ON s.video_id = v.id GROUP BY 1, 2, 3`,
+    ).all() as { split: Split; step: Step; state: StepState; n: number }[];
     for (const r of rows) {
+      const of = (step: Step) =>
+        stateCounts(Number(r.n), records.filter((c) => c.split === r.split && c.step === step));
       splits[r.split] = {
         videos: Number(r.n),
-        download: this.counts("download", r.split),
-        sample: this.counts("sample", r.split),
-        encode: this.counts("encode", r.split),
+        download: of("download"),
+        sample: of("sample"),
+        encode: of("encode"),
       };
     }
     const shards = this.shards();
@@ -968,6 +1070,14 @@ export class Manifest {
       shards,
     };
   }
+}
+
+/** A step's state counts from its records' counts: videos it never touched are pending. */
+function stateCounts(videos: number, records: { state: StepState; n: number }[]): StateCounts {
+  const out: StateCounts = { pending: 0, done: 0, failed: 0 };
+  for (const r of records) if (r.state !== "pending") out[r.state] += Number(r.n);
+  out.pending = videos - out.done - out.failed;
+  return out;
 }
 
 function toVideo(r: Row): VideoRow {

@@ -344,13 +344,19 @@ export async function dropFrames(m: Manifest, framesDir: string, videoId: string
  * @param m the manifest
  */
 export function forgetDroppedFrames(m: Manifest): void {
-  // a page at a time, and sync checks: 645k awaited stats on a no-op rerun cost more
-  for (const v of m.eachVideo({ step: "encode", state: "done" })) {
-    const frames = v.steps.sample?.path;
-    if (frames && !pathExistsSync(frames)) m.dropOutput("sample", v.id);
-    const emb = v.steps.encode?.path;
-    if (emb && !pathExistsSync(emb)) m.markPending("encode", v.id);
+  // only the paths, a row at a time, and sync checks: a no-op rerun looks at 645k files here;
+  // the records are changed once the walk is over (few, unless a folder was removed)
+  const dropped: string[] = [];
+  const gone: string[] = [];
+  for (const v of m.encodedFiles()) {
+    if (v.frames && !pathExistsSync(v.frames)) dropped.push(v.id);
+    if (v.emb && !pathExistsSync(v.emb)) gone.push(v.id);
   }
+  if (dropped.length + gone.length === 0) return;
+  m.batch(() => {
+    for (const id of dropped) m.dropOutput("sample", id);
+    for (const id of gone) m.markPending("encode", id);
+  });
 }
 
 /**

@@ -376,9 +376,9 @@ async function checkShards(
     const { worker, row } = by[0];
     const mismatch = worker !== owner
       ? `${s.file}: written by worker ${worker}, but worker ${owner}/${n} owns it`
-      : row.index !== s.index || row.split !== s.split || row.samples !== s.samples.length
+      : row.index !== s.index || row.split !== s.split || row.samples !== s.videoIds.length
       ? `${s.file}: worker ${worker} recorded shard ${row.index} (${row.split}, ${row.samples} ` +
-        `samples), the plan has shard ${s.index} (${s.split}, ${s.samples.length}) (${rerun})`
+        `samples), the plan has shard ${s.index} (${s.split}, ${s.videoIds.length}) (${rerun})`
       : null;
     if (mismatch !== null) {
       problems.push(mismatch);
@@ -442,7 +442,7 @@ async function writeMergedManifest(
   shardRows: ShardRow[],
 ): Promise<void> {
   const owner = new Map<string, number>();
-  for (const s of plan.shards) for (const x of s.samples) owner.set(x.videoId, s.index % n);
+  for (const s of plan.shards) for (const id of s.videoIds) owner.set(id, s.index % n);
   const tmp = join(work, `.manifest.db.${Deno.pid}${TEMP_SUFFIX}`);
   await removeManifestTemps(work);
   const merged = Manifest.open(tmp);

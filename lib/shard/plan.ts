@@ -40,8 +40,15 @@ export interface PlannedShard {
   file: string;
   /** The split of every sample in it. */
   split: Split;
-  /** Its samples in member order. */
-  samples: PlannedSample[];
+  /** The videos of its samples in member order. */
+  videoIds: readonly string[];
+  /** Number of its first sample's key: sample i has key `sampleKey(firstKey + i)`. */
+  firstKey: number;
+  /**
+   * Its samples in member order, made on each read (a plan of 645k videos keeps only their ids,
+   * not an object and a key string per sample): read it once per use.
+   */
+  readonly samples: PlannedSample[];
 }
 
 /** The complete plan. */
@@ -94,8 +101,9 @@ export function shardFileName(n: number): string {
 }
 
 /**
- * Plans the shards of a set of videos.
- * @param videos the videos to place (any order; ids must be unique)
+ * Plans the shards of a set of videos. Holds only the ids (per split, sorted, then shuffled in
+ * place), so planning 645k videos takes tens of MB, not an object per sample.
+ * @param videos the videos to place (any order, e.g. streamed from the manifest; ids unique)
  * @param opts `seed` (default 0, an integer 0..2^32-1) and `perShard` (default 10000)
  * @returns the plan
  * @example
@@ -107,7 +115,7 @@ export function shardFileName(n: number): string {
  * ```
  */
 export function planShards(
-  videos: readonly PlanVideo[],
+  videos: Iterable<PlanVideo>,
   opts: { seed?: number; perShard?: number } = {},
 ): ShardPlan {
   const seed = opts.seed ?? 0;
@@ -119,36 +127,76 @@ export function planShards(
     throw new RangeError(`perShard must be a whole number ≥ 1, got ${perShard}`);
   }
   const bySplit = new Map<Split, string[]>(SPLITS.map((s) => [s, []]));
-  const seen = new Set<string>();
   for (const v of videos) {
     const list = bySplit.get(v.split);
     if (!list) throw new RangeError(`video ${v.id}: unknown split ${JSON.stringify(v.split)}`);
-    if (seen.has(v.id)) throw new RangeError(`video ${v.id} is listed twice`);
-    seen.add(v.id);
     list.push(v.id);
+  }
+  const lists = SPLITS.map((s) => bySplit.get(s)!.sort(byCodeUnits));
+  for (let a = 0; a < lists.length; a++) {
+    for (let b = a; b < lists.length; b++) {
+      const twice = commonId(lists[a], lists[b]);
+      if (twice !== null) throw new RangeError(`video ${twice} is listed twice`);
+    }
   }
   const shards: PlannedShard[] = [];
   const totals = {} as Record<Split, SplitCount>;
   let key = 0;
-  for (const split of SPLITS) {
-    const ids = bySplit.get(split)!.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const order = seededShuffle(ids, seed);
+  for (const [n, split] of SPLITS.entries()) {
+    const order = seededShuffle(lists[n], seed);
     const first = shards.length;
     for (let i = 0; i < order.length; i += perShard) {
-      const index = shards.length;
-      shards.push({
-        index,
-        file: shardFileName(index),
-        split,
-        samples: order.slice(i, i + perShard).map((videoId) => ({
-          key: sampleKey(key++),
-          videoId,
-        })),
-      });
+      const videoIds = order.slice(i, i + perShard);
+      shards.push(plannedShard(shards.length, split, videoIds, key));
+      key += videoIds.length;
     }
     totals[split] = { samples: order.length, tars: shards.length - first };
   }
   return { seed, perShard, shards, totals };
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** An id two sorted lists share (or one list holds twice, when both are the same), or null. */
+function commonId(a: readonly string[], b: readonly string[]): string | null {
+  if (a === b) {
+    for (let i = 1; i < a.length; i++) if (a[i] === a[i - 1]) return a[i];
+    return null;
+  }
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    if (a[i] === b[j]) return a[i];
+    if (a[i] < b[j]) i++;
+    else j++;
+  }
+  return null;
+}
+
+/**
+ * A planned shard of a plan's ids.
+ * @param index its global index
+ * @param split the split of its videos
+ * @param videoIds its videos in member order
+ * @param firstKey the number of its first sample's key
+ * @returns the shard
+ */
+export function plannedShard(
+  index: number,
+  split: Split,
+  videoIds: readonly string[],
+  firstKey: number,
+): PlannedShard {
+  return {
+    index,
+    file: shardFileName(index),
+    split,
+    videoIds,
+    firstKey,
+    get samples(): PlannedSample[] {
+      return videoIds.map((videoId, i) => ({ key: sampleKey(firstKey + i), videoId }));
+    },
+  };
 }
 
 /**
@@ -175,6 +223,8 @@ export function shardsOfWorker(plan: ShardPlan, k: number, n: number): PlannedSh
 export function planHash(shard: PlannedShard, inputOf: (videoId: string) => string): string {
   const h = createHash("sha256");
   h.update(`${shard.index}\t${shard.file}\t${shard.split}\n`);
-  for (const s of shard.samples) h.update(`${s.key}\t${s.videoId}\t${inputOf(s.videoId)}\n`);
+  shard.videoIds.forEach((id, i) => {
+    h.update(`${sampleKey(shard.firstKey + i)}\t${id}\t${inputOf(id)}\n`);
+  });
   return h.digest("hex");
 }

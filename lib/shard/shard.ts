@@ -196,21 +196,22 @@ export async function writePlannedShard(
   dir: string,
   onSample?: (bytes: number) => void,
 ): Promise<WrittenShard> {
+  const samples = shard.samples;
   const w = await ShardWriter.create(join(dir, shard.file));
   try {
     const pending: Promise<Uint8Array>[] = [];
     const start = (i: number) => {
-      const s = shard.samples[i];
+      const s = samples[i];
       const p = readEmbedding(s.key, inputOf(s.videoId));
       p.catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
       pending.push(p);
     };
-    for (let i = 0; i < Math.min(READ_AHEAD, shard.samples.length); i++) start(i);
-    for (let i = 0; i < shard.samples.length; i++) {
+    for (let i = 0; i < Math.min(READ_AHEAD, samples.length); i++) start(i);
+    for (let i = 0; i < samples.length; i++) {
       const npy = await pending[i];
       delete pending[i];
-      if (i + READ_AHEAD < shard.samples.length) start(i + READ_AHEAD);
-      const s = shard.samples[i];
+      if (i + READ_AHEAD < samples.length) start(i + READ_AHEAD);
+      const s = samples[i];
       const input = inputOf(s.videoId);
       const members: SampleMember[] = [
         { ext: "json", data: sampleJson(input) },
@@ -351,7 +352,7 @@ async function shardLocked(
   const w = o.worker;
   const mine = w ? plan.shards.filter((s) => s.index % w.count === w.index) : plan.shards;
   for (const s of mine) {
-    splits[s.split].samples += s.samples.length;
+    splits[s.split].samples += s.videoIds.length;
     splits[s.split].tars++;
   }
 
@@ -368,7 +369,7 @@ async function shardLocked(
 
   const state: PackState = { splits, existing, written: [], kept: [], failures: [], finalRows: [] };
   const emptyNpy = o.fromInputs ? emptyEmbedding(m.config()) : null;
-  const total = mine.reduce((a, s) => a + s.samples.length, 0);
+  const total = mine.reduce((a, s) => a + s.videoIds.length, 0);
   const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
   for (const s of mine) {
     await packShard(m, s, { root, embDir, shardsDir, emptyNpy }, state, progress);
@@ -411,13 +412,14 @@ function planWorkDir(
       { samples: 0, tars: 0, failed: 0, notEncoded: 0, ...(o.fromInputs ? { empty: 0 } : {}) },
     ]),
   ) as Record<Split, SplitShardSummary>;
-  const eligible: { id: string; split: Split }[] = [];
-  for (const v of m.videoSteps("encode")) {
-    if (o.fromInputs || v.state === "done") eligible.push({ id: v.id, split: v.split });
-    else if (v.anyFailed) splits[v.split].failed++;
-    else splits[v.split].notEncoded++;
+  function* eligible(): IterableIterator<{ id: string; split: Split }> {
+    for (const v of m.videoStates("encode")) {
+      if (o.fromInputs || v.state === "done") yield v;
+      else if (v.anyFailed) splits[v.split].failed++;
+      else splits[v.split].notEncoded++;
+    }
   }
-  return { plan: planShards(eligible, { seed: o.seed, perShard: o.perShard }), splits };
+  return { plan: planShards(eligible(), { seed: o.seed, perShard: o.perShard }), splits };
 }
 
 /** Writes one planned shard, keeps it when the file on disk is already right, or says why not. */
@@ -430,7 +432,7 @@ async function packShard(
 ): Promise<void> {
   const inputs = new Map<string, SampleInput>();
   const waiting: string[] = [];
-  for (const v of m.videoSteps("encode", s.samples.map((x) => x.videoId))) {
+  for (const v of m.videoSteps("encode", s.videoIds)) {
     if (v.state === "done") inputs.set(v.id, toInput(v, where.embDir, where.root));
     else if (where.emptyNpy === null) continue;
     else if (v.anyFailed) {
@@ -455,7 +457,7 @@ async function packShard(
       error: `${waiting.length} of its videos are not processed yet (${waiting[0]}` +
         `${waiting.length > 1 ? ", ..." : ""}): run sample and encode first`,
     });
-    progress.tick(s.samples.length, 0);
+    progress.tick(s.videoIds.length, 0);
     return;
   }
   const inputOf = (id: string) => inputs.get(id)!;
@@ -467,7 +469,7 @@ async function packShard(
   if (ok) {
     st.kept.push(s.file);
     st.finalRows.push(row);
-    progress.tick(s.samples.length, 0);
+    progress.tick(s.videoIds.length, 0);
     return;
   }
   try {

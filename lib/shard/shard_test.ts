@@ -61,6 +61,28 @@ Deno.test("shard plan: splits never mix, keys and shards count up across splits"
   );
   assertEquals(shardsOfWorker(plan, 1, 4).map((s) => s.index), [1, 5]);
   assertEquals(planShards([], {}).shards, []);
+  // the plan keeps ids; samples are made from them and the first key, the same on each read
+  for (const s of plan.shards) {
+    assertEquals(s.samples.map((x) => x.videoId), [...s.videoIds]);
+    assertEquals(s.samples[0].key, `vid_${String(s.firstKey).padStart(9, "0")}`);
+  }
+  // streamed input (a generator, as shard reads the manifest) gives the same plan
+  function* streamed() {
+    yield* videos;
+  }
+  assertEquals(planShards(streamed(), { seed: 7, perShard: 10 }), plan);
+  // an id listed twice is refused, within a split or across two
+  for (
+    const twice of [{ id: "t3", split: "train" as const }, { id: "t3", split: "test" as const }]
+  ) {
+    let error = "";
+    try {
+      planShards([...videos, twice]);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    assertEquals(error, "video t3 is listed twice");
+  }
 });
 
 Deno.test("shard plan: mulberry32 + Fisher–Yates match an independent Python port", async () => {

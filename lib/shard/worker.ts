@@ -214,7 +214,7 @@ export function workerVideoIds(
   plan: { seed?: number; perShard?: number },
 ): Set<string> {
   const shards = shardsOfWorker(planShards(videos, plan), w.index, w.count);
-  return new Set(shards.flatMap((s) => s.samples.map((x) => x.videoId)));
+  return new Set(shards.flatMap((s) => s.videoIds));
 }
 
 /**
