@@ -187,6 +187,23 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE INDEX IF NOT EXISTS steps_state ON steps(step, state);
 `;
 
+/**
+ * Every write to the videos or step records, by any writer (this code, an older kinembed, a
+ * hand-run sqlite3), advances the counter `meta.changes`, so a step can tell in one read that
+ * nothing it depends on changed since its last complete run (see `Manifest#changes`).
+ */
+const CHANGE_TRIGGERS = `
+INSERT OR IGNORE INTO meta(key, value) VALUES ('changes', '0');
+${
+  ["videos", "steps"].flatMap((table) =>
+    ["INSERT", "UPDATE", "DELETE"].map((op) =>
+      `CREATE TRIGGER IF NOT EXISTS ${table}_${op.toLowerCase()}_counted AFTER ${op} ON ${table}
+  BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;`
+    )
+  ).join("\n")
+}
+`;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -199,6 +216,7 @@ CREATE TABLE IF NOT EXISTS archives (
   url TEXT PRIMARY KEY, state TEXT NOT NULL, bytes INTEGER, sha256 TEXT, error TEXT,
   updated_at TEXT NOT NULL
 );
+${CHANGE_TRIGGERS}
 `;
 
 type Row = Record<string, SQLInputValue>;
@@ -504,6 +522,41 @@ export class Manifest {
    */
   configHash(): string {
     return configHash(this.config());
+  }
+
+  /**
+   * How many writes the videos and step records have had, ever: equal values mean that nothing a
+   * step reads from them changed in between (triggers count each row written, by any writer).
+   * @returns the counter
+   */
+  changes(): number {
+    const r = this.#stmt("SELECT value FROM meta WHERE key = 'changes'").get() as
+      | { value: string }
+      | undefined;
+    return Number(r?.value ?? 0);
+  }
+
+  /**
+   * What a step noted for its next run (see `setMemo`).
+   * @param key the note's name
+   * @returns its value, or null when none is kept
+   */
+  memo(key: string): string | null {
+    const r = this.#stmt("SELECT value FROM meta WHERE key = ?").get(`memo:${key}`) as
+      | { value: string }
+      | undefined;
+    return r ? r.value : null;
+  }
+
+  /**
+   * Keeps (or, given null, forgets) a note for a step's next run, e.g. what its last complete
+   * run saw.
+   * @param key the note's name
+   * @param value its value
+   */
+  setMemo(key: string, value: string | null): void {
+    if (value === null) this.#write("DELETE FROM meta WHERE key = ?", `memo:${key}`);
+    else this.#write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", `memo:${key}`, value);
   }
 
   /**

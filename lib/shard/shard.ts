@@ -371,12 +371,17 @@ async function shardLocked(
   const emptyNpy = o.fromInputs ? emptyEmbedding(m.config()) : null;
   const total = mine.reduce((a, s) => a + s.videoIds.length, 0);
   const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
+  const memo = shardMemo(m, o);
+  const unchanged = memo !== null && m.memo("shard") === memo;
+  // forgotten until this run is complete: a run stopped half-way leaves rows to check in full
+  m.setMemo("shard", null);
   for (const s of mine) {
-    await packShard(m, s, { root, embDir, shardsDir, emptyNpy }, state, progress);
+    await packShard(m, s, { root, embDir, shardsDir, emptyNpy, unchanged }, state, progress);
   }
   if (total > 0) progress.finish();
   // rows of shards that failed this time describe files that are gone
   if (state.finalRows.length !== m.shards().length) m.replaceShards(state.finalRows);
+  if (memo !== null && state.failures.length === 0) m.setMemo("shard", shardMemo(m, o));
 
   // a worker's shards are one part of the set: merge writes the set's splits.csv and manifest.json
   if (!w) {
@@ -422,14 +427,57 @@ function planWorkDir(
   return { plan: planShards(eligible(), { seed: o.seed, perShard: o.perShard }), splits };
 }
 
+/**
+ * What a complete shard run saw: the manifest's change counter and the plan's settings. A run
+ * that sees the same knows that no video or step record changed since, so each shard's recorded
+ * plan hash still holds and only its file needs checking, not its samples' records (which a
+ * no-op rerun at 645k videos would otherwise read one shard at a time). Null when planning from
+ * inputs (workers, `--plan-from-inputs`): the per-split counts of empty samples come from those
+ * records.
+ */
+function shardMemo(m: Manifest, o: ShardRunOptions): string | null {
+  if (o.fromInputs) return null;
+  return JSON.stringify({ changes: m.changes(), seed: o.seed, perShard: o.perShard });
+}
+
+/**
+ * Is the shard's file the one its row records, written for this shard of the plan?
+ * @param hash the plan hash it must have been written for; absent: the recorded one is trusted
+ */
+async function matchesRecord(
+  s: PlannedShard,
+  row: ShardRow | undefined,
+  path: string,
+  hash?: string,
+): Promise<boolean> {
+  return row !== undefined && (hash === undefined ? !!row.planHash : row.planHash === hash) &&
+    row.split === s.split && row.samples === s.videoIds.length &&
+    (await fileSize(path)) === row.bytes && (await sha256File(path)) === row.sha256;
+}
+
 /** Writes one planned shard, keeps it when the file on disk is already right, or says why not. */
 async function packShard(
   m: Manifest,
   s: PlannedShard,
-  where: { root: string; embDir: string; shardsDir: string; emptyNpy: Uint8Array | null },
+  where: {
+    root: string;
+    embDir: string;
+    shardsDir: string;
+    emptyNpy: Uint8Array | null;
+    /** Nothing changed since the last complete run (see `shardMemo`). */
+    unchanged: boolean;
+  },
   st: PackState,
   progress: Progress,
 ): Promise<void> {
+  const path = join(where.shardsDir, s.file);
+  const recorded = st.existing.get(s.index);
+  if (where.unchanged && await matchesRecord(s, recorded, path)) {
+    st.kept.push(s.file);
+    st.finalRows.push(recorded!);
+    progress.tick(s.videoIds.length, 0);
+    return;
+  }
   const inputs = new Map<string, SampleInput>();
   const waiting: string[] = [];
   for (const v of m.videoSteps("encode", s.videoIds)) {
@@ -447,7 +495,6 @@ async function packShard(
       st.splits[v.split].notEncoded++;
     }
   }
-  const path = join(where.shardsDir, s.file);
   if (waiting.length > 0) {
     // not writable yet; a file from before the videos went back to pending is no longer right
     st.existing.delete(s.index);
@@ -462,13 +509,9 @@ async function packShard(
   }
   const inputOf = (id: string) => inputs.get(id)!;
   const hash = planHash(s, (id) => inputKey(inputOf(id)));
-  const row = st.existing.get(s.index);
-  const ok = row !== undefined && row.planHash === hash && row.split === s.split &&
-    row.samples === s.samples.length && (await fileSize(path)) === row.bytes &&
-    (await sha256File(path)) === row.sha256;
-  if (ok) {
+  if (await matchesRecord(s, recorded, path, hash)) {
     st.kept.push(s.file);
-    st.finalRows.push(row);
+    st.finalRows.push(recorded!);
     progress.tick(s.videoIds.length, 0);
     return;
   }

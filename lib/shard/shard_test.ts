@@ -1,3 +1,4 @@
+import { DatabaseSync } from "node:sqlite";
 import {
   ConfigMismatchError,
   Manifest,
@@ -238,6 +239,43 @@ Deno.test("shard: a rerun keeps good shards and rewrites only a deleted or trunc
     assert(fourth.kept.includes("ds_000000.tar"));
     const csv = await Deno.readTextFile(join(layout.shards, "splits.csv"));
     assert(!csv.includes("ds_000005.tar"));
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("shard: a no-op rerun trusts its last complete run only while no record changed, whoever wrote it", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { layout } = await makeSyntheticWorkDir({ dir: join(dir, "w"), counts: COUNTS });
+    const first = await shard({ work: layout.root, perShard: 3, quiet: true });
+    const again = await shard({ work: layout.root, perShard: 3, quiet: true });
+    assertEquals([again.written, again.kept], [[], first.written]);
+    // another writer (sqlite3 by hand) changes one embedding's record: the change counter moves,
+    // so the next run reads the records again and finds the shard holding that video stale
+    const plan = planShards(
+      Manifest.open(layout.manifest, { readOnly: true }).videos().map((v) => v),
+      { perShard: 3 },
+    );
+    const victim = plan.shards[1].videoIds[0];
+    const db = new DatabaseSync(layout.manifest);
+    const changes = Number(
+      (db.prepare("SELECT value FROM meta WHERE key = 'changes'").get())!.value,
+    );
+    db.prepare("UPDATE steps SET sha256 = ? WHERE video_id = ? AND step = 'encode'")
+      .run("0".repeat(64), victim);
+    assertEquals(
+      Number((db.prepare("SELECT value FROM meta WHERE key = 'changes'").get())!.value),
+      changes + 1,
+    );
+    db.close();
+    const third = await shard({ work: layout.root, perShard: 3, quiet: true });
+    assertEquals(third.failures.map((f) => f.id), ["ds_000001.tar"]);
+    assert(third.failures[0].error.includes(`video ${victim}`), third.failures[0].error);
+    assertEquals(third.kept, first.written.filter((f) => f !== "ds_000001.tar"));
+    // a run with failures is not trusted next time either: it checks everything again
+    const fourth = await shard({ work: layout.root, perShard: 3, quiet: true });
+    assertEquals(fourth.failures.map((f) => f.id), ["ds_000001.tar"]);
   } finally {
     await cleanup();
   }
