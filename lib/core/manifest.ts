@@ -4,7 +4,7 @@
  * This is the only module that knows SQL.
  * @module
  */
-import type { Split } from "./split.ts";
+import { type Split, SPLITS } from "./split.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { createHash } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -915,6 +915,70 @@ export class Manifest {
         anyFailed: Number(r.failed) !== 0,
       };
     }
+  }
+
+  /**
+   * Numbers the videos of each split in id order in a temporary table on this connection (a file
+   * behind a bounded cache, gone on close), so that a shard plan over 645k videos looks ids up by
+   * rank instead of holding them. A second call replaces the numbering.
+   * @param doneIn only the videos this step has done; absent: every video
+   * @returns per split the count, and the ids at given 0-based ranks, in the order given
+   */
+  rankIds(doneIn?: Step): {
+    counts: Record<Split, number>;
+    idsAt(split: Split, ranks: Uint32Array): string[];
+  } {
+    this.#db.exec(`PRAGMA temp_store = FILE; DROP TABLE IF EXISTS temp.ranked_ids;
+      CREATE TEMP TABLE ranked_ids (
+        split TEXT NOT NULL, rank INTEGER NOT NULL, id TEXT NOT NULL, PRIMARY KEY (split, rank)
+      ) WITHOUT ROWID;`);
+    const done = doneIn
+      ? "WHERE EXISTS (SELECT 1 FROM steps s WHERE s.video_id = v.id AND s.step = ? AND s.state = 'done')"
+      : "";
+    this.#tx(() =>
+      this.#db.prepare(
+        `INSERT INTO temp.ranked_ids
+         SELECT v.split, ROW_NUMBER() OVER (PARTITION BY v.split ORDER BY v.id) - 1, v.id
+         FROM videos v ${done}`,
+      ).run(...(doneIn ? [doneIn] : [])), "DEFERRED");
+    const counts = Object.fromEntries(SPLITS.map((s) => [s, 0])) as Record<Split, number>;
+    const rows = this.#db.prepare(
+      "SELECT split, COUNT(*) AS n FROM temp.ranked_ids GROUP BY split",
+    ).all() as { split: Split; n: number }[];
+    for (const r of rows) counts[r.split] = Number(r.n);
+    const lookup = this.#db.prepare(
+      `SELECT rank, id FROM temp.ranked_ids
+       WHERE split = ? AND rank IN (SELECT value FROM json_each(?))`,
+    );
+    return {
+      counts,
+      idsAt: (split, ranks) => {
+        const byRank = new Map<number, string>();
+        const found = lookup.all(split, JSON.stringify(Array.from(ranks))) as Row[];
+        for (const r of found) byRank.set(Number(r.rank), String(r.id));
+        return Array.from(ranks, (rank) => byRank.get(rank)!);
+      },
+    };
+  }
+
+  /**
+   * Per split, the videos a step has not done, told apart by whether some step failed for them.
+   * @param step the step
+   * @returns per split: failed (some step failed) and pending (nothing failed yet)
+   */
+  notDone(step: Step): Record<Split, { failed: number; pending: number }> {
+    const out = Object.fromEntries(SPLITS.map((s) => [s, { failed: 0, pending: 0 }])) as Record<
+      Split,
+      { failed: number; pending: number }
+    >;
+    const rows = this.#db.prepare(
+      `SELECT v.split AS split, COUNT(*) AS n,
+         EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.state = 'failed') AS failed
+       FROM videos v LEFT JOIN steps s ON s.video_id = v.id AND s.step = ?
+       WHERE s.state IS NULL OR s.state != 'done' GROUP BY 1, 3`,
+    ).all(step) as { split: Split; n: number; failed: number }[];
+    for (const r of rows) out[r.split][Number(r.failed) ? "failed" : "pending"] += Number(r.n);
+    return out;
   }
 
   /**

@@ -55,7 +55,7 @@ export {
 export { KINEMBED_VERSION } from "./version.ts";
 export { parseSplitName, type Split, type SplitCount, SPLITS } from "./split.ts";
 export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_input.ts";
-export { mulberry32, seededShuffle } from "./random.ts";
+export { mulberry32, seededPermutation, seededShuffle } from "./random.ts";
 export {
   type ArchiveRow,
   type ConfigValue,

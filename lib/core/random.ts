@@ -22,19 +22,31 @@ export function mulberry32(seed: number): () => number {
 }
 
 /**
- * Shuffles a copy of a list: Fisher–Yates from the end, `j = floor(rand() · (i + 1))`.
- * @param items the list (left as it is)
+ * The permutation `seededShuffle` applies to a list of n items: `seededShuffle(items, seed)[i]`
+ * is `items[perm[i]]`. Four bytes per item, whatever the items are.
+ * @param n how many items
  * @param seed the mulberry32 seed
- * @returns the shuffled copy
+ * @returns the source index of each position
  */
-export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = items.slice();
+export function seededPermutation(n: number, seed: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
   const rand = mulberry32(seed);
-  for (let i = out.length - 1; i > 0; i--) {
+  for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     const t = out[i];
     out[i] = out[j];
     out[j] = t;
   }
   return out;
+}
+
+/**
+ * Shuffles a copy of a list: Fisher–Yates from the end, `j = floor(rand() · (i + 1))`.
+ * @param items the list (left as it is)
+ * @param seed the mulberry32 seed
+ * @returns the shuffled copy
+ */
+export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
+  return Array.from(seededPermutation(items.length, seed), (i) => items[i]);
 }

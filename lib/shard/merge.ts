@@ -376,9 +376,9 @@ async function checkShards(
     const { worker, row } = by[0];
     const mismatch = worker !== owner
       ? `${s.file}: written by worker ${worker}, but worker ${owner}/${n} owns it`
-      : row.index !== s.index || row.split !== s.split || row.samples !== s.videoIds.length
+      : row.index !== s.index || row.split !== s.split || row.samples !== s.size
       ? `${s.file}: worker ${worker} recorded shard ${row.index} (${row.split}, ${row.samples} ` +
-        `samples), the plan has shard ${s.index} (${s.split}, ${s.videoIds.length}) (${rerun})`
+        `samples), the plan has shard ${s.index} (${s.split}, ${s.size}) (${rerun})`
       : null;
     if (mismatch !== null) {
       problems.push(mismatch);

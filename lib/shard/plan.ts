@@ -11,7 +11,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { seededShuffle, type Split, type SplitCount, SPLITS } from "../core/mod.ts";
+import { seededPermutation, type Split, type SplitCount, SPLITS } from "../core/mod.ts";
 
 /** Samples per shard unless told otherwise (the published set's size). */
 export const DEFAULT_PER_SHARD = 10_000;
@@ -40,15 +40,33 @@ export interface PlannedShard {
   file: string;
   /** The split of every sample in it. */
   split: Split;
-  /** The videos of its samples in member order. */
-  videoIds: readonly string[];
+  /** How many samples it has. */
+  size: number;
   /** Number of its first sample's key: sample i has key `sampleKey(firstKey + i)`. */
   firstKey: number;
   /**
-   * Its samples in member order, made on each read (a plan of 645k videos keeps only their ids,
-   * not an object and a key string per sample): read it once per use.
+   * The videos of its samples in member order, looked up on each read (a plan of 645k videos
+   * keeps a permutation, not the ids): read it once per use.
    */
+  readonly videoIds: readonly string[];
+  /** Its samples in member order, made on each read like `videoIds`. */
   readonly samples: PlannedSample[];
+}
+
+/**
+ * The ids a plan places, per split in sorted order (by UTF-16 code units, which for the manifest's
+ * ASCII ids is SQLite's byte order), looked up by rank.
+ */
+export interface RankedIds {
+  /** How many ids each split has. */
+  counts: Record<Split, number>;
+  /**
+   * The ids at some ranks of a split's sorted order.
+   * @param split the split
+   * @param ranks 0-based ranks
+   * @returns the ids, in the order of `ranks`
+   */
+  idsAt(split: Split, ranks: Uint32Array): string[];
 }
 
 /** The complete plan. */
@@ -101,9 +119,8 @@ export function shardFileName(n: number): string {
 }
 
 /**
- * Plans the shards of a set of videos. Holds only the ids (per split, sorted, then shuffled in
- * place), so planning 645k videos takes tens of MB, not an object per sample.
- * @param videos the videos to place (any order, e.g. streamed from the manifest; ids unique)
+ * Plans the shards of a set of videos held in memory (see `planRanked` for ids kept elsewhere).
+ * @param videos the videos to place (any order, e.g. streamed; ids unique)
  * @param opts `seed` (default 0, an integer 0..2^32-1) and `perShard` (default 10000)
  * @returns the plan
  * @example
@@ -118,14 +135,6 @@ export function planShards(
   videos: Iterable<PlanVideo>,
   opts: { seed?: number; perShard?: number } = {},
 ): ShardPlan {
-  const seed = opts.seed ?? 0;
-  const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new RangeError(`seed must be an integer 0..4294967295, got ${seed}`);
-  }
-  if (!Number.isInteger(perShard) || perShard < 1) {
-    throw new RangeError(`perShard must be a whole number ≥ 1, got ${perShard}`);
-  }
   const bySplit = new Map<Split, string[]>(SPLITS.map((s) => [s, []]));
   for (const v of videos) {
     const list = bySplit.get(v.split);
@@ -139,18 +148,51 @@ export function planShards(
       if (twice !== null) throw new RangeError(`video ${twice} is listed twice`);
     }
   }
+  const sorted = new Map(SPLITS.map((s, n) => [s, lists[n]]));
+  return planRanked({
+    counts: Object.fromEntries(SPLITS.map((s) => [s, sorted.get(s)!.length])) as Record<
+      Split,
+      number
+    >,
+    idsAt: (split, ranks) => Array.from(ranks, (r) => sorted.get(split)![r]),
+  }, opts);
+}
+
+/**
+ * Plans the shards of ids kept elsewhere (the manifest's): per split, in the order train, val,
+ * test, the sorted ids are shuffled by a seeded permutation, which is all the plan holds (4 bytes
+ * a video); each shard looks its ids up when read.
+ * @param source the ids per split, by rank
+ * @param opts `seed` (default 0, an integer 0..2^32-1) and `perShard` (default 10000)
+ * @returns the plan
+ */
+export function planRanked(
+  source: RankedIds,
+  opts: { seed?: number; perShard?: number } = {},
+): ShardPlan {
+  const seed = opts.seed ?? 0;
+  const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`seed must be an integer 0..4294967295, got ${seed}`);
+  }
+  if (!Number.isInteger(perShard) || perShard < 1) {
+    throw new RangeError(`perShard must be a whole number ≥ 1, got ${perShard}`);
+  }
   const shards: PlannedShard[] = [];
   const totals = {} as Record<Split, SplitCount>;
   let key = 0;
-  for (const [n, split] of SPLITS.entries()) {
-    const order = seededShuffle(lists[n], seed);
+  for (const split of SPLITS) {
+    const n = source.counts[split];
+    const order = seededPermutation(n, seed);
     const first = shards.length;
-    for (let i = 0; i < order.length; i += perShard) {
-      const videoIds = order.slice(i, i + perShard);
-      shards.push(plannedShard(shards.length, split, videoIds, key));
-      key += videoIds.length;
+    for (let i = 0; i < n; i += perShard) {
+      const ranks = order.subarray(i, i + perShard);
+      shards.push(
+        plannedShard(shards.length, split, ranks.length, key, () => source.idsAt(split, ranks)),
+      );
+      key += ranks.length;
     }
-    totals[split] = { samples: order.length, tars: shards.length - first };
+    totals[split] = { samples: n, tars: shards.length - first };
   }
   return { seed, perShard, shards, totals };
 }
@@ -174,27 +216,32 @@ function commonId(a: readonly string[], b: readonly string[]): string | null {
 }
 
 /**
- * A planned shard of a plan's ids.
+ * A planned shard.
  * @param index its global index
  * @param split the split of its videos
- * @param videoIds its videos in member order
+ * @param size how many samples it has
  * @param firstKey the number of its first sample's key
+ * @param ids looks up its videos in member order
  * @returns the shard
  */
-export function plannedShard(
+function plannedShard(
   index: number,
   split: Split,
-  videoIds: readonly string[],
+  size: number,
   firstKey: number,
+  ids: () => readonly string[],
 ): PlannedShard {
   return {
     index,
     file: shardFileName(index),
     split,
-    videoIds,
+    size,
     firstKey,
+    get videoIds(): readonly string[] {
+      return ids();
+    },
     get samples(): PlannedSample[] {
-      return videoIds.map((videoId, i) => ({ key: sampleKey(firstKey + i), videoId }));
+      return ids().map((videoId, i) => ({ key: sampleKey(firstKey + i), videoId }));
     },
   };
 }
@@ -218,12 +265,17 @@ export function shardsOfWorker(plan: ShardPlan, k: number, n: number): PlannedSh
  * finished shard only when the same plan would write the same tar.
  * @param shard the planned shard
  * @param inputOf per video, a string standing for its inputs (label, times, embedding hash)
+ * @param ids the shard's videos, when read already
  * @returns lowercase hex SHA-256
  */
-export function planHash(shard: PlannedShard, inputOf: (videoId: string) => string): string {
+export function planHash(
+  shard: PlannedShard,
+  inputOf: (videoId: string) => string,
+  ids: readonly string[] = shard.videoIds,
+): string {
   const h = createHash("sha256");
   h.update(`${shard.index}\t${shard.file}\t${shard.split}\n`);
-  shard.videoIds.forEach((id, i) => {
+  ids.forEach((id, i) => {
     h.update(`${sampleKey(shard.firstKey + i)}\t${id}\t${inputOf(id)}\n`);
   });
   return h.digest("hex");

@@ -33,7 +33,7 @@ import {
   DEFAULT_PER_SHARD,
   planHash,
   type PlannedShard,
-  planShards,
+  planRanked,
   type ShardPlan,
 } from "./plan.ts";
 import { type SampleMember, ShardWriter, type WrittenShard } from "./writer.ts";
@@ -352,7 +352,7 @@ async function shardLocked(
   const w = o.worker;
   const mine = w ? plan.shards.filter((s) => s.index % w.count === w.index) : plan.shards;
   for (const s of mine) {
-    splits[s.split].samples += s.videoIds.length;
+    splits[s.split].samples += s.size;
     splits[s.split].tars++;
   }
 
@@ -369,7 +369,7 @@ async function shardLocked(
 
   const state: PackState = { splits, existing, written: [], kept: [], failures: [], finalRows: [] };
   const emptyNpy = o.fromInputs ? emptyEmbedding(m.config()) : null;
-  const total = mine.reduce((a, s) => a + s.videoIds.length, 0);
+  const total = mine.reduce((a, s) => a + s.size, 0);
   const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
   const memo = shardMemo(m, o);
   const unchanged = memo !== null && m.memo("shard") === memo;
@@ -405,26 +405,28 @@ async function shardLocked(
 
 /**
  * The plan over the work dir's videos: the encoded ones, or every one when planning from inputs.
- * Only ids and splits are held; each shard's rows are read when its turn comes.
+ * The manifest numbers them (`rankIds`); the plan keeps a permutation, and each shard's ids and
+ * rows are read when its turn comes.
  */
 function planWorkDir(
   m: Manifest,
   o: ShardRunOptions,
 ): { plan: ShardPlan; splits: Record<Split, SplitShardSummary> } {
+  const left = o.fromInputs ? null : m.notDone("encode");
   const splits = Object.fromEntries(
     SPLITS.map((s) => [
       s,
-      { samples: 0, tars: 0, failed: 0, notEncoded: 0, ...(o.fromInputs ? { empty: 0 } : {}) },
+      {
+        samples: 0,
+        tars: 0,
+        failed: left?.[s].failed ?? 0,
+        notEncoded: left?.[s].pending ?? 0,
+        ...(o.fromInputs ? { empty: 0 } : {}),
+      },
     ]),
   ) as Record<Split, SplitShardSummary>;
-  function* eligible(): IterableIterator<{ id: string; split: Split }> {
-    for (const v of m.videoStates("encode")) {
-      if (o.fromInputs || v.state === "done") yield v;
-      else if (v.anyFailed) splits[v.split].failed++;
-      else splits[v.split].notEncoded++;
-    }
-  }
-  return { plan: planShards(eligible(), { seed: o.seed, perShard: o.perShard }), splits };
+  const ids = m.rankIds(o.fromInputs ? undefined : "encode");
+  return { plan: planRanked(ids, { seed: o.seed, perShard: o.perShard }), splits };
 }
 
 /**
@@ -451,7 +453,7 @@ async function matchesRecord(
   hash?: string,
 ): Promise<boolean> {
   return row !== undefined && (hash === undefined ? !!row.planHash : row.planHash === hash) &&
-    row.split === s.split && row.samples === s.videoIds.length &&
+    row.split === s.split && row.samples === s.size &&
     (await fileSize(path)) === row.bytes && (await sha256File(path)) === row.sha256;
 }
 
@@ -475,12 +477,13 @@ async function packShard(
   if (where.unchanged && await matchesRecord(s, recorded, path)) {
     st.kept.push(s.file);
     st.finalRows.push(recorded!);
-    progress.tick(s.videoIds.length, 0);
+    progress.tick(s.size, 0);
     return;
   }
   const inputs = new Map<string, SampleInput>();
   const waiting: string[] = [];
-  for (const v of m.videoSteps("encode", s.videoIds)) {
+  const ids = s.videoIds;
+  for (const v of m.videoSteps("encode", ids)) {
     if (v.state === "done") inputs.set(v.id, toInput(v, where.embDir, where.root));
     else if (where.emptyNpy === null) continue;
     else if (v.anyFailed) {
@@ -504,15 +507,15 @@ async function packShard(
       error: `${waiting.length} of its videos are not processed yet (${waiting[0]}` +
         `${waiting.length > 1 ? ", ..." : ""}): run sample and encode first`,
     });
-    progress.tick(s.videoIds.length, 0);
+    progress.tick(s.size, 0);
     return;
   }
   const inputOf = (id: string) => inputs.get(id)!;
-  const hash = planHash(s, (id) => inputKey(inputOf(id)));
+  const hash = planHash(s, (id) => inputKey(inputOf(id)), ids);
   if (await matchesRecord(s, recorded, path, hash)) {
     st.kept.push(s.file);
     st.finalRows.push(recorded!);
-    progress.tick(s.videoIds.length, 0);
+    progress.tick(s.size, 0);
     return;
   }
   try {

@@ -9,7 +9,7 @@ import {
 } from "../core/mod.ts";
 import { join } from "node:path";
 import { shard } from "./shard.ts";
-import { planShards, shardsOfWorker } from "./plan.ts";
+import { planRanked, planShards, shardsOfWorker } from "./plan.ts";
 import { ShardReader } from "./reader.ts";
 import { parseSplitsCsv } from "./splits_csv.ts";
 import { makeSyntheticWorkDir } from "../../fixtures/synthetic_work_dir.ts";
@@ -83,6 +83,47 @@ Deno.test("shard plan: splits never mix, keys and shards count up across splits"
       error = (e as Error).message;
     }
     assertEquals(error, "video t3 is listed twice");
+  }
+});
+
+Deno.test("shard plan: ids numbered in the manifest give the plan the ids in memory give", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const m = Manifest.open(join(dir, "manifest.db"));
+    // every character a safe id may hold (not "." first), in mixed order: SQLite's byte order and JavaScript's
+    // code-unit order must agree on them
+    const chars = "-._0123456789ABCXYZabcxyz";
+    const videos = Array.from({ length: 150 }, (_, i) => ({
+      id: `${chars[(i * 7) % chars.length].replace(".", "x")}${chars[(i * 11) % chars.length]}${i}`,
+      split: (["train", "val", "test"] as const)[i % 4 === 3 ? 1 : i % 5 === 4 ? 2 : 0],
+    }));
+    m.addVideos(videos.map((v) => ({
+      ...v,
+      label: null,
+      youtubeId: v.id,
+      timeStart: 0,
+      timeEnd: 1,
+      source: null,
+    })));
+    videos.forEach((v, i) => {
+      if (i % 3 !== 0) m.markDone("encode", v.id, { path: null });
+    });
+    const encoded = videos.filter((_, i) => i % 3 !== 0);
+    for (const [doneIn, expected] of [["encode", encoded], [undefined, videos]] as const) {
+      const ids = m.rankIds(doneIn);
+      for (const seed of [0, 7]) {
+        const ours = planRanked(ids, { seed, perShard: 8 });
+        const inMemory = planShards(expected, { seed, perShard: 8 });
+        assertEquals(ours.totals, inMemory.totals);
+        assertEquals(
+          ours.shards.map((s) => [s.file, s.split, s.size, s.firstKey, s.samples]),
+          inMemory.shards.map((s) => [s.file, s.split, s.size, s.firstKey, s.samples]),
+        );
+      }
+    }
+    m.close();
+  } finally {
+    await cleanup();
   }
 });
 
