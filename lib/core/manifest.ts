@@ -1155,11 +1155,34 @@ export class Manifest {
       "SELECT split, COUNT(*) AS n FROM videos GROUP BY split ORDER BY split",
     )
       .all() as { split: Split; n: number }[];
-    // every split's records in one pass over the (clustered) tables
-    const records = this.#db.prepare(
-      `SELECT v.split AS split, s.step AS step, s.state AS state, COUNT(*) AS n
-       FROM videos v JOIN steps s ON s.video_id = v.id GROUP BY 1, 2, 3`,
-    ).all() as { split: Split; step: Step; state: StepState; n: number }[];
+    // the records of every split but the largest by a join over their videos; the largest's are
+    // what the (step, state) index counts beyond those (at 645k videos: ~0.5 s, not 3 s of join)
+    type Tally = { split: Split; step: Step; state: StepState; n: number };
+    const largest = rows.reduce<{ split: Split; n: number } | null>(
+      (a, r) => (a === null || Number(r.n) > Number(a.n) ? r : a),
+      null,
+    );
+    const bySplit = this.#db.prepare(
+      `SELECT s.step AS step, s.state AS state, COUNT(*) AS n FROM videos v
+       JOIN steps s ON s.video_id = v.id WHERE v.split = ? GROUP BY 1, 2`,
+    );
+    const records: Tally[] = [];
+    for (const r of rows) {
+      if (r === largest) continue;
+      for (const c of bySplit.all(r.split) as Omit<Tally, "split">[]) {
+        records.push({ ...c, split: r.split });
+      }
+    }
+    if (largest) {
+      const all = this.#db.prepare(
+        "SELECT step, state, COUNT(*) AS n FROM steps GROUP BY 1, 2",
+      ).all() as Omit<Tally, "split">[];
+      for (const c of all) {
+        const others = records.filter((o) => o.step === c.step && o.state === c.state)
+          .reduce((a, o) => a + Number(o.n), 0);
+        records.push({ ...c, split: largest.split, n: Number(c.n) - others });
+      }
+    }
     for (const r of rows) {
       const of = (step: Step) =>
         stateCounts(Number(r.n), records.filter((c) => c.split === r.split && c.step === step));
