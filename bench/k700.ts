@@ -23,7 +23,7 @@ import {
 } from "../fixtures/kinetics_shape.ts";
 import { syntheticCard } from "../fixtures/synthetic_work_dir.ts";
 import { TarWriter } from "../lib/tar/mod.ts";
-import { machineLine, recordTable } from "./results.ts";
+import { machineLine, recordTable, timeTask } from "./results.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const SPLIT_WORDS = { train: "train", val: "val", test: "test" } as const;
@@ -201,24 +201,10 @@ interface Measure {
 
 /** Runs `deno task <step> ...` under /usr/bin/time: wall, CPU (user+sys) and peak RSS. */
 async function measure(step: string, args: string[], label = step): Promise<Measure> {
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "KTIME %e %U %S %M", "deno", "task", "--quiet", step, ...args],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  const m = /KTIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(text);
-  const [wall, user, sys, kb] = m ? m.slice(1).map(Number) : [NaN, NaN, NaN, NaN];
-  const lines = text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("KTIME"));
-  const r = {
-    step: label,
-    code: out.code,
-    wall,
-    cpu: user + sys,
-    rssMb: kb / 1024,
-    tail: lines.slice(-3).join(" | "),
-  };
+  const t = await timeTask(REPO, [step, ...args]);
+  const lines = t.text.split("\n").filter((l) => l.trim() !== "");
+  const r = { ...t, step: label, tail: lines.slice(-3).join(" | ") };
+  const { wall } = r;
   console.log(
     `  ${label}: exit ${r.code}, ${wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU, ` +
       `${r.rssMb.toFixed(0)} MB peak — ${r.tail.slice(0, 300)}`,

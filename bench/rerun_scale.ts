@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
-import { machineLine, recordTable } from "./results.ts";
+import { machineLine, recordTable, timeTask } from "./results.ts";
 
 const REPO = resolve(new URL("..", import.meta.url).pathname);
 /** Kinetics-700-2020's annotation rows per split. */
@@ -130,20 +130,6 @@ async function makeFinishedRun(lib: Lib, work: string, total: number): Promise<n
   }
 }
 
-/** Runs `deno task <args>` in a checkout under /usr/bin/time: wall, CPU and peak RSS. */
-async function timed(repo: string, args: string[]) {
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "KTIME %e %U %S %M", "deno", "task", "--quiet", ...args, "--quiet"],
-    cwd: repo,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stderr);
-  const m = /KTIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(text);
-  const [wall, user, sys, kb] = m ? m.slice(1).map(Number) : [NaN, NaN, NaN, NaN];
-  return { code: out.code, wall, cpu: user + sys, mb: kb / 1024 };
-}
-
 const { values } = parseArgs({
   args: Deno.args,
   options: {
@@ -202,17 +188,17 @@ for (const size of sizes) {
     }
     for (const [label, args, before] of steps) {
       await before?.();
-      const r = await timed(c.repo, args);
+      const r = await timeTask(c.repo, [...args, "--quiet"]);
       console.log(
         `  ${c.name} ${label}: exit ${r.code}, ${r.wall.toFixed(1)} s, ${
           r.cpu.toFixed(1)
         } s CPU, ` +
-          `${r.mb.toFixed(0)} MB`,
+          `${r.rssMb.toFixed(0)} MB`,
       );
       table.push(
         `| ${size} | ${encoded} | ${c.name} | ${label} | ${r.code} | ${r.wall.toFixed(1)} | ${
           r.cpu.toFixed(1)
-        } | ${r.mb.toFixed(0)} |`,
+        } | ${r.rssMb.toFixed(0)} |`,
       );
     }
   }

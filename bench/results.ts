@@ -46,3 +46,42 @@ export async function recordTable(
     `Command: \`${command}\`\n\n${table}\n${note ? "\n" + note + "\n" : ""}\n`;
   await Deno.writeTextFile(RESULTS_PATH, `${top}\n${entry}${rest}`);
 }
+
+/** One task run under `/usr/bin/time`. */
+export interface TimedTask {
+  /** Exit code. */
+  code: number;
+  /** Wall seconds. */
+  wall: number;
+  /** CPU seconds (user + system). */
+  cpu: number;
+  /** Peak RSS, MB. */
+  rssMb: number;
+  /** Its stdout and stderr, without the timing line. */
+  text: string;
+}
+
+/**
+ * Runs `deno task --quiet <args>` in a checkout under `/usr/bin/time`: wall, CPU and peak RSS.
+ * @param cwd the checkout whose task runs
+ * @param args the task and its flags
+ * @returns the figures and the output
+ */
+export async function timeTask(cwd: string, args: string[]): Promise<TimedTask> {
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "KTIME %e %U %S %M", "deno", "task", "--quiet", ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const m = /KTIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(text);
+  const [wall, user, sys, kb] = m ? m.slice(1).map(Number) : [NaN, NaN, NaN, NaN];
+  return {
+    code: out.code,
+    wall,
+    cpu: user + sys,
+    rssMb: kb / 1024,
+    text: text.split("\n").filter((l) => !l.startsWith("KTIME")).join("\n"),
+  };
+}
