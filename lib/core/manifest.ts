@@ -892,32 +892,6 @@ export class Manifest {
   }
 
   /**
-   * Every video's id, split and state in a step, in id order, a row at a time: what a shard plan
-   * is made of, read without the rest of each row.
-   * @param step the step
-   * @returns an iterator of id, split, state (pending when the step never touched the video) and
-   *   whether some step failed for it (looked at only when this step is not done: false when done)
-   */
-  *videoStates(
-    step: Step,
-  ): IterableIterator<{ id: string; split: Split; state: StepState; anyFailed: boolean }> {
-    const stmt = this.#db.prepare(
-      `SELECT v.id AS id, v.split AS split, s.state AS state,
-         CASE WHEN s.state = 'done' THEN 0 ELSE
-           EXISTS (SELECT 1 FROM steps f WHERE f.video_id = v.id AND f.state = 'failed') END AS failed
-       FROM videos v LEFT JOIN steps s ON s.video_id = v.id AND s.step = ? ORDER BY v.id`,
-    );
-    for (const r of stmt.iterate(step) as Iterable<Row>) {
-      yield {
-        id: String(r.id),
-        split: r.split as Split,
-        state: (r.state ?? "pending") as StepState,
-        anyFailed: Number(r.failed) !== 0,
-      };
-    }
-  }
-
-  /**
    * Numbers the videos of each split in id order in a temporary table on this connection (a file
    * behind a bounded cache, gone on close), so that a shard plan over 645k videos looks ids up by
    * rank instead of holding them. A second call replaces the numbering.
