@@ -39,6 +39,7 @@ export {
   buildTextModel,
   buildVisionModel,
   type BuiltModel,
+  type CheckpointWeights,
   MODEL_BUILDER_VERSION,
   MODEL_SIZES,
   type ModelDtype,
