@@ -320,7 +320,6 @@ Deno.test("download: an archive member declaring more than 4 GiB, or an archive 
       ]);
       await Deno.writeTextFile(join(dir, "huge", "list.txt"), "abseiling.tar.gz\n");
       const work = join(dir, "work-huge");
-      const started = Date.now();
       const r = await download(args(work, join(dir, "huge", "list.txt")));
       assertEquals(r.code, 1, r.stderr + r.stdout);
       const want = `archive abseiling.tar.gz: member ${JSON.stringify(bomb)} declares ` +
@@ -332,7 +331,6 @@ Deno.test("download: an archive member declaring more than 4 GiB, or an archive 
         "aaaaaaaaaaa_000001_000011": "done",
         "bbbbbbbbbbb_000001_000011": "failed",
       });
-      assert(Date.now() - started < TASK_LIMIT_S * 1000);
     });
 
     await t.step("members expanding 1000× (each under the member limit)", async () => {
