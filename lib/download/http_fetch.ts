@@ -107,7 +107,11 @@ export interface FetcherOptions {
   jobs?: number;
   /** Longest wait for a response, and for each next piece of body, in ms (default 30 000). */
   timeoutMs?: number;
-  /** Retries after failed attempts that made no progress (default 5). */
+  /**
+   * Retries after failed attempts that kept no new bytes (default 5). Attempts that do keep bytes
+   * (a resume honoured with 206) are retried too, up to 20 × (`retries` + 1) attempts per file in
+   * all.
+   */
   retries?: number;
   /** Backoff after the first failure, in ms (default 1000). */
   retryBaseMs?: number;
@@ -149,6 +153,18 @@ interface PartMeta {
   total: number | null;
 }
 
+/**
+ * Attempts per file, in all, for each attempt the retry policy allows: a transfer that keeps making
+ * progress is resumed, but not without end.
+ */
+const ATTEMPTS_PER_TRY = 20;
+
+/** What the attempts of one transfer found out about the server. */
+interface TransferState {
+  /** A request with `Range` was answered 200: whatever a broken attempt got was thrown away. */
+  rangeIgnored: boolean;
+}
+
 /** Raised inside an attempt; `retryable` decides whether another attempt follows. */
 class AttemptError extends Error {
   constructor(
@@ -158,6 +174,13 @@ class AttemptError extends Error {
     readonly retryAfterMs: number | null = null,
   ) {
     super(message);
+  }
+}
+
+/** A body that ended before its declared length (always worth another attempt). */
+class ShortBodyError extends AttemptError {
+  constructor(received: number, declared: number) {
+    super(`server sent ${received} of ${declared} bytes (Content-Length)`, true);
   }
 }
 
@@ -239,21 +262,34 @@ export class Fetcher {
     };
     let failures = 0;
     let checksumRestarted = false;
+    const state: TransferState = { rangeIgnored: false };
+    const maxAttempts = ATTEMPTS_PER_TRY * (this.#retries + 1);
+    // the most bytes the part file held after an attempt: only growth past it is progress, so
+    // bytes thrown away (a Range request answered with the whole file) never count as progress
+    let kept = -1;
+    // the last failure and how many attempts in a row ended with it, for the final message
+    let lastFailure = "", sameFailures = 0;
     while (true) {
       const before = (await fileSize(part)) ?? 0;
       if (result.resumedFrom < 0) result.resumedFrom = before;
-      let progressed = false;
+      kept = Math.max(kept, before);
       try {
         result.requests++;
         this.#requests++;
-        const outcome = await this.#attempt(url, part, metaPath, before, () => {
-          progressed = true;
-        }, opts);
+        const outcome = await this.#attempt(url, part, metaPath, before, state, opts);
         if (outcome === "restart") {
           result.restarts++;
+          if (result.requests >= maxAttempts) {
+            throw new FetchError(
+              url,
+              `${url}: the server answered ${result.restarts} requests with another range or ` +
+                `another version of the file (after ${result.requests} attempts)`,
+            );
+          }
           continue;
         }
       } catch (e) {
+        if (e instanceof FetchError) throw e;
         // a full disk is no network failure: retrying cannot help
         if (isDiskFull(e)) throw asDiskFull(e, part);
         const err = e instanceof AttemptError ? e : classifyFetchError(e);
@@ -262,9 +298,18 @@ export class Fetcher {
           if (err.status !== null) await removeQuietly(part, metaPath);
           throw new FetchError(url, attemptsSuffix(err.message, result.requests), err.status);
         }
+        const size = (await fileSize(part)) ?? 0;
+        const progressed = size > kept;
+        kept = Math.max(kept, size);
+        sameFailures = err.message === lastFailure ? sameFailures + 1 : 1;
+        lastFailure = err.message;
         failures = progressed ? 1 : failures + 1;
-        if (failures > this.#retries) {
-          throw new FetchError(url, attemptsSuffix(err.message, result.requests), err.status);
+        if (failures > this.#retries || result.requests >= maxAttempts) {
+          throw new FetchError(
+            url,
+            attemptsSuffix(givingUp(url, err, sameFailures, state), result.requests),
+            err.status,
+          );
         }
         const wait = retryDelayMs(failures, this.#retryBaseMs, this.#retryMaxMs, err.retryAfterMs);
         this.#log(`${url}: ${err.message}; retry in ${(wait / 1000).toFixed(1)}s`);
@@ -308,7 +353,7 @@ export class Fetcher {
     part: string,
     metaPath: string,
     offset: number,
-    onProgress: () => void,
+    state: TransferState,
     opts: TransferOptions,
   ): Promise<"complete" | "restart"> {
     const meta = offset > 0 ? await readMeta(metaPath, url) : null;
@@ -331,12 +376,9 @@ export class Fetcher {
       throw e;
     }
     try {
-      const target = await this.#openPart(url, res, part, metaPath, offset, meta);
+      const target = await this.#openPart(url, res, part, metaPath, offset, meta, state);
       if (typeof target === "string") return target;
-      await receiveBody(res, target, watchdog, (n) => {
-        onProgress();
-        opts.onBytes?.(n);
-      });
+      await receiveBody(res, target, watchdog, (n) => opts.onBytes?.(n));
       if (target.total !== null && target.written > target.total) {
         await removeQuietly(part, metaPath);
         throw new AttemptError(
@@ -361,6 +403,7 @@ export class Fetcher {
     metaPath: string,
     offset: number,
     meta: PartMeta | null,
+    state: TransferState,
   ): Promise<PartTarget | "complete" | "restart"> {
     const length = res.headers.get("content-length");
     const bodyLength = length !== null && /^\d+$/.test(length) ? Number(length) : null;
@@ -380,10 +423,14 @@ export class Fetcher {
         return "restart";
       }
       const total = range.total ?? (bodyLength !== null ? offset + bodyLength : null);
-      return { file: await Deno.open(part, { append: true }), total, written: offset };
+      const file = await Deno.open(part, { append: true });
+      return { file, total, written: offset, start: offset };
     }
     if (res.status === 200 || (res.status === 206 && range?.start === 0)) {
-      if (offset > 0) this.#log(`${url}: server ignored Range (200, not 206); restarting from 0`);
+      if (offset > 0) {
+        state.rangeIgnored = true;
+        this.#log(`${url}: server ignored Range (200, not 206); restarting from 0`);
+      }
       // an unasked-for 206 from 0 may still be a piece: its total is the file's size
       const total = res.status === 206 ? range?.total ?? bodyLength : bodyLength;
       const fresh: PartMeta = {
@@ -394,7 +441,7 @@ export class Fetcher {
       };
       await writeFileAtomic(metaPath, new TextEncoder().encode(JSON.stringify(fresh)));
       const file = await Deno.open(part, { write: true, create: true, truncate: true });
-      return { file, total, written: 0 };
+      return { file, total, written: 0, start: 0 };
     }
     await res.body?.cancel();
     if (res.status === 416 && offset > 0) {
@@ -422,6 +469,8 @@ interface PartTarget {
   total: number | null;
   /** Bytes in the part file so far. */
   written: number;
+  /** Bytes in the part file before this response's body. */
+  start: number;
 }
 
 /** Aborts a request when no response, and then no data, comes within the timeout. */
@@ -500,13 +549,29 @@ async function receiveBody(
     }
   } catch (e) {
     if (watchdog.reason) throw new AttemptError(watchdog.reason, true);
-    throw e;
+    // a body cut off before its declared length: say how far it got, whichever way it ended
+    if (target.total === null || target.written >= target.total || isDiskFull(e)) throw e;
   } finally {
     target.file.close();
   }
   if (target.total !== null && target.written < target.total) {
-    throw new AttemptError(`body ended at ${target.written} of ${target.total} bytes`, true);
+    throw new ShortBodyError(target.written - target.start, target.total - target.start);
   }
+}
+
+/**
+ * The message of a transfer given up. Bodies cut short again and again name the URL, how many
+ * attempts in a row ended so, and why retrying did not help when a server ignoring Range made each
+ * attempt start again from 0.
+ */
+function givingUp(url: string, err: AttemptError, times: number, state: TransferState): string {
+  const failure = err.message;
+  if (times < 2 || !(err instanceof ShortBodyError)) return failure;
+  const why = state.rangeIgnored
+    ? "; the server answers Range requests with 200 and the whole file, so nothing received " +
+      "could be kept"
+    : "";
+  return `${url}: ${failure} ${times} times${why}`;
 }
 
 /** Turns what fetch or a body read threw into an attempt error. */

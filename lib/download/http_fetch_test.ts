@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { tempDir } from "../../tests/support/media.ts";
-import { Fetcher } from "./http_fetch.ts";
+import { Fetcher, FetchError } from "./http_fetch.ts";
 
 const SIZE = 200_000;
 const version = (seed: number) => Uint8Array.from({ length: SIZE }, (_, i) => (i * seed + 7) % 251);
@@ -80,3 +80,82 @@ for (const ifRange of [true, false]) {
     }
   });
 }
+
+/**
+ * Serves `/f.bin` (5000 bytes) declaring its full length but sending at most `piece` bytes per
+ * answer; with `ranges` it answers Range with 206 and the rest, without it always with 200 from 0.
+ */
+function shortBodyServer(piece: number, ranges: boolean) {
+  const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 13 + 1) % 251);
+  const seen: number[] = [];
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+    onError: () => new Response("server error", { status: 500 }),
+  }, (req) => {
+    const m = /^bytes=(\d+)-$/.exec(req.headers.get("range") ?? "");
+    const start = ranges && m ? Number(m[1]) : 0;
+    seen.push(start > 0 ? 206 : 200);
+    const headers = new Headers({ "content-length": String(data.length - start), etag: '"a"' });
+    if (start > 0) headers.set("content-range", `bytes ${start}-${data.length - 1}/${data.length}`);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(data.slice(start, start + piece));
+        c.close();
+      },
+    });
+    return new Response(body, { status: start > 0 ? 206 : 200, headers });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/f.bin`,
+    data,
+    seen,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("fetch: bodies cut short by a server ignoring Range are no progress: retries+1 attempts, then a message naming the URL, the bytes and the count", async () => {
+  const { dir, cleanup } = await tempDir();
+  const srv = shortBodyServer(1000, false);
+  try {
+    const f = new Fetcher({ retries: 2, retryBaseMs: 1, retryMaxMs: 2 });
+    const err = await f.fetchToFile(srv.url, join(dir, "f.bin")).then(() => null, (e) => e);
+    assert(err instanceof FetchError, String(err));
+    assertEquals(
+      err.message,
+      `${srv.url}: server sent 1000 of 5000 bytes (Content-Length) 3 times; the server answers ` +
+        "Range requests with 200 and the whole file, so nothing received could be kept " +
+        "(after 3 attempts)",
+    );
+    assertEquals(srv.seen, [200, 200, 200]);
+  } finally {
+    await srv.close();
+    await cleanup();
+  }
+});
+
+Deno.test("fetch: a resume that keeps making progress goes on past --retries, but not past 20 × (retries + 1) attempts", async () => {
+  const { dir, cleanup } = await tempDir();
+  const whole = shortBodyServer(1000, true);
+  const trickle = shortBodyServer(100, true);
+  try {
+    const f = new Fetcher({ retries: 1, retryBaseMs: 1, retryMaxMs: 2 });
+    const r = await f.fetchToFile(whole.url, join(dir, "whole.bin"));
+    assertEquals([r.requests, r.bytes], [5, 5000]);
+    assertEquals(await Deno.readFile(join(dir, "whole.bin")), whole.data);
+    // 50 pieces would be needed: given up at 40 attempts, the part file kept for a rerun
+    const err = await f.fetchToFile(trickle.url, join(dir, "trickle.bin")).then(
+      () => null,
+      (e) => e,
+    );
+    assert(err instanceof FetchError, String(err));
+    assertEquals(err.message, "server sent 100 of 1100 bytes (Content-Length) (after 40 attempts)");
+    assertEquals(trickle.seen.length, 40);
+    assertEquals((await Deno.stat(join(dir, "trickle.bin.part"))).size, 4000);
+  } finally {
+    await whole.close();
+    await trickle.close();
+    await cleanup();
+  }
+});

@@ -3,6 +3,11 @@
  * `npm:tar-stream`, each wanted regular file is written atomically (temp name, fsync, rename), and
  * nothing is ever written outside a given root. Absolute paths, `..`, symlinks, hard links,
  * devices and FIFOs are refused and reported; the other members are still extracted.
+ *
+ * Decompression bombs are refused: a member declaring more than {@linkcode MAX_MEMBER_BYTES}, or an
+ * archive that expands more than {@linkcode MAX_EXPANSION_RATIO} times its compressed size (once past
+ * {@linkcode EXPANSION_CHECK_AFTER}), ends the extraction; what was extracted before stays. A full
+ * disk is reported as one (`DiskFullError`), never as a corrupt archive.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -11,7 +16,29 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { FormatError, openAtomic, writeAll } from "../core/mod.ts";
+import {
+  deviceOf,
+  DiskFullError,
+  FormatError,
+  isDiskFull,
+  openAtomic,
+  writeAll,
+} from "../core/mod.ts";
+
+/**
+ * The most bytes one member may declare (4 GiB). A Kinetics clip (10 s of video) is a few MB and
+ * never near 1 GB, so a larger member is no video of the dataset but a bomb or a damaged header.
+ */
+export const MAX_MEMBER_BYTES = 4 * 1024 ** 3;
+
+/**
+ * How many times its compressed size an archive may expand to. Videos do not compress, so a
+ * Kinetics archive expands about 1×; only runs of repeated bytes (a bomb) expand 100×.
+ */
+export const MAX_EXPANSION_RATIO = 100;
+
+/** The expansion ratio is judged only past this many uncompressed bytes (64 MiB). */
+export const EXPANSION_CHECK_AFTER = 64 * 1024 ** 2;
 
 /** A regular-file member offered to the caller. */
 export interface ArchiveMember {
@@ -56,6 +83,8 @@ export interface ExtractOptions {
   onExtracted?: (member: ExtractedMember) => void | Promise<void>;
   /** Called with the count of archive bytes read, for progress. */
   onBytes?: (n: number) => void;
+  /** The most bytes one member may declare (default {@linkcode MAX_MEMBER_BYTES}). */
+  maxMemberBytes?: number;
 }
 
 /** What an extraction did. */
@@ -127,8 +156,11 @@ async function drain(entry: AsyncIterable<Uint8Array>): Promise<void> {
  * @param archive the archive file
  * @param opts the root, the placement rule and callbacks
  * @returns what was extracted, refused and skipped, and the archive's size and sha256
- * @throws FormatError when the archive is not gzip or tar, or ends early (members extracted before
- *   that point stay in place, complete)
+ * @throws FormatError when the archive is not gzip or tar, ends early, has a member declaring more
+ *   than `maxMemberBytes`, or expands more than {@linkcode MAX_EXPANSION_RATIO}× (members extracted
+ *   before that point stay in place, complete)
+ * @throws DiskFullError when the disk fills up, naming the file being written (members extracted
+ *   before it stay in place, complete)
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
@@ -179,10 +211,30 @@ export async function extractArchive(
   // Loaded here, on first use, so that importing kinembed does not load it.
   const tarStream = (await import("tar-stream")).default;
   const extract = tarStream.extract() as unknown as TarExtract;
-  const piped = pipeline(createReadStream(archive), counter, createGunzip(), extract);
+  const gunzip = createGunzip();
+  // counted as it flows rather than by a stage of its own, so the pipeline is not longer
+  let expanded = 0;
+  gunzip.on("data", (chunk: Uint8Array) => {
+    expanded += chunk.length;
+    if (expanded > EXPANSION_CHECK_AFTER && expanded > MAX_EXPANSION_RATIO * report.archiveBytes) {
+      gunzip.destroy(
+        new FormatError(
+          `${archive}: expands more than ${MAX_EXPANSION_RATIO}× (${mib(expanded)} from the ` +
+            `first ${mib(report.archiveBytes)}): refused as a decompression bomb; members ` +
+            "extracted before are kept",
+        ),
+      );
+    }
+  });
+  const piped = pipeline(createReadStream(archive), counter, gunzip, extract);
   let pipeError: unknown = null;
   piped.catch((e) => pipeError ??= e);
   const checkedDirs = new Set<string>();
+  const maxMemberBytes = opts.maxMemberBytes ?? MAX_MEMBER_BYTES;
+  // the file being written, for a full disk's message
+  let writing: string | null = null;
+  // a member refused as a bomb, which ends the extraction
+  let refusal: FormatError | null = null;
   try {
     for await (const entry of extract) {
       const h = entry.header;
@@ -197,6 +249,14 @@ export async function extractArchive(
         continue;
       }
       const size = h.size ?? 0;
+      if (size > maxMemberBytes) {
+        // its body is not even read: a bomb's bytes cost neither disk nor time
+        throw refusal = new FormatError(
+          `${archive}: member ${JSON.stringify(h.name)} declares ${size} bytes, over the ` +
+            `${limitText(maxMemberBytes)} limit for one member: refused as a decompression bomb; ` +
+            "members extracted before are kept",
+        );
+      }
       const placed = opts.place({ name: h.name, size });
       if (placed === null) {
         report.skipped.push(h.name);
@@ -220,7 +280,9 @@ export async function extractArchive(
         }
         checkedDirs.add(dir);
       }
+      writing = dest;
       const member = await writeMember(entry, dest, size, h.name);
+      writing = null;
       report.extracted.push(member);
       await opts.onExtracted?.(member);
     }
@@ -228,13 +290,34 @@ export async function extractArchive(
   } catch (e) {
     extract.destroy();
     await piped.catch(() => {});
-    const cause = pipeError ?? e;
+    // a write of ours failing is the cause: the pipeline then only says it was cut off
+    const cause = isDiskFull(e) || e === refusal ? e : pipeError ?? e;
+    if (isDiskFull(cause)) {
+      const path = writing ?? root;
+      const kept = report.extracted.length;
+      throw new DiskFullError(
+        path,
+        deviceOf(path),
+        `the ${kept} member${kept === 1 ? "" : "s"} of ${archive} extracted before it ` +
+          `${kept === 1 ? "is" : "are"} kept`,
+      );
+    }
     if (cause instanceof Deno.errors.PermissionDenied || cause instanceof FormatError) throw cause;
     if (isDiskError(cause)) throw cause;
     throw new FormatError(`${archive}: corrupt archive: ${(cause as Error).message ?? cause}`);
   }
   report.archiveSha256 = archiveHash.digest("hex");
   return report;
+}
+
+/** Bytes in MiB, for messages. */
+function mib(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** A size limit, for messages: whole GiB, else bytes. */
+function limitText(bytes: number): string {
+  return bytes % 1024 ** 3 === 0 ? `${bytes / 1024 ** 3} GiB` : `${bytes}-byte`;
 }
 
 /** Disk problems (full, read-only, permissions) are not the archive's fault and are rethrown. */
