@@ -241,3 +241,60 @@ Deno.test("a card without published numbers: eval reports without the comparison
     await cleanup();
   }
 });
+
+Deno.test("eval --update-card where it may not write: a set without kinembed's card is refused before any work; an unwritable card keeps the reports", async () => {
+  const { dir, cleanup } = await tempDir("kinembed-eval-out-");
+  try {
+    const { shards, card } = await shardedWork(dir);
+    const args = ["--shards", shards, "--linear-probe", "--providers", "cpu", "--update-card"];
+    // a published set's own card: no markers, so eval has no place for its numbers
+    const own = await Deno.readTextFile(card);
+    await Deno.writeTextFile(card, "# A published set's card\n");
+    const out = join(dir, "reports");
+    const refused = await denoTask("eval", [...args, "--out", out, "--quiet"]);
+    assertEquals(refused.code, 2, refused.stderr + refused.stdout);
+    assertEquals(
+      refused.stderr.trim(),
+      `kinembed eval: --update-card: ${card} is not a card kinembed wrote (no ` +
+        "<!-- kinembed eval: start --> marker); leave out --update-card (the reports do not need it)",
+    );
+    assertEquals(await Deno.stat(out).catch(() => null), null, "no reports folder");
+    assertEquals(await Deno.readTextFile(card), "# A published set's card\n");
+    await Deno.remove(card);
+    const missing = await denoTask("eval", [...args, "--out", out, "--quiet"]);
+    assertEquals(missing.code, 2, missing.stderr + missing.stdout);
+    assert(missing.stderr.includes(`--update-card: ${card} not found;`), missing.stderr);
+
+    // the card where the task may not write it: one line, the reports kept
+    await Deno.writeTextFile(card, own);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        `--allow-write=${out}`,
+        "--allow-ffi",
+        "--allow-env",
+        "--allow-sys",
+        repoPath("tasks", "eval.ts"),
+        ...args,
+        "--out",
+        out,
+        "--quiet",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 2, stderr);
+    assertEquals(stderr.trim().split("\n").length, 1, stderr);
+    assert(
+      stderr.startsWith(`kinembed eval: --update-card: cannot write ${card} (`) &&
+        stderr.trim().endsWith(`; the reports are in ${out}`),
+      stderr,
+    );
+    assertEquals((await readReport(out)).linearProbe?.count, 6);
+    assertEquals(await Deno.readTextFile(card), own);
+  } finally {
+    await cleanup();
+  }
+});
