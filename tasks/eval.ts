@@ -112,7 +112,10 @@ await runTask({
   console.log(formatEvalMarkdown(report, { brief: true }));
   console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
   if (card?.updated) console.log(`card: ${card.path} updated`);
-  else if (card && values["update-card"] !== true) {
+  else if (
+    card && values["update-card"] !== true &&
+    (report.zeroShot || report.linearProbe || report.pooled)
+  ) {
     console.log(`card: ${card.path} not changed (add --update-card to put these numbers in it)`);
   }
   const acc = (s?: { top1: number; top5: number; count: number; split: string }) =>
