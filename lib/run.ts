@@ -180,7 +180,8 @@ async function runSteps(
   let ev: EvalResult | undefined;
   if (opts.eval && !worker) {
     log("== eval");
-    ev = await evaluate({ ...opts.eval, work: opts.work, log });
+    // run owns its work dir: the shards' card gets the numbers
+    ev = await evaluate({ ...opts.eval, work: opts.work, log, updateCard: true });
   }
   return {
     download: dl,

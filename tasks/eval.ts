@@ -74,6 +74,11 @@ await runTask({
         "softmax mean for zero-shot) | mean (L2-normalised mean of the frames, both) | all " +
         "(both, side by side)",
     },
+    "update-card": {
+      type: "boolean",
+      help: "also put the numbers into the shards' dataset card (README.md beside them, written " +
+        "by shard), keeping its other sections; without it eval writes only the reports",
+    },
     force: {
       type: "boolean",
       help: "evaluate again even when the reports were made from these shards and settings",
@@ -84,7 +89,7 @@ await runTask({
   const shards = stringFlag(values, "shards");
   const work = stringFlag(values, "work");
   if (work !== undefined) await requireWorkDir(work, "eval");
-  const { report, files, problems } = await evaluate({
+  const { report, files, problems, card } = await evaluate({
     work: stringFlag(values, "work") ?? (shards === undefined ? "work" : undefined),
     shards,
     out: stringFlag(values, "out"),
@@ -100,11 +105,19 @@ await runTask({
     card: stringFlag(values, "card"),
     pool: stringFlag(values, "pool") as EvalPooling,
     force: values.force === true,
+    updateCard: values["update-card"] === true,
     log: values.quiet === true ? () => {} : undefined,
   });
   // the per-class and frames tables are in the reports
   console.log(formatEvalMarkdown(report, { brief: true }));
   console.log(`reports: ${files.json}, ${files.markdown}, ${files.html}`);
+  if (card?.updated) console.log(`card: ${card.path} updated`);
+  else if (
+    card && values["update-card"] !== true &&
+    (report.zeroShot || report.linearProbe || report.pooled)
+  ) {
+    console.log(`card: ${card.path} not changed (add --update-card to put these numbers in it)`);
+  }
   const acc = (s?: { top1: number; top5: number; count: number; split: string }) =>
     s && { top1: s.top1, top5: s.top5, count: s.count, split: s.split };
   return {
@@ -119,6 +132,7 @@ await runTask({
       notRun: report.notRun,
       files,
       artefacts: report.artefacts,
+      cardUpdated: card?.updated ?? false,
     },
   };
 });

@@ -15,7 +15,8 @@
  * - shard, merge: read and write of the work dir.
  * - verify: read of the shards (or work dir), the card and the class list; nothing else.
  * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
- *   of the reports folder; FFI for ONNX Runtime; no network.
+ *   of the reports folder (and, with `--update-card`, of the shards' `README.md`); FFI for ONNX
+ *   Runtime; no network.
  * - run: the union of download, sample, encode, shard, verify and eval. demo: as run, plus the
  *   repository's fixtures (read), `fixtures/models` (write) and the `ffmpeg` on PATH that makes the
  *   fixture videos, without network.
@@ -97,6 +98,7 @@ const BOOLEAN_FLAGS = new Set([
   "check",
   "no-probe",
   "refresh",
+  "update-card",
 ]);
 
 /** Deno's permission lists are comma-separated; longer lists are folded to their folders. */
@@ -438,9 +440,9 @@ function grantEval(g: Grants, flags: Map<string, string[]>, work: string | undef
   g.addRead(join(REPO_ROOT, "data"));
   const out = last("out") ?? (work !== undefined ? join(work, "reports") : "reports");
   g.addReadWrite(out);
-  // eval puts its numbers into the shard set's Hub card (shards/README.md)
+  // eval puts its numbers into the shard set's Hub card (shards/README.md) only when told to
   const shardsDir = shards ?? (work !== undefined ? join(work, "shards") : undefined);
-  if (shardsDir !== undefined) {
+  if (shardsDir !== undefined && flags.has("update-card")) {
     g.addReadWrite(join(shardsDir, "README.md"));
     g.addWrite(cardEvalTempPath(shardsDir));
   }

@@ -131,7 +131,8 @@ export async function readCardSplits(path: string): Promise<SplitTotals> {
  * `mean(Top1, Top5)`, the number in the second column).
  * @param text the card (Markdown)
  * @param file its name, for messages
- * @returns the published accuracies found (each absent when the card has no such table)
+ * @returns the published accuracies found (each absent when the card has no such table, or its
+ *   cells hold no number: `n/a`, `–`, empty)
  * @throws {FormatError} naming the line of a row whose value is not a number
  * @example
  * ```ts
@@ -174,6 +175,8 @@ function parseAccuracyTable(lines: CardLine[], start: number, file: string): Acc
       ? "mean"
       : undefined;
     if (!key) continue;
+    // "n/a", "–" or an empty cell: the card publishes no number there (e.g. a new dataset's card)
+    if (/^(n\/?a|tbd|none|-+|–|—|)$/i.test(cells[1])) continue;
     const value = Number(cells[1]);
     if (!Number.isFinite(value)) {
       throw new FormatError(

@@ -53,11 +53,13 @@ import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import {
   type ClipPooling,
+  type FrameCensus,
   meanPooledFeature,
   readClipFeatures,
   readFrameCensus,
   readShardSplits,
   readVideoBatches,
+  type ShardSplits,
   writeClipFeatures,
 } from "./features.ts";
 import {
@@ -72,7 +74,12 @@ import {
   writeEvalReports,
   type ZeroShotSection,
 } from "./report.ts";
-import { cardProvenance, updateHubCardEval } from "../shard/mod.ts";
+import {
+  CARD_EVAL_START,
+  cardProvenance,
+  hubCardWithEval,
+  updateHubCardEval,
+} from "../shard/mod.ts";
 import { parseCardSplits, type SplitTotals } from "../dataset/mod.ts";
 import type { ProviderName } from "../onnx/mod.ts";
 import {
@@ -139,6 +146,12 @@ export interface EvalOptions {
    * with the same settings (by default such a rerun reads them back and does nothing).
    */
   force?: boolean;
+  /**
+   * Put the numbers into the shard set's dataset card (`README.md` beside the shards, written by
+   * `shard`), keeping the sections of earlier numbers these do not replace. Default false: eval
+   * writes only into its reports folder.
+   */
+  updateCard?: boolean;
   /** Progress lines (default: to stderr). */
   log?: (line: string) => void;
 }
@@ -153,6 +166,8 @@ export interface EvalResult {
   problems: EvalProblem[];
   /** True when the reports were up to date and read back instead of made. */
   upToDate?: boolean;
+  /** The shard set's dataset card (when kinembed wrote one), and whether eval updated it. */
+  card?: { path: string; updated: boolean };
 }
 
 /** Code-point order, as NumPy's `np.unique` sorts label strings (scikit-learn's `classes_`). */
@@ -193,6 +208,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   }
   const poolings: ClipPooling[] = pool === "all" ? ["centre", "mean"] : [pool];
   const splits = await readShardSplits(shardsDir);
+  const hubCard = await shardSetCard(shardsDir, opts.updateCard === true);
   const inputs = await evalInputs(opts, shardsDir, splits, {
     split,
     pool,
@@ -200,7 +216,18 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     linearProbe: wantProbe,
   });
   const done = opts.force ? null : await upToDateReports(outDir, inputs, log);
-  if (done) return done;
+  if (done) {
+    // the card is no input of the numbers: a rerun with --update-card puts the same ones in it
+    const updated = opts.updateCard === true && await putInCard(shardsDir, done.report, outDir);
+    return { ...done, card: hubCard === undefined ? undefined : { path: hubCard, updated } };
+  }
+  const evalTars = splits[split] ?? [];
+  log(`eval: counting frames per video in ${shardsDir}`);
+  const census: Partial<Record<Split, FrameCensus>> = {};
+  if (evalTars.length > 0) {
+    census[split] = await readFrameCensus(evalTars);
+    refuseUnlabelled(split, census[split]!, splits);
+  }
   const createdAt = new Date().toISOString();
   const report: EvalReport = {
     createdAt,
@@ -215,15 +242,13 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   report.published = parseCardAccuracies(cardText, cardPath);
   report.cardSplits = cardSplitsOrNone(cardText, cardPath);
   report.provenance = await readProvenance(shardsDir, createdAt);
-  log(`eval: counting frames per video in ${shardsDir}`);
   report.splits = {};
   for (const sp of SPLITS) {
-    if (splits[sp]?.length) report.splits[sp] = await readFrameCensus(splits[sp]!);
+    if (splits[sp]?.length) report.splits[sp] = census[sp] ?? await readFrameCensus(splits[sp]!);
   }
   const artefacts: EvalArtefacts = {};
   await Deno.mkdir(outDir, { recursive: true });
 
-  const evalTars = splits[split] ?? [];
   if (wantZeroShot) {
     if (evalTars.length === 0) {
       if (opts.zeroShot) throw new ConfigError(`${shardsDir}/splits.csv lists no ${split} shards`);
@@ -265,20 +290,87 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
       }
     }
   }
-  if (report.zeroShot || report.linearProbe || report.pooled) {
-    const card = await updateHubCardEval(shardsDir, formatCardEvalMarkdown(report))
-      .catch((e) => {
-        // a read-only published set: its card stays as it is
-        if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
-          return undefined;
-        }
-        throw e;
-      });
-    if (card) artefacts.card = card;
-  }
   report.artefacts = artefacts;
+  return await writeReportsAndCard(report, outDir, shardsDir, hubCard, opts.updateCard === true);
+}
+
+/**
+ * The shard set's card kinembed wrote (`README.md` with the eval markers), when there is one.
+ * @throws {ConfigError} when the card is to be updated and there is none (before any work)
+ */
+async function shardSetCard(shardsDir: string, update: boolean): Promise<string | undefined> {
+  const card = await hubCardWithEval(shardsDir);
+  if (!update || card !== undefined) return card;
+  const path = join(shardsDir, "README.md");
+  throw new ConfigError(
+    `--update-card: ${path} ` +
+      ((await pathExists(path))
+        ? `is not a card kinembed wrote (no ${CARD_EVAL_START} marker)`
+        : "not found") +
+      "; leave out --update-card (the reports do not need it)",
+  );
+}
+
+/**
+ * Writes the reports and, when asked, puts the numbers into the shard set's card first (named in
+ * the reports when it was updated); a card that cannot be written loses no report.
+ */
+async function writeReportsAndCard(
+  report: EvalReport,
+  outDir: string,
+  shardsDir: string,
+  card: string | undefined,
+  update: boolean,
+): Promise<EvalResult> {
+  let updated = false, cardError: unknown;
+  if (update && card !== undefined) {
+    updated = await putInCard(shardsDir, report, outDir).catch((e) => {
+      cardError = e;
+      return false;
+    });
+  }
+  if (updated) (report.artefacts ??= {}).card = card;
   const files = await writeEvalReports(outDir, report);
-  return { report, files, problems: report.problems };
+  if (cardError !== undefined) throw cardError;
+  return {
+    report,
+    files,
+    problems: report.problems,
+    card: card === undefined ? undefined : { path: card, updated },
+  };
+}
+
+/**
+ * Puts a report's numbers into the shard set's card; false when the report has none. A card that
+ * cannot be written is a one-line error that says where the reports are.
+ */
+async function putInCard(shardsDir: string, report: EvalReport, outDir: string): Promise<boolean> {
+  if (!report.zeroShot && !report.linearProbe && !report.pooled) return false;
+  try {
+    return await updateHubCardEval(shardsDir, formatCardEvalMarkdown(report)) !== undefined;
+  } catch (e) {
+    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+      throw new ConfigError(
+        `--update-card: cannot write ${join(shardsDir, "README.md")} (${
+          (e as Error).message.split("\n")[0]
+        }); the reports are in ${outDir}`,
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Refuses to score a split none of whose samples has a label (Kinetics' test split): every
+ * sample would count as wrong.
+ */
+function refuseUnlabelled(split: Split, census: FrameCensus, splits: ShardSplits): void {
+  if (census.samples === 0 || census.labelled > 0) return;
+  const other = (["val", "train"] as const).find((s) => s !== split && splits[s]?.length);
+  throw new ConfigError(
+    `split ${split} has no labels (0 of ${census.samples} samples labelled); evaluate a ` +
+      `labelled split${other ? ` (--split ${other})` : ""}`,
+  );
 }
 
 export { evaluate as eval };
@@ -286,7 +378,8 @@ export { evaluate as eval };
 /**
  * A fingerprint of everything an evaluation depends on: the shards (splits.csv, and each tar's
  * name, size and modification time), the text model, class list, templates and card, the
- * settings, and this version of kinembed.
+ * settings, and this version of kinembed. Not whether the shard set's card is to be updated: that
+ * changes no number, so a rerun asking for it reads the reports back and puts them in the card.
  */
 async function evalInputs(
   opts: EvalOptions,

@@ -319,4 +319,8 @@ Deno.test("centre frame is emb[floor(n/2)], raw; the card's tables parse", async
   assertEquals(card.zeroShot, { top1: 0.31, top5: 0.56, mean: 0.44 });
   assertEquals(card.linearProbe, { top1: 0.41, top5: 0.65, mean: 0.53 });
   assertEquals(parseCardAccuracies("# nothing here\n").zeroShot, undefined);
+  // a new dataset's card: the table is there, its numbers not yet
+  const pending =
+    "## Linear-probe Evaluation\n| | Accuracy |\n|---|---|\n| Top-1 | n/a |\n| Top-5 | – |\n";
+  assertEquals(parseCardAccuracies(pending).linearProbe, undefined);
 });

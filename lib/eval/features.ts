@@ -301,6 +301,8 @@ export interface FrameCensus {
   tars: number;
   /** Samples with no frames. */
   zeroFrame: number;
+  /** Samples with a label (a non-empty `.txt` or `.cap`); an unlabelled split has none. */
+  labelled: number;
   /** Frames in all. */
   frames: number;
   /** Frame count → number of videos with it (keys are decimal strings). */
@@ -309,14 +311,14 @@ export interface FrameCensus {
 
 /**
  * Counts the frames of every sample of some shards from the `.npy` headers alone (no embedding
- * is decoded).
+ * is decoded), and the samples that have a label.
  * @param tars the shard files
- * @returns samples, tars, zero-frame samples, frames, and the frames-per-video counts
+ * @returns samples, tars, zero-frame and labelled samples, frames, and the frames-per-video counts
  * @throws {FormatError} naming the shard and key of a sample whose `.npy` header is unreadable
  */
 export async function readFrameCensus(tars: readonly string[]): Promise<FrameCensus> {
   const perVideo = new Map<number, number>();
-  let samples = 0, frames = 0, zeroFrame = 0;
+  let samples = 0, frames = 0, zeroFrame = 0, labelled = 0;
   for (const tar of tars) {
     for await (const raw of readRawSamples(tar)) {
       const npy = raw.members.get("npy");
@@ -328,6 +330,7 @@ export async function readFrameCensus(tars: readonly string[]): Promise<FrameCen
         throw new FormatError(`${tar} ${raw.key}: .npy: ${(e as Error).message}`);
       }
       samples++;
+      if ((raw.members.get("txt") ?? raw.members.get("cap"))?.length) labelled++;
       frames += n;
       if (n === 0) zeroFrame++;
       perVideo.set(n, (perVideo.get(n) ?? 0) + 1);
@@ -338,6 +341,7 @@ export async function readFrameCensus(tars: readonly string[]): Promise<FrameCen
     samples,
     tars: tars.length,
     zeroFrame,
+    labelled,
     frames,
     perVideo: Object.fromEntries(sorted.map(([k, v]) => [String(k), v])),
   };

@@ -331,6 +331,17 @@ function comparisonRows(r: EvalReport, kind: "zeroShot" | "linearProbe"): string
     ["Top-5", "top5"],
     ["mean(Top1, Top5)", "mean"],
   ];
+  if (!card) {
+    // nothing published to compare with: the numbers alone
+    return [
+      ["", ...(ours ? ["Card method"] : []), ...(pooled ? ["Mean-pooled"] : [])],
+      ...rows.map(([name, k]) => [
+        name,
+        ...(ours ? [v(ours[k])] : []),
+        ...(pooled ? [v(pooled[k])] : []),
+      ]),
+    ];
+  }
   // the card's published number, then each method run with its difference from it
   const head = ["", ...(ours ? ["Card method"] : []), "Card", "Difference"];
   if (pooled) head.push("Mean-pooled", "Difference");
@@ -345,6 +356,21 @@ function comparisonRows(r: EvalReport, kind: "zeroShot" | "linearProbe"): string
       ...(pooled ? [v(pooled[k]), d(pooled[k], card?.[k])] : []),
     ]),
   ];
+}
+
+/** Where the report names the card: its published numbers, or that it has none. */
+function cardSource(r: EvalReport): string | undefined {
+  if (!r.published) return undefined;
+  return r.published.zeroShot || r.published.linearProbe
+    ? "published numbers from"
+    : "no published numbers to compare with in";
+}
+
+/** The line under an evaluation's table when the card publishes no numbers for it. */
+function noPublishedNote(r: EvalReport, kind: "zeroShot" | "linearProbe"): string | undefined {
+  if (!r.published || r.published[kind]) return undefined;
+  const what = kind === "zeroShot" ? "zero-shot" : "linear-probe";
+  return `No published ${what} numbers to compare with: ${r.published.source} has none.`;
 }
 
 function mdTable(rows: string[][]): string[] {
@@ -401,7 +427,7 @@ export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}
     "# kinembed eval",
     "",
     `Shards: \`${r.shards}\`` +
-    (r.published ? ` · published numbers from \`${r.published.source}\`` : ""),
+    (r.published ? ` · ${cardSource(r)} \`${r.published.source}\`` : ""),
     "",
   ];
   if (r.provenance) {
@@ -421,6 +447,8 @@ export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}
     const rows = comparisonRows(r, kind);
     if (rows) {
       out.push(`### ${title} Evaluation`, "", ...mdTable(rows), "");
+      const note = noPublishedNote(r, kind);
+      if (note) out.push(note, "");
       for (const s of [r[kind], r.pooled?.[kind]]) {
         if (!s) continue;
         out.push(
@@ -496,7 +524,9 @@ export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}
  */
 export function formatCardEvalMarkdown(r: EvalReport): string {
   const out = [
-    `Evaluated by kinembed ${r.provenance?.kinembedVersion ?? ""} on ${r.createdAt}.`,
+    `Evaluated by kinembed ${
+      r.provenance?.kinembedVersion ?? ""
+    }, most recently on ${r.createdAt}.`,
     "",
   ];
   for (
@@ -514,7 +544,7 @@ export function formatCardEvalMarkdown(r: EvalReport): string {
         `| Top-5 | ${fmt(s.top5)} |`,
         `| mean(Top1, Top5) | ${fmt(s.mean)} |`,
         "",
-        `${s.count} ${s.split} samples; ${s.method ?? ""}.`,
+        `${s.count} ${s.split} samples; ${s.method ?? ""}; evaluated ${r.createdAt}.`,
         "",
       );
     }
@@ -649,7 +679,7 @@ export function formatEvalHtml(r: EvalReport): string {
     `table.classes{font-size:90%}table.classes td:last-child{text-align:left}` +
     `.scroll{max-height:28em;overflow:auto;display:inline-block}</style></head><body>`,
     `<h1>kinembed eval</h1><p>Shards: <code>${esc(r.shards)}</code>` +
-    (r.published ? ` · published numbers from <code>${esc(r.published.source)}</code>` : "") +
+    (r.published ? ` · ${cardSource(r)} <code>${esc(r.published.source)}</code>` : "") +
     ` · ${esc(r.createdAt)}</p>`,
   ];
   if (r.provenance) {
@@ -664,6 +694,8 @@ export function formatEvalHtml(r: EvalReport): string {
     const rows = comparisonRows(r, kind);
     if (rows) {
       parts.push(`<h2>${title} Evaluation</h2>${htmlRows(rows)}`);
+      const note = noPublishedNote(r, kind);
+      if (note) parts.push(`<p>${esc(note)}</p>`);
       for (const s of [r[kind], r.pooled?.[kind]]) {
         if (!s) continue;
         parts.push(

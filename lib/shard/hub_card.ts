@@ -4,8 +4,9 @@
  * would load as `train`). YAML front matter with `configs` → `data_files` per split (from the
  * plan) and `dataset_info` features of the WebDataset members; the per-split totals worded as the
  * published CLIP-Kinetics700 card words them (`verify --card shards/README.md` reads them back);
- * the run's provenance; and eval's numbers once `eval` has run (between two marker comments that
- * eval rewrites and a rerun of `shard` keeps).
+ * the run's provenance; and eval's numbers once `eval --update-card` (or `run --eval`) has put
+ * them there (between two marker comments; each evaluation's section is replaced by a newer one
+ * and kept otherwise, and a rerun of `shard` keeps them all).
  * @module
  */
 import { join } from "node:path";
@@ -219,7 +220,7 @@ export function formatHubCard(
     "## Evaluation",
     "",
     CARD_EVAL_START,
-    evalSection?.trim() ?? "Not evaluated yet: run `kinembed eval` on these shards.",
+    evalSection?.trim() ?? "Not evaluated yet: run `kinembed eval --update-card` on these shards.",
     CARD_EVAL_END,
     "",
   ];
@@ -270,8 +271,57 @@ export function cardEvalTempPath(dir: string): string {
 }
 
 /**
- * Puts eval's numbers into a shard set's `README.md` written by kinembed (between the markers).
- * A card without the markers (e.g. a published set's own) is left alone.
+ * Merges a fresh eval section into the one a card holds: each `### ` block of `fresh` replaces
+ * the block of the same heading, and every other block the card had is kept (a probe-only eval
+ * keeps the earlier zero-shot numbers), zero-shot first as in the published card; the text
+ * before the first block is `fresh`'s.
+ * @param old the card's eval section (between the markers), when it has one
+ * @param fresh eval's numbers as Markdown
+ * @returns the merged section
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { mergeCardEvalSections } from "./hub_card.ts";
+ * const old = "Run 1.\n\n### Linear-probe Evaluation\n\nlp 1";
+ * const merged = mergeCardEvalSections(old, "Run 2.\n\n### Zero-shot Evaluation\n\nzs 2");
+ * strictEqual(merged, "Run 2.\n\n### Zero-shot Evaluation\n\nzs 2\n\n### Linear-probe Evaluation\n\nlp 1");
+ * ```
+ */
+export function mergeCardEvalSections(old: string | undefined, fresh: string): string {
+  const split = (text: string) => {
+    const parts = text.trim().split(/^(?=### )/m);
+    const head = parts[0].startsWith("### ") ? "" : parts.shift()!.trim();
+    const blocks = new Map(parts.map((b) => [b.split("\n", 1)[0].trim(), b.trim()]));
+    return { head, blocks };
+  };
+  const before = split(old ?? "");
+  const after = split(fresh);
+  const blocks = new Map(before.blocks);
+  for (const [heading, block] of after.blocks) blocks.set(heading, block);
+  // the published card's order: zero-shot, then linear probe, each method before its mean-pooled
+  const rank = (h: string) =>
+    (/zero-shot/i.test(h) ? 0 : /linear-probe/i.test(h) ? 2 : 4) + (/mean-pooled/i.test(h) ? 1 : 0);
+  const sorted = [...blocks].sort((a, b) => rank(a[0]) - rank(b[0])).map(([, block]) => block);
+  return [after.head, ...sorted].filter((x) => x !== "").join("\n\n");
+}
+
+/**
+ * Whether a shard set's `README.md` is a card kinembed wrote (it has the eval markers), so that
+ * eval may put its numbers in it.
+ * @param dir the shards folder
+ * @returns the card's path when it has the markers, else undefined (no card, or another's)
+ */
+export async function hubCardWithEval(dir: string): Promise<string | undefined> {
+  const path = join(dir, "README.md");
+  const text = await Deno.readTextFile(path).catch(() => null);
+  return text !== null && cardEvalSection(text) !== undefined ? path : undefined;
+}
+
+/**
+ * Puts eval's numbers into a shard set's `README.md` written by kinembed (between the markers),
+ * keeping every section of earlier numbers that these do not replace
+ * ({@linkcode mergeCardEvalSections}). A card without the markers (e.g. a published set's own) is
+ * left alone.
  * @param dir the shards folder
  * @param markdown eval's numbers as Markdown
  * @returns the card's path when it was updated, else undefined
@@ -286,8 +336,12 @@ export async function updateHubCardEval(
   const a = old.indexOf(CARD_EVAL_START);
   const b = old.indexOf(CARD_EVAL_END);
   if (a < 0 || b < a) return undefined;
-  const text = old.slice(0, a + CARD_EVAL_START.length) + "\n" + markdown.trim() + "\n" +
-    old.slice(b);
+  const kept = cardEvalSection(old);
+  const merged = mergeCardEvalSections(
+    kept?.startsWith("Not evaluated yet") ? undefined : kept,
+    markdown,
+  );
+  const text = old.slice(0, a + CARD_EVAL_START.length) + "\n" + merged + "\n" + old.slice(b);
   if (text !== old) {
     await writeFileAtomic(path, new TextEncoder().encode(text), { tmp: cardEvalTempPath(dir) });
   }

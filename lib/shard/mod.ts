@@ -64,6 +64,8 @@ export {
   cardProvenance,
   formatHubCard,
   HUB_SPLIT_NAMES,
+  hubCardWithEval,
+  mergeCardEvalSections,
   updateHubCardEval,
   writeHubCard,
 } from "./hub_card.ts";
