@@ -38,6 +38,9 @@ export {
   parseModelSource,
 } from "./model_source.ts";
 export {
+  builtEncoderFile,
+  ENCODER_CACHE_KEY_COVERS,
+  encoderCacheKey,
   fetchCheckpoint,
   type LocalCheckpoint,
   MODEL_VARIANTS,
