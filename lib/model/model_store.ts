@@ -148,9 +148,11 @@ export async function fetchCheckpoint(
     try {
       config = await hub.download(source.repo, files.config, revision, { refresh: opts.refresh });
     } catch (e) {
-      // an unknown repo may hold either layout: a 404 (or an offline miss) tries the other
+      // an unknown repo may hold either layout: a 404 (or an offline miss) tries the other; a hub
+      // that cannot be reached, or answers in a loop, is not asked again
       if (
-        e instanceof HubError && (e.status === 404 || e.status === null) &&
+        e instanceof HubError &&
+        (e.status === 404 || (e.status === null && hub.settings.offline)) &&
         layout !== layouts.at(-1)
       ) {
         lastError = e;
