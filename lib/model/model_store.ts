@@ -266,10 +266,10 @@ export function modelConfigEntries(m: ResolvedModel, prefix: string): RunConfig 
 }
 
 /** What {@linkcode encoderCacheKey} covers, in words (for `model info` and docs). */
-export const ENCODER_CACHE_KEY_COVERS =
+export const ENCODER_CACHE_KEY_COVERS: string =
   "weights sha256 + architecture (layout, image size, patch, widths, layers, heads, MLP widths, " +
-  `vocabulary, context, embedding width, activations, LayerNorm eps) + builder ${MODEL_BUILDER_VERSION}; ` +
-  "the file name adds tower and variant";
+  "vocabulary, context, embedding width, activations, LayerNorm eps) + builder " +
+  `${MODEL_BUILDER_VERSION}; the file name adds tower and variant`;
 
 /**
  * The key built encoders are cached under: the sha256 of a canonical JSON of the weights' sha256,
