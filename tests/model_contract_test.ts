@@ -4,7 +4,7 @@
  * and a `quick_gelu` one, or a bare file and then its folder, get encoders of their own); a hub
  * that cannot be reached (a closed port, a server that never answers) fails within seconds naming
  * the repo and the ways out; a redirect loop is called one; a device or FIFO given as the model is
- * refused at once, naming it.
+ * refused at once, naming it; a file that does not parse is named in one short line.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./support/assert.ts";
@@ -289,7 +289,7 @@ Deno.test("a hub that redirects in a loop is named as a redirect loop, with the 
   }
 });
 
-Deno.test("a device or a FIFO as the model is refused at once, naming it; a damaged checkpoint is named", async (t) => {
+Deno.test("a device or a FIFO as the model is refused at once, naming it; a damaged checkpoint or ONNX file is named in one line", async (t) => {
   const { dir, cleanup } = await tempDir();
   try {
     const work = join(dir, "work");
@@ -307,6 +307,9 @@ Deno.test("a device or a FIFO as the model is refused at once, naming it; a dama
     );
     const damaged = join(dir, "damaged.safetensors");
     await Deno.writeFile(damaged, new Uint8Array(64).fill(0xff));
+    // ONNX Runtime's reason for an empty file carries its source path and a C++ signature
+    const empty = join(dir, "empty.onnx");
+    await Deno.writeFile(empty, new Uint8Array());
     const env = { KINEMBED_MODEL_CACHE: join(dir, "built") };
     const encode = (model: string) =>
       task("encode", ["--work", work, "--model", model, "--providers", "cpu", "--quiet"], env, 60);
@@ -320,6 +323,11 @@ Deno.test("a device or a FIFO as the model is refused at once, naming it; a dama
         join(fifoFolder, "model.safetensors"),
       ],
       ["model info damaged.safetensors", () => task("model", ["info", damaged], env), damaged],
+      [
+        "encode --model an empty .onnx file",
+        () => encode(empty),
+        `${empty} is not a loadable ONNX`,
+      ],
     ];
     for (const [what, run, named] of cases) {
       await t.step(what, async () => {
