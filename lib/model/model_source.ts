@@ -102,7 +102,7 @@ export function parseModelSource(spec: string): ModelSource {
  * @param stat its `stat`
  * @returns e.g. `a character device`
  */
-export function specialFileKind(stat: Deno.FileInfo): string {
+function specialFileKind(stat: Deno.FileInfo): string {
   if (stat.isCharDevice) return "a character device";
   if (stat.isBlockDevice) return "a block device";
   if (stat.isFifo) return "a FIFO (named pipe)";
