@@ -54,6 +54,9 @@ await runTask({
             `${m.built.length} built encoder(s)`,
         );
         for (const b of m.built) console.log(`  ${b}`);
+        for (const b of m.stale) {
+          console.log(`  ${b} (earlier cache layout, unused: may be deleted)`);
+        }
       }
     }
     return 0;
@@ -102,6 +105,8 @@ await runTask({
       `${info.parameters.text.toLocaleString("en")} parameters`,
   );
   console.log(`embedding:   ${v.embedDim}`);
+  console.log(`cache key:   ${info.cacheKey}`);
+  console.log(`key covers:  ${info.cacheKeyCovers}`);
   for (const [k, p] of Object.entries(info.built)) {
     console.log(
       `${(k + ":").padEnd(13)}${p ?? "(not built: kinembed model build " + name + ")"}`,

@@ -37,6 +37,24 @@ export class HubError extends ConfigError {
   }
 }
 
+/**
+ * The hub could not be reached at all (connection refused, reset, no name, or no answer in time):
+ * not a missing file, so the other checkpoint layout is not tried.
+ */
+export class HubUnreachableError extends HubError {
+  /** The error class name, shown in messages. */
+  override name = "HubUnreachableError";
+}
+
+/** How long the metadata request of one file may go unanswered, retries included. */
+export const HUB_UNREACHABLE_AFTER_MS = 5000;
+
+/** How long a hub that refuses connections (or has no address) is retried. */
+const REFUSED_RETRY_MS = 2000;
+
+/** Same-host redirects the metadata request follows before calling it a loop. */
+const MAX_REDIRECTS = 5;
+
 /** A file in the cache. */
 export interface HubFile {
   /** Its snapshot path (`…/snapshots/<commit>/<file>`). */
@@ -51,8 +69,13 @@ export interface HubFile {
 export interface HubClientOptions {
   /** Retry policy of transfers (default: as the download step). */
   fetcher?: FetcherOptions;
-  /** Retries of the metadata request on connection errors and 5xx (default 5). */
+  /** Retries of the metadata request on 5xx (default 5). */
   retries?: number;
+  /**
+   * Milliseconds after which a hub that refuses connections or does not answer is given up on,
+   * retries included (default {@linkcode HUB_UNREACHABLE_AFTER_MS}).
+   */
+  unreachableAfterMs?: number;
 }
 
 /** Reads files of hub repositories through the cache. */
@@ -60,6 +83,7 @@ export class HubClient {
   #fetcher: Fetcher;
   #retries: number;
   #retryBaseMs: number;
+  #unreachableAfterMs: number;
   #requests = 0;
 
   /**
@@ -71,6 +95,7 @@ export class HubClient {
     this.#fetcher = new Fetcher({ jobs: 2, ...opts.fetcher });
     this.#retries = opts.retries ?? opts.fetcher?.retries ?? 5;
     this.#retryBaseMs = opts.fetcher?.retryBaseMs ?? 1000;
+    this.#unreachableAfterMs = opts.unreachableAfterMs ?? HUB_UNREACHABLE_AFTER_MS;
   }
 
   /** HTTP requests sent so far (metadata and transfers). */
@@ -157,7 +182,10 @@ export class HubClient {
     }
   }
 
-  /** The metadata request, following only same-host (relative) redirects, with retries. */
+  /**
+   * The metadata request, following only same-host redirects, with retries: a hub that does not
+   * answer is given up on after a few seconds, naming the repo and the ways out.
+   */
   async #head(
     url: string,
     repo: string,
@@ -165,32 +193,69 @@ export class HubClient {
     revision: string,
   ): Promise<{ commit: string; etag: string; size: number | null }> {
     const what = `${repo}/${file}@${revision}`;
-    let failures = 0;
+    let failures = 0, unanswered = 0;
     let at = url;
-    for (let hops = 0;;) {
+    const visited = new Set([url]);
+    // the time without an answer: a hub that answers (even 5xx) is not unreachable
+    let quietSince = Date.now();
+    for (;;) {
       let res: Response;
+      const left = this.#unreachableAfterMs - (Date.now() - quietSince);
       try {
         this.#requests++;
         const headers: Record<string, string> = { "accept-encoding": "identity" };
         if (this.settings.token) headers.authorization = `Bearer ${this.settings.token}`;
-        res = await fetch(at, { method: "HEAD", headers, redirect: "manual" });
+        res = await fetch(at, {
+          method: "HEAD",
+          headers,
+          redirect: "manual",
+          signal: AbortSignal.timeout(Math.max(1, left)),
+        });
         await res.body?.cancel();
       } catch (e) {
         if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
           throw new HubError(`${what}: network access refused: ${(e as Error).message}`);
         }
-        if (++failures > this.#retries) {
-          throw new HubError(`${what}: cannot reach ${at}: ${(e as Error).message.split("\n")[0]}`);
+        unanswered++;
+        const wait = retryDelayMs(unanswered, 250, 2000);
+        const elapsed = Date.now() - quietSince;
+        const cause = unreachableCause(e);
+        // a refused connection is retried for a blip's length, silence up to the whole limit
+        const limit = cause === "no answer"
+          ? this.#unreachableAfterMs
+          : Math.min(REFUSED_RETRY_MS, this.#unreachableAfterMs);
+        if (elapsed + wait >= limit) {
+          throw new HubUnreachableError(
+            `${repo}: cannot reach the model hub at ${this.settings.endpoint} for ${file}@` +
+              `${revision} (${cause}; ${unanswered} ${unanswered === 1 ? "try" : "tries"} in ` +
+              `${(elapsed / 1000).toFixed(1)} s): set HF_HUB_OFFLINE=1 to use the cache, give a ` +
+              "local checkpoint path instead, or set HF_ENDPOINT to a mirror",
+          );
         }
-        await sleep(retryDelayMs(failures, this.#retryBaseMs, 60_000));
+        await sleep(wait);
         continue;
       }
       const commit = res.headers.get("x-repo-commit");
       if (res.status >= 300 && res.status < 400) {
         const location = res.headers.get("location");
-        // a relative redirect (a renamed repo) is followed; one to a CDN host carries the answer
-        if (location && !/^[a-z]+:\/\//i.test(location) && hops++ < 5) {
-          at = new URL(location, at).href;
+        let next: URL | null = null;
+        try {
+          next = location ? new URL(location, at) : null;
+        } catch { /* not a URL: reported below as an answer without X-Repo-Commit */ }
+        // a relative redirect (a renamed repo) is followed, as is one to the same host that does
+        // not carry the answer; one to a CDN host carries the answer in its headers
+        const relative = location !== null && !/^[a-z]+:\/\//i.test(location);
+        const sameHost = next !== null && next.origin === new URL(at).origin && commit === null;
+        if (next !== null && (relative || sameHost)) {
+          if (visited.has(next.href) || visited.size > MAX_REDIRECTS) {
+            throw new HubError(
+              `${what}: redirect loop: ${url} was redirected ${visited.size} times ` +
+                `(${visited.has(next.href) ? "back" : "last"} to ${next.href}); ` +
+                `is ${this.settings.endpoint} a model hub? (HF_ENDPOINT)`,
+            );
+          }
+          visited.add(next.href);
+          at = next.href;
           continue;
         }
       } else if (res.status === 401 || res.status === 403) {
@@ -209,6 +274,7 @@ export class HubClient {
           throw new HubError(`${what}: HTTP ${res.status} after ${failures} attempts (${url})`);
         }
         await sleep(retryDelayMs(failures, this.#retryBaseMs, 60_000));
+        quietSince = Date.now();
         continue;
       } else if (res.status !== 200) {
         throw new HubError(`${what}: HTTP ${res.status} (${url})`, res.status);
@@ -231,6 +297,18 @@ function normalizeEtag(v: string | null): string | null {
   if (v === null) return null;
   const e = v.replace(/^W\//, "").replace(/^"|"$/g, "");
   return /^[A-Za-z0-9._-]+$/.test(e) ? e : null;
+}
+
+/** A connection failure in a few words: refused, reset, no such host, or no answer in time. */
+function unreachableCause(e: unknown): string {
+  if (e instanceof DOMException && e.name === "TimeoutError") return "no answer";
+  // fetch's own message is "fetch failed"; the reason is in its cause
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : "";
+  const m = `${e instanceof Error ? e.message : String(e)}: ${cause}`;
+  if (/refused/i.test(m)) return "connection refused";
+  if (/reset|closed|broken pipe|incomplete/i.test(m)) return "connection closed";
+  if (/dns|lookup|resolve|name or service/i.test(m)) return "host not found";
+  return (cause || m).split("\n")[0].slice(0, 80);
 }
 
 function sleep(ms: number): Promise<void> {

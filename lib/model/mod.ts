@@ -30,7 +30,14 @@ export {
   hubSettingsFromEnv,
 } from "./hub_settings.ts";
 export { HubRepoCache, isCommitHash } from "./hub_cache.ts";
-export { HubClient, type HubClientOptions, HubError, type HubFile } from "./hub_client.ts";
+export {
+  HUB_UNREACHABLE_AFTER_MS,
+  HubClient,
+  type HubClientOptions,
+  HubError,
+  type HubFile,
+  HubUnreachableError,
+} from "./hub_client.ts";
 export {
   KNOWN_MODELS,
   type KnownModel,
@@ -38,6 +45,9 @@ export {
   parseModelSource,
 } from "./model_source.ts";
 export {
+  builtEncoderFile,
+  ENCODER_CACHE_KEY_COVERS,
+  encoderCacheKey,
   fetchCheckpoint,
   type LocalCheckpoint,
   MODEL_VARIANTS,

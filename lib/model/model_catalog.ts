@@ -9,14 +9,20 @@ import { pathExists } from "../core/mod.ts";
 import {
   CHECKPOINT_FILES,
   type ClipArchitecture,
-  MODEL_BUILDER_VERSION,
   openClipCheckpoint,
   textParameterCount,
   visionParameterCount,
 } from "../onnx/mod.ts";
 import { builtModelCacheDir, hubSettingsFromEnv } from "./hub_settings.ts";
 import { KNOWN_MODELS, parseModelSource } from "./model_source.ts";
-import { fetchCheckpoint, MODEL_VARIANTS, type ResolveModelOptions } from "./model_store.ts";
+import {
+  builtEncoderFile,
+  ENCODER_CACHE_KEY_COVERS,
+  encoderCacheKey,
+  fetchCheckpoint,
+  MODEL_VARIANTS,
+  type ResolveModelOptions,
+} from "./model_store.ts";
 
 /** One model's description. */
 export interface ModelInfo {
@@ -32,6 +38,10 @@ export interface ModelInfo {
   arch: ClipArchitecture;
   /** Parameters of the image and text encoders. */
   parameters: { vision: number; text: number };
+  /** The key its encoders are cached under ({@linkcode encoderCacheKey}). */
+  cacheKey: string;
+  /** What the key covers, in words. */
+  cacheKeyCovers: string;
   /** Built encoders in the cache, by `<tower>-<variant>`: path, or null when not built yet. */
   built: Record<string, string | null>;
   /** HTTP requests sent. */
@@ -53,11 +63,12 @@ export async function modelInfo(spec: string, opts: ResolveModelOptions = {}): P
   const open = await openClipCheckpoint(ckpt.path);
   const arch = open.arch;
   open.close();
-  const dir = join(opts.cacheDir ?? builtModelCacheDir(), ckpt.sha256);
+  const cacheKey = await encoderCacheKey(ckpt.sha256, arch);
+  const dir = join(opts.cacheDir ?? builtModelCacheDir(), cacheKey);
   const built: Record<string, string | null> = {};
   for (const [tower, variants] of [["vision", MODEL_VARIANTS], ["text", ["float32"]]] as const) {
     for (const v of variants) {
-      const p = join(dir, `${tower}-${v}-b${MODEL_BUILDER_VERSION}.onnx`);
+      const p = join(dir, builtEncoderFile(tower, v));
       built[`${tower}-${v}`] = await pathExists(p) ? p : null;
     }
   }
@@ -68,6 +79,8 @@ export async function modelInfo(spec: string, opts: ResolveModelOptions = {}): P
     sha256: ckpt.sha256,
     arch,
     parameters: { vision: visionParameterCount(arch.vision), text: textParameterCount(arch.text) },
+    cacheKey,
+    cacheKeyCovers: ENCODER_CACHE_KEY_COVERS,
     built,
     requests: ckpt.requests,
   };
@@ -81,6 +94,8 @@ export interface CachedModel {
   commits: string[];
   /** Built encoders (file paths) in kinembed's cache. */
   built: string[];
+  /** Encoders of the earlier cache layout (by weights sha256 alone), no longer used. */
+  stale: string[];
   /** Whether kinembed knows the name (and pins its revision). */
   known: boolean;
 }
@@ -96,7 +111,7 @@ export async function listCachedModels(opts: ResolveModelOptions = {}): Promise<
   const entry = (name: string) => {
     let e = byName.get(name);
     if (!e) {
-      e = { name, commits: [], built: [], known: name in KNOWN_MODELS };
+      e = { name, commits: [], built: [], stale: [], known: name in KNOWN_MODELS };
       byName.set(name, e);
     }
     return e;
@@ -117,16 +132,22 @@ export async function listCachedModels(opts: ResolveModelOptions = {}): Promise<
     }
   }
   const builtDir = opts.cacheDir ?? builtModelCacheDir();
-  for (const sha of await readDirNames(builtDir)) {
-    let name = sha;
+  for (const key of await readDirNames(builtDir)) {
+    let name = key, current = false;
     try {
-      name = JSON.parse(await Deno.readTextFile(join(builtDir, sha, "model.json"))).name ?? sha;
-    } catch { /* a folder without its record: listed by sha256 */ }
-    for (const f of await readDirNames(join(builtDir, sha))) {
-      if (f.endsWith(".onnx")) entry(name).built.push(join(builtDir, sha, f));
+      const record = JSON.parse(await Deno.readTextFile(join(builtDir, key, "model.json")));
+      name = record.name ?? key;
+      // a folder named by the weights' sha256 alone (no cache_key) is the earlier layout
+      current = record.cache_key === key;
+    } catch { /* a folder without its record: listed by its name */ }
+    for (const f of await readDirNames(join(builtDir, key))) {
+      if (f.endsWith(".onnx")) {
+        (current ? entry(name).built : entry(name).stale).push(join(builtDir, key, f));
+      }
     }
   }
-  return [...byName.values()].filter((e) => e.commits.length > 0 || e.built.length > 0)
+  return [...byName.values()]
+    .filter((e) => e.commits.length > 0 || e.built.length > 0 || e.stale.length > 0)
     .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 

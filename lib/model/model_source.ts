@@ -4,7 +4,7 @@
  * `owner/name[@revision]`. Known names pin a commit and their layout.
  * @module
  */
-import { UsageError } from "../core/mod.ts";
+import { ConfigError, UsageError } from "../core/mod.ts";
 import type { CheckpointLayout } from "../onnx/mod.ts";
 
 /** A known hub model: the commit it is pinned to and the layout its files are read in. */
@@ -64,13 +64,21 @@ const REPO_ID =
  * a checkpoint folder), so a folder named like a repo wins over the hub, as in transformers.
  * @param spec the value
  * @returns what it names
- * @throws UsageError when it is neither an existing path nor a repo id
+ * @throws UsageError when it is neither an existing path nor a repo id; ConfigError when it is a
+ *   device, FIFO or socket
  */
 export function parseModelSource(spec: string): ModelSource {
   let stat: Deno.FileInfo | null = null;
   try {
     stat = Deno.statSync(spec);
   } catch { /* not local */ }
+  if (stat !== null && !stat.isFile && !stat.isDirectory) {
+    // a device or a FIFO never ends (or never starts): refused before anything reads it
+    throw new ConfigError(
+      `model ${JSON.stringify(spec)} is ${specialFileKind(stat)}, not a regular file: give an ` +
+        ".onnx file, a .safetensors checkpoint, a checkpoint folder or a hub repo id",
+    );
+  }
   if (spec.endsWith(".onnx")) return { kind: "onnx", path: spec };
   if (stat !== null) {
     if (stat.isDirectory || spec.endsWith(".safetensors")) {
@@ -87,4 +95,17 @@ export function parseModelSource(spec: string): ModelSource {
     `model ${JSON.stringify(spec)} is neither a file or folder here nor a hub repo id ` +
       "(owner/name[@revision])",
   );
+}
+
+/**
+ * What a path that is neither a file nor a folder is, in words.
+ * @param stat its `stat`
+ * @returns e.g. `a character device`
+ */
+function specialFileKind(stat: Deno.FileInfo): string {
+  if (stat.isCharDevice) return "a character device";
+  if (stat.isBlockDevice) return "a block device";
+  if (stat.isFifo) return "a FIFO (named pipe)";
+  if (stat.isSocket) return "a socket";
+  return "not a regular file";
 }

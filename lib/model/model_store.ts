@@ -1,7 +1,9 @@
 /**
  * Named CLIP models made runnable: a hub repo's checkpoint fetched into the `huggingface_hub`
  * cache, or a local checkpoint, built into ONNX image and text encoders by the model builder and
- * cached by (checkpoint sha256, tower, variant, builder version). An `.onnx` file passes through.
+ * cached under a key of everything that changes the built bytes ({@linkcode encoderCacheKey}: the
+ * weights' sha256, the architecture read from the config, the builder version), one file per tower
+ * and variant. An `.onnx` file passes through.
  *
  * @example
  * ```ts
@@ -23,14 +25,21 @@
  * ```
  * @module
  */
-import { join } from "node:path";
-import { holdFileLock, type RunConfig, sha256File, writeFileAtomic } from "../core/mod.ts";
+import { dirname, join } from "node:path";
+import {
+  holdFileLock,
+  type RunConfig,
+  sha256Bytes,
+  sha256File,
+  writeFileAtomic,
+} from "../core/mod.ts";
 import {
   buildTextModel,
   buildVisionModel,
   CHECKPOINT_FILES,
   type CheckpointLayout,
   type ClipArchitecture,
+  type ClipCheckpoint,
   type ClipTower,
   MODEL_BUILDER_VERSION,
   openClipCheckpoint,
@@ -97,6 +106,8 @@ export interface ResolvedModel {
   variant: ModelVariant | null;
   /** The architecture (null for an `.onnx` file). */
   arch: ClipArchitecture | null;
+  /** The build cache key ({@linkcode encoderCacheKey}; null for an `.onnx` file). */
+  cacheKey: string | null;
   /** True when the encoder was built now, false when it came from the cache. */
   built: boolean;
   /** HTTP requests sent. */
@@ -137,9 +148,11 @@ export async function fetchCheckpoint(
     try {
       config = await hub.download(source.repo, files.config, revision, { refresh: opts.refresh });
     } catch (e) {
-      // an unknown repo may hold either layout: a 404 (or an offline miss) tries the other
+      // an unknown repo may hold either layout: a 404 (or an offline miss) tries the other; a hub
+      // that cannot be reached, or answers in a loop, is not asked again
       if (
-        e instanceof HubError && (e.status === 404 || e.status === null) &&
+        e instanceof HubError &&
+        (e.status === 404 || (e.status === null && hub.settings.offline)) &&
         layout !== layouts.at(-1)
       ) {
         lastError = e;
@@ -187,6 +200,7 @@ export async function resolveModel(
       checkpointSha256: null,
       variant: null,
       arch: null,
+      cacheKey: null,
       built: false,
       requests: 0,
     };
@@ -194,24 +208,31 @@ export async function resolveModel(
   const tower = opts.tower ?? "vision";
   const variant: ModelVariant = tower === "text" ? "float32" : opts.variant ?? "float32";
   const ckpt = await fetchCheckpoint(source, opts);
-  const dir = join(opts.cacheDir ?? builtModelCacheDir(), ckpt.sha256);
-  const path = join(dir, `${tower}-${variant}-b${MODEL_BUILDER_VERSION}.onnx`);
-  const infoPath = join(dir, "model.json");
-  let built = false;
-  let arch: ClipArchitecture | null = await readBuilt(path, infoPath);
-  if (arch === null) {
-    // one builder at a time per file: a job array's workers build it once
-    const release = await holdFileLock(`${path}.lock`);
-    try {
-      arch = await readBuilt(path, infoPath);
-      if (arch === null) {
-        opts.log?.(`model: building the ${tower} encoder (${variant}) of ${ckpt.name}`);
-        arch = await buildEncoder(ckpt, tower, variant, dir, path, infoPath);
-        built = true;
+  // the architecture is part of the key: the same weights under another config build another
+  // model; the open checkpoint builds with the very config the key was made of
+  const open = await openClipCheckpoint(ckpt.path);
+  const arch = open.arch;
+  let cacheKey: string, path: string, built = false;
+  try {
+    cacheKey = await encoderCacheKey(ckpt.sha256, arch);
+    const dir = join(opts.cacheDir ?? builtModelCacheDir(), cacheKey);
+    path = join(dir, builtEncoderFile(tower, variant));
+    const infoPath = join(dir, "model.json");
+    if (!await isBuilt(path, infoPath, cacheKey)) {
+      // one builder at a time per file: a job array's workers build it once
+      const release = await holdFileLock(`${path}.lock`);
+      try {
+        if (!await isBuilt(path, infoPath, cacheKey)) {
+          opts.log?.(`model: building the ${tower} encoder (${variant}) of ${ckpt.name}`);
+          await buildEncoder(open, ckpt, cacheKey, tower, variant, path, infoPath);
+          built = true;
+        }
+      } finally {
+        release();
       }
-    } finally {
-      release();
     }
+  } finally {
+    open.close();
   }
   return {
     path,
@@ -221,6 +242,7 @@ export async function resolveModel(
     checkpointSha256: ckpt.sha256,
     variant,
     arch,
+    cacheKey,
     built,
     requests: ckpt.requests,
   };
@@ -243,51 +265,111 @@ export function modelConfigEntries(m: ResolvedModel, prefix: string): RunConfig 
   };
 }
 
-/** The architecture of an encoder already built, or null when it is not there. */
-async function readBuilt(path: string, infoPath: string): Promise<ClipArchitecture | null> {
+/** What {@linkcode encoderCacheKey} covers, in words (for `model info` and docs). */
+export const ENCODER_CACHE_KEY_COVERS: string =
+  "weights sha256 + architecture (layout, image size, patch, widths, layers, heads, MLP widths, " +
+  "vocabulary, context, embedding width, activations, LayerNorm eps) + builder " +
+  `${MODEL_BUILDER_VERSION}; the file name adds tower and variant`;
+
+/**
+ * The key built encoders are cached under: the sha256 of a canonical JSON of the weights' sha256,
+ * the whole architecture read from the checkpoint's config (or inferred from a bare file) and the
+ * builder version, so the same weights read with another config (`hidden_act: gelu` instead of
+ * quick-GELU, a bare file and then its folder) never get each other's encoder.
+ * @param checkpointSha256 the weights file's sha256
+ * @param arch the architecture the encoder is built with
+ * @returns 64 hex digits
+ * @example
+ * ```ts
+ * import { notStrictEqual } from "node:assert/strict";
+ * import { encoderCacheKey } from "./model_store.ts";
+ * import { TINY_CHECKPOINT_TEXT, TINY_CHECKPOINT_VISION } from "../../fixtures/clip_checkpoints.ts";
+ * const arch = {
+ *   layout: "transformers" as const,
+ *   vision: TINY_CHECKPOINT_VISION,
+ *   text: TINY_CHECKPOINT_TEXT,
+ *   visionActivation: "quick_gelu" as const,
+ *   textActivation: "quick_gelu" as const,
+ *   layerNormEpsilon: 1e-5,
+ * };
+ * const sha = "0".repeat(64);
+ * notStrictEqual(
+ *   await encoderCacheKey(sha, arch),
+ *   await encoderCacheKey(sha, { ...arch, visionActivation: "gelu" }),
+ * );
+ * ```
+ */
+export async function encoderCacheKey(
+  checkpointSha256: string,
+  arch: ClipArchitecture,
+): Promise<string> {
+  const canonical = JSON.stringify({
+    builder: MODEL_BUILDER_VERSION,
+    checkpoint_sha256: checkpointSha256,
+    architecture: sortedKeys(arch),
+  });
+  return await sha256Bytes(new TextEncoder().encode(canonical));
+}
+
+/**
+ * A built encoder's file name in its cache folder.
+ * @param tower which encoder
+ * @param variant the image encoder's variant (`float32` for the text encoder)
+ * @returns `<tower>-<variant>.onnx`
+ */
+export function builtEncoderFile(tower: ClipTower, variant: ModelVariant): string {
+  return `${tower}-${variant}.onnx`;
+}
+
+/** An object with its keys sorted at every level, so that its JSON is canonical. */
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(
+    Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
+  );
+}
+
+/** Whether an encoder was built under this key (its record written after it). */
+async function isBuilt(path: string, infoPath: string, cacheKey: string): Promise<boolean> {
   try {
     await Deno.stat(path);
-    return JSON.parse(await Deno.readTextFile(infoPath)).architecture ?? null;
+    return JSON.parse(await Deno.readTextFile(infoPath)).cache_key === cacheKey;
   } catch {
-    return null;
+    return false;
   }
 }
 
-/** Builds one encoder from a checkpoint into the cache, with its record. */
+/** Builds one encoder from an open checkpoint into the cache, with its record. */
 async function buildEncoder(
+  open: ClipCheckpoint,
   ckpt: LocalCheckpoint,
+  cacheKey: string,
   tower: ClipTower,
   variant: ModelVariant,
-  dir: string,
   path: string,
   infoPath: string,
-): Promise<ClipArchitecture> {
-  const open = await openClipCheckpoint(ckpt.path);
-  try {
-    const arch = open.arch;
-    const checkpoint = await open.weights(tower, `sha256:${ckpt.sha256}`);
-    const model = tower === "vision"
-      ? await buildVisionModel({
-        config: arch.vision,
-        checkpoint,
-        dtype: variant === "fp16-uint8" ? "float16" : "float32",
-        inputFormat: variant === "fp16-uint8" ? "uint8-nhwc" : "float32-nchw",
-      })
-      : await buildTextModel({ config: arch.text, checkpoint });
-    await Deno.mkdir(dir, { recursive: true });
-    await writeFileAtomic(path, model.bytes);
-    const record = {
-      checkpoint_sha256: ckpt.sha256,
-      name: ckpt.name,
-      revision: ckpt.revision,
-      architecture: arch,
-    };
-    await writeFileAtomic(
-      infoPath,
-      new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"),
-    );
-    return arch;
-  } finally {
-    open.close();
-  }
+): Promise<void> {
+  const arch = open.arch;
+  const checkpoint = await open.weights(tower, `sha256:${ckpt.sha256}`);
+  const model = tower === "vision"
+    ? await buildVisionModel({
+      config: arch.vision,
+      checkpoint,
+      dtype: variant === "fp16-uint8" ? "float16" : "float32",
+      inputFormat: variant === "fp16-uint8" ? "uint8-nhwc" : "float32-nchw",
+    })
+    : await buildTextModel({ config: arch.text, checkpoint });
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, model.bytes);
+  const record = {
+    cache_key: cacheKey,
+    key_covers: ENCODER_CACHE_KEY_COVERS,
+    builder: MODEL_BUILDER_VERSION,
+    checkpoint_sha256: ckpt.sha256,
+    name: ckpt.name,
+    revision: ckpt.revision,
+    architecture: arch,
+  };
+  await writeFileAtomic(infoPath, new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"));
 }

@@ -1,8 +1,10 @@
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { join } from "node:path";
-import { HubClient } from "./hub_client.ts";
-import type { HubSettings } from "./hub_settings.ts";
-import { resolveModel, type ResolveModelOptions } from "./model_store.ts";
+import { HubClient, HubUnreachableError } from "./hub_client.ts";
+import { type HubSettings, hubSettingsFromEnv } from "./hub_settings.ts";
+import { encoderCacheKey, resolveModel, type ResolveModelOptions } from "./model_store.ts";
+import { listCachedModels } from "./model_catalog.ts";
+import { ConfigError } from "../core/mod.ts";
 import { parseModelSource } from "./model_source.ts";
 import { readModel } from "../onnx/mod.ts";
 import { writeFixtureCheckpoint } from "../../fixtures/clip_checkpoints.ts";
@@ -191,4 +193,120 @@ Deno.test("model names: files, checkpoints, repo ids with revisions", () => {
   assertEquals(parseModelSource("a/b@v1.0"), { kind: "hub", repo: "a/b", revision: "v1.0" });
   assertEquals(parseModelSource("w.safetensors"), { kind: "checkpoint", path: "w.safetensors" });
   assertEquals(parseModelSource("lib").kind, "checkpoint");
+});
+
+Deno.test("a device or FIFO is not a model: refused by name before anything reads it", async () => {
+  const err = (() => {
+    try {
+      parseModelSource("/dev/zero");
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+  assert(err instanceof ConfigError, String(err));
+  assert(err.message.includes('"/dev/zero" is a character device'), err.message);
+  const dir = await Deno.makeTempDir({ prefix: "kinembed-fifo-" });
+  try {
+    const fifo = join(dir, "w.safetensors");
+    assert((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    await assertRejects(() => resolveModel(fifo), "is a FIFO (named pipe)");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the build cache key covers the architecture: the same weights under a gelu config build again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kinembed-key-" });
+  try {
+    const quick = join(dir, "quick"), gelu = join(dir, "gelu");
+    await writeFixtureCheckpoint(quick, { layout: "open_clip", seed: 7 });
+    await writeFixtureCheckpoint(gelu, { layout: "open_clip", seed: 7, activation: "gelu" });
+    const opts = { cacheDir: join(dir, "built") };
+    const a = await resolveModel(quick, opts);
+    const b = await resolveModel(gelu, opts);
+    assertEquals(a.checkpointSha256, b.checkpointSha256);
+    assert(a.built && b.built, "the second was taken from the cache");
+    assert(a.cacheKey !== b.cacheKey && a.path !== b.path, a.path);
+    assertEquals(a.cacheKey, await encoderCacheKey(a.checkpointSha256!, a.arch!));
+    assertEquals((await resolveModel(gelu, opts)).built, false);
+    const record = JSON.parse(
+      await Deno.readTextFile(join(dir, "built", b.cacheKey!, "model.json")),
+    );
+    assertEquals(record.cache_key, b.cacheKey);
+    assertEquals(record.architecture.visionActivation, "gelu");
+    // an encoder of the earlier layout (weights sha256 alone) is listed as unused, not reused
+    const old = join(dir, "built", a.checkpointSha256!);
+    await Deno.mkdir(old);
+    await Deno.copyFile(a.path, join(old, "vision-float32-b1.onnx"));
+    await Deno.writeTextFile(join(old, "model.json"), JSON.stringify({ name: quick }));
+    const listed = await listCachedModels({
+      ...opts,
+      hub: { ...hubSettingsFromEnv(), cacheDir: dir },
+    });
+    const q = listed.find((m) => m.name === quick);
+    assertEquals(q?.stale, [join(old, "vision-float32-b1.onnx")]);
+    assertEquals(q?.built, [a.path]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a hub that refuses connections or never answers is given up on within the limit, naming the repo", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kinembed-unreachable-" });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const c of listener) held.push(c);
+    } catch { /* closed */ }
+  })();
+  try {
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closedPort = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    for (
+      const [port, cause] of [
+        [closedPort, "connection refused"],
+        [(listener.addr as Deno.NetAddr).port, "no answer"],
+      ] as const
+    ) {
+      const settings: HubSettings = {
+        endpoint: `http://127.0.0.1:${port}`,
+        token: null,
+        cacheDir: join(dir, "hub"),
+        offline: false,
+      };
+      const started = Date.now();
+      const e = await assertRejects(
+        () => resolveModel("test/away", { hub: settings, hubClient: { unreachableAfterMs: 1500 } }),
+        `test/away: cannot reach the model hub at ${settings.endpoint} for config.json@main (${cause}`,
+      );
+      assert(e instanceof HubUnreachableError, String(e));
+      assert(Date.now() - started < 4000, `${Date.now() - started} ms`);
+    }
+  } finally {
+    listener.close();
+    await accepting;
+    for (const c of held) c.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a redirect loop is named, with the URL", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => new Response(null, { status: 307, headers: { location: new URL(req.url).pathname } }),
+  );
+  const dir = await Deno.makeTempDir({ prefix: "kinembed-loop-" });
+  try {
+    const endpoint = `http://127.0.0.1:${server.addr.port}`;
+    const client = new HubClient({ endpoint, token: null, cacheDir: dir, offline: false });
+    await assertRejects(
+      () => client.download("test/loop", "config.json", "main"),
+      `test/loop/config.json@main: redirect loop: ${endpoint}/test/loop/resolve/main/config.json`,
+    );
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -516,6 +516,12 @@ export async function openClipCheckpoint(path: string): Promise<ClipCheckpoint> 
           "open_clip_config.json + open_clip_model.safetensors)",
       );
     }
+    // a device or FIFO named like a checkpoint file would never finish reading (or opening)
+    for (const f of [configPath, weightsPath]) {
+      if (!(await Deno.stat(f)).isFile) {
+        throw new ConfigError(`${f}: not a regular file; a checkpoint's files must be plain files`);
+      }
+    }
     let json: Json;
     try {
       json = JSON.parse(await Deno.readTextFile(configPath));
@@ -527,6 +533,8 @@ export async function openClipCheckpoint(path: string): Promise<ClipCheckpoint> 
       : openClipArchitecture(json, configPath);
   } else if (!path.endsWith(".safetensors")) {
     throw new ConfigError(`${path}: a checkpoint file must be .safetensors`);
+  } else if (!stat.isFile) {
+    throw new ConfigError(`${path}: not a regular file; a checkpoint's files must be plain files`);
   }
   const file = await SafetensorsFile.open(weightsPath);
   try {

@@ -68,7 +68,7 @@ export async function openSession(
       if (
         /protobuf|parse|invalid model|load model|ModelProto|No such file|not exist/i.test(reason)
       ) {
-        throw new ConfigError(`${where} is not a loadable ONNX model: ${reason}`);
+        throw new ConfigError(`${where} is not a loadable ONNX model: ${withoutSourceRef(reason)}`);
       }
       reasons.push(`${p}: ${reason}`);
       if (/shared library|load library|not (?:available|supported|enabled)/i.test(reason)) {
@@ -78,6 +78,15 @@ export async function openSession(
     }
   }
   throw new ConfigError(`no execution provider could open ${where}: ${reasons.join("; ")}`);
+}
+
+/**
+ * ONNX Runtime's reason without the source file and C++ signature it prefixes some with
+ * (`/onnxruntime_src/…/model.cc:177 onnxruntime::Model::Model(…) ModelProto does not have a graph.`),
+ * which would push the message past a readable line.
+ */
+function withoutSourceRef(reason: string): string {
+  return reason.replace(/\/onnxruntime_src\/\S+:\d+ (?:[\w:~<>]+\(.*\) )?/, "").slice(0, 200);
 }
 
 /** ONNX Runtime's words, and for a CUDA library that did not load, what to do about it. */
