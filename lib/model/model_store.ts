@@ -24,7 +24,7 @@
  * @module
  */
 import { join } from "node:path";
-import { holdFileLock, type RunConfig, sha256File, writeFileAtomic } from "../core/mod.ts";
+import { holdFileLock, type RunSettings, sha256File, writeFileAtomic } from "../core/mod.ts";
 import {
   buildTextModel,
   buildVisionModel,
@@ -227,19 +227,22 @@ export async function resolveModel(
 }
 
 /**
- * The run config entries that name a resolved model (none for a plain `.onnx` file, so work dirs
+ * The run settings that name a resolved image encoder (none for a plain `.onnx` file, so work dirs
  * made from files keep their config).
  * @param m the resolved model
- * @param prefix `model` or `text_model`
- * @returns config entries
+ * @returns its name, revision, checkpoint sha256 and variant
  */
-export function modelConfigEntries(m: ResolvedModel, prefix: string): RunConfig {
+export function modelSettings(
+  m: ResolvedModel,
+): Partial<
+  Pick<RunSettings, "modelName" | "modelRevision" | "modelCheckpointSha256" | "modelVariant">
+> {
   if (m.kind === "onnx") return {};
   return {
-    [`${prefix}_name`]: m.name,
-    [`${prefix}_revision`]: m.revision,
-    [`${prefix}_checkpoint_sha256`]: m.checkpointSha256,
-    [`${prefix}_variant`]: m.variant,
+    modelName: m.name,
+    modelRevision: m.revision,
+    modelCheckpointSha256: m.checkpointSha256,
+    modelVariant: m.variant,
   };
 }
 

@@ -11,10 +11,16 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { seededPermutation, type Split, type SplitCount, SPLITS } from "../core/mod.ts";
+import {
+  RUN_SETTINGS,
+  seededPermutation,
+  type Split,
+  type SplitCount,
+  SPLITS,
+} from "../core/mod.ts";
 
 /** Samples per shard unless told otherwise (the published set's size). */
-export const DEFAULT_PER_SHARD = 10_000;
+export const DEFAULT_PER_SHARD: number = RUN_SETTINGS.perShard.default;
 
 /** A video the plan places: its id and split. */
 export interface PlanVideo {

@@ -13,6 +13,7 @@ import {
   pathExists,
   Progress,
   readNpyHeader,
+  readSetting,
   type Split,
   type SplitCount,
   SPLITS,
@@ -385,8 +386,7 @@ async function listShards(
   if (manifestPath && (await pathExists(manifestPath))) {
     const m = Manifest.open(manifestPath, { readOnly: true });
     try {
-      const recorded = m.config().embed_dim;
-      if (typeof recorded === "number") recordedDim = recorded;
+      recordedDim = readSetting(m.config(), "embedDim");
       entries = m.shards().map((r) => ({
         file: r.file,
         split: r.split,
