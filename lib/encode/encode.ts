@@ -237,7 +237,7 @@ export async function encodeFramePacks(
   opts: { batch?: number; dtype?: EmbeddingOutputDtype },
   onVideoDone?: (pack: FramePack) => Promise<void> | void,
 ): Promise<{ videos: number; frames: number }> {
-  const B = opts.batch ?? 32;
+  const B = opts.batch ?? RUN_SETTINGS.batch.default;
   const D = enc.embedDim;
   const size = CLIP_SIZE;
   const frameElems = 3 * size * size;

@@ -176,7 +176,7 @@ export function planRanked(
   source: RankedIds,
   opts: { seed?: number; perShard?: number } = {},
 ): ShardPlan {
-  const seed = opts.seed ?? 0;
+  const seed = opts.seed ?? RUN_SETTINGS.shardSeed.default;
   const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`seed must be an integer 0..4294967295, got ${seed}`);

@@ -14,6 +14,7 @@ import {
   Progress,
   readNpyHeader,
   readSetting,
+  RUN_SETTINGS,
   type Split,
   type SplitCount,
   SPLITS,
@@ -296,7 +297,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     problems,
   );
   // the width asked for, else the one the work dir's model gives (its run config), else 512
-  const dim = opts.dim ?? recordedDim ?? 512;
+  const dim = opts.dim ?? recordedDim ?? RUN_SETTINGS.embedDim.default;
 
   const tally: Tally = {
     found: Object.fromEntries(SPLITS.map((s) => [s, { samples: 0, tars: 0 }])) as Record<
