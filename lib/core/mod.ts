@@ -1,7 +1,8 @@
 /**
  * The foundations every stage stands on: typed errors, crash-safe files, the work dir and its
  * lock, the split vocabulary, CLIP's input constants, seeded randomness, the manifest (the only
- * module that knows SQL), step context, progress, bounded concurrency and `.npy` files.
+ * module that knows SQL), the run configuration's schema (every setting's key, default and flag),
+ * step context and order, progress, bounded concurrency and `.npy` files.
  *
  * @example
  * ```ts
