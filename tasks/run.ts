@@ -14,7 +14,7 @@ import {
   SUBSET_FLAGS,
   WORK_FLAG,
 } from "../lib/cli/mod.ts";
-import { formatFailureSummary, UsageError } from "../lib/core/mod.ts";
+import { formatFailureSummary, RUN_SETTINGS, UsageError } from "../lib/core/mod.ts";
 import { runPipeline } from "../lib/run.ts";
 import { formatVerifyReport } from "../lib/verify/mod.ts";
 import { DEFAULT_PER_SHARD, formatWorker, resolveWorker } from "../lib/shard/mod.ts";
@@ -36,7 +36,12 @@ await runTask({
       default: "1024",
       help: "frames decoded but not yet encoded, at most",
     },
-    "shard-seed": { type: "string", arg: "S", default: "0", help: "shard: shuffle seed" },
+    "shard-seed": {
+      type: "string",
+      arg: "S",
+      default: String(RUN_SETTINGS.shardSeed.default),
+      help: "shard: shuffle seed",
+    },
     "per-shard": {
       type: "string",
       arg: "N",

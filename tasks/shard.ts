@@ -1,6 +1,6 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
 import { intFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli/mod.ts";
-import { requireWorkDir, SPLITS, UsageError } from "../lib/core/mod.ts";
+import { requireWorkDir, RUN_SETTINGS, SPLITS, UsageError } from "../lib/core/mod.ts";
 import { DEFAULT_PER_SHARD, shard } from "../lib/shard/mod.ts";
 
 await runTask({
@@ -9,7 +9,12 @@ await runTask({
     "manifest.json): per split a seeded shuffle, keys vid_%09d, byte-identical on rerun.",
   flags: {
     work: WORK_FLAG,
-    seed: { type: "string", arg: "N", default: "0", help: "shuffle seed (0..4294967295)" },
+    seed: {
+      type: "string",
+      arg: "N",
+      default: String(RUN_SETTINGS.shardSeed.default),
+      help: "shuffle seed (0..4294967295)",
+    },
     "per-shard": {
       type: "string",
       arg: "N",

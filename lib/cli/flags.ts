@@ -9,6 +9,7 @@ import {
   asDiskFull,
   ConfigError,
   ConfigMismatchError,
+  describeConfigMismatch,
   DiskFullError,
   type FailedItem,
   failureReason,
@@ -331,42 +332,6 @@ function failuresSummary(): {
     first: failuresSeen.first,
     ...(failuresSeen.file ? { file: failuresSeen.file } : {}),
   };
-}
-
-/** The command-line flag of each run-configuration key, for messages. */
-const CONFIG_FLAGS: Record<string, string> = {
-  per_shard: "--per-shard",
-  shard_seed: "--seed",
-  fps: "--fps",
-  preset: "--preset",
-  frame_size: "--preset",
-  batch: "--batch",
-  dtype: "--dtype",
-  model_sha256: "--model",
-  model_input: "--input-name",
-  model_output: "--output-name",
-  provider: "--providers",
-  embed_dim: "--model",
-  workers: "--workers",
-  worker: "--worker",
-};
-
-/**
- * Rewords a configuration mismatch in the command line's terms: `--per-shard 10`, not
- * `per_shard`.
- * @param e the mismatch
- * @returns one line naming the flags
- */
-export function describeConfigMismatch(e: ConfigMismatchError): string {
-  const diffs = e.diffs.map((d) => {
-    const flag = CONFIG_FLAGS[d.key];
-    const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-    return flag
-      ? `it was made with ${flag} ${show(d.stored)}, this run asks for ${flag} ${show(d.requested)}`
-      : `${d.key} is ${JSON.stringify(d.stored)} there, ${JSON.stringify(d.requested)} now`;
-  });
-  return `work dir ${e.workDir} holds outputs of another configuration: ${diffs.join("; ")}. ` +
-    "Use the same settings, or a new --work dir.";
 }
 
 function reportFatal(spec: TaskSpec, e: unknown): number {

@@ -5,7 +5,7 @@
  */
 import { type FlagSpec, type FlagValues, intFlag, numberFlag, stringFlag } from "./flags.ts";
 import type { EmbeddingOutputDtype, EncodeOptions } from "../encode/mod.ts";
-import { UsageError } from "../core/mod.ts";
+import { RUN_SETTINGS, UsageError } from "../core/mod.ts";
 import { parseProviders } from "../onnx/mod.ts";
 import { type Preset, PRESETS, type SampleOptions } from "../video/mod.ts";
 import { parseSplits } from "../download/mod.ts";
@@ -57,11 +57,16 @@ export const SUBSET_FLAGS: Record<string, FlagSpec> = {
 
 /** Decoding: rate, preprocessing, parallelism, binaries. */
 export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
-  fps: { type: "string", arg: "N", default: "1", help: "frames per second" },
+  fps: {
+    type: "string",
+    arg: "N",
+    default: String(RUN_SETTINGS.fps.default),
+    help: "frames per second",
+  },
   preset: {
     type: "string",
     arg: "NAME",
-    default: "clip",
+    default: RUN_SETTINGS.preset.default,
     help: `preprocessing: ${PRESETS.join(" | ")}`,
   },
   jobs: {
@@ -96,8 +101,18 @@ export const ENCODE_FLAGS: Record<string, FlagSpec> = {
     default: "cuda,cpu",
     help: "execution providers in order: cuda, webgpu, cpu",
   },
-  batch: { type: "string", arg: "N", default: "32", help: "frames per run (batches span videos)" },
-  dtype: { type: "string", arg: "T", default: "float16", help: "output dtype: float16 | float32" },
+  batch: {
+    type: "string",
+    arg: "N",
+    default: String(RUN_SETTINGS.batch.default),
+    help: "frames per run (batches span videos)",
+  },
+  dtype: {
+    type: "string",
+    arg: "T",
+    default: RUN_SETTINGS.dtype.default,
+    help: "output dtype: float16 | float32",
+  },
   "input-name": {
     type: "string",
     arg: "NAME",

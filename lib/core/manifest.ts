@@ -6,10 +6,10 @@
  */
 import { type Split, SPLITS } from "./split.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { createHash } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { asDiskFull, ConfigError, ConfigMismatchError } from "./errors.ts";
 import { type StagedDuplicate, StagedRows } from "./staged_rows.ts";
+import { configHash, type ConfigValue, type RunConfig } from "./run_config.ts";
 
 /** Version of the schema this code writes; an older file is upgraded, a newer one refused. */
 export const SCHEMA_VERSION = 1;
@@ -22,11 +22,8 @@ export type Step = typeof STEPS[number];
 /** Where a video stands in one step. */
 export type StepState = "pending" | "done" | "failed";
 
-/** A configuration value; configurations are flat. */
-export type ConfigValue = string | number | boolean | null;
-
-/** The run configuration: model sha256, fps, preset, batch size, dtype, seed, versions... */
-export type RunConfig = Record<string, ConfigValue>;
+// the run configuration's types and hash live with its schema; named here for older importers
+export { configHash, type ConfigValue, type RunConfig } from "./run_config.ts";
 
 /** One video of the dataset. */
 export interface VideoRow {
@@ -156,16 +153,6 @@ export interface ManifestExport {
  */
 export function isSafeId(id: string): boolean {
   return /^[A-Za-z0-9_\-][A-Za-z0-9_\-.]{0,199}$/.test(id) && !id.includes("..");
-}
-
-/**
- * Hash of a configuration: SHA-256 of its JSON with keys sorted.
- * @param config the configuration
- * @returns lowercase hex
- */
-export function configHash(config: RunConfig): string {
-  const sorted = Object.fromEntries(Object.keys(config).sort().map((k) => [k, config[k]]));
-  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex");
 }
 
 /** The manifest connection's page cache, KiB (what it may keep in memory at most). */

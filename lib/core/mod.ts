@@ -1,7 +1,8 @@
 /**
  * The foundations every stage stands on: typed errors, crash-safe files, the work dir and its
  * lock, the split vocabulary, CLIP's input constants, seeded randomness, the manifest (the only
- * module that knows SQL), step context, progress, bounded concurrency and `.npy` files.
+ * module that knows SQL), the run configuration's schema (every setting's key, default and flag),
+ * step context and order, progress, bounded concurrency and `.npy` files.
  *
  * @example
  * ```ts
@@ -58,11 +59,9 @@ export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_input.ts";
 export { mulberry32, seededPermutation, seededShuffle } from "./random.ts";
 export {
   type ArchiveRow,
-  type ConfigValue,
   isSafeId,
   Manifest,
   type ManifestExport,
-  type RunConfig,
   type ShardRow,
   type StateCounts,
   type Step,
@@ -75,8 +74,27 @@ export {
   type VideoStatus,
   type VideoStepRow,
 } from "./manifest.ts";
+export {
+  configHash,
+  type ConfigValue,
+  describeConfigMismatch,
+  flagOfKey,
+  readSetting,
+  readSettings,
+  recordedSettings,
+  recordSettings,
+  RUN_SETTINGS,
+  type RunConfig,
+  type RunSettings,
+  type SettingName,
+  settingOrDefault,
+  type SettingSpec,
+  type SettingStep,
+  toRunConfig,
+} from "./run_config.ts";
 export { type ClassStates, type StagedDuplicate, StagedRows } from "./staged_rows.ts";
 export { openStep, type StepContext, type StepSummary } from "./step_context.ts";
+export { type ContinuingStep, requireEarlierSteps } from "./step_order.ts";
 export { Progress, ProgressBoard, stderrProgressBoard } from "./progress.ts";
 export { BoundedQueue, forEachConcurrent, mapConcurrent } from "./concurrency.ts";
 export {

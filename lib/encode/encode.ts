@@ -15,7 +15,10 @@ import {
   pathExistsSync,
   Progress,
   readNpy,
-  type RunConfig,
+  recordSettings,
+  requireEarlierSteps,
+  RUN_SETTINGS,
+  type RunSettings,
   sha256Bytes,
   sha256File,
   type StepSummary,
@@ -26,7 +29,7 @@ import {
 import { normalizeFrames } from "./clip_normalize.ts";
 import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";
 import {
-  modelConfigEntries,
+  modelSettings,
   type ModelVariant,
   type ResolvedModel,
   resolveModel,
@@ -120,19 +123,19 @@ export async function openEncoderFor(
     modelSha = await shaOf(resolved.path);
     enc = await open(resolved, ["cuda"]);
   }
-  const config: RunConfig = {
-    model_sha256: modelSha,
-    model_input: `${enc.inputName}:${enc.inputKind}`,
-    model_output: enc.outputName,
-    embed_dim: enc.embedDim,
-    batch: opts.batch ?? 32,
-    dtype: opts.dtype ?? "float16",
+  const settings: Partial<RunSettings> = {
+    modelSha256: modelSha,
+    modelInput: `${enc.inputName}:${enc.inputKind}`,
+    modelOutput: enc.outputName,
+    embedDim: enc.embedDim,
+    batch: opts.batch ?? RUN_SETTINGS.batch.default,
+    dtype: opts.dtype ?? RUN_SETTINGS.dtype.default,
     provider: enc.provider,
     onnxruntime: ONNXRUNTIME_VERSION,
-    ...modelConfigEntries(resolved, "model"),
+    ...modelSettings(resolved),
   };
   try {
-    m.applyConfig(config, workDir);
+    recordSettings(m, settings, workDir);
   } catch (e) {
     await enc.release();
     throw e;
@@ -173,6 +176,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
   const ctx = await openStep(opts.work);
   try {
     const m = ctx.manifest;
+    requireEarlierSteps(m, "encode");
     forgetDroppedFrames(m);
     const enc = await openEncoderFor(m, ctx.layout.root, opts);
     try {
@@ -233,7 +237,7 @@ export async function encodeFramePacks(
   opts: { batch?: number; dtype?: EmbeddingOutputDtype },
   onVideoDone?: (pack: FramePack) => Promise<void> | void,
 ): Promise<{ videos: number; frames: number }> {
-  const B = opts.batch ?? 32;
+  const B = opts.batch ?? RUN_SETTINGS.batch.default;
   const D = enc.embedDim;
   const size = CLIP_SIZE;
   const frameElems = 3 * size * size;

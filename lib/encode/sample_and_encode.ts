@@ -10,6 +10,7 @@ import {
   openStep,
   Progress,
   readNpy,
+  recordSettings,
   type StepSummary,
   type VideoFilter,
 } from "../core/mod.ts";
@@ -80,7 +81,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
     const sandbox = await prepareDecoding(opts, ctx.layout.root);
     const m = ctx.manifest;
     forgetDroppedFrames(m);
-    m.applyConfig(await sampleConfig(opts), ctx.layout.root);
+    recordSettings(m, await sampleConfig(opts), ctx.layout.root);
     const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, work: opts.work });
     try {
       const sampledBefore = m.counts("sample").done;

@@ -51,7 +51,7 @@ export {
   fetchCheckpoint,
   type LocalCheckpoint,
   MODEL_VARIANTS,
-  modelConfigEntries,
+  modelSettings,
   type ModelVariant,
   type ResolvedModel,
   resolveModel,

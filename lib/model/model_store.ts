@@ -28,7 +28,7 @@
 import { dirname, join } from "node:path";
 import {
   holdFileLock,
-  type RunConfig,
+  type RunSettings,
   sha256Bytes,
   sha256File,
   writeFileAtomic,
@@ -249,19 +249,22 @@ export async function resolveModel(
 }
 
 /**
- * The run config entries that name a resolved model (none for a plain `.onnx` file, so work dirs
+ * The run settings that name a resolved image encoder (none for a plain `.onnx` file, so work dirs
  * made from files keep their config).
  * @param m the resolved model
- * @param prefix `model` or `text_model`
- * @returns config entries
+ * @returns its name, revision, checkpoint sha256 and variant
  */
-export function modelConfigEntries(m: ResolvedModel, prefix: string): RunConfig {
+export function modelSettings(
+  m: ResolvedModel,
+): Partial<
+  Pick<RunSettings, "modelName" | "modelRevision" | "modelCheckpointSha256" | "modelVariant">
+> {
   if (m.kind === "onnx") return {};
   return {
-    [`${prefix}_name`]: m.name,
-    [`${prefix}_revision`]: m.revision,
-    [`${prefix}_checkpoint_sha256`]: m.checkpointSha256,
-    [`${prefix}_variant`]: m.variant,
+    modelName: m.name,
+    modelRevision: m.revision,
+    modelCheckpointSha256: m.checkpointSha256,
+    modelVariant: m.variant,
   };
 }
 

@@ -12,7 +12,9 @@
 import { join } from "node:path";
 import {
   KINEMBED_VERSION,
+  RUN_SETTINGS,
   type RunConfig,
+  type SettingName,
   type Split,
   SPLITS,
   TEMP_SUFFIX,
@@ -61,16 +63,18 @@ export interface CardProvenance {
  * @returns model, revision, sha256, preset, fps, dtype, width, version, config hash
  */
 export function cardProvenance(config: RunConfig, hash: string): CardProvenance {
-  const str = (k: string, fallback: string) =>
-    config[k] === undefined || config[k] === null ? fallback : String(config[k]);
+  const str = (name: SettingName, fallback: string) => {
+    const value = config[RUN_SETTINGS[name].key];
+    return value === undefined || value === null ? fallback : String(value);
+  };
   return {
-    model: str("model_name", "a local ONNX image encoder (no Hub name recorded)"),
-    revision: str("model_revision", "none (a local file)"),
-    modelSha256: str("model_sha256", "unknown"),
+    model: str("modelName", "a local ONNX image encoder (no Hub name recorded)"),
+    revision: str("modelRevision", "none (a local file)"),
+    modelSha256: str("modelSha256", "unknown"),
     preset: str("preset", "unknown"),
     fps: str("fps", "unknown"),
-    dtype: str("dtype", "float16"),
-    dim: Number(config.embed_dim ?? 512),
+    dtype: str("dtype", RUN_SETTINGS.dtype.default),
+    dim: Number(config[RUN_SETTINGS.embedDim.key] ?? RUN_SETTINGS.embedDim.default),
     kinembedVersion: KINEMBED_VERSION,
     configHash: hash,
   };

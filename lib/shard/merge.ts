@@ -18,8 +18,11 @@ import {
   Manifest,
   pathExists,
   Progress,
+  readSetting,
   removeStaleTemps,
+  RUN_SETTINGS,
   type RunConfig,
+  settingOrDefault,
   sha256File,
   type ShardRow,
   type Split,
@@ -99,7 +102,7 @@ interface WorkerPart {
 }
 
 /** Config keys that differ between workers by design. */
-const PER_WORKER_KEYS = new Set(["worker"]);
+const PER_WORKER_KEYS = new Set([RUN_SETTINGS.worker.key]);
 
 function sameValue(a: ConfigValue | undefined, b: ConfigValue | undefined): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -255,12 +258,15 @@ async function mergeLocked(
  * @returns the worker count
  */
 function checkWorkers(work: string, parts: WorkerPart[], flag: number | undefined): number {
-  const counts = new Set(parts.map((p) => p.config.workers));
+  const counts = new Set<unknown>(parts.map((p) => readSetting(p.config, "workers")));
   if (flag !== undefined) counts.add(flag);
   if (counts.size !== 1 || typeof [...counts][0] !== "number") {
     throw new MergeError(
       work,
-      parts.map((p) => `worker ${p.index}: made as worker ${p.config.worker}/${p.config.workers}`)
+      parts.map((p) =>
+        `worker ${p.index}: made as worker ${readSetting(p.config, "worker")}/` +
+        `${readSetting(p.config, "workers")}`
+      )
         .concat(flag !== undefined ? [`--workers ${flag}`] : [])
         .concat(["the workers disagree on the worker count: rerun them with the same N"]),
     );
@@ -270,8 +276,11 @@ function checkWorkers(work: string, parts: WorkerPart[], flag: number | undefine
   for (const p of parts) {
     if (p.index >= n) {
       problems.push(`${p.dir}: worker ${p.index} does not exist among ${n} workers`);
-    } else if (p.config.worker !== p.index) {
-      problems.push(`${p.dir}: its manifest was made by worker ${p.config.worker}, not ${p.index}`);
+    } else if (readSetting(p.config, "worker") !== p.index) {
+      problems.push(
+        `${p.dir}: its manifest was made by worker ${readSetting(p.config, "worker")}, ` +
+          `not ${p.index}`,
+      );
     }
   }
   const ref = parts[0];
@@ -325,8 +334,8 @@ function commonPlan(
     }
   }
   if (problems.length > 0) throw new MergeError(work, problems);
-  const seed = Number(ref.config.shard_seed ?? 0);
-  const perShard = Number(ref.config.per_shard);
+  const seed = settingOrDefault(ref.config, "shardSeed");
+  const perShard = settingOrDefault(ref.config, "perShard");
   const plan: ShardPlan = planShards(rows, { seed, perShard });
   if (plan.shards.length === 0) throw new MergeError(work, ["the plan has no shards: no videos"]);
   return { rows, plan, seed, perShard };
@@ -476,7 +485,7 @@ async function refuseSingleRun(path: string): Promise<void> {
   const m = Manifest.open(path);
   try {
     const c = m.counts("download");
-    if (m.config().workers === undefined && c.pending + c.done + c.failed > 0) {
+    if (readSetting(m.config(), "workers") === undefined && c.pending + c.done + c.failed > 0) {
       throw new ConfigError(
         `${path} holds a single run's manifest, not a merge's: merge into a work dir of its own`,
       );

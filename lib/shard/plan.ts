@@ -11,10 +11,16 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { seededPermutation, type Split, type SplitCount, SPLITS } from "../core/mod.ts";
+import {
+  RUN_SETTINGS,
+  seededPermutation,
+  type Split,
+  type SplitCount,
+  SPLITS,
+} from "../core/mod.ts";
 
 /** Samples per shard unless told otherwise (the published set's size). */
-export const DEFAULT_PER_SHARD = 10_000;
+export const DEFAULT_PER_SHARD: number = RUN_SETTINGS.perShard.default;
 
 /** A video the plan places: its id and split. */
 export interface PlanVideo {
@@ -170,7 +176,7 @@ export function planRanked(
   source: RankedIds,
   opts: { seed?: number; perShard?: number } = {},
 ): ShardPlan {
-  const seed = opts.seed ?? 0;
+  const seed = opts.seed ?? RUN_SETTINGS.shardSeed.default;
   const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`seed must be an integer 0..4294967295, got ${seed}`);

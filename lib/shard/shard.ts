@@ -17,8 +17,12 @@ import {
   Manifest,
   Progress,
   readNpyHeader,
+  recordSettings,
   removeStaleTemps,
+  requireEarlierSteps,
+  RUN_SETTINGS,
   type RunConfig,
+  settingOrDefault,
   sha256File,
   type ShardRow,
   type Split,
@@ -38,7 +42,7 @@ import {
 } from "./plan.ts";
 import { type SampleMember, ShardWriter, type WrittenShard } from "./writer.ts";
 import { removeUnplannedShards, writeSetFiles } from "./set_files.ts";
-import { isWorkerShardTemp, workerConfig, type WorkerId } from "./worker.ts";
+import { isWorkerShardTemp, type WorkerId, workerSettings } from "./worker.ts";
 
 /** Options of `shard()`. */
 export interface ShardOptions {
@@ -250,8 +254,8 @@ function toInput(v: VideoStepRow, embDir: string, root: string): SampleInput {
  * @returns the member's bytes
  */
 export function emptyEmbedding(config: RunConfig): Uint8Array {
-  const dim = typeof config.embed_dim === "number" ? config.embed_dim : 512;
-  return config.dtype === "float32"
+  const dim = settingOrDefault(config, "embedDim");
+  return settingOrDefault(config, "dtype") === "float32"
     ? writeNpy({ dtype: "<f4", shape: [0, dim], data: new Float32Array(0) })
     : writeNpy({ dtype: "<f2", shape: [0, dim], data: new Uint16Array(0) });
 }
@@ -286,7 +290,7 @@ async function removeWorkerTemps(dir: string, w: WorkerId): Promise<number> {
  * ```
  */
 export async function shard(opts: ShardOptions): Promise<ShardSummary> {
-  const seed = opts.seed ?? 0;
+  const seed = opts.seed ?? RUN_SETTINGS.shardSeed.default;
   const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
   const layout = await ensureWorkDir(opts.work);
   const shardsDir = opts.shardsDir ? resolve(opts.shardsDir) : layout.shards;
@@ -301,10 +305,12 @@ export async function shard(opts: ShardOptions): Promise<ShardSummary> {
       : await removeStaleTemps(shardsDir);
     const m = Manifest.open(layout.manifest);
     try {
-      m.applyConfig({
-        shard_seed: seed,
-        per_shard: perShard,
-        ...(worker ? workerConfig(worker) : fromInputs ? { shard_plan: "inputs" } : {}),
+      // a worker plans over its inputs, encoded or not: there is no order to check
+      if (!fromInputs) requireEarlierSteps(m, "shard");
+      recordSettings(m, {
+        shardSeed: seed,
+        perShard,
+        ...(worker ? workerSettings(worker) : fromInputs ? { shardPlan: "inputs" } : {}),
       }, layout.root);
       return await shardLocked(m, layout.root, layout.emb, shardsDir, {
         seed,

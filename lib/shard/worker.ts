@@ -14,7 +14,9 @@ import {
   ensureWorkDir,
   lockWorkDir,
   Manifest,
-  type RunConfig,
+  recordSettings,
+  RUN_SETTINGS,
+  type RunSettings,
   TEMP_SUFFIX,
   UsageError,
   type WorkDirLock,
@@ -192,13 +194,13 @@ export function workerDir(work: string, index: number): string {
 }
 
 /**
- * The run-config keys of a worker's work dir, so that a dir made as one worker is never reused as
+ * The run settings of a worker's work dir, so that a dir made as one worker is never reused as
  * another (or with another worker count).
  * @param w the worker
- * @returns `shard_plan: "inputs"`, `worker`, `workers`
+ * @returns the plan over every input, the worker's index and the worker count
  */
-export function workerConfig(w: WorkerId): RunConfig {
-  return { shard_plan: "inputs", worker: w.index, workers: w.count };
+export function workerSettings(w: WorkerId): Pick<RunSettings, "shardPlan" | "worker" | "workers"> {
+  return { shardPlan: "inputs", worker: w.index, workers: w.count };
 }
 
 /**
@@ -273,14 +275,11 @@ export async function claimWorker(
     try {
       const m = Manifest.open(layout.manifest);
       try {
-        m.applyConfig(
-          {
-            shard_seed: opts.seed ?? 0,
-            per_shard: opts.perShard ?? DEFAULT_PER_SHARD,
-            ...workerConfig(w),
-          },
-          layout.root,
-        );
+        recordSettings(m, {
+          shardSeed: opts.seed ?? RUN_SETTINGS.shardSeed.default,
+          perShard: opts.perShard ?? DEFAULT_PER_SHARD,
+          ...workerSettings(w),
+        }, layout.root);
       } finally {
         m.close();
       }

@@ -13,6 +13,8 @@ import {
   pathExists,
   Progress,
   readNpyHeader,
+  readSetting,
+  RUN_SETTINGS,
   type Split,
   type SplitCount,
   SPLITS,
@@ -295,7 +297,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     problems,
   );
   // the width asked for, else the one the work dir's model gives (its run config), else 512
-  const dim = opts.dim ?? recordedDim ?? 512;
+  const dim = opts.dim ?? recordedDim ?? RUN_SETTINGS.embedDim.default;
 
   const tally: Tally = {
     found: Object.fromEntries(SPLITS.map((s) => [s, { samples: 0, tars: 0 }])) as Record<
@@ -385,8 +387,7 @@ async function listShards(
   if (manifestPath && (await pathExists(manifestPath))) {
     const m = Manifest.open(manifestPath, { readOnly: true });
     try {
-      const recorded = m.config().embed_dim;
-      if (typeof recorded === "number") recordedDim = recorded;
+      recordedDim = readSetting(m.config(), "embedDim");
       entries = m.shards().map((r) => ({
         file: r.file,
         split: r.split,

@@ -12,7 +12,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { CLIP_SIZE, DecodeError, InterruptedError } from "../core/mod.ts";
+import { CLIP_SIZE, DecodeError, InterruptedError, RUN_SETTINGS } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import { resizeBicubicPillow } from "./pillow_resize.ts";
@@ -246,7 +246,7 @@ export function decodeFilterGraph(
   // bicubic with Keys a = -0.5 (swscale's param1 = C = 0.5), PIL's BICUBIC kernel without its
   // antialias
   const filters = [
-    `fps=fps=${opts.fps ?? 1}:round=up`,
+    `fps=fps=${opts.fps ?? RUN_SETTINGS.fps.default}:round=up`,
     `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5`,
     `crop=${g.size}:${g.size}:${g.cropX}:${g.cropY}`,
   ].join(",");
@@ -288,7 +288,7 @@ export function sourceFilterGraph(
   opts: { fps?: number; pixFmt?: "rgb24" | "bgr24" } = {},
 ): { filters: string; pixFmt: string } {
   const pixFmt = opts.pixFmt ?? "rgb24";
-  const sample = `fps=fps=${opts.fps ?? 1}:round=up`;
+  const sample = `fps=fps=${opts.fps ?? RUN_SETTINGS.fps.default}:round=up`;
   const convert = pixFmt === "rgb24"
     ? `,scale=flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5,format=rgb24`
     : "";
@@ -328,7 +328,8 @@ export async function decodeSourceFrames(
 ): Promise<SourceFrames> {
   const run = decoderRun(opts);
   const frames: Uint8Array[] = [];
-  const size = await decodeEachFrame(path, videoId, opts.fps ?? 1, opts.pixFmt ?? "rgb24", run, {
+  const fps = opts.fps ?? RUN_SETTINGS.fps.default;
+  const size = await decodeEachFrame(path, videoId, fps, opts.pixFmt ?? "rgb24", run, {
     probe: opts.probe,
     each: (frame) => {
       frames.push(frame.slice());
@@ -391,9 +392,9 @@ export async function decodeFrames(
   videoId: string,
   opts: { fps?: number; preset?: Preset; ffmpeg?: string; sandbox?: DecodeSandbox } = {},
 ): Promise<FramePack> {
-  const fps = opts.fps ?? 1;
+  const fps = opts.fps ?? RUN_SETTINGS.fps.default;
   const run = decoderRun(opts);
-  const preset = opts.preset ?? "clip";
+  const preset = (opts.preset ?? RUN_SETTINGS.preset.default) as Preset;
   if (preset === "clip-swscale") {
     const f = await runDecoder(path, videoId, clipFilterChain(fps), run);
     if (f.width !== CLIP_SIZE || f.height !== CLIP_SIZE) {

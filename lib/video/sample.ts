@@ -5,12 +5,15 @@
  */
 import { join } from "node:path";
 import {
-  CLIP_SIZE,
   DecodeError,
   forEachConcurrent,
   type Manifest,
   openStep,
   Progress,
+  recordSettings,
+  requireEarlierSteps,
+  RUN_SETTINGS,
+  type RunSettings,
   sha256Bytes,
   type StepSummary,
   type VideoFilter,
@@ -50,14 +53,14 @@ export interface SampleOptions {
  */
 export async function sampleConfig(
   opts: Pick<SampleOptions, "fps" | "preset" | "ffmpeg">,
-): Promise<Record<string, string | number>> {
+): Promise<Pick<RunSettings, "fps" | "preset" | "frameSize" | "ffmpegVersion" | "ffmpegSha256">> {
   const ffmpeg = await binaryIdentity(opts.ffmpeg ?? ffmpegBinary());
   return {
-    fps: opts.fps ?? 1,
-    preset: opts.preset ?? "clip",
-    frame_size: CLIP_SIZE,
-    ffmpeg_version: ffmpeg.version,
-    ffmpeg_sha256: ffmpeg.sha256,
+    fps: opts.fps ?? RUN_SETTINGS.fps.default,
+    preset: opts.preset ?? RUN_SETTINGS.preset.default,
+    frameSize: RUN_SETTINGS.frameSize.default,
+    ffmpegVersion: ffmpeg.version,
+    ffmpegSha256: ffmpeg.sha256,
   };
 }
 
@@ -106,9 +109,10 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
   const t0 = performance.now();
   const ctx = await openStep(opts.work);
   try {
-    const sandbox = await prepareDecoding(opts, ctx.layout.root);
     const m = ctx.manifest;
-    m.applyConfig(await sampleConfig(opts), ctx.layout.root);
+    requireEarlierSteps(m, "sample");
+    const sandbox = await prepareDecoding(opts, ctx.layout.root);
+    recordSettings(m, await sampleConfig(opts), ctx.layout.root);
     const alreadyDone = m.counts("sample").done;
     const todo = pendingFilter("sample", opts.retryFailed ?? false);
     const progress = new Progress("sample", m.countVideos(todo), {
