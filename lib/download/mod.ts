@@ -55,3 +55,4 @@ export {
   REPORTED_FAILURES,
 } from "./download.ts";
 export { isNamedHost, refusedHostReason, refuseUnnamedHost } from "./host_policy.ts";
+export { binaryKind, readInputText, readTextIfText } from "./input_text.ts";
