@@ -313,9 +313,9 @@ Deno.test("a folder of videos: skipped files are counted and named in one line; 
       ["b2", "train", "abseiling", join(dir, "train/abseiling/b2.mp4")],
     ]);
     assertEquals(r.issues.map(formatIssue), [
-      `${join(dir, "train/abseiling/c3.mp4")}: symlink to ${await Deno.realPath(
+      `${join(dir, "train/abseiling/c3.mp4")}: a symlink to ${await Deno.realPath(
         join(outside, "secret.mp4"),
-      )} leads out of ${dir}; refused (copy the file in, or list it in a video list CSV)`,
+      )}, outside --videos ${dir}; copy the file in or point --videos at a folder that holds it`,
       `${join(dir, "train/abseiling/d4.mp4")}: symlink leads nowhere; refused`,
     ]);
     assertEquals(r.notes, [

@@ -42,9 +42,13 @@ import {
   parseVideoFileName,
   readAnnotationsInto,
   readVideoListsInto,
+  refuseEmptyInput,
   type RowSink,
+  videoFolderList,
+  type VideoFolderListing,
   videoId,
 } from "./annotations.ts";
+import { readInputText } from "./input_text.ts";
 import { extractArchive } from "../tar/mod.ts";
 import { Fetcher, FetchError, readChecksums } from "./http_fetch.ts";
 import { pickFromSorted, type SubsetOptions } from "./subset.ts";
@@ -230,6 +234,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     : new Map<string, string>();
   // a missing input is named before the work dir is made
   for (const path of [...annotations, ...videoLists]) await Deno.stat(path);
+  const listings = await checkInputs(annotations, videoLists, lists);
 
   const layout = await ensureWorkDir(opts.work);
   const lock = opts.lock === false
@@ -249,12 +254,15 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     );
     const sink: RowSink = {
       row: (row, file, line) => staged.add(row, file, line),
-      issue: (issue) => void issues.push(issue),
+      issue: (issue) => {
+        issues.push(issue);
+        if (issue.drawAs !== undefined) staged.addRejected(issue.drawAs);
+      },
       note: (line) => void notes.push(line),
     };
     await staged.load(() =>
       videoLists.length > 0
-        ? readVideoListsInto(videoLists, opts.allowHosts ?? [], sink)
+        ? readVideoListsInto(videoLists, opts.allowHosts ?? [], sink, listings)
         : readAnnotationsInto(annotations, sink)
     );
     const archives = lists.length > 0
@@ -328,13 +336,46 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
 }
 
 /**
+ * Checks what each input holds before the work dir is made: text that is UTF-8 and no binary
+ * file, rows under the header, a `--videos` folder laid out as documented.
+ * @returns the `--videos` folders' listings, so they are not walked twice
+ * @throws ConfigError naming the flag and the file (and line, or path in the folder)
+ */
+async function checkInputs(
+  annotations: readonly string[],
+  videoLists: readonly string[],
+  archiveLists: readonly string[],
+): Promise<Map<string, VideoFolderListing>> {
+  for (const path of annotations) {
+    const text = await readInputText(path, "--annotations", "an annotation CSV or JSON file");
+    refuseEmptyInput(text, path, "--annotations");
+  }
+  const listings = new Map<string, VideoFolderListing>();
+  for (const path of videoLists) {
+    if ((await Deno.stat(path)).isDirectory) listings.set(path, await videoFolderList(path));
+    else {refuseEmptyInput(
+        await readInputText(path, "--videos", "a video list CSV"),
+        path,
+        "--videos",
+      );}
+  }
+  for (const list of archiveLists) await readInputText(list, "--archives", ARCHIVE_LIST);
+  return listings;
+}
+
+/** What an `--archives` file is, in messages. */
+const ARCHIVE_LIST = "a list of archive URLs";
+
+/**
  * Picks the subset among the staged rows: every row of the chosen splits, or a seeded draw per
  * class and in all (the same draw as `selectSubset`, made from ids, splits and labels alone).
+ * Rejected rows are drawn too, in the place they would have, and drawn take their slot: fixing
+ * one later adds it without changing which other rows are picked.
  */
 function pickSubset(staged: StagedRows, opts: SubsetOptions): number {
   if (opts.perClass === undefined && opts.limit === undefined) return staged.pickAll(opts.splits);
   const sorted = Array.from(staged.candidates(opts.splits));
-  return staged.pickOnly(pickFromSorted(sorted, opts).map((r) => r.id));
+  return staged.pickOnly(pickFromSorted(sorted, opts).filter((r) => !r.rejected).map((r) => r.id));
 }
 
 /** Puts back to pending the done videos whose file is gone, so this run fetches them again. */
@@ -434,7 +475,8 @@ async function readArchiveLists(
   const issues: AnnotationIssue[] = [];
   const seen = new Set<string>();
   for (const list of lists) {
-    const lines = (await Deno.readTextFile(list)).replace(/^\uFEFF/, "").split(/\r?\n/);
+    const lines = (await readInputText(list, "--archives", ARCHIVE_LIST)).replace(/^\uFEFF/, "")
+      .split(/\r?\n/);
     lines.forEach((raw, i) => {
       const entry = raw.trim();
       if (entry === "" || entry.startsWith("#")) return;
