@@ -112,7 +112,7 @@ export async function readInputText(path: string, flag: string, what: string): P
 }
 
 /**
- * A list file's text for a quick look (the launcher reading which paths a list names), or null
+ * A list file's text (BOM kept) for a quick look (the launcher reading which paths a list names), or null
  * when it cannot be read or is no UTF-8 text; the task itself then refuses it with its reason.
  * @param path the file
  * @returns the text, or null
@@ -120,5 +120,5 @@ export async function readInputText(path: string, flag: string, what: string): P
 export async function readTextIfText(path: string): Promise<string | null> {
   const bytes = await Deno.readFile(path).catch(() => null);
   if (bytes === null || binaryKind(bytes) !== null || firstInvalidUtf8(bytes) !== null) return null;
-  return new TextDecoder().decode(bytes);
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
 }
