@@ -22,6 +22,8 @@ export {
   type AnnotationSet,
   type CsvRecord,
   csvRecords,
+  type DrawPlace,
+  folderPlace,
   formatIssue,
   formatSkippedFiles,
   isHttpUrl,
@@ -31,7 +33,9 @@ export {
   parseVideoList,
   readAnnotations,
   readVideoLists,
+  refuseEmptyInput,
   type SeenIds,
+  UNLABELLED_SPLITS,
   videoFolderList,
   type VideoFolderListing,
 } from "./annotations.ts";
