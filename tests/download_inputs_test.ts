@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { Manifest } from "../lib/core/manifest.ts";
 import { denoTask as task, type TaskRun } from "./support/tasks.ts";
 import { assert, assertEquals } from "./support/assert.ts";
-import { lavfiVideo, tempDir } from "./support/media.ts";
+import { lavfiVideo, repoPath, tempDir } from "./support/media.ts";
+import { ensureFixtureModels } from "../fixtures/make_models.ts";
 
 /** Writes files (a copy of `video` each) under `root`, making their folders. */
 async function placeVideos(root: string, video: string, paths: string[]): Promise<void> {
@@ -152,6 +153,49 @@ Deno.test("--videos folder: a video that fits no layout, a name that is not UTF-
       const r = await task("download", ["--work", work, "--videos", src, "--quiet"]);
       await assertRefused(r, `--videos ${src}: "train/caf\uFFFD" is not a UTF-8 name`, work);
     });
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("run --videos DIR --classes FILE: a class folder that is not in the class list is refused with its path before any work", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const video = await lavfiVideo(join(dir, "v.mp4"), "testsrc=s=64x48:r=5:d=1");
+    const src = join(dir, "src");
+    await placeVideos(src, video, [
+      "train/abseiling/a1.mp4",
+      "train/air_drumming/a2.mp4",
+      "test/c1.mp4",
+    ]);
+    const classes = join(dir, "classes.txt");
+    // the class list's lines as written: "air drumming" is not the folder "air_drumming"
+    await Deno.writeTextFile(classes, "abseiling\nair drumming\n");
+    const { vision, text } = await ensureFixtureModels(repoPath("fixtures", "models"), "tiny");
+    const work = join(dir, "work");
+    const r = await task("run", [
+      "--work",
+      work,
+      "--videos",
+      src,
+      "--classes",
+      classes,
+      "--model",
+      vision,
+      "--text-model",
+      text,
+      "--providers",
+      "cpu",
+      "--eval",
+      "--quiet",
+    ]);
+    assertEquals(r.code, 2, r.stderr + r.stdout);
+    const refused = r.stderr.split("\n").filter((l) => l.startsWith("kinembed run:"));
+    assertEquals(refused, [
+      `kinembed run: --videos ${src}: train/air_drumming/a2.mp4: class "air_drumming" is not in ` +
+      `--classes ${classes}; rename the folder or add the class`,
+    ]);
+    assert(!(await Deno.stat(work).then(() => true, () => false)), "the work dir was made");
   } finally {
     await cleanup();
   }

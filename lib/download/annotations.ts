@@ -774,11 +774,16 @@ export function folderPlace(rel: string): { split: string; label: string } | str
  * folder gives the same list. A symlink to a regular file inside the folder counts as that file;
  * one that leads out of it is refused; files of other kinds or extensions are skipped and named.
  * @param dir the folder
+ * @param classes a class list (`--classes`): its file, and its names (lines as written, trimmed);
+ *   a class folder not among them is refused
  * @returns the list's text, and what was skipped or refused
  * @throws ConfigError naming the path, before anything is read, for a video that fits no layout,
- *   a file or folder name that is not UTF-8, or a folder with no video at all
+ *   a file or folder name that is not UTF-8, a class not in `classes`, or a folder with no video
  */
-export async function videoFolderList(dir: string): Promise<VideoFolderListing> {
+export async function videoFolderList(
+  dir: string,
+  classes?: { file: string; names: ReadonlySet<string> },
+): Promise<VideoFolderListing> {
   const files: string[] = [];
   const skipped: { path: string; reason: string }[] = [];
   const refused: AnnotationIssue[] = [];
@@ -847,6 +852,21 @@ export async function videoFolderList(dir: string): Promise<VideoFolderListing> 
   if (misfits.length > 0) {
     const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more)` : "";
     throw new ConfigError(`--videos ${dir}: ${misfits[0].r}: ${misfits[0].place}${more}`);
+  }
+  if (classes !== undefined) {
+    const unknown = places.filter((p) => {
+      const label = (p.place as { label: string }).label.trim();
+      return label !== "" && !classes.names.has(label);
+    });
+    if (unknown.length > 0) {
+      const { r, place } = unknown[0];
+      const more = unknown.length > 1 ? ` (and ${unknown.length - 1} more videos)` : "";
+      throw new ConfigError(
+        `--videos ${dir}: ${r}: class ${
+          JSON.stringify((place as { label: string }).label.trim())
+        } is not in --classes ${classes.file}${more}; rename the folder or add the class`,
+      );
+    }
   }
   const quote = (v: string) => /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
   const lines = ["path,label,split"];

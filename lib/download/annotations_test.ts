@@ -425,6 +425,27 @@ Deno.test("videoFolderList: a misfit is refused naming it and counting the other
   }
 });
 
+Deno.test("videoFolderList with a class list: class folders are checked as written, unlabelled test videos need none", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const p of ["train/yoga/a.mp4", "test/b.mp4", "val/Yoga/c.mp4", "val/Yoga/d.mp4"]) {
+      await Deno.mkdir(join(dir, p, ".."), { recursive: true });
+      await Deno.writeFile(join(dir, p), new Uint8Array([0]));
+    }
+    const classes = { file: "classes.txt", names: new Set(["yoga", "abseiling"]) };
+    await nodeAssert.rejects(() => videoFolderList(dir, classes), {
+      name: "ConfigError",
+      message: `--videos ${dir}: val/Yoga/c.mp4: class "Yoga" is not in --classes classes.txt ` +
+        "(and 1 more videos); rename the folder or add the class",
+    });
+    await Deno.remove(join(dir, "val"), { recursive: true });
+    const listing = await videoFolderList(dir, classes);
+    assertEquals(listing.text.split("\n").length, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("refuseEmptyInput: empty and header-only files and {} are refused; a header lacking a column is left to the readers", () => {
   const refused = (text: string, flag: string) => {
     try {

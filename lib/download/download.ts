@@ -74,6 +74,11 @@ export interface DownloadOptions {
    * from; URLs on such hosts not named here are refused before any request.
    */
   allowHosts?: string[];
+  /**
+   * A class list (one class a line, as verify and eval read it): every class folder of a
+   * `--videos` folder must be in it.
+   */
+  classes?: string;
   /** A `sha256sum`-style file; archives (and listed files) named in it are checked. */
   checksums?: string;
   /** Only these splits. */
@@ -234,7 +239,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     : new Map<string, string>();
   // a missing input is named before the work dir is made
   for (const path of [...annotations, ...videoLists]) await Deno.stat(path);
-  const listings = await checkInputs(annotations, videoLists, lists);
+  const listings = await checkInputs(annotations, videoLists, lists, opts.classes);
 
   const layout = await ensureWorkDir(opts.work);
   const lock = opts.lock === false
@@ -337,7 +342,8 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
 
 /**
  * Checks what each input holds before the work dir is made: text that is UTF-8 and no binary
- * file, rows under the header, a `--videos` folder laid out as documented.
+ * file, rows under the header, a `--videos` folder laid out as documented (with its classes in
+ * the class list, when one is given).
  * @returns the `--videos` folders' listings, so they are not walked twice
  * @throws ConfigError naming the flag and the file (and line, or path in the folder)
  */
@@ -345,15 +351,25 @@ async function checkInputs(
   annotations: readonly string[],
   videoLists: readonly string[],
   archiveLists: readonly string[],
+  classList: string | undefined,
 ): Promise<Map<string, VideoFolderListing>> {
   for (const path of annotations) {
     const text = await readInputText(path, "--annotations", "an annotation CSV or JSON file");
     refuseEmptyInput(text, path, "--annotations");
   }
+  // read as verify reads it: a class a line, trimmed, as written
+  const classes = classList === undefined ? undefined : {
+    file: classList,
+    names: new Set(
+      (await readInputText(classList, "--classes", "a class list")).replace(/^\uFEFF/, "")
+        .split(/\r?\n/).map((l) => l.trim()).filter(Boolean),
+    ),
+  };
   const listings = new Map<string, VideoFolderListing>();
   for (const path of videoLists) {
-    if ((await Deno.stat(path)).isDirectory) listings.set(path, await videoFolderList(path));
-    else {refuseEmptyInput(
+    if ((await Deno.stat(path)).isDirectory) {
+      listings.set(path, await videoFolderList(path, classes));
+    } else {refuseEmptyInput(
         await readInputText(path, "--videos", "a video list CSV"),
         path,
         "--videos",
