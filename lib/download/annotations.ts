@@ -589,14 +589,27 @@ export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
  * `readAnnotations` into a sink, a row at a time: the sink checks ids are unique.
  * @param paths the files
  * @param sink where rows and rejected lines go
+ * @param texts files read and checked already (by `readInputText`), taken out as they are used
  */
-export async function readAnnotationsInto(paths: string[], sink: RowSink): Promise<void> {
+export async function readAnnotationsInto(
+  paths: string[],
+  sink: RowSink,
+  texts: Map<string, string> = new Map(),
+): Promise<void> {
   for (const path of paths) {
-    const text = await readInputText(path, "--annotations", "an annotation CSV or JSON file");
+    const text = takeText(texts, path) ??
+      await readInputText(path, "--annotations", "an annotation CSV or JSON file");
     const json = /^\uFEFF?\s*\{/.test(text.slice(0, 64));
     if (json) kineticsJsonInto(text, path, sink);
     else kineticsCsvInto(text, path, sink);
   }
+}
+
+/** A text read before, let go of once taken (a 545k-row file is not held twice). */
+function takeText(texts: Map<string, string>, path: string): string | undefined {
+  const text = texts.get(path);
+  texts.delete(path);
+  return text;
 }
 
 /**
@@ -919,12 +932,15 @@ export async function readVideoLists(
  * @param allowHosts link-local or metadata hosts the user named
  * @param sink where rows, rejected lines and notes go
  * @param listings folders listed already (by `videoFolderList`), so they are not walked twice
+ * @param texts list files read and checked already (by `readInputText`), taken out as they are
+ *   used
  */
 export async function readVideoListsInto(
   paths: string[],
   allowHosts: readonly string[],
   sink: RowSink,
   listings: ReadonlyMap<string, VideoFolderListing> = new Map(),
+  texts: Map<string, string> = new Map(),
 ): Promise<void> {
   for (const path of paths) {
     const isDir = (await Deno.stat(path)).isDirectory;
@@ -935,7 +951,9 @@ export async function readVideoListsInto(
       for (const issue of listing.refused) sink.issue(issue);
       const skipped = formatSkippedFiles(path, listing.skipped);
       if (skipped !== null) sink.note(skipped);
-    } else text = await readInputText(path, "--videos", "a video list CSV");
+    } else {
+      text = takeText(texts, path) ?? await readInputText(path, "--videos", "a video list CSV");
+    }
     videoListInto(text, isDir ? join(path, "(folder listing)") : path, allowHosts, sink);
   }
 }

@@ -239,7 +239,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     : new Map<string, string>();
   // a missing input is named before the work dir is made
   for (const path of [...annotations, ...videoLists]) await Deno.stat(path);
-  const listings = await checkInputs(annotations, videoLists, lists, opts.classes);
+  const { listings, texts } = await checkInputs(annotations, videoLists, lists, opts.classes);
 
   const layout = await ensureWorkDir(opts.work);
   const lock = opts.lock === false
@@ -267,8 +267,8 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     };
     await staged.load(() =>
       videoLists.length > 0
-        ? readVideoListsInto(videoLists, opts.allowHosts ?? [], sink, listings)
-        : readAnnotationsInto(annotations, sink)
+        ? readVideoListsInto(videoLists, opts.allowHosts ?? [], sink, listings, texts)
+        : readAnnotationsInto(annotations, sink, texts)
     );
     const archives = lists.length > 0
       ? await readArchiveLists(lists, opts.baseUrl, staged.labels(), opts.allowHosts ?? [])
@@ -344,7 +344,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
  * Checks what each input holds before the work dir is made: text that is UTF-8 and no binary
  * file, rows under the header, a `--videos` folder laid out as documented (with its classes in
  * the class list, when one is given).
- * @returns the `--videos` folders' listings, so they are not walked twice
+ * @returns the `--videos` folders' listings and the files' texts, so they are not read twice
  * @throws ConfigError naming the flag and the file (and line, or path in the folder)
  */
 async function checkInputs(
@@ -352,10 +352,12 @@ async function checkInputs(
   videoLists: readonly string[],
   archiveLists: readonly string[],
   classList: string | undefined,
-): Promise<Map<string, VideoFolderListing>> {
+): Promise<{ listings: Map<string, VideoFolderListing>; texts: Map<string, string> }> {
+  const texts = new Map<string, string>();
   for (const path of annotations) {
     const text = await readInputText(path, "--annotations", "an annotation CSV or JSON file");
     refuseEmptyInput(text, path, "--annotations");
+    texts.set(path, text);
   }
   // read as verify reads it: a class a line, trimmed, as written
   const classes = classList === undefined ? undefined : {
@@ -369,14 +371,14 @@ async function checkInputs(
   for (const path of videoLists) {
     if ((await Deno.stat(path)).isDirectory) {
       listings.set(path, await videoFolderList(path, classes));
-    } else {refuseEmptyInput(
-        await readInputText(path, "--videos", "a video list CSV"),
-        path,
-        "--videos",
-      );}
+    } else {
+      const text = await readInputText(path, "--videos", "a video list CSV");
+      refuseEmptyInput(text, path, "--videos");
+      texts.set(path, text);
+    }
   }
   for (const list of archiveLists) await readInputText(list, "--archives", ARCHIVE_LIST);
-  return listings;
+  return { listings, texts };
 }
 
 /** What an `--archives` file is, in messages. */
