@@ -223,7 +223,7 @@ Deno.test("--videos folder: a symlink leading out of it is named as such, the ot
   }
 });
 
-Deno.test("input files: bytes that are not UTF-8 are refused with file:line, a header-only file with its name, a binary --archives file in one short line (exit 2, nothing made)", async (t) => {
+Deno.test("input files: bytes that are not UTF-8 are refused with file:line, a header-only file with its name, a binary --archives file in one short line (exit 2, nothing made); a long list entry is cut", async (t) => {
   const { dir, cleanup } = await tempDir();
   try {
     const video = await lavfiVideo(join(dir, "v.mp4"), "testsrc=s=64x48:r=5:d=1");
@@ -296,6 +296,16 @@ Deno.test("input files: bytes that are not UTF-8 are refused with file:line, a h
           "archive URLs itself",
         work,
       );
+    });
+    await t.step("a list entry of 400 characters is shown cut, in a short line", async () => {
+      const csv = join(dir, "one.csv");
+      const long = join(dir, "long.txt");
+      await Deno.writeTextFile(long, `${"x".repeat(400)}\n`);
+      const r = await task("download", ["--work", work, "--annotations", csv, "--archives", long]);
+      assertEquals(r.code, 1, r.stderr + r.stdout);
+      const lines = r.stderr.split("\n").filter((l) => l.startsWith(`${long}:1:`));
+      assertEquals(lines, [`${long}:1: not a .tar.gz archive: "${"x".repeat(120)}..."`]);
+      await Deno.remove(work, { recursive: true });
     });
     await t.step("a video given to --archives", async () => {
       const csv = join(dir, "one.csv");

@@ -381,6 +381,9 @@ async function checkInputs(
   return { listings, texts };
 }
 
+/** How much of a bad archive list entry a message shows. */
+const ENTRY_SHOWN = 120;
+
 /** What an `--archives` file is, in messages. */
 const ARCHIVE_LIST = "a list of archive URLs";
 
@@ -524,7 +527,10 @@ async function readArchiveLists(
         issues.push({
           file: list,
           line: i + 1,
-          message: `not a .tar.gz archive: ${JSON.stringify(entry)}`,
+          // a whole CSV line given as an entry is cut, so the message stays one short line
+          message: `not a .tar.gz archive: ${
+            JSON.stringify(entry.length > ENTRY_SHOWN ? `${entry.slice(0, ENTRY_SHOWN)}...` : entry)
+          }`,
         });
         return;
       }
