@@ -695,12 +695,9 @@ function videoListInto(
         at(`bad URL ${JSON.stringify(path)}`);
         continue;
       }
-      const refused = refuseUnnamedHost(path, allowHosts);
-      if (refused !== null) {
-        at(`${path}: ${refused}`);
-        continue;
-      }
     }
+    // a refused host is reported below, once the row's place in the draw is known
+    const refused = isHttpUrl(path) ? refuseUnnamedHost(path, allowHosts) : null;
     let row: VideoRow | string;
     let place: DrawPlace | null;
     const parsed = timed.length === 3 ? null : parseVideoFileName(name);
@@ -729,6 +726,7 @@ function videoListInto(
         ? { id, split: parseSplitName(get("split")), label: get("label").trim() || null }
         : null;
     }
+    if (refused !== null) row = `${path}: ${refused}`;
     if (typeof row === "string") {
       sink.issue(withDrawPlace({ file, line: rec.line, message: row }, place));
     } else sink.row(row, file, rec.line);

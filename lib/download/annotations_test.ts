@@ -494,4 +494,15 @@ Deno.test("rejected rows carry their place in the draw: the id they would have (
     label: null,
   }]);
   assertMatch(list.issues[0].drawAs!.id, /^clip_one_[0-9a-f]{8}$/);
+  // a host refused until --allow-host names it: drawn where the row will be once allowed
+  const hosts = parseVideoList(
+    "path,label,split\nhttp://169.254.169.254/v/aaaaaaaaaa1_000001_000011.mp4,yoga,train\n",
+    "h.csv",
+  );
+  assertMatch(hosts.issues[0].message, /^http:\/\/169\.254\.169\.254\/v\/\S+: /);
+  assertEquals(hosts.issues[0].drawAs, {
+    id: "aaaaaaaaaa1_000001_000011",
+    split: "train",
+    label: "yoga",
+  });
 });
