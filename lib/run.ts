@@ -124,6 +124,8 @@ async function runSteps(
   if (opts.download) {
     log("== download");
     dl = await download({
+      // a --videos folder's classes are checked against the class list before any work
+      classes: opts.verify?.classes ?? opts.eval?.classes,
       ...opts.download,
       work,
       restrictTo: worker ? (all) => workerVideoIds(all, worker, opts.shard ?? {}) : undefined,

@@ -30,7 +30,7 @@
  */
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isHttpUrl, parseCsv, refuseUnnamedHost } from "../download/mod.ts";
+import { isHttpUrl, parseCsv, readTextIfText, refuseUnnamedHost } from "../download/mod.ts";
 import { ConfigError, UsageError } from "../core/mod.ts";
 import { defaultFfmpegBinary, sandboxCandidates } from "../video/mod.ts";
 import {
@@ -347,7 +347,8 @@ async function grantDownload(g: Grants, flags: Map<string, string[]>) {
     }
   }
   for (const list of lists) {
-    const text = await Deno.readTextFile(g.abs(list)).catch(() => "");
+    // a binary or non-UTF-8 list grants nothing: the task refuses it in one line
+    const text = await readTextIfText(g.abs(list)) ?? "";
     for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
       const entry = raw.trim();
       if (entry === "" || entry.startsWith("#")) continue;
@@ -363,7 +364,7 @@ async function grantDownload(g: Grants, flags: Map<string, string[]>) {
   }
   for (const list of videoLists) {
     const path = g.abs(list);
-    const text = await Deno.readTextFile(path).catch(() => "");
+    const text = await readTextIfText(path) ?? "";
     const records = parseCsv(text);
     if (records.length === 0) continue;
     const col = records[0].fields.map((h) => h.trim().toLowerCase()).indexOf("path");

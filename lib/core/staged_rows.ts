@@ -86,7 +86,9 @@ export class StagedRows {
         id TEXT PRIMARY KEY, split TEXT NOT NULL, label TEXT, youtube_id TEXT NOT NULL,
         time_start REAL NOT NULL, time_end REAL NOT NULL, source TEXT,
         file INTEGER NOT NULL, line INTEGER, picked INTEGER NOT NULL DEFAULT 1
-      ) WITHOUT ROWID;`);
+      ) WITHOUT ROWID;
+      DROP TABLE IF EXISTS temp.rejected;
+      CREATE TEMP TABLE rejected (id TEXT NOT NULL, split TEXT, label TEXT);`);
     // WITHOUT ROWID: the rows are kept in id order, so the table is its own id index (half the
     // size of a rowid table with a separate index on id)
   }
@@ -161,6 +163,23 @@ export class StagedRows {
   }
 
   /**
+   * Stages a rejected row's place in the subset's draw: it is drawn like any row (and, drawn,
+   * takes its slot while nothing is downloaded for it), so fixing it later leaves the others'
+   * picks as they were.
+   * @param place the id, split (null: unreadable) and class the row would have
+   */
+  addRejected(place: { id: string; split: Split | null; label: string | null }): void {
+    const insert = () =>
+      this.#stmt("INSERT INTO rejected(id, split, label) VALUES (?, ?, ?)").run(
+        place.id,
+        place.split,
+        place.label,
+      );
+    if (this.#loading) insert();
+    else this.#write(insert);
+  }
+
+  /**
    * The distinct class names staged.
    * @returns the labels, sorted
    */
@@ -192,22 +211,35 @@ export class StagedRows {
 
   /**
    * The id, split and label of each row of these splits in id order, a row at a time (for a
-   * subset drawn in memory from ids alone).
+   * subset drawn in memory from ids alone), with the rejected rows' places among them (`rejected`
+   * true; one whose split cannot be read is drawn only when all splits are).
    * @param splits the splits (all when absent)
    * @returns an iterator of rows
    */
   *candidates(
     splits?: readonly Split[],
-  ): IterableIterator<{ id: string; split: Split; label: string | null }> {
-    const stmt = this.#db.prepare(
-      `SELECT id, split, label FROM staged
-       ${splits === undefined ? "" : "WHERE split IN (SELECT value FROM json_each(?))"}
-       ORDER BY id`,
-    );
+  ): IterableIterator<
+    { id: string; split: Split | null; label: string | null; rejected: boolean }
+  > {
+    const where = splits === undefined ? "" : "WHERE split IN (SELECT value FROM json_each(?))";
     const args = splits === undefined ? [] : [JSON.stringify(splits)];
+    // the rejected rows are few: merged in as the staged rows stream by in id order (ids are
+    // ASCII, so JavaScript's order is SQLite's)
+    const rejected = (this.#db.prepare(`SELECT id, split, label FROM rejected ${where} ORDER BY id`)
+      .all(...args) as Row[]).map((r) => ({
+        id: String(r.id),
+        split: r.split as Split | null,
+        label: r.label as string | null,
+        rejected: true,
+      }));
+    let next = 0;
+    const stmt = this.#db.prepare(`SELECT id, split, label FROM staged ${where} ORDER BY id`);
     for (const r of stmt.iterate(...args) as Iterable<Row>) {
-      yield { id: String(r.id), split: r.split as Split, label: r.label as string | null };
+      const id = String(r.id);
+      while (next < rejected.length && rejected[next].id < id) yield rejected[next++];
+      yield { id, split: r.split as Split, label: r.label as string | null, rejected: false };
     }
+    while (next < rejected.length) yield rejected[next++];
   }
 
   /**

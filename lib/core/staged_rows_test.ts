@@ -84,3 +84,36 @@ Deno.test("staged rows: duplicates name the first row; picks narrow and widen; o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("staged rows: rejected rows' places are merged into the candidates in id order, one without a split only when all splits are drawn", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = Manifest.open(join(dir, "manifest.db"));
+    const staged = m.stageRows(() => {});
+    await staged.load(async () => {
+      staged.add(row("b1", "train", "yoga"), "train.csv", 2);
+      staged.addRejected({ id: "a0_?_000010", split: "train", label: "yoga" });
+      staged.add(row("d1", "val", "yoga"), "train.csv", 4);
+      staged.addRejected({ id: "c9", split: null, label: "yoga" });
+      staged.addRejected({ id: "z9", split: "val", label: null });
+      await Promise.resolve();
+    });
+    assertEquals(staged.size, 2);
+    const show = (c: { id: string; split: string | null; rejected: boolean }) =>
+      `${c.id}:${c.split}${c.rejected ? "!" : ""}`;
+    assertEquals(Array.from(staged.candidates(), show), [
+      "a0_?_000010:train!",
+      "b1:train",
+      "c9:null!",
+      "d1:val",
+      "z9:val!",
+    ]);
+    assertEquals(Array.from(staged.candidates(["val"]), show), ["d1:val", "z9:val!"]);
+    // rejected rows never reach the manifest
+    assertEquals(staged.addPickedToManifest(), 2);
+    assertEquals(m.video("c9"), undefined);
+    m.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

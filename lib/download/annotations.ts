@@ -7,8 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { isSafeId, parseSplitName, type Split, type VideoRow } from "../core/mod.ts";
+import { ConfigError, isSafeId, parseSplitName, type Split, type VideoRow } from "../core/mod.ts";
 import { refuseUnnamedHost } from "./host_policy.ts";
+import { readInputText } from "./input_text.ts";
 
 /** One rejected input row (or a whole rejected file when `line` is the header's). */
 export interface AnnotationIssue {
@@ -18,6 +19,21 @@ export interface AnnotationIssue {
   line: number | null;
   /** What is wrong, in one line. */
   message: string;
+  /**
+   * The place a rejected row takes in a `--limit`/`--per-class` draw (absent where no id can be
+   * read from it, and for duplicates): with it, fixing the row later changes no other row's pick.
+   */
+  drawAs?: DrawPlace;
+}
+
+/** A rejected row's id, split and class as far as they can be read, for the subset's draw. */
+export interface DrawPlace {
+  /** The id, or its best guess (`?` for a time that cannot be read). */
+  id: string;
+  /** The split (null when it cannot be read). */
+  split: Split | null;
+  /** The class as written (null when empty). */
+  label: string | null;
 }
 
 /** Rows read from one or more inputs, and the rows rejected on the way. */
@@ -230,6 +246,33 @@ function buildRow(
   return { id, ...sl, youtubeId: f.youtubeId, timeStart: start, timeEnd: end, source: f.source };
 }
 
+/**
+ * Where a row `buildRow` rejected goes in the draw: its id (with `?` for a time that cannot be
+ * read), split and class, or null when its YouTube id is unusable.
+ */
+function drawPlace(
+  f: {
+    youtubeId: string;
+    start: string | number | undefined;
+    end: string | number | undefined;
+    split: string;
+    label: string | null;
+  },
+): DrawPlace | null {
+  if (!isSafeYoutubeId(f.youtubeId)) return null;
+  const time = (t: string | number | undefined) => {
+    const n = typeof t === "number" ? t : parseTime(t);
+    return n === null || !Number.isFinite(n) || n < 0
+      ? "?"
+      : String(Math.floor(n)).padStart(6, "0");
+  };
+  return {
+    id: `${f.youtubeId}_${time(f.start)}_${time(f.end)}`,
+    split: parseSplitName(f.split),
+    label: f.label === null || f.label.trim() === "" ? null : f.label.trim(),
+  };
+}
+
 /** Checks a row's split and label: train and val rows need a label, test rows may lack one. */
 function splitAndLabel(
   rawSplit: string,
@@ -305,6 +348,11 @@ function collectInto(set: AnnotationSet, seen: SeenIds): RowSink {
   };
 }
 
+/** The issue with its place in the draw, where one is known. */
+function withDrawPlace(issue: AnnotationIssue, place: DrawPlace | null): AnnotationIssue {
+  return place === null ? issue : { ...issue, drawAs: place };
+}
+
 /** Runs a reader into a fresh set. */
 function collected(seen: SeenIds, read: (sink: RowSink) => void): AnnotationSet {
   const set: AnnotationSet = { rows: [], issues: [], notes: [] };
@@ -319,7 +367,7 @@ function collected(seen: SeenIds, read: (sink: RowSink) => void): AnnotationSet 
 function csvWithHeader(
   text: string,
   file: string,
-  required: string[],
+  required: readonly string[],
   sink: RowSink,
 ): {
   headerLine: number;
@@ -363,14 +411,42 @@ export function parseKineticsCsv(
   return collected(seen, (sink) => kineticsCsvInto(text, file, sink));
 }
 
+/** The columns a Kinetics CSV must have (`label` may be missing for the test split). */
+const KINETICS_COLUMNS = ["youtube_id", "time_start", "time_end", "split"];
+
+/** The columns a plain video list must have. */
+const VIDEO_LIST_COLUMNS = ["path", "label", "split"];
+
+/**
+ * Refuses an input file with nothing to read: empty, a CSV whose complete header has no row
+ * under it, or a JSON object with no entries (a header lacking a column is left to the readers,
+ * which report it as a rejected line).
+ * @param text the file's text
+ * @param file the file, as given
+ * @param flag the flag that named it: `--annotations` (CSV or JSON) or `--videos` (a video list)
+ * @throws ConfigError e.g. `--annotations a.csv: no rows (header only)`
+ */
+export function refuseEmptyInput(text: string, file: string, flag: string): void {
+  const body = text.replace(/^\uFEFF/, "");
+  if (body.trim() === "") {
+    throw new ConfigError(`${flag} ${file}: empty file (expected a header line and rows)`);
+  }
+  if (flag === "--annotations" && /^\s*\{/.test(body.slice(0, 64))) {
+    if (/^\s*\{\s*\}\s*$/.test(body)) throw new ConfigError(`${flag} ${file}: no entries ({})`);
+    return;
+  }
+  const records = csvRecords(body);
+  const header = records.next();
+  if (header.done) return;
+  const names = header.value.fields.map((h) => h.trim().toLowerCase());
+  const required = flag === "--videos" ? VIDEO_LIST_COLUMNS : KINETICS_COLUMNS;
+  if (!required.every((c) => names.includes(c))) return;
+  if (records.next().done) throw new ConfigError(`${flag} ${file}: no rows (header only)`);
+}
+
 /** `parseKineticsCsv` into a sink. */
 function kineticsCsvInto(text: string, file: string, sink: RowSink): void {
-  const { records, header } = csvWithHeader(text, file, [
-    "youtube_id",
-    "time_start",
-    "time_end",
-    "split",
-  ], sink);
+  const { records, header } = csvWithHeader(text, file, KINETICS_COLUMNS, sink);
   if (!header) return;
   const col = (name: string) => header.indexOf(name);
   const [iLabel, iYt, iStart, iEnd, iSplit] = [
@@ -392,16 +468,18 @@ function kineticsCsvInto(text: string, file: string, sink: RowSink): void {
       continue;
     }
     const youtubeId = rec.fields[iYt];
-    const row = buildRow({
+    const fields = {
       youtubeId,
       start: rec.fields[iStart],
       end: rec.fields[iEnd],
       split: rec.fields[iSplit],
       label: iLabel >= 0 ? rec.fields[iLabel] : null,
       source: isSafeYoutubeId(youtubeId) ? youtubeUrl(youtubeId) : null,
-    });
-    if (typeof row === "string") sink.issue({ file, line: rec.line, message: row });
-    else sink.row(row, file, rec.line);
+    };
+    const row = buildRow(fields);
+    if (typeof row === "string") {
+      sink.issue(withDrawPlace({ file, line: rec.line, message: row }, drawPlace(fields)));
+    } else sink.row(row, file, rec.line);
   }
 }
 
@@ -461,16 +539,20 @@ function kineticsJsonInto(text: string, file: string, sink: RowSink): void {
     const seg = e.annotations?.segment;
     const pair = Array.isArray(seg) && seg.length === 2 ? seg : [undefined, undefined];
     const label = e.annotations?.label;
-    const row = buildRow({
+    const fields = {
       youtubeId: key,
       start: typeof pair[0] === "number" ? pair[0] : String(pair[0] ?? ""),
       end: typeof pair[1] === "number" ? pair[1] : String(pair[1] ?? ""),
       split: typeof e.subset === "string" ? e.subset : "",
       label: typeof label === "string" ? label : null,
       source: typeof e.url === "string" ? e.url : isSafeYoutubeId(key) ? youtubeUrl(key) : null,
-    });
+    };
+    const row = buildRow(fields);
     if (typeof row === "string") {
-      sink.issue({ file, line: at(), message: `entry ${JSON.stringify(key)}: ${row}` });
+      sink.issue(withDrawPlace(
+        { file, line: at(), message: `entry ${JSON.stringify(key)}: ${row}` },
+        drawPlace(fields),
+      ));
     } else sink.row(row, file, at());
   }
 }
@@ -507,14 +589,27 @@ export async function readAnnotations(paths: string[]): Promise<AnnotationSet> {
  * `readAnnotations` into a sink, a row at a time: the sink checks ids are unique.
  * @param paths the files
  * @param sink where rows and rejected lines go
+ * @param texts files read and checked already (by `readInputText`), taken out as they are used
  */
-export async function readAnnotationsInto(paths: string[], sink: RowSink): Promise<void> {
+export async function readAnnotationsInto(
+  paths: string[],
+  sink: RowSink,
+  texts: Map<string, string> = new Map(),
+): Promise<void> {
   for (const path of paths) {
-    const text = await Deno.readTextFile(path);
+    const text = takeText(texts, path) ??
+      await readInputText(path, "--annotations", "an annotation CSV or JSON file");
     const json = /^\uFEFF?\s*\{/.test(text.slice(0, 64));
     if (json) kineticsJsonInto(text, path, sink);
     else kineticsCsvInto(text, path, sink);
   }
+}
+
+/** A text read before, let go of once taken (a 545k-row file is not held twice). */
+function takeText(texts: Map<string, string>, path: string): string | undefined {
+  const text = texts.get(path);
+  texts.delete(path);
+  return text;
 }
 
 /**
@@ -566,11 +661,7 @@ function videoListInto(
   allowHosts: readonly string[],
   sink: RowSink,
 ): void {
-  const { headerLine, records, header } = csvWithHeader(text, file, [
-    "path",
-    "label",
-    "split",
-  ], sink);
+  const { headerLine, records, header } = csvWithHeader(text, file, VIDEO_LIST_COLUMNS, sink);
   if (!header) return;
   const col = (name: string) => header.indexOf(name);
   const timed = ["youtube_id", "time_start", "time_end"].filter((c) => header.includes(c));
@@ -604,46 +695,41 @@ function videoListInto(
         at(`bad URL ${JSON.stringify(path)}`);
         continue;
       }
-      const refused = refuseUnnamedHost(path, allowHosts);
-      if (refused !== null) {
-        at(`${path}: ${refused}`);
-        continue;
-      }
     }
+    // a refused host is reported below, once the row's place in the draw is known
+    const refused = isHttpUrl(path) ? refuseUnnamedHost(path, allowHosts) : null;
     let row: VideoRow | string;
-    if (timed.length === 3) {
-      row = buildRow({
-        youtubeId: get("youtube_id"),
-        start: get("time_start"),
-        end: get("time_end"),
+    let place: DrawPlace | null;
+    const parsed = timed.length === 3 ? null : parseVideoFileName(name);
+    if (timed.length === 3 || parsed !== null) {
+      const fields = {
+        youtubeId: parsed?.youtubeId ?? get("youtube_id"),
+        start: parsed?.timeStart ?? get("time_start"),
+        end: parsed?.timeEnd ?? get("time_end"),
         split: get("split"),
         label: get("label"),
         source,
-      });
+      };
+      row = buildRow(fields);
+      place = drawPlace(fields);
     } else {
-      const parsed = parseVideoFileName(name);
-      if (parsed) {
-        row = buildRow({
-          youtubeId: parsed.youtubeId,
-          start: parsed.timeStart,
-          end: parsed.timeEnd,
-          split: get("split"),
-          label: get("label"),
-          source,
-        });
-      } else {
-        // no times known: the segment is recorded as 0..0 (the whole file)
-        const id = idFromStem(basename(name, extname(name)));
-        const sl = splitAndLabel(get("split"), get("label"));
-        row = id === "" || !isSafeId(id)
-          ? `cannot make an id from ${JSON.stringify(name)}`
-          : typeof sl === "string"
-          ? sl
-          : { id, ...sl, youtubeId: id, timeStart: 0, timeEnd: 0, source };
-      }
+      // no times known: the segment is recorded as 0..0 (the whole file)
+      const id = idFromStem(basename(name, extname(name)));
+      const sl = splitAndLabel(get("split"), get("label"));
+      const usable = id !== "" && isSafeId(id);
+      row = !usable
+        ? `cannot make an id from ${JSON.stringify(name)}`
+        : typeof sl === "string"
+        ? sl
+        : { id, ...sl, youtubeId: id, timeStart: 0, timeEnd: 0, source };
+      place = usable
+        ? { id, split: parseSplitName(get("split")), label: get("label").trim() || null }
+        : null;
     }
-    if (typeof row === "string") at(row);
-    else sink.row(row, file, rec.line);
+    if (refused !== null) row = `${path}: ${refused}`;
+    if (typeof row === "string") {
+      sink.issue(withDrawPlace({ file, line: rec.line, message: row }, place));
+    } else sink.row(row, file, rec.line);
   }
 }
 
@@ -667,41 +753,93 @@ export interface VideoFolderListing {
   refused: AnnotationIssue[];
 }
 
+/** Split names whose videos may sit without a class folder (`test/<file>`): the unlabelled ones. */
+export const UNLABELLED_SPLITS: readonly Split[] = ["test"];
+
 /**
- * A folder of local videos as a plain video list (CSV text with `path,label,split`): files under
- * `<split>/<class>/` take that split and class (the Kinetics layout); under `<class>/` alone,
- * split train; directly in the folder, split test without a label. Paths are sorted, so the same
- * folder gives the same list. A symlink to a regular file inside the folder counts as that file;
- * one that leads out of the folder is refused; files of other kinds or extensions are skipped and
- * named.
- * @param dir the folder
- * @returns the list's text, and what was skipped or refused
+ * The split and class a file of a `--videos` folder takes from where it is (see
+ * `videoFolderList`), or why it fits no layout.
+ * @param rel the file's path inside the folder, `/`-separated
+ * @returns split and label (`""`: unlabelled), or the reason it is refused
  */
-export async function videoFolderList(dir: string): Promise<VideoFolderListing> {
+export function folderPlace(rel: string): { split: string; label: string } | string {
+  const parts = rel.split("/");
+  const split = parseSplitName(parts[0]);
+  if (parts.length === 1) return { split: "test", label: "" };
+  if (parts.length === 2) {
+    if (split === null) return { split: "train", label: parts[0] };
+    if (UNLABELLED_SPLITS.includes(split)) return { split: parts[0], label: "" };
+    return `${split} videos need a class folder (${parts[0]}/<class>/${parts[1]}); only ` +
+      `${UNLABELLED_SPLITS.join(", ")} videos may sit directly in their split's folder`;
+  }
+  if (parts.length === 3 && split !== null) return { split: parts[0], label: parts[1] };
+  return "fits no layout (<split>/<class>/<file>, test/<file>, <class>/<file> or <file>)";
+}
+
+/**
+ * A folder of local videos as a plain video list (CSV text with `path,label,split`). Layouts:
+ * `<split>/<class>/<file>` takes that split and class (the Kinetics layout, and the one `download`
+ * writes under `videos/`); `test/<file>` is an unlabelled test video; `<class>/<file>` (a folder
+ * that is no split name) is a train video of that class; a file directly in the folder is an
+ * unlabelled test video. A class is its folder's name as written. Paths are sorted, so the same
+ * folder gives the same list. A symlink to a regular file inside the folder counts as that file;
+ * one that leads out of it is refused; files of other kinds or extensions are skipped and named.
+ * @param dir the folder
+ * @param classes a class list (`--classes`): its file, and its names (lines as written, trimmed);
+ *   a class folder not among them is refused
+ * @returns the list's text, and what was skipped or refused
+ * @throws ConfigError naming the path, before anything is read, for a video that fits no layout,
+ *   a file or folder name that is not UTF-8, a class not in `classes`, or a folder with no video
+ */
+export async function videoFolderList(
+  dir: string,
+  classes?: { file: string; names: ReadonlySet<string> },
+): Promise<VideoFolderListing> {
   const files: string[] = [];
   const skipped: { path: string; reason: string }[] = [];
   const refused: AnnotationIssue[] = [];
   const root = await Deno.realPath(dir);
+  const inRoot = (p: string) => p === root || p.startsWith(root + "/");
   const isVideo = (name: string) => VIDEO_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x));
+  const outside = (target: string) =>
+    `a symlink to ${target}, outside --videos ${dir}; copy the file in or point --videos at ` +
+    "a folder that holds it";
   const walk = async (rel: string) => {
     for await (const e of Deno.readDir(join(dir, rel))) {
       const r = rel ? `${rel}/${e.name}` : e.name;
+      // the name was read lossily: the file cannot be opened by it, and labels come from names
+      if (e.name.includes("\uFFFD")) {
+        throw new ConfigError(
+          `--videos ${dir}: ${JSON.stringify(r)} is not a UTF-8 name; rename it ` +
+            "(folder and file names become labels and ids)",
+        );
+      }
       if (e.isDirectory) await walk(r);
       else if (e.isSymlink) {
         const path = join(dir, r);
-        const target = await Deno.realPath(path).catch(() => null);
-        const inside = target !== null &&
-          (target.startsWith(root + "/") || target === root);
+        // where it points, worked out without following it: a target outside the folder may not
+        // be readable at all (the task may only read --videos)
+        const link = await Deno.readLink(path);
+        const lexical = resolve(await Deno.realPath(join(dir, rel || ".")), link);
+        if (!inRoot(lexical)) {
+          refused.push({ file: path, line: null, message: outside(lexical) });
+          continue;
+        }
+        let target: string | null = null;
+        try {
+          target = await Deno.realPath(path);
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) {
+            // a chain of links that leaves the folder further on
+            refused.push({ file: path, line: null, message: outside(lexical) });
+            continue;
+          }
+        }
         const info = target === null ? null : await Deno.stat(target).catch(() => null);
         if (target === null || info === null) {
           refused.push({ file: path, line: null, message: "symlink leads nowhere; refused" });
-        } else if (!inside) {
-          refused.push({
-            file: path,
-            line: null,
-            message: `symlink to ${target} leads out of ${dir}; refused (copy the file in, or ` +
-              "list it in a video list CSV)",
-          });
+        } else if (!inRoot(target)) {
+          refused.push({ file: path, line: null, message: outside(target) });
         } else if (!info.isFile) skipped.push({ path: r, reason: "symlink to a folder" });
         else if (!isVideo(e.name)) skipped.push({ path: r, reason: "not a video extension" });
         else files.push(r);
@@ -714,15 +852,37 @@ export async function videoFolderList(dir: string): Promise<VideoFolderListing> 
   files.sort();
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   refused.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  if (files.length === 0 && refused.length === 0) {
+    throw new ConfigError(
+      `--videos ${dir}: no video files (looked for ${VIDEO_EXTENSIONS.join(" ")}` +
+        (skipped.length > 0 ? `; ${skipped.length} other files skipped)` : ")"),
+    );
+  }
+  const places = files.map((r) => ({ r, place: folderPlace(r) }));
+  const misfits = places.filter((p) => typeof p.place === "string");
+  if (misfits.length > 0) {
+    const more = misfits.length > 1 ? ` (and ${misfits.length - 1} more)` : "";
+    throw new ConfigError(`--videos ${dir}: ${misfits[0].r}: ${misfits[0].place}${more}`);
+  }
+  if (classes !== undefined) {
+    const unknown = places.filter((p) => {
+      const label = (p.place as { label: string }).label.trim();
+      return label !== "" && !classes.names.has(label);
+    });
+    if (unknown.length > 0) {
+      const { r, place } = unknown[0];
+      const more = unknown.length > 1 ? ` (and ${unknown.length - 1} more videos)` : "";
+      throw new ConfigError(
+        `--videos ${dir}: ${r}: class ${
+          JSON.stringify((place as { label: string }).label.trim())
+        } is not in --classes ${classes.file}${more}; rename the folder or add the class`,
+      );
+    }
+  }
   const quote = (v: string) => /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
   const lines = ["path,label,split"];
-  for (const r of files) {
-    const parts = r.split("/");
-    const [split, label] = parts.length >= 3 && parseSplitName(parts[0]) !== null
-      ? [parts[0], parts[parts.length - 2]]
-      : parts.length >= 2
-      ? ["train", parts[parts.length - 2]]
-      : ["test", ""];
+  for (const { r, place } of places) {
+    const { split, label } = place as { split: string; label: string };
     lines.push([resolve(dir, r), label, split].map(quote).join(","));
   }
   return { text: lines.join("\n") + "\n", skipped, refused };
@@ -769,22 +929,29 @@ export async function readVideoLists(
  * @param paths the list files or folders
  * @param allowHosts link-local or metadata hosts the user named
  * @param sink where rows, rejected lines and notes go
+ * @param listings folders listed already (by `videoFolderList`), so they are not walked twice
+ * @param texts list files read and checked already (by `readInputText`), taken out as they are
+ *   used
  */
 export async function readVideoListsInto(
   paths: string[],
   allowHosts: readonly string[],
   sink: RowSink,
+  listings: ReadonlyMap<string, VideoFolderListing> = new Map(),
+  texts: Map<string, string> = new Map(),
 ): Promise<void> {
   for (const path of paths) {
     const isDir = (await Deno.stat(path)).isDirectory;
     let text: string;
     if (isDir) {
-      const listing = await videoFolderList(path);
+      const listing = listings.get(path) ?? await videoFolderList(path);
       text = listing.text;
       for (const issue of listing.refused) sink.issue(issue);
       const skipped = formatSkippedFiles(path, listing.skipped);
       if (skipped !== null) sink.note(skipped);
-    } else text = await Deno.readTextFile(path);
+    } else {
+      text = takeText(texts, path) ?? await readInputText(path, "--videos", "a video list CSV");
+    }
     videoListInto(text, isDir ? join(path, "(folder listing)") : path, allowHosts, sink);
   }
 }

@@ -3,6 +3,7 @@ import nodeAssert from "node:assert/strict";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { join } from "node:path";
 import {
+  folderPlace,
   formatIssue,
   labelDirName,
   parseCsv,
@@ -12,6 +13,8 @@ import {
   parseVideoList,
   readAnnotations,
   readVideoLists,
+  refuseEmptyInput,
+  videoFolderList,
   videoId,
 } from "./annotations.ts";
 import { parseSplits, selectSubset } from "./subset.ts";
@@ -313,9 +316,9 @@ Deno.test("a folder of videos: skipped files are counted and named in one line; 
       ["b2", "train", "abseiling", join(dir, "train/abseiling/b2.mp4")],
     ]);
     assertEquals(r.issues.map(formatIssue), [
-      `${join(dir, "train/abseiling/c3.mp4")}: symlink to ${await Deno.realPath(
+      `${join(dir, "train/abseiling/c3.mp4")}: a symlink to ${await Deno.realPath(
         join(outside, "secret.mp4"),
-      )} leads out of ${dir}; refused (copy the file in, or list it in a video list CSV)`,
+      )}, outside --videos ${dir}; copy the file in or point --videos at a folder that holds it`,
       `${join(dir, "train/abseiling/d4.mp4")}: symlink leads nowhere; refused`,
     ]);
     assertEquals(r.notes, [
@@ -379,4 +382,127 @@ Deno.test("annotations: a label with NUL, a newline or another control character
   );
   const list = parseVideoList('path,label,split\n/v/a.mp4,"x\u0001",train\n', "/v/list.csv");
   assertMatch(formatIssue(list.issues[0]), /list\.csv:2: label .* \(U\+0001\)/);
+});
+
+Deno.test("folderPlace: <split>/<class>/<file>, test/<file> unlabelled, <class>/<file> train, <file> test; others refused", () => {
+  assertEquals(folderPlace("train/abseiling/a.mp4"), { split: "train", label: "abseiling" });
+  assertEquals(folderPlace("Validate/air_drumming/a.mp4"), {
+    split: "Validate",
+    label: "air_drumming",
+  });
+  assertEquals(folderPlace("test/yoga/a.mp4"), { split: "test", label: "yoga" });
+  assertEquals(folderPlace("test/a.mp4"), { split: "test", label: "" });
+  assertEquals(folderPlace("yoga/a.mp4"), { split: "train", label: "yoga" });
+  assertEquals(folderPlace("a.mp4"), { split: "test", label: "" });
+  assertMatch(folderPlace("val/a.mp4") as string, /^val videos need a class folder \(val\/<class>/);
+  assertMatch(folderPlace("train/yoga/x/a.mp4") as string, /^fits no layout/);
+  assertMatch(folderPlace("x/yoga/a.mp4") as string, /^fits no layout/);
+});
+
+Deno.test("videoFolderList: a misfit is refused naming it and counting the others; a folder of no videos is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const p of ["train/yoga/a.mp4", "train/b.mp4", "val/c.mp4", "notes.txt"]) {
+      await Deno.mkdir(join(dir, p, ".."), { recursive: true });
+      await Deno.writeFile(join(dir, p), new Uint8Array([0]));
+    }
+    await nodeAssert.rejects(() => videoFolderList(dir), {
+      name: "ConfigError",
+      message: `--videos ${dir}: train/b.mp4: train videos need a class folder ` +
+        "(train/<class>/b.mp4); only test videos may sit directly in their split's folder " +
+        "(and 1 more)",
+    });
+    for (const p of ["train/b.mp4", "val/c.mp4", "train/yoga/a.mp4"]) {
+      await Deno.remove(join(dir, p));
+    }
+    await nodeAssert.rejects(() => videoFolderList(dir), {
+      name: "ConfigError",
+      message: `--videos ${dir}: no video files (looked for .mp4 .webm .mkv .mov .avi .m4v; ` +
+        "1 other files skipped)",
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("videoFolderList with a class list: class folders are checked as written, unlabelled test videos need none", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const p of ["train/yoga/a.mp4", "test/b.mp4", "val/Yoga/c.mp4", "val/Yoga/d.mp4"]) {
+      await Deno.mkdir(join(dir, p, ".."), { recursive: true });
+      await Deno.writeFile(join(dir, p), new Uint8Array([0]));
+    }
+    const classes = { file: "classes.txt", names: new Set(["yoga", "abseiling"]) };
+    await nodeAssert.rejects(() => videoFolderList(dir, classes), {
+      name: "ConfigError",
+      message: `--videos ${dir}: val/Yoga/c.mp4: class "Yoga" is not in --classes classes.txt ` +
+        "(and 1 more videos); rename the folder or add the class",
+    });
+    await Deno.remove(join(dir, "val"), { recursive: true });
+    const listing = await videoFolderList(dir, classes);
+    assertEquals(listing.text.split("\n").length, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("refuseEmptyInput: empty and header-only files and {} are refused; a header lacking a column is left to the readers", () => {
+  const refused = (text: string, flag: string) => {
+    try {
+      refuseEmptyInput(text, "a.csv", flag);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const header = "label,youtube_id,time_start,time_end,split";
+  assertEquals(
+    refused(`\uFEFF${header}\r\n\r\n`, "--annotations"),
+    "--annotations a.csv: no rows (header only)",
+  );
+  assertEquals(refused("path,label,split\n", "--videos"), "--videos a.csv: no rows (header only)");
+  assertEquals(
+    refused(" \n", "--videos"),
+    "--videos a.csv: empty file (expected a header line and rows)",
+  );
+  assertEquals(refused("{ }\n", "--annotations"), "--annotations a.csv: no entries ({})");
+  assertEquals(refused("label,youtube_id,time_start,time_end\n", "--annotations"), null);
+  assertEquals(refused(`${header}\nyoga,aaaaaaaaaa1,0,10,train\n`, "--annotations"), null);
+  assertEquals(refused('{"aaaaaaaaaa1": {}}', "--annotations"), null);
+});
+
+Deno.test("rejected rows carry their place in the draw: the id they would have (? for an unreadable time), split and class", () => {
+  const csv = "label,youtube_id,time_start,time_end,split\n" +
+    "yoga,aaaaaaaaaa1,soon,10,train\n" +
+    "yoga,aaaaaaaaaa2,0,10,trian\n" +
+    "yoga,a/b,0,10,train\n" +
+    "yoga,aaaaaaaaaa3,0,10\n" +
+    "yoga,aaaaaaaaaa4,0,10,train\n" +
+    "yoga,aaaaaaaaaa4,0,10,train\n";
+  const { issues } = parseKineticsCsv(csv, "x.csv");
+  assertEquals(issues.map((i) => [i.line, i.drawAs ?? null]), [
+    [2, { id: "aaaaaaaaaa1_?_000010", split: "train", label: "yoga" }],
+    [3, { id: "aaaaaaaaaa2_000000_000010", split: null, label: "yoga" }],
+    [4, null],
+    [5, null],
+    [7, null],
+  ]);
+  const list = parseVideoList("path,label,split\n/v/clip one.mp4,,train\n", "l.csv");
+  assertEquals(list.issues.map((i) => i.drawAs), [{
+    id: list.issues[0].drawAs!.id,
+    split: "train",
+    label: null,
+  }]);
+  assertMatch(list.issues[0].drawAs!.id, /^clip_one_[0-9a-f]{8}$/);
+  // a host refused until --allow-host names it: drawn where the row will be once allowed
+  const hosts = parseVideoList(
+    "path,label,split\nhttp://169.254.169.254/v/aaaaaaaaaa1_000001_000011.mp4,yoga,train\n",
+    "h.csv",
+  );
+  assertMatch(hosts.issues[0].message, /^http:\/\/169\.254\.169\.254\/v\/\S+: /);
+  assertEquals(hosts.issues[0].drawAs, {
+    id: "aaaaaaaaaa1_000001_000011",
+    split: "train",
+    label: "yoga",
+  });
 });

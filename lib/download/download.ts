@@ -42,9 +42,13 @@ import {
   parseVideoFileName,
   readAnnotationsInto,
   readVideoListsInto,
+  refuseEmptyInput,
   type RowSink,
+  videoFolderList,
+  type VideoFolderListing,
   videoId,
 } from "./annotations.ts";
+import { readInputText } from "./input_text.ts";
 import { extractArchive } from "../tar/mod.ts";
 import { Fetcher, FetchError, readChecksums } from "./http_fetch.ts";
 import { pickFromSorted, type SubsetOptions } from "./subset.ts";
@@ -70,6 +74,11 @@ export interface DownloadOptions {
    * from; URLs on such hosts not named here are refused before any request.
    */
   allowHosts?: string[];
+  /**
+   * A class list (one class a line, as verify and eval read it): every class folder of a
+   * `--videos` folder must be in it.
+   */
+  classes?: string;
   /** A `sha256sum`-style file; archives (and listed files) named in it are checked. */
   checksums?: string;
   /** Only these splits. */
@@ -230,6 +239,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     : new Map<string, string>();
   // a missing input is named before the work dir is made
   for (const path of [...annotations, ...videoLists]) await Deno.stat(path);
+  const { listings, texts } = await checkInputs(annotations, videoLists, lists, opts.classes);
 
   const layout = await ensureWorkDir(opts.work);
   const lock = opts.lock === false
@@ -249,13 +259,16 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     );
     const sink: RowSink = {
       row: (row, file, line) => staged.add(row, file, line),
-      issue: (issue) => void issues.push(issue),
+      issue: (issue) => {
+        issues.push(issue);
+        if (issue.drawAs !== undefined) staged.addRejected(issue.drawAs);
+      },
       note: (line) => void notes.push(line),
     };
     await staged.load(() =>
       videoLists.length > 0
-        ? readVideoListsInto(videoLists, opts.allowHosts ?? [], sink)
-        : readAnnotationsInto(annotations, sink)
+        ? readVideoListsInto(videoLists, opts.allowHosts ?? [], sink, listings, texts)
+        : readAnnotationsInto(annotations, sink, texts)
     );
     const archives = lists.length > 0
       ? await readArchiveLists(lists, opts.baseUrl, staged.labels(), opts.allowHosts ?? [])
@@ -328,13 +341,62 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
 }
 
 /**
+ * Checks what each input holds before the work dir is made: text that is UTF-8 and no binary
+ * file, rows under the header, a `--videos` folder laid out as documented (with its classes in
+ * the class list, when one is given).
+ * @returns the `--videos` folders' listings and the files' texts, so they are not read twice
+ * @throws ConfigError naming the flag and the file (and line, or path in the folder)
+ */
+async function checkInputs(
+  annotations: readonly string[],
+  videoLists: readonly string[],
+  archiveLists: readonly string[],
+  classList: string | undefined,
+): Promise<{ listings: Map<string, VideoFolderListing>; texts: Map<string, string> }> {
+  const texts = new Map<string, string>();
+  for (const path of annotations) {
+    const text = await readInputText(path, "--annotations", "an annotation CSV or JSON file");
+    refuseEmptyInput(text, path, "--annotations");
+    texts.set(path, text);
+  }
+  // read as verify reads it: a class a line, trimmed, as written
+  const classes = classList === undefined ? undefined : {
+    file: classList,
+    names: new Set(
+      (await readInputText(classList, "--classes", "a class list")).replace(/^\uFEFF/, "")
+        .split(/\r?\n/).map((l) => l.trim()).filter(Boolean),
+    ),
+  };
+  const listings = new Map<string, VideoFolderListing>();
+  for (const path of videoLists) {
+    if ((await Deno.stat(path)).isDirectory) {
+      listings.set(path, await videoFolderList(path, classes));
+    } else {
+      const text = await readInputText(path, "--videos", "a video list CSV");
+      refuseEmptyInput(text, path, "--videos");
+      texts.set(path, text);
+    }
+  }
+  for (const list of archiveLists) await readInputText(list, "--archives", ARCHIVE_LIST);
+  return { listings, texts };
+}
+
+/** How much of a bad archive list entry a message shows. */
+const ENTRY_SHOWN = 120;
+
+/** What an `--archives` file is, in messages. */
+const ARCHIVE_LIST = "a list of archive URLs";
+
+/**
  * Picks the subset among the staged rows: every row of the chosen splits, or a seeded draw per
  * class and in all (the same draw as `selectSubset`, made from ids, splits and labels alone).
+ * Rejected rows are drawn too, in the place they would have, and drawn take their slot: fixing
+ * one later adds it without changing which other rows are picked.
  */
 function pickSubset(staged: StagedRows, opts: SubsetOptions): number {
   if (opts.perClass === undefined && opts.limit === undefined) return staged.pickAll(opts.splits);
   const sorted = Array.from(staged.candidates(opts.splits));
-  return staged.pickOnly(pickFromSorted(sorted, opts).map((r) => r.id));
+  return staged.pickOnly(pickFromSorted(sorted, opts).filter((r) => !r.rejected).map((r) => r.id));
 }
 
 /** Puts back to pending the done videos whose file is gone, so this run fetches them again. */
@@ -434,7 +496,8 @@ async function readArchiveLists(
   const issues: AnnotationIssue[] = [];
   const seen = new Set<string>();
   for (const list of lists) {
-    const lines = (await Deno.readTextFile(list)).replace(/^\uFEFF/, "").split(/\r?\n/);
+    const lines = (await readInputText(list, "--archives", ARCHIVE_LIST)).replace(/^\uFEFF/, "")
+      .split(/\r?\n/);
     lines.forEach((raw, i) => {
       const entry = raw.trim();
       if (entry === "" || entry.startsWith("#")) return;
@@ -464,7 +527,10 @@ async function readArchiveLists(
         issues.push({
           file: list,
           line: i + 1,
-          message: `not a .tar.gz archive: ${JSON.stringify(entry)}`,
+          // a whole CSV line given as an entry is cut, so the message stays one short line
+          message: `not a .tar.gz archive: ${
+            JSON.stringify(entry.length > ENTRY_SHOWN ? `${entry.slice(0, ENTRY_SHOWN)}...` : entry)
+          }`,
         });
         return;
       }

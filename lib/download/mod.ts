@@ -22,6 +22,8 @@ export {
   type AnnotationSet,
   type CsvRecord,
   csvRecords,
+  type DrawPlace,
+  folderPlace,
   formatIssue,
   formatSkippedFiles,
   isHttpUrl,
@@ -31,7 +33,9 @@ export {
   parseVideoList,
   readAnnotations,
   readVideoLists,
+  refuseEmptyInput,
   type SeenIds,
+  UNLABELLED_SPLITS,
   videoFolderList,
   type VideoFolderListing,
 } from "./annotations.ts";
@@ -55,3 +59,4 @@ export {
   REPORTED_FAILURES,
 } from "./download.ts";
 export { isNamedHost, refusedHostReason, refuseUnnamedHost } from "./host_policy.ts";
+export { binaryKind, readInputText, readTextIfText } from "./input_text.ts";

@@ -60,11 +60,11 @@ export function selectSubset(rows: readonly VideoRow[], opts: SubsetOptions = {}
 /**
  * The draw behind `selectSubset`, on rows already filtered by split and sorted by id (the download
  * step hands it ids, splits and labels read from its staged table).
- * @param sorted the candidates in id order
+ * @param sorted the candidates in id order (a rejected row's place among them may have no split)
  * @param opts per-class cap, limit and seed (`splits` is not looked at)
  * @returns the rows kept, in the shuffled order
  */
-export function pickFromSorted<T extends { split: Split; label: string | null }>(
+export function pickFromSorted<T extends { split: Split | null; label: string | null }>(
   sorted: readonly T[],
   opts: SubsetOptions,
 ): T[] {
