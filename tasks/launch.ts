@@ -7,7 +7,7 @@
  * @module
  */
 import { ConfigError, UsageError } from "../lib/core/mod.ts";
-import { denoRunArgs, taskLaunch } from "../lib/cli/mod.ts";
+import { denoRunArgs, oneLine, taskLaunch } from "../lib/cli/mod.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
@@ -28,10 +28,17 @@ async function main(): Promise<number> {
     launch = await taskLaunch(task, args);
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {
-      console.error(`kinembed ${task}: ${e.message}`);
+      console.error(oneLine(`kinembed ${task}: ${e.message}`));
       return 2;
     }
-    throw e;
+    // one line, not a stack: the stack is for whoever asks for it
+    const debug = Deno.env.get("KINEMBED_DEBUG") === "1";
+    console.error(
+      `kinembed ${oneLine(task, 40)}: unexpected error: ${oneLine(String(e), 160)}; ` +
+        (debug ? "the stack follows" : "run again with KINEMBED_DEBUG=1 to print the stack"),
+    );
+    if (debug) console.error(e);
+    return 2;
   }
   const denoArgs = denoRunArgs(launch, args);
   if (Deno.env.get("KINEMBED_SHOW_PERMISSIONS") === "1") {
