@@ -1,0 +1,163 @@
+/**
+ * What a task prints when it cannot go on, produced through `deno task <step>` as a user meets it:
+ * a damaged `manifest.db`, messages carrying control bytes or thousands of characters, an
+ * unexpected error; the bootstrap script's last line when apt fails; `sample`'s memory on a
+ * large video.
+ */
+import { join } from "node:path";
+import { assert, assertEquals } from "./support/assert.ts";
+import { lavfiVideo, repoPath, tempDir, workWithVideos } from "./support/media.ts";
+import { denoTask, type TaskRun } from "./support/tasks.ts";
+import { syntheticCard } from "../fixtures/synthetic_work_dir.ts";
+import { ensureFixtureModels } from "../fixtures/make_models.ts";
+
+const MODELS = repoPath("fixtures", "models");
+
+/** stderr's lines, without the empty ones. */
+function lines(r: TaskRun): string[] {
+  return r.stderr.split("\n").filter((l) => l.trim() !== "");
+}
+
+/** Fails when a run printed a stack trace, an unprintable byte or an overlong line. */
+function assertPrintable(r: TaskRun, what: string): void {
+  const all = r.stdout + r.stderr;
+  assert(!/^\s+at /m.test(all), `${what}: a stack trace:\n${all}`);
+  assert(
+    // deno-lint-ignore no-control-regex
+    !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(all),
+    `${what}: control bytes: ${JSON.stringify(all)}`,
+  );
+  for (const l of all.split("\n")) {
+    assert([...l].length <= 300, `${what}: a line of ${[...l].length} characters: ${l}`);
+  }
+}
+
+Deno.test("a truncated or garbage manifest.db: every task that opens the work dir names the file in one line, exit 2, and leaves it as it was", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const video = await lavfiVideo(join(dir, "v.mp4"), "testsrc=s=64x48:r=5:d=1");
+    const videos = join(dir, "videos");
+    await Deno.mkdir(join(videos, "abseiling"), { recursive: true });
+    await Deno.copyFile(video, join(videos, "abseiling", "v.mp4"));
+    const good = join(dir, "good");
+    await workWithVideos(
+      good,
+      Array.from({ length: 400 }, (_, i) => ({ id: `v${i}_000000_000010`, path: video })),
+    );
+    const full = await Deno.readFile(join(good, "manifest.db"));
+    assert(full.length > 16384, `a manifest of ${full.length} bytes is too small to cut`);
+    const garbage = new Uint8Array(5000).map((_, i) => (i * 7919 + 13) % 256);
+    const card = join(dir, "README.md");
+    await Deno.writeTextFile(card, syntheticCard({ train: { samples: 1, tars: 1 } }));
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
+    const model = ["--model", vision, "--providers", "cpu"];
+    const cases: [string, Uint8Array, string, string, string[]][] = [
+      [
+        "truncated",
+        full.subarray(0, full.length >> 1),
+        "sample",
+        "database disk image is malformed",
+        [
+          "--jobs",
+          "1",
+        ],
+      ],
+      [
+        "truncated",
+        full.subarray(0, full.length - 4096),
+        "shard",
+        "database disk image is malformed",
+        [],
+      ],
+      ["garbage", garbage, "download", "file is not a database", ["--videos", videos]],
+      ["garbage", garbage, "encode", "file is not a database", model],
+      ["garbage", garbage, "shard", "file is not a database", []],
+      ["garbage", garbage, "verify", "file is not a database", ["--card", card]],
+      ["garbage", garbage, "run", "file is not a database", ["--videos", videos, ...model]],
+    ];
+    for (const [kind, bytes, task, reason, args] of cases) {
+      await t.step(`${kind}: ${task}`, async () => {
+        const work = join(dir, `${kind}-${task}`);
+        await Deno.mkdir(work);
+        await Deno.mkdir(join(work, "shards"));
+        const db = join(work, "manifest.db");
+        await Deno.writeFile(db, bytes);
+        const r = await denoTask(task, ["--work", work, ...args]);
+        assertEquals(r.code, 2, r.stderr);
+        assertPrintable(r, task);
+        // (run names the step it is in: `== download`)
+        assertEquals(lines(r).filter((l) => !l.startsWith("== ")), [
+          `kinembed ${task}: ${db} is not a kinembed manifest (${reason}); ` +
+          "move it away and run download again, or restore it from a copy",
+        ]);
+        // nothing was written over it
+        assertEquals(await Deno.readFile(db), bytes);
+      });
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a message carrying control bytes and thousands of characters prints as one escaped line of at most 300 characters", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const file = join(dir, "a-file");
+    await Deno.writeTextFile(file, "not a folder\n");
+    // a work dir path (as a script might build it) with an escape sequence, a newline and length
+    const work = join(file, "w\u001b[2J\nrm -rf ~" + "x".repeat(2000));
+    const r = await denoTask("shard", ["--work", work]);
+    assertEquals(r.code, 2, r.stderr);
+    assertPrintable(r, "shard");
+    const out = lines(r);
+    assertEquals(out.length, 1, r.stderr);
+    assert(out[0].startsWith(`kinembed shard: `), out[0]);
+    assert(out[0].includes(`${file}/w\\x1b[2J\\nrm -rf ~xxx`), out[0]);
+    assert(out[0].includes("…"), out[0]);
+    // the end of the message survives the cut
+    assert(/x'?$/.test(out[0]), out[0]);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("an unexpected error: one line with the message and the file holding its stack; KINEMBED_DEBUG=1 prints the stack", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const work = join(dir, "work");
+    await workWithVideos(work, []);
+    // an SQLite file of another program named manifest.db: no kinembed message foresees it
+    const db = join(work, "manifest.db");
+    await Deno.remove(db);
+    const py = await new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table meta(k, v)'); c.commit()",
+        db,
+      ],
+    }).output();
+    assert(py.success);
+    const r = await denoTask("shard", ["--work", work]);
+    assertEquals(r.code, 2, r.stderr);
+    assertPrintable(r, "shard");
+    const detail = join(work, "reports", "shard_error.txt");
+    assertEquals(lines(r), [
+      `kinembed shard: unexpected error: no such column: value; the stack is in ${detail}`,
+    ]);
+    const stack = await Deno.readTextFile(detail);
+    assert(stack.includes(`kinembed shard --work ${work}`), stack);
+    assert(/no such column: value\n\s+at /.test(stack), stack);
+
+    // sample may read the environment (shard may not: it points to the file as above)
+    const debug = await denoTask("sample", ["--work", work], { KINEMBED_DEBUG: "1" });
+    assertEquals(debug.code, 2);
+    const out = lines(debug);
+    assertEquals(
+      out[0],
+      "kinembed sample: unexpected error: no such column: value; the stack follows",
+    );
+    assert(out.slice(1).some((l) => /^\s+at /.test(l)), debug.stderr);
+  } finally {
+    await cleanup();
+  }
+});
