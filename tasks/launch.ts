@@ -31,12 +31,15 @@ async function main(): Promise<number> {
       console.error(oneLine(`kinembed ${task}: ${e.message}`));
       return 2;
     }
-    // one line, not a stack: the stack is for whoever asks for it
-    const debug = Deno.env.get("KINEMBED_DEBUG") === "1";
-    console.error(
-      `kinembed ${oneLine(task, 40)}: unexpected error: ${oneLine(String(e), 160)}; ` +
-        (debug ? "the stack follows" : "run again with KINEMBED_DEBUG=1 to print the stack"),
-    );
+    // one line, not a stack; the launcher's permissions do not include KINEMBED_DEBUG, so only
+    // `deno run -A tasks/launch.ts` can be asked for the stack
+    const name = oneLine(task, 40);
+    const debug = Deno.permissions.querySync({ name: "env", variable: "KINEMBED_DEBUG" })
+          .state === "granted" && Deno.env.get("KINEMBED_DEBUG") === "1";
+    const where = debug
+      ? "the stack follows"
+      : `KINEMBED_DEBUG=1 deno run -A tasks/launch.ts ${name} ... prints the stack`;
+    console.error(`kinembed ${name}: unexpected error: ${oneLine(String(e), 160)}; ${where}`);
     if (debug) console.error(e);
     return 2;
   }
