@@ -161,3 +161,85 @@ Deno.test("an unexpected error: one line with the message and the file holding i
     await cleanup();
   }
 });
+
+Deno.test("./kinembed test while another apt holds the lock: it waits, says so, prints one line per failed install, and still ends with a tests: line", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // a PATH of the script's own tools and an apt-get that always finds the lock held; readelf
+    // and chromium are left out, so the test bootstrap must install one of them
+    const bin = join(dir, "bin");
+    await Deno.mkdir(bin);
+    const tools = [
+      "bash",
+      "dirname",
+      "id",
+      "deno",
+      "head",
+      "cut",
+      "cat",
+      "sha256sum",
+      "ffmpeg",
+      "ffprobe",
+      "bwrap",
+      "mktemp",
+      "grep",
+      "tail",
+      "tr",
+      "rm",
+      "touch",
+      "sed",
+      "tee",
+      "env",
+    ];
+    for (const tool of tools) {
+      const which = await new Deno.Command("bash", { args: ["-c", `command -v ${tool}`] })
+        .output();
+      const path = new TextDecoder().decode(which.stdout).trim();
+      if (which.success && path.startsWith("/")) await Deno.symlink(path, join(bin, tool));
+    }
+    const log = join(dir, "apt.log");
+    await Deno.writeTextFile(
+      join(bin, "apt-get"),
+      `#!/bin/bash
+echo "apt-get $*" >> ${JSON.stringify(log)}
+echo "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)" >&2
+echo "E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?" >&2
+exit 100
+`,
+      { mode: 0o755 },
+    );
+    const out = await new Deno.Command(repoPath("kinembed"), {
+      args: ["test"],
+      env: { PATH: bin, KINEMBED_APT_WAIT: "7", HOME: dir },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    const stdout = dec.decode(out.stdout), stderr = dec.decode(out.stderr);
+    assert(!out.success, stderr);
+    // the harness's line, last on stdout
+    assertEquals(stdout.trim().split("\n").at(-1), "tests: 0 passed, 1 failed", stdout + stderr);
+    const failed = stderr.split("\n").filter((l) => l.startsWith("kinembed: could not install "));
+    assert(failed.length >= 1, stderr);
+    for (const l of failed) {
+      assert(
+        /^kinembed: could not install .+ from apt \(apt-get exit \d+: .+\); install it by hand, or run again once apt is free$/
+          .test(l),
+        l,
+      );
+      assert(l.length <= 300, l);
+    }
+    if (Deno.uid() === 0) {
+      // as root the script runs apt-get itself: it tried, saw the lock, waited with a bound
+      assert(stderr.includes("kinembed: waiting for apt (another install is running)…"), stderr);
+      assert(failed[0].includes("apt-get exit 100: E: Unable to acquire the dpkg frontend lock"));
+      const calls = (await Deno.readTextFile(log)).trim().split("\n");
+      const installs = calls.filter((c) => c.includes(" install "));
+      assert(installs[0].startsWith("apt-get -o DPkg::Lock::Timeout=0 install -y -qq "), calls[0]);
+      assertEquals(installs[1], installs[0].replace("Timeout=0", "Timeout=7"));
+    }
+  } finally {
+    await cleanup();
+  }
+});
