@@ -243,3 +243,97 @@ exit 100
     await cleanup();
   }
 });
+
+/**
+ * Watches the peak resident memory (VmHWM) of the process, under the command it starts, whose
+ * command line holds `marker`, and prints it last (KiB) on stderr. Python, because Deno reads
+ * /proc only with --allow-all.
+ */
+const PEAK_WATCHER = `
+import os, subprocess, sys, time
+marker, cmd = sys.argv[1], sys.argv[2:]
+p = subprocess.Popen(cmd)
+peak = 0
+def under(root):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = open(f"/proc/{d}/stat").read()
+                kids.setdefault(int(st.rsplit(")", 1)[1].split()[1]), []).append(int(d))
+            except OSError:
+                pass
+    todo, out = [root], []
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        todo += kids.get(x, [])
+    return out
+while p.poll() is None:
+    for pid in under(p.pid):
+        try:
+            if marker not in open(f"/proc/{pid}/cmdline").read():
+                continue
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+    time.sleep(0.02)
+print(f"peak {peak}", file=sys.stderr)
+sys.exit(p.returncode)
+`;
+
+/**
+ * Runs `deno task sample --work <work>` and returns what it printed and the peak resident memory
+ * of the process that runs tasks/sample.ts (not the launcher, not ffmpeg), in KiB.
+ */
+async function samplePeakKiB(work: string): Promise<{ run: TaskRun; peakKiB: number }> {
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", PEAK_WATCHER, "tasks/sample.ts", "deno", "task", "--quiet", "sample"]
+      .concat(["--work", work, "--jobs", "1"]),
+    cwd: repoPath(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const stderr = dec.decode(out.stderr);
+  const peak = /peak (\d+)\n$/.exec(stderr);
+  return {
+    run: { code: out.code, stdout: dec.decode(out.stdout), stderr },
+    peakKiB: peak ? Number(peak[1]) : 0,
+  };
+}
+
+Deno.test("sample holds no full-size frame: a 4096×4096 video costs its process less than half a frame more than a 320×240 one", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const peaks: number[] = [];
+    for (const [name, size] of [["small", "320x240"], ["large", "4096x4096"]]) {
+      const video = await lavfiVideo(join(dir, `${name}.mp4`), `testsrc=s=${size}:r=2:d=2`, [
+        "-preset",
+        "ultrafast",
+      ]);
+      const work = join(dir, name);
+      await workWithVideos(work, [{ id: name, path: video }]);
+      const { run, peakKiB } = await samplePeakKiB(work);
+      assertEquals(run.code, 0, run.stderr);
+      assert(run.stdout.includes("1 videos, 2 frames"), run.stdout);
+      assert(peakKiB > 0, "the sample process was not seen");
+      peaks.push(peakKiB);
+    }
+    // one 4096×4096 RGB frame is 48 MiB; the code that held a whole frame (and a fresh pipe
+    // chunk per read) peaked 80 MiB above the small video, rows streamed through the resize ~10
+    const frameKiB = 4096 * 4096 * 3 / 1024;
+    const extra = peaks[1] - peaks[0];
+    assert(
+      extra < frameKiB / 2,
+      `sample's peak grew by ${(extra / 1024).toFixed(0)} MiB (${
+        peaks.map((p) => (p / 1024).toFixed(0)).join(" → ")
+      } MiB)`,
+    );
+  } finally {
+    await cleanup();
+  }
+});
