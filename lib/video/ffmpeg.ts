@@ -680,6 +680,10 @@ async function readInto(
       // the read gave the buffer back (transferred): the next read fills it again
       buffer = value.buffer as ArrayBuffer;
     }
+  } catch (e) {
+    // what is left unread is not wanted: close the pipe rather than leave it open
+    await reader.cancel().catch(() => {});
+    throw e;
   } finally {
     reader.releaseLock();
   }
