@@ -337,3 +337,31 @@ Deno.test("sample holds no full-size frame: a 4096×4096 video costs its process
     await cleanup();
   }
 });
+
+Deno.test("download: a rejected line quoting a field of thousands of characters is printed in at most 300, naming the file and line", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const csv = join(dir, "train.csv");
+    await Deno.writeTextFile(
+      csv,
+      "label,youtube_id,time_start,time_end,split\n" +
+        `abseiling,vidAAAAAAAA,${"9".repeat(3000)}x,11,train\n`,
+    );
+    const archives = join(dir, "archives.txt");
+    await Deno.writeTextFile(archives, "");
+    const r = await denoTask("download", [
+      "--annotations",
+      csv,
+      "--archives",
+      archives,
+      "--work",
+      join(dir, "work"),
+    ]);
+    assertPrintable(r, "download");
+    const line = lines(r).find((l) => l.startsWith(`${csv}:2: bad time_start "999`));
+    assert(line !== undefined, r.stderr);
+    assert(line.includes("…") && line.endsWith(`99x"`), line);
+  } finally {
+    await cleanup();
+  }
+});
