@@ -5,6 +5,7 @@ import {
   intFlag,
   noteFailureSummary,
   numberFlag,
+  oneLine,
   runTask,
   stringFlag,
   SUBSET_FLAGS,
@@ -47,8 +48,11 @@ await runTask({
     retryBaseMs: numberFlag(values, "retry-delay")! * 1000,
     quiet: values.quiet === true,
   });
-  for (const note of report.notes) console.error(note);
-  for (const issue of report.issues.slice(0, SHOWN_ISSUES)) console.error(formatIssue(issue));
+  // lines quote the inputs (a CSV's fields, a server's words): each printable and bounded
+  for (const note of report.notes) console.error(oneLine(note));
+  for (const issue of report.issues.slice(0, SHOWN_ISSUES)) {
+    console.error(oneLine(formatIssue(issue)));
+  }
   if (report.issues.length > SHOWN_ISSUES) {
     console.error(`... and ${report.issues.length - SHOWN_ISSUES} more rejected lines`);
   }
@@ -81,7 +85,7 @@ await runTask({
   for (const [split, c] of Object.entries(report.splits)) {
     console.log(`${split}: ${c.done} done, ${c.failed} failed, ${c.pending} pending`);
   }
-  for (const line of formatFailureSummary(report.failureSummary)) console.error(line);
+  for (const line of formatFailureSummary(report.failureSummary)) console.error(oneLine(line));
   noteFailureSummary(report.failureSummary);
   const code = report.failureSummary.total > 0 ? 1 : 0;
   return {

@@ -24,6 +24,7 @@ import {
   workDirLayout,
   writeFailureList,
 } from "../core/mod.ts";
+import { oneLine } from "./message_line.ts";
 
 /** One flag of a task. */
 export interface FlagSpec {
@@ -286,11 +287,13 @@ export async function runTask(
   let code: number;
   let summary: Record<string, unknown> = {};
   let error: string | undefined;
+  let values: FlagValues | undefined;
   const json = Deno.args.includes("--json");
   const stdoutLog = console.log;
   if (json) console.log = (...args: unknown[]) => console.error(...args);
   try {
     const parsed = parseFlags(spec, Deno.args);
+    values = parsed.values;
     if (parsed.help) {
       stdoutLog(usage(spec));
       Deno.exit(0);
@@ -299,7 +302,7 @@ export async function runTask(
     if (typeof result === "number") code = result;
     else [code, summary] = [result.code, result.summary];
   } catch (e) {
-    code = reportFatal(spec, e);
+    code = reportFatal(spec, e, values);
     error = e instanceof ConfigMismatchError
       ? describeConfigMismatch(e)
       : e instanceof Error
@@ -334,23 +337,28 @@ function failuresSummary(): {
   };
 }
 
-function reportFatal(spec: TaskSpec, e: unknown): number {
+/**
+ * Prints why a task cannot go on, as one printable line (control bytes escaped, long lines cut,
+ * see `oneLine`), and returns the exit code. A truly unexpected error prints its message and where
+ * its stack went: `<work>/reports/<task>_error.txt`, or stderr with `KINEMBED_DEBUG=1`.
+ */
+function reportFatal(spec: TaskSpec, e: unknown, values?: FlagValues): number {
+  const say = (text: string) => console.error(oneLine(`kinembed ${spec.name}: ${text}`));
   if (e instanceof UsageError) {
-    console.error(`kinembed ${spec.name}: ${e.message}\n`);
+    say(e.message);
+    console.error("");
     console.error(usage(spec));
     return 2;
   }
   if (e instanceof ConfigMismatchError) {
-    console.error(`kinembed ${spec.name}: ${describeConfigMismatch(e)}`);
+    say(describeConfigMismatch(e));
     return 2;
   }
   if (isDiskFull(e)) {
     // one line naming the file and the device; what was finished before stays recorded
     const full = e instanceof DiskFullError ? e : asDiskFull(e, pathInMessage(e) ?? "(unknown)");
     const text = full instanceof DiskFullError ? full.message : (e as Error).message;
-    console.error(
-      `kinembed ${spec.name}: ${text}; free space and run again (finished work is kept)`,
-    );
+    say(`${text}; free space and run again (finished work is kept)`);
     return 2;
   }
   if (
@@ -359,12 +367,71 @@ function reportFatal(spec: TaskSpec, e: unknown): number {
     e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
     e instanceof Deno.errors.NotCapable || isOsError(e)
   ) {
-    console.error(`kinembed ${spec.name}: ${(e as Error).message}`);
+    say((e as Error).message);
     return 2;
   }
-  console.error(`kinembed ${spec.name}: unexpected error`);
-  console.error(e);
+  const what = e instanceof Error
+    ? (e.name && e.name !== "Error" ? `${e.name}: ${e.message}` : e.message)
+    : String(e);
+  const debug = debugWanted();
+  const file = debug ? null : writeErrorDetail(spec.name, e, values);
+  const where = debug
+    ? "the stack follows"
+    : file
+    ? `the stack is in ${file}`
+    : debugReadable()
+    ? "run again with KINEMBED_DEBUG=1 to print the stack"
+    : `KINEMBED_DEBUG=1 deno run -A tasks/${
+      Deno.mainModule.split("/").at(-1)
+    } ... prints the stack`;
+  // the message gets what the line has room for; where the detail went is always shown
+  console.error(
+    `kinembed ${spec.name}: unexpected error: ${oneLine(what, 160)}; ${oneLine(where, 120)}`,
+  );
+  if (debug) console.error(e);
   return 2;
+}
+
+/** Whether this task may read `KINEMBED_DEBUG` (the launcher grants some tasks no variables). */
+function debugReadable(): boolean {
+  return Deno.permissions.querySync({ name: "env", variable: "KINEMBED_DEBUG" }).state ===
+    "granted";
+}
+
+/** Whether `KINEMBED_DEBUG=1` asks for the stack of an unexpected error on stderr. */
+function debugWanted(): boolean {
+  try {
+    // a task launched without access to the variable cannot read it (NotCapable)
+    return Deno.env.get("KINEMBED_DEBUG") === "1";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes an unexpected error's full detail (stack, cause, command line) to
+ * `<work>/reports/<task>_error.txt` when the task has a work dir with a reports folder it may
+ * write; returns the file, or null when it could not.
+ */
+function writeErrorDetail(task: string, e: unknown, values?: FlagValues): string | null {
+  const work = values?.work;
+  if (typeof work !== "string") return null;
+  const reports = workDirLayout(work).reports;
+  try {
+    if (!Deno.statSync(reports).isDirectory) return null;
+    const file = join(reports, `${task}_error.txt`);
+    const detail = (x: unknown): string =>
+      x instanceof Error
+        ? `${x.stack ?? x.message}${x.cause ? `\ncaused by: ${detail(x.cause)}` : ""}`
+        : String(x);
+    Deno.writeTextFileSync(
+      file,
+      `${new Date().toISOString()} kinembed ${task} ${Deno.args.join(" ")}\n${detail(e)}\n`,
+    );
+    return file;
+  } catch {
+    return null;
+  }
 }
 
 /** The file an OS error's message names (`write '/w/x.npy'`), if any. */
@@ -409,7 +476,8 @@ export async function reportFailures(
       console.error(`kinembed: could not write ${path}: ${(e as Error).message}`);
     }
   }
-  for (const line of formatFailureSummary(summary)) console.error(line);
+  // a reason may quote a tool's or a file's bytes: each line printable and bounded
+  for (const line of formatFailureSummary(summary)) console.error(oneLine(line));
   return 1;
 }
 

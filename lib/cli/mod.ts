@@ -32,6 +32,7 @@ export {
   usage,
   WORK_FLAG,
 } from "./flags.ts";
+export { MAX_LINE, oneLine } from "./message_line.ts";
 export {
   DOWNLOAD_INPUT_FLAGS,
   downloadInputOptions,

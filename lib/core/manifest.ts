@@ -259,6 +259,26 @@ function videoWhere(filter: VideoFilter): { where: string[]; args: SQLInputValue
   return { where, args };
 }
 
+/**
+ * SQLite's words for a file that is not a database (garbage, another format) or one that is cut
+ * short or damaged (a disk that filled mid-copy, a truncated transfer).
+ */
+const DAMAGED_DATABASE = /file is not a database|database disk image is malformed/;
+
+/**
+ * A manifest that SQLite cannot read, as one line naming the file and what to do; null for any
+ * other error.
+ */
+function notAManifest(e: unknown, path: string): ConfigError | null {
+  const message = e instanceof Error ? e.message : "";
+  const reason = DAMAGED_DATABASE.exec(message);
+  if (!reason) return null;
+  return new ConfigError(
+    `${path} is not a kinembed manifest (${reason[0]}); move it away and run download again, ` +
+      "or restore it from a copy",
+  );
+}
+
 /** Typed access to a work directory's `manifest.db`. */
 export class Manifest {
   #db: DatabaseSync;
@@ -310,7 +330,7 @@ export class Manifest {
       else m.#checkVersion();
       return m;
     } catch (e) {
-      throw asDiskFull(e, path);
+      throw notAManifest(e, path) ?? asDiskFull(e, path);
     }
   }
 

@@ -15,7 +15,7 @@ import { basename } from "node:path";
 import { CLIP_SIZE, DecodeError, InterruptedError, RUN_SETTINGS } from "../core/mod.ts";
 import type { Preset } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
-import { resizeBicubicPillow } from "./pillow_resize.ts";
+import { PillowResizeStream, resizeBicubicPillow } from "./pillow_resize.ts";
 import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
 import { type DecodeSandbox, NO_SANDBOX } from "./decode_sandbox.ts";
 
@@ -119,7 +119,7 @@ async function runTool(
   const stderrTail = readTail(child.stderr, 4000);
   let stdout: Uint8Array = new Uint8Array(0);
   try {
-    if (onStdout) { for await (const c of child.stdout) onStdout(c); }
+    if (onStdout) await readInto(child.stdout, onStdout);
     else stdout = await readAll(child.stdout);
   } catch (e) {
     // what it wrote cannot be used (a frame of another size...): stop it, then say why
@@ -331,9 +331,9 @@ export async function decodeSourceFrames(
   const fps = opts.fps ?? RUN_SETTINGS.fps.default;
   const size = await decodeEachFrame(path, videoId, fps, opts.pixFmt ?? "rgb24", run, {
     probe: opts.probe,
-    each: (frame) => {
+    frame: wholeFrames((frame) => {
       frames.push(frame.slice());
-    },
+    }),
   });
   return { count: frames.length, ...size, data: concatBytes(frames) };
 }
@@ -375,8 +375,8 @@ export function resizeCropFrame(
  * Decodes a video at `fps` into CLIP-sized frames, with one ffmpeg process per video.
  * - `clip` (default): ffmpeg samples and converts to RGB at the display size, frames come back as
  *   PPM images (which carry their size, so no ffprobe runs), and each is resized with Pillow's
- *   bicubic and cropped as torchvision does ({@linkcode resizeCropFrame}) as it arrives: only one
- *   full-size frame is held at a time.
+ *   bicubic and cropped as torchvision does ({@linkcode resizeCropFrame}) as it arrives, row by
+ *   row ({@linkcode PillowResizeStream}): no full-size frame is held, whatever the video's size.
  * - `clip-swscale`: ffmpeg resizes and crops too ({@linkcode clipFilterChain}): faster, within a
  *   few levels of `clip`.
  * - `clip-video-encode-1.0`: BGR at the display size (its size from ffprobe: ffmpeg's RGB and BGR
@@ -405,11 +405,17 @@ export async function decodeFrames(
   // the 2022 encoder read BGR from OpenCV; `clip` is RGB
   const pixFmt = preset === "clip-video-encode-1.0" ? "bgr24" : "rgb24";
   const out: Uint8Array[] = [];
-  await decodeEachFrame(path, videoId, fps, pixFmt, run, {
-    each: (frame, width, height) => {
-      out.push(resizeCropFrame(frame, width, height, preset));
-    },
-  });
+  const frame = preset === "clip"
+    ? (width: number, height: number): FrameSink => {
+      const g = clipGeometry(width, height, preset);
+      const window = { x: g.cropX, y: g.cropY, width: g.size, height: g.size };
+      const resize = new PillowResizeStream(width, height, 3, g.scaleWidth, g.scaleHeight, window);
+      return { write: (bytes) => resize.write(bytes), end: () => out.push(resize.end()) };
+    }
+    : wholeFrames((pixels, width, height) => {
+      out.push(resizeCropFrame(pixels, width, height, preset));
+    });
+  await decodeEachFrame(path, videoId, fps, pixFmt, run, { frame });
   return { videoId, count: out.length, size: CLIP_SIZE, data: concatBytes(out) };
 }
 
@@ -418,8 +424,8 @@ function decoderRun(opts: { ffmpeg?: string; sandbox?: DecodeSandbox }): Decoder
 }
 
 /**
- * Runs one ffmpeg that samples at `fps` and converts at the display size, and hands each frame to
- * `each` as it arrives (the buffer is reused: copy what you keep).
+ * Runs one ffmpeg that samples at `fps` and converts at the display size, and hands each frame's
+ * pixels to a sink from `frame` as they arrive.
  * @returns the display size
  */
 async function decodeEachFrame(
@@ -430,17 +436,17 @@ async function decodeEachFrame(
   run: DecoderRun,
   o: {
     probe?: VideoProbe;
-    each: (frame: Uint8Array, width: number, height: number) => void;
+    frame: (width: number, height: number) => FrameSink;
   },
 ): Promise<{ width: number; height: number }> {
   const src = sourceFilterGraph({ fps, pixFmt });
   let splitter: FrameSplitter;
   if (pixFmt === "rgb24") {
-    splitter = new FrameSplitter(videoId, null, o.each);
+    splitter = new FrameSplitter(videoId, null, o.frame);
     await runFfmpeg(path, videoId, src.filters, PPM_RGB24, run, (c) => splitter.push(c));
   } else {
     const probe = o.probe ?? await probeVideo(path, videoId, run.sandbox);
-    splitter = new FrameSplitter(videoId, displaySize(probe), o.each);
+    splitter = new FrameSplitter(videoId, displaySize(probe), o.frame);
     await runFfmpeg(path, videoId, src.filters, RAW_BGR24, run, (c) => splitter.push(c));
   }
   splitter.end();
@@ -456,27 +462,63 @@ function displaySize(probe: VideoProbe): { width: number; height: number } {
     : { width: probe.width, height: probe.height };
 }
 
+/** Receives one frame's pixels, (height, width, 3) C order, in pieces as they arrive. */
+interface FrameSink {
+  /** The next bytes of the frame. */
+  write(bytes: Uint8Array): void;
+  /** Called once the frame's last byte was written. */
+  end(): void;
+}
+
+/**
+ * Sinks that gather each frame whole into one buffer, reused from frame to frame (copy what you
+ * keep), for what needs the full frame at once (OpenCV's resize, frames returned as they are).
+ */
+function wholeFrames(
+  each: (frame: Uint8Array, width: number, height: number) => void,
+): (width: number, height: number) => FrameSink {
+  let buffer = new Uint8Array(0);
+  return (width, height) => {
+    if (buffer.length !== width * height * 3) buffer = new Uint8Array(width * height * 3);
+    let filled = 0;
+    return {
+      write: (bytes) => {
+        buffer.set(bytes, filled);
+        filled += bytes.length;
+      },
+      end: () => each(buffer, width, height),
+    };
+  };
+}
+
 /**
  * Cuts ffmpeg's output into frames as it arrives: raw frames of a known size, or PPM images
- * (`P6 <w> <h> 255` and one whitespace before each frame), every one the first one's size.
+ * (`P6 <w> <h> 255` and one whitespace before each frame), every one the first one's size. A
+ * frame's pixels go to its sink piece by piece; only a PPM header is held here.
  */
 class FrameSplitter {
   count = 0;
+  /** The first frame's PPM header, which every frame must repeat (empty for raw frames). */
   #header: Uint8Array | null = null;
-  #record: Uint8Array | null = null;
-  #filled = 0;
+  /** This frame's header as it arrives. */
+  #headerIn = new Uint8Array(0);
+  #headerFilled = 0;
+  /** Pixel bytes per frame, and how many of this frame's have gone to its sink. */
+  #pixels = 0;
+  #pixelsFilled = 0;
+  #sink: FrameSink | null = null;
   #start: Uint8Array = new Uint8Array(0);
 
   constructor(
     readonly videoId: string,
     public size: { width: number; height: number } | null,
-    readonly each: (frame: Uint8Array, width: number, height: number) => void,
+    readonly frame: (width: number, height: number) => FrameSink,
   ) {
     if (size) this.#open(new Uint8Array(0), size);
   }
 
   push(chunk: Uint8Array): void {
-    if (!this.#record) {
+    if (!this.#header) {
       // a PPM stream: read the first header to learn the frame size
       this.#start = concatBytes([this.#start, chunk]);
       if (this.#start.length < 64 && !this.#headerComplete()) return;
@@ -486,20 +528,29 @@ class FrameSplitter {
       chunk = this.#start;
       this.#start = new Uint8Array(0);
     }
-    const record = this.#record!;
+    const header = this.#header!;
     let off = 0;
     while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, record.length - this.#filled);
-      record.set(chunk.subarray(off, off + n), this.#filled);
-      this.#filled += n;
+      if (this.#headerFilled < header.length) {
+        const n = Math.min(chunk.length - off, header.length - this.#headerFilled);
+        this.#headerIn.set(chunk.subarray(off, off + n), this.#headerFilled);
+        this.#headerFilled += n;
+        off += n;
+        if (this.#headerFilled === header.length) this.#checkHeader(chunk.subarray(off));
+        continue;
+      }
+      this.#sink ??= this.frame(this.size!.width, this.size!.height);
+      const n = Math.min(chunk.length - off, this.#pixels - this.#pixelsFilled);
+      this.#sink.write(chunk.subarray(off, off + n));
+      this.#pixelsFilled += n;
       off += n;
-      if (this.#filled === record.length) this.#emit();
+      if (this.#pixelsFilled === this.#pixels) this.#emit();
     }
   }
 
   end(): void {
-    if (!this.#record && this.#start.length > 0) this.push(new Uint8Array(0));
-    if (this.#filled !== 0) {
+    if (!this.#header && this.#start.length > 0) this.push(new Uint8Array(0));
+    if (this.#headerFilled !== 0 || this.#pixelsFilled !== 0) {
       throw new DecodeError(this.videoId, `ffmpeg's output ends inside frame ${this.count}`);
     }
   }
@@ -516,14 +567,19 @@ class FrameSplitter {
 
   #open(header: Uint8Array, size: { width: number; height: number }): void {
     this.#header = header;
-    this.#record = new Uint8Array(header.length + size.width * size.height * 3);
+    this.#headerIn = new Uint8Array(header.length);
+    this.#pixels = size.width * size.height * 3;
+    // a raw frame has no header to wait for
+    this.#headerFilled = 0;
   }
 
-  #emit(): void {
-    const header = this.#header!, record = this.#record!, size = this.size!;
+  /** A frame's header must be the first frame's: one size for the whole video. */
+  #checkHeader(after: Uint8Array): void {
+    const header = this.#header!, got = this.#headerIn, size = this.size!;
     for (let i = 0; i < header.length; i++) {
-      if (record[i] !== header[i]) {
-        const h = ppmHeader(record, 0, this.videoId);
+      if (got[i] !== header[i]) {
+        // the new header may be longer than the first: read it from what follows too
+        const h = ppmHeader(concatBytes([got, after.subarray(0, 64)]), 0, this.videoId);
         throw new DecodeError(
           this.videoId,
           `frame size changed from ${size.width}x${size.height} to ${h.width}x${h.height} ` +
@@ -531,9 +587,14 @@ class FrameSplitter {
         );
       }
     }
-    this.each(record.subarray(header.length), size.width, size.height);
+  }
+
+  #emit(): void {
+    this.#sink!.end();
+    this.#sink = null;
     this.count++;
-    this.#filled = 0;
+    this.#headerFilled = 0;
+    this.#pixelsFilled = 0;
   }
 }
 
@@ -584,7 +645,7 @@ async function runDecoder(
 
 /**
  * Runs one ffmpeg over one video and returns what it wrote to stdout, or hands it to `onStdout`
- * piece by piece as it comes.
+ * piece by piece as it comes (each piece's memory is read into again: copy what you keep).
  */
 async function runFfmpeg(
   path: string,
@@ -599,6 +660,34 @@ async function runFfmpeg(
   const r = await runTool(run.bin, args, videoId, run.sandbox, onStdout);
   if (r.code !== 0) throw decodeFailure(path, videoId, r.stderr, r.code);
   return r.stdout;
+}
+
+/**
+ * Hands a byte stream to `each` in pieces read into one reused buffer: a decoder writes hundreds
+ * of megabytes per large frame, and a fresh chunk per read would be garbage the collector reaches
+ * only later (80 MB more at the peak for an 8192×8192 video).
+ */
+async function readInto(
+  stream: ReadableStream<Uint8Array>,
+  each: (chunk: Uint8Array) => void,
+): Promise<void> {
+  const reader = stream.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(1 << 20);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(buffer));
+      if (done || !value) break;
+      each(value);
+      // the read gave the buffer back (transferred): the next read fills it again
+      buffer = value.buffer as ArrayBuffer;
+    }
+  } catch (e) {
+    // what is left unread is not wanted: close the pipe rather than leave it open
+    await reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

@@ -121,71 +121,186 @@ export function resizeBicubicPillow(
   dstHeight: number,
   window: ResizeWindow = { x: 0, y: 0, width: dstWidth, height: dstHeight },
 ): Uint8Array {
-  const win = window;
-  if (
-    win.x < 0 || win.y < 0 || win.width < 0 || win.height < 0 ||
-    win.x + win.width > dstWidth || win.y + win.height > dstHeight
-  ) {
-    throw new RangeError(
-      `window ${win.width}x${win.height}+${win.x}+${win.y} outside ${dstWidth}x${dstHeight}`,
-    );
-  }
   if (src.length !== width * height * channels) {
     throw new RangeError(`${src.length} bytes is not ${width}x${height}x${channels}`);
   }
-  // the source rows the vertical pass reads (all of the window's rows when it is skipped)
-  const v = dstHeight !== height ? taps(height, dstHeight, win.y, win.height) : undefined;
-  const rowFirst = v ? v.first[0] : win.y;
-  const rowEnd = v ? v.first[win.height - 1] + v.count[win.height - 1] : win.y + win.height;
-  const rows = win.height === 0 ? 0 : rowEnd - rowFirst;
+  const stream = new PillowResizeStream(width, height, channels, dstWidth, dstHeight, window);
+  stream.write(src);
+  return stream.end();
+}
 
-  // horizontal pass: source rows [rowFirst, rowEnd) → 8-bit rows of the window's columns
-  const rowLen = win.width * channels;
-  let mid: Uint8Array;
-  if (dstWidth !== width) {
-    const h = taps(width, dstWidth, win.x, win.width);
-    const weights = h.weights;
-    mid = new Uint8Array(rows * rowLen);
-    for (let r = 0; r < rows; r++) {
-      const srow = (rowFirst + r) * width * channels;
-      const drow = r * rowLen;
-      for (let d = 0; d < win.width; d++) {
-        const wBase = d * h.ksize, n = h.count[d];
-        const s0 = srow + h.first[d] * channels;
-        if (channels === 3) {
-          // RGB, the common case: three sums in one sweep over the taps, in int32 as Pillow's
-          // are (a byte times a 22-bit weight, and every partial sum, stays below 2³¹)
-          let s0r = HALF, s0g = HALF, s0b = HALF;
-          for (let x = 0, p = s0; x < n; x++, p += 3) {
-            const w = weights[wBase + x];
-            s0r = (s0r + Math.imul(src[p], w)) | 0;
-            s0g = (s0g + Math.imul(src[p + 1], w)) | 0;
-            s0b = (s0b + Math.imul(src[p + 2], w)) | 0;
-          }
-          const o = drow + d * 3;
-          mid[o] = clip8(s0r);
-          mid[o + 1] = clip8(s0g);
-          mid[o + 2] = clip8(s0b);
-          continue;
-        }
-        for (let ch = 0; ch < channels; ch++) {
-          let ss = HALF;
-          for (let x = 0; x < n; x++) ss += src[s0 + x * channels + ch] * weights[wBase + x];
-          mid[drow + d * channels + ch] = clip8(ss);
-        }
-      }
+/**
+ * {@linkcode resizeBicubicPillow} fed the source image in pieces as they arrive (a decoder's
+ * pipe): each source row goes through the horizontal pass as soon as it is complete, so what is
+ * held is one source row and the window's columns of the rows the vertical pass reads, never the
+ * whole source image. The bytes are `resizeBicubicPillow`'s.
+ * @example
+ * ```ts
+ * import { PillowResizeStream, resizeBicubicPillow } from "./pillow_resize.ts";
+ * const src = new Uint8Array(16 * 12 * 3).map((_, i) => (i * 37) % 256);
+ * const stream = new PillowResizeStream(16, 12, 3, 8, 6);
+ * for (let at = 0; at < src.length; at += 100) stream.write(src.subarray(at, at + 100));
+ * const whole = resizeBicubicPillow(src, 16, 12, 3, 8, 6);
+ * console.assert(stream.end().every((v, i) => v === whole[i]));
+ * ```
+ */
+export class PillowResizeStream {
+  readonly #width: number;
+  readonly #height: number;
+  readonly #channels: number;
+  readonly #win: ResizeWindow;
+  /** Vertical taps (none when the height is unchanged). */
+  readonly #v: Taps | undefined;
+  /** Horizontal taps (none when the width is unchanged). */
+  readonly #h: Taps | undefined;
+  /** The source rows the vertical pass reads (all of the window's rows when it is skipped). */
+  readonly #rowFirst: number;
+  readonly #rowEnd: number;
+  /** The window's columns of rows [rowFirst, rowEnd), after the horizontal pass. */
+  readonly #mid: Uint8Array;
+  /** A source row split across writes. */
+  readonly #row: Uint8Array;
+  #rowFilled = 0;
+  /** The next source row to arrive. */
+  #y = 0;
+
+  /**
+   * Prepares the taps and the buffers for one image.
+   * @param width source width
+   * @param height source height
+   * @param channels channels per pixel
+   * @param dstWidth width of the resized image
+   * @param dstHeight height of the resized image
+   * @param window the part of the resized image to compute (default: all of it)
+   */
+  constructor(
+    width: number,
+    height: number,
+    channels: number,
+    dstWidth: number,
+    dstHeight: number,
+    window: ResizeWindow = { x: 0, y: 0, width: dstWidth, height: dstHeight },
+  ) {
+    const win = window;
+    if (
+      win.x < 0 || win.y < 0 || win.width < 0 || win.height < 0 ||
+      win.x + win.width > dstWidth || win.y + win.height > dstHeight
+    ) {
+      throw new RangeError(
+        `window ${win.width}x${win.height}+${win.x}+${win.y} outside ${dstWidth}x${dstHeight}`,
+      );
     }
-  } else {
-    mid = new Uint8Array(rows * rowLen);
-    for (let r = 0; r < rows; r++) {
-      const from = ((rowFirst + r) * width + win.x) * channels;
-      mid.set(src.subarray(from, from + rowLen), r * rowLen);
+    this.#width = width;
+    this.#height = height;
+    this.#channels = channels;
+    this.#win = win;
+    this.#v = dstHeight !== height ? taps(height, dstHeight, win.y, win.height) : undefined;
+    this.#h = dstWidth !== width ? taps(width, dstWidth, win.x, win.width) : undefined;
+    const v = this.#v;
+    this.#rowFirst = v ? v.first[0] : win.y;
+    this.#rowEnd = v ? v.first[win.height - 1] + v.count[win.height - 1] : win.y + win.height;
+    const rows = win.height === 0 ? 0 : this.#rowEnd - this.#rowFirst;
+    this.#mid = new Uint8Array(rows * win.width * channels);
+    this.#row = new Uint8Array(width * channels);
+  }
+
+  /**
+   * Takes the next bytes of the source image, (height, width, channels) C order.
+   * @param bytes any number of bytes, continuing where the last write stopped
+   */
+  write(bytes: Uint8Array): void {
+    const rowBytes = this.#row.length;
+    let off = 0;
+    if (this.#rowFilled > 0) {
+      const n = Math.min(bytes.length, rowBytes - this.#rowFilled);
+      this.#row.set(bytes.subarray(0, n), this.#rowFilled);
+      this.#rowFilled += n;
+      off = n;
+      if (this.#rowFilled < rowBytes) return;
+      this.#rowFilled = 0;
+      this.#sourceRow(this.#row, 0);
+    }
+    for (; bytes.length - off >= rowBytes && rowBytes > 0; off += rowBytes) {
+      this.#sourceRow(bytes, off);
+    }
+    if (off < bytes.length) {
+      this.#row.set(bytes.subarray(off), 0);
+      this.#rowFilled = bytes.length - off;
     }
   }
-  if (!v) return mid;
 
-  // vertical pass over the window's columns, one source row at a time, in int32 (the sums are
-  // Pillow's: bounded as in the horizontal pass, so the order of additions does not matter)
+  /**
+   * Runs the vertical pass once the whole source image was written.
+   * @returns the pixels of the window, (window.height, window.width, channels)
+   */
+  end(): Uint8Array {
+    if (this.#y !== this.#height || this.#rowFilled !== 0) {
+      const got = this.#y * this.#row.length + this.#rowFilled;
+      throw new RangeError(
+        `${got} bytes is not ${this.#width}x${this.#height}x${this.#channels}`,
+      );
+    }
+    return this.#v
+      ? verticalPass(this.#mid, this.#v, this.#win, this.#channels, this.#rowFirst)
+      : this.#mid;
+  }
+
+  /** The horizontal pass of source row `#y`, which starts at `src[at]`, when it is read. */
+  #sourceRow(src: Uint8Array, at: number): void {
+    const y = this.#y++;
+    if (y >= this.#height) {
+      throw new RangeError(`more than ${this.#width}x${this.#height}x${this.#channels} bytes`);
+    }
+    if (y < this.#rowFirst || y >= this.#rowEnd) return;
+    const channels = this.#channels, win = this.#win;
+    const rowLen = win.width * channels;
+    const drow = (y - this.#rowFirst) * rowLen;
+    const mid = this.#mid, h = this.#h;
+    if (!h) {
+      mid.set(src.subarray(at + win.x * channels, at + win.x * channels + rowLen), drow);
+      return;
+    }
+    const weights = h.weights;
+    for (let d = 0; d < win.width; d++) {
+      const wBase = d * h.ksize, n = h.count[d];
+      const s0 = at + h.first[d] * channels;
+      if (channels === 3) {
+        // RGB, the common case: three sums in one sweep over the taps, in int32 as Pillow's
+        // are (a byte times a 22-bit weight, and every partial sum, stays below 2³¹)
+        let s0r = HALF, s0g = HALF, s0b = HALF;
+        for (let x = 0, p = s0; x < n; x++, p += 3) {
+          const w = weights[wBase + x];
+          s0r = (s0r + Math.imul(src[p], w)) | 0;
+          s0g = (s0g + Math.imul(src[p + 1], w)) | 0;
+          s0b = (s0b + Math.imul(src[p + 2], w)) | 0;
+        }
+        const o = drow + d * 3;
+        mid[o] = clip8(s0r);
+        mid[o + 1] = clip8(s0g);
+        mid[o + 2] = clip8(s0b);
+        continue;
+      }
+      for (let ch = 0; ch < channels; ch++) {
+        let ss = HALF;
+        for (let x = 0; x < n; x++) ss += src[s0 + x * channels + ch] * weights[wBase + x];
+        mid[drow + d * channels + ch] = clip8(ss);
+      }
+    }
+  }
+}
+
+/**
+ * The vertical pass over the window's columns, one source row at a time, in int32 (the sums are
+ * Pillow's: bounded as in the horizontal pass, so the order of additions does not matter).
+ */
+function verticalPass(
+  mid: Uint8Array,
+  v: Taps,
+  win: ResizeWindow,
+  channels: number,
+  rowFirst: number,
+): Uint8Array {
+  const rowLen = win.width * channels;
   const out = new Uint8Array(win.height * rowLen);
   const vw = v.weights;
   for (let d = 0; d < win.height; d++) {

@@ -3,7 +3,7 @@ import { byteDiff, pillowResize, pillowVersion } from "../../tests/support/pillo
 import type { PillowCase } from "../../tests/support/pillow.ts";
 import { mulberry32 } from "../core/mod.ts";
 import { clipGeometry } from "./ffmpeg.ts";
-import { resizeBicubicPillow } from "./pillow_resize.ts";
+import { PillowResizeStream, resizeBicubicPillow } from "./pillow_resize.ts";
 
 type Texture = (x: number, y: number, c: number, w: number, h: number) => number;
 
@@ -109,4 +109,42 @@ Deno.test("Pillow bicubic: constant stays constant, same size is the identity, a
     err = String(e);
   }
   assert(err.includes("window 5x8+4+0 outside 8x8"), err);
+});
+
+Deno.test("PillowResizeStream: written in pieces of any size, the bytes are resizeBicubicPillow's", () => {
+  const [w, h] = [97, 61];
+  const src = new Uint8Array(w * h * 3).map((_, i) => (i * 7919 + (i >> 5)) % 256);
+  const cases: [number, number, { x: number; y: number; width: number; height: number }?][] = [
+    [40, 25, { x: 3, y: 2, width: 30, height: 20 }],
+    [w, 30],
+    [50, h, { x: 10, y: 5, width: 20, height: 40 }],
+    [150, 90],
+  ];
+  for (const [dw, dh, win] of cases) {
+    const whole = resizeBicubicPillow(src, w, h, 3, dw, dh, win);
+    for (const piece of [1, 7, w * 3 - 1, w * 3, w * 3 + 5, 4096, src.length]) {
+      const stream = new PillowResizeStream(w, h, 3, dw, dh, win);
+      for (let at = 0; at < src.length; at += piece) stream.write(src.subarray(at, at + piece));
+      assertEquals(stream.end(), whole, `${dw}x${dh} in pieces of ${piece}`);
+    }
+  }
+});
+
+Deno.test("PillowResizeStream: an image cut short or too long is refused", () => {
+  const stream = new PillowResizeStream(4, 4, 3, 2, 2);
+  stream.write(new Uint8Array(4 * 3 * 3 + 5));
+  let error = "";
+  try {
+    stream.end();
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  assertEquals(error, "41 bytes is not 4x4x3");
+  let over = "";
+  try {
+    new PillowResizeStream(4, 4, 3, 2, 2).write(new Uint8Array(4 * 5 * 3));
+  } catch (e) {
+    over = (e as Error).message;
+  }
+  assertEquals(over, "more than 4x4x3 bytes");
 });
