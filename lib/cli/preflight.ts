@@ -154,24 +154,35 @@ async function contentProblem(
       case "text":
         return null;
       case "annotations":
-        return hasRows(text) ? null : "has no rows";
+        return rowsProblem(text, ANNOTATION_COLUMNS);
       case "archive-list":
         return text.split(/\r?\n/).some((l) => l.trim() !== "" && !l.trim().startsWith("#"))
           ? null
           : "lists no archives";
       case "video-list":
-        return hasRows(text) ? null : "has no rows";
+        return rowsProblem(text, VIDEO_LIST_COLUMNS);
     }
   } catch (e) {
     return (e as Error).message;
   }
 }
 
-/** A CSV with a header and a row, or a JSON object with an entry. */
-function hasRows(text: string): boolean {
+/** The columns of an annotation CSV and of a plain video list. */
+const ANNOTATION_COLUMNS = ["label", "youtube_id", "time_start", "time_end", "split"];
+const VIDEO_LIST_COLUMNS = ["path"];
+
+/**
+ * An empty file, or a CSV whose complete header has no row under it; null for a JSON object with
+ * an entry or a CSV with rows. A header missing a column is left to download, which names it.
+ */
+function rowsProblem(text: string, columns: readonly string[]): string | null {
   const body = text.replace(/^\uFEFF/, "").trimStart();
-  if (body.startsWith("{")) return /^\{\s*"/.test(body);
-  return body.split(/\r?\n/).filter((l) => l.trim() !== "").length >= 2;
+  if (body === "") return "is empty";
+  if (body.startsWith("{")) return /^\{\s*"/.test(body) ? null : "has no rows";
+  const lines = body.split(/\r?\n/).filter((l) => l.trim() !== "");
+  if (lines.length > 1) return null;
+  const header = lines[0].split(",").map((h) => h.trim().toLowerCase());
+  return columns.every((c) => header.includes(c)) ? "has a header but no rows" : null;
 }
 
 async function readHead(path: string, max: number): Promise<Uint8Array> {

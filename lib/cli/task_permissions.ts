@@ -2,7 +2,10 @@
  * Least-privilege Deno permissions per task. The work dir, the input files and the hosts of the
  * archive lists are known only from a task's arguments, so a fixed `deno.json` line cannot name
  * them: `tasks/launch.ts` computes each task's exact flags here and runs
- * `deno run <flags> tasks/<task>.ts <args>`.
+ * `deno run <flags> tasks/<task>.ts <args>`. The arguments are parsed with the task's own spec
+ * (`task_specs.ts`) and each path flag is granted what its `access` declares, so a flag the task
+ * takes is never missed here; what a task needs besides its flags (ONNX Runtime, eval's reports,
+ * demo's fixtures) is added per task.
  *
  * What each task gets (every path both as given and, when it differs, through its symlinks):
  * - download: read of its input files, of the local archives and videos they list, and of the
