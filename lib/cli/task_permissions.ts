@@ -271,10 +271,14 @@ function ortNativeDir(): string {
 /** The programs a task runs, with the variable each is handed over in. */
 const PROGRAMS = { ffmpeg: "FFMPEG_PATH", ffprobe: "FFPROBE_PATH" } as const;
 
-/** Adds the programs the task's `program` flags name: run and read of each binary, handed over
+/** The programs a task's `program` flags name. */
+function programFlags(spec: TaskSpec): string[] {
+  return Object.keys(spec.flags).filter((n) => spec.flags[n].access === "program");
+}
+
+/** Adds programs (the flag's value, else the default): run and read of each binary, handed over
  * by absolute path. */
-function grantPrograms(g: Grants, spec: TaskSpec, values: FlagValues) {
-  const tools = Object.keys(spec.flags).filter((n) => spec.flags[n].access === "program");
+function grantPrograms(g: Grants, tools: readonly string[], values: FlagValues) {
   if (tools.length === 0) return;
   for (const tool of tools) {
     if (!(tool in PROGRAMS)) throw new Error(`no default known for the program --${tool}`);
@@ -530,7 +534,7 @@ export async function taskLaunch(
   const values = parsed.values;
   grantFlags(g, spec, values);
   await grantListed(g, spec, values);
-  grantPrograms(g, spec, values);
+  grantPrograms(g, programFlags(spec), values);
   grantTaskNeeds(g, task, values, parsed.positionals);
   return { task, script, flags: g.flags(), env: g.childEnv, cwd };
 }
@@ -570,6 +574,8 @@ function grantTaskNeeds(g: Grants, task: string, values: FlagValues, positionals
       grantEvalOutputs(g, values, work);
       break;
     case "demo": {
+      // the fixture pipeline samples with the default ffmpeg and ffprobe
+      grantPrograms(g, Object.keys(PROGRAMS), values);
       g.addRead(join(REPO_ROOT, "fixtures"), join(REPO_ROOT, "data"));
       g.addWrite(join(REPO_ROOT, "fixtures", "models"));
       // the fixture videos are made by the ffmpeg on PATH, whichever build decodes them

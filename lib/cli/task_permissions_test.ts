@@ -80,6 +80,10 @@ Deno.test("every input flag a task declares is granted from the same declaration
         }
       }
     }
+    // demo has no --ffmpeg flag, yet samples with ffmpeg and ffprobe
+    const demo = await taskLaunch("demo", ["--work", "w"], { cwd: dir, env });
+    assert(demo.env.FFMPEG_PATH && demo.env.FFPROBE_PATH, JSON.stringify(demo.env));
+    assert(flag(demo.flags, "run")!.includes(demo.env.FFMPEG_PATH), demo.flags.join(" "));
     // eval --force (a switch) is parsed as the task parses it: the next flag keeps its value
     const l = await taskLaunch("eval", ["--force", "--card", "c.md", "--shards", "s"], {
       cwd: dir,
