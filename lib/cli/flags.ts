@@ -56,9 +56,11 @@ export type FlagAccess =
   | "read-folder"
   /** An input file or folder read (a plain video list or a folder of videos). */
   | "read-file-or-folder"
-  /** A work dir, read and written, made when missing. */
+  /** A work dir, read and written, made when missing (download, run, demo). */
   | "work"
-  /** A work dir that is only read (verify, eval). */
+  /** A work dir, read and written, that an earlier step made (sample, encode, shard, merge). */
+  | "existing-work"
+  /** A work dir that an earlier step made, only read (verify, eval). */
   | "read-work"
   /** An output folder, read and written. */
   | "write-folder"
@@ -110,6 +112,9 @@ export const WORK_FLAG: FlagSpec = {
   help: "work directory (manifest.db, videos/, frames/, emb/, shards/, reports/), relative to " +
     "the directory the command is typed in",
 };
+
+/** `--work` of the steps that continue a work dir download (or run) made: it must exist. */
+export const EXISTING_WORK_FLAG: FlagSpec = { ...WORK_FLAG, access: "existing-work" };
 
 /**
  * Builds the `--help` text of a task.

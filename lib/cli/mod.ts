@@ -19,6 +19,7 @@
  * @module
  */
 export {
+  EXISTING_WORK_FLAG,
   type FlagAccess,
   type FlagSpec,
   type FlagValues,

@@ -54,7 +54,6 @@ Deno.test("checkInputs: every problem at once, one line each, named with its fla
     assertEquals(e.problems, [
       `--annotations ${empty}: is empty`,
       `--annotations ${join(dir, "missing.csv")}: not found`,
-      `--archives ${list}: lists no archives`,
       `--card ${card}: no "Data Splits" section`,
       `--classes ${classes}:2: class name " b" has leading or trailing whitespace`,
       `--templates ${templates}:2: prompt template "no hole" must contain "{}" exactly once ` +

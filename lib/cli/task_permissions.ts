@@ -338,6 +338,7 @@ function grantFlags(g: Grants, spec: TaskSpec, values: FlagValues) {
           g.addRead(value);
           break;
         case "work":
+        case "existing-work":
         case "write-folder":
           g.addReadWrite(value);
           break;

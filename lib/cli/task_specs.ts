@@ -5,7 +5,7 @@
  * (`task_permissions.ts`), so the two cannot disagree on a flag.
  * @module
  */
-import { type TaskSpec, WORK_FLAG } from "./flags.ts";
+import { EXISTING_WORK_FLAG, type TaskSpec, WORK_FLAG } from "./flags.ts";
 import {
   DOWNLOAD_INPUT_FLAGS,
   ENCODE_FLAGS,
@@ -57,7 +57,7 @@ export const SAMPLE_TASK: TaskSpec = {
     `Decode every downloaded video at --fps with CLIP's preprocessing (short side ${CLIP_SIZE} with ` +
     `Pillow's bicubic, centre crop) into frames/<id>.npy, uint8 (n,${CLIP_SIZE},${CLIP_SIZE},3).`,
   flags: {
-    work: WORK_FLAG,
+    work: EXISTING_WORK_FLAG,
     ...SAMPLE_FLAGS,
     "retry-failed": { type: "boolean", help: "try videos that failed before again" },
     quiet: QUIET_PROGRESS,
@@ -70,7 +70,7 @@ export const ENCODE_TASK: TaskSpec = {
   summary:
     "Embed every sampled video's frames with a CLIP image encoder on ONNX Runtime into emb/<id>.npy ((n,512), float16 by default).",
   flags: {
-    work: WORK_FLAG,
+    work: EXISTING_WORK_FLAG,
     ...ENCODE_FLAGS,
     "retry-failed": { type: "boolean", help: "try videos that failed before again" },
     quiet: QUIET_PROGRESS,
@@ -83,7 +83,7 @@ export const SHARD_TASK: TaskSpec = {
   summary: "Pack every encoded video into WebDataset tars (shards/ds_%06d.tar, splits.csv, " +
     "manifest.json): per split a seeded shuffle, keys vid_%09d, byte-identical on rerun.",
   flags: {
-    work: WORK_FLAG,
+    work: EXISTING_WORK_FLAG,
     seed: { type: "string", arg: "N", default: "0", help: "shuffle seed (0..4294967295)" },
     "per-shard": {
       type: "string",
@@ -293,7 +293,7 @@ export const MERGE_TASK: TaskSpec = {
     "DIR/manifest.db after checking that every planned shard is in DIR/shards exactly once, as " +
     "its worker recorded it; write splits.csv and manifest.json. Then verify --work DIR.",
   flags: {
-    work: WORK_FLAG,
+    work: EXISTING_WORK_FLAG,
     workers: {
       type: "string",
       arg: "N",
