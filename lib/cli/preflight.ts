@@ -72,18 +72,18 @@ async function checkValue(
   flag: FlagSpec,
   task: string,
 ): Promise<string | null> {
+  if (flag.access === "existing-work" || flag.access === "read-work") {
+    // its message names the folder, what makes one, and --work
+    const missing = await requireWorkDir(value, task).then(
+      () => null,
+      (e) => e instanceof ConfigError ? e.message : Promise.reject(e),
+    );
+    if (missing !== null) return clip(missing);
+  }
   let reason: string | null;
   try {
-    if (flag.access === "existing-work" || flag.access === "read-work") {
-      // its message names the folder, what makes one and --work
-      await requireWorkDir(value, task).catch((e) => {
-        if (!(e instanceof ConfigError)) throw e;
-        return Promise.reject(new WorkDirMissing(e.message));
-      });
-    }
     reason = await problemOf(label, value, flag.access!, flag.content);
   } catch (e) {
-    if (e instanceof WorkDirMissing) return clip(e.message);
     if (!(e instanceof Unreadable || e instanceof Deno.errors.PermissionDenied)) throw e;
     // Deno asks for --allow-all before it looks at /dev/stdin, /dev/fd/N and the like
     reason = /Requires all access/.test(e.message) ? NEVER_READ : `cannot be read (${e.message})`;
@@ -106,7 +106,7 @@ async function problemOf(
       return null; // found (or refused) by the launcher, run by the task
     case "url-or-folder":
       if (isHttpUrl(value)) return null;
-      return folderProblem(await statOf(fileUrlPath(value)), "not found");
+      return folderProblem(await statOf(fileUrlPath(value)));
     case "work":
     case "existing-work":
     case "read-work":
@@ -117,7 +117,7 @@ async function problemOf(
       return stat !== null && !stat.isDirectory ? "not a folder" : null;
     }
     case "read-folder":
-      return folderProblem(await statOf(value), "not found");
+      return folderProblem(await statOf(value));
     case "read-file":
     case "read-file-or-folder": {
       const stat = await statOf(value);
@@ -129,8 +129,8 @@ async function problemOf(
   }
 }
 
-function folderProblem(stat: Deno.FileInfo | null, missing: string): string | null {
-  if (stat === null) return missing;
+function folderProblem(stat: Deno.FileInfo | null): string | null {
+  if (stat === null) return "not found";
   return stat.isDirectory ? null : "not a folder";
 }
 
@@ -227,9 +227,6 @@ async function statOf(path: string): Promise<Deno.FileInfo | null> {
 
 /** A path that exists but cannot be looked at (permissions). */
 class Unreadable extends Error {}
-
-/** A work dir a step continues is not there (or not a folder). */
-class WorkDirMissing extends Error {}
 
 function fileUrlPath(value: string): string {
   try {
