@@ -1,25 +1,9 @@
 /** `kinembed demo`: the whole pipeline on the embedded fixture dataset with tiny random-weight models. */
-import { intFlag, runTask, stringFlag, WORK_FLAG } from "../lib/cli/mod.ts";
+import { DEMO_TASK, intFlag, runTask, stringFlag } from "../lib/cli/mod.ts";
 import { parseProviders } from "../lib/onnx/mod.ts";
 import { demoOutputs, runDemo } from "../fixtures/demo.ts";
 
-await runTask({
-  name: "demo",
-  summary: "Build the fixture dataset (8 visually distinct classes, Kinetics layout, CVDF-style " +
-    "archives, plus one real Kinetics clip) and tiny CLIP-shaped models, then run download, " +
-    "sample → encode, shard, verify and eval on them.",
-  flags: {
-    work: WORK_FLAG,
-    seed: { type: "string", arg: "S", default: "0", help: "fixture dataset seed" },
-    providers: {
-      type: "string",
-      arg: "LIST",
-      default: "cpu",
-      help: "execution providers in order",
-    },
-    quiet: { type: "boolean", help: "no progress output" },
-  },
-}, async (v) => {
+await runTask(DEMO_TASK, async (v) => {
   const work = stringFlag(v, "work")!;
   const { run } = await runDemo({
     work,

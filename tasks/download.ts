@@ -1,6 +1,6 @@
 /** `kinembed download`: annotations and archive lists (or a plain video list) → `<work>/videos/`. */
 import {
-  DOWNLOAD_INPUT_FLAGS,
+  DOWNLOAD_TASK,
   downloadInputOptions,
   intFlag,
   noteFailureSummary,
@@ -8,8 +8,6 @@ import {
   oneLine,
   runTask,
   stringFlag,
-  SUBSET_FLAGS,
-  WORK_FLAG,
 } from "../lib/cli/mod.ts";
 import { download, formatIssue } from "../lib/download/mod.ts";
 import { formatFailureSummary } from "../lib/core/mod.ts";
@@ -17,27 +15,7 @@ import { formatFailureSummary } from "../lib/core/mod.ts";
 /** How many rejected input lines are printed one by one. */
 const SHOWN_ISSUES = 20;
 
-await runTask({
-  name: "download",
-  summary: "Read Kinetics annotations and fetch + extract the CVDF archives (or link/fetch the " +
-    "files of a plain video list) into <work>/videos/, recording every video in the manifest.",
-  flags: {
-    work: WORK_FLAG,
-    ...DOWNLOAD_INPUT_FLAGS,
-    checksums: { type: "string", arg: "FILE", help: "sha256sum-style file to check archives" },
-    ...SUBSET_FLAGS,
-    jobs: { type: "string", arg: "N", default: "4", help: "transfers at once" },
-    timeout: { type: "string", arg: "SECONDS", default: "30", help: "connect and idle timeout" },
-    retries: { type: "string", arg: "N", default: "5", help: "retries of a failed transfer" },
-    "retry-delay": {
-      type: "string",
-      arg: "SECONDS",
-      default: "1",
-      help: "backoff after the first failure (doubles each time, with jitter)",
-    },
-    quiet: { type: "boolean", help: "no progress output" },
-  },
-}, async (values) => {
+await runTask(DOWNLOAD_TASK, async (values) => {
   const report = await download({
     ...downloadInputOptions(values),
     work: stringFlag(values, "work")!,

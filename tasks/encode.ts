@@ -1,26 +1,15 @@
 /** `kinembed encode`: CLIP image embeddings of every sampled video (`emb/<id>.npy`). */
 import { requireWorkDir } from "../lib/core/mod.ts";
 import {
-  ENCODE_FLAGS,
+  ENCODE_TASK,
   encodeFlagOptions,
   reportFailures,
   runTask,
   stringFlag,
-  WORK_FLAG,
 } from "../lib/cli/mod.ts";
 import { encode } from "../lib/encode/mod.ts";
 
-await runTask({
-  name: "encode",
-  summary:
-    "Embed every sampled video's frames with a CLIP image encoder on ONNX Runtime into emb/<id>.npy ((n,512), float16 by default).",
-  flags: {
-    work: WORK_FLAG,
-    ...ENCODE_FLAGS,
-    "retry-failed": { type: "boolean", help: "try videos that failed before again" },
-    quiet: { type: "boolean", help: "no progress output" },
-  },
-}, async (v) => {
+await runTask(ENCODE_TASK, async (v) => {
   await requireWorkDir(stringFlag(v, "work")!, "encode");
   const s = await encode({
     ...encodeFlagOptions(v),

@@ -1,91 +1,17 @@
 /** `kinembed eval`: zero-shot and linear-probe accuracy of shards, next to the card's numbers. */
 import { requireWorkDir } from "../lib/core/mod.ts";
-import { intFlag, numberFlag, reportFailures, runTask, stringFlag } from "../lib/cli/mod.ts";
+import {
+  EVAL_TASK,
+  intFlag,
+  numberFlag,
+  reportFailures,
+  runTask,
+  stringFlag,
+} from "../lib/cli/mod.ts";
 import { type EvalPooling, evaluate, formatEvalMarkdown } from "../lib/eval/mod.ts";
 import { parseProviders } from "../lib/onnx/mod.ts";
 
-await runTask({
-  name: "eval",
-  summary: "Zero-shot and linear-probe accuracy as the CLIP-Kinetics700 card computed them " +
-    "(zero-shot: mean of per-frame softmax(100·x·W) over 28 prompt templates; probe: centre " +
-    "frame, multinomial logistic regression, L2, C=0.316, L-BFGS, fit on train). Writes " +
-    "eval.json, eval.md and eval.html. Without --zero-shot or --linear-probe, runs both where " +
-    "possible (zero-shot needs --text-model).",
-  flags: {
-    work: {
-      type: "string",
-      arg: "DIR",
-      help: "work dir: shards from DIR/shards, reports into DIR/reports (default work)",
-    },
-    shards: {
-      type: "string",
-      arg: "DIR",
-      help: "a directory of shards with its splits.csv (e.g. the published set), instead of --work",
-    },
-    out: { type: "string", arg: "DIR", help: "reports directory (with --shards; default reports)" },
-    "zero-shot": { type: "boolean", help: "run zero-shot (needs --text-model)" },
-    "linear-probe": { type: "boolean", help: "run the linear probe (needs train shards)" },
-    "text-model": {
-      type: "string",
-      arg: "NAME",
-      help: "CLIP text encoder: an .onnx file (input_ids int64 [N,77] → text_embeds [N,D]), a " +
-        "checkpoint, or a hub repo id owner/name[@revision]",
-    },
-    classes: {
-      type: "string",
-      arg: "FILE",
-      help: "zero-shot class list, one per line (default the shipped 700 Kinetics-700 names)",
-    },
-    templates: {
-      type: "string",
-      arg: "FILE",
-      help: "zero-shot prompt templates with {} (default the shipped 28)",
-    },
-    split: {
-      type: "string",
-      arg: "SPLIT",
-      default: "val",
-      help: "split scored (the probe trains on train)",
-    },
-    C: {
-      type: "string",
-      arg: "X",
-      default: "0.316",
-      help: "probe inverse L2 strength (sklearn's C)",
-    },
-    "max-iter": { type: "string", arg: "N", default: "1000", help: "probe L-BFGS iteration cap" },
-    providers: {
-      type: "string",
-      arg: "LIST",
-      default: "cuda,cpu",
-      help: "ONNX Runtime execution providers, tried in order",
-    },
-    card: {
-      type: "string",
-      arg: "FILE",
-      help:
-        "dataset card with the published accuracies (default the shipped CLIP-Kinetics700 card)",
-    },
-    pool: {
-      type: "string",
-      arg: "HOW",
-      default: "centre",
-      help: "clip features: centre (the card's methods: centre frame for the probe, per-frame " +
-        "softmax mean for zero-shot) | mean (L2-normalised mean of the frames, both) | all " +
-        "(both, side by side)",
-    },
-    "update-card": {
-      type: "boolean",
-      help: "also put the numbers into the shards' dataset card (README.md beside them, written " +
-        "by shard), keeping its other sections; without it eval writes only the reports",
-    },
-    force: {
-      type: "boolean",
-      help: "evaluate again even when the reports were made from these shards and settings",
-    },
-    quiet: { type: "boolean", help: "no progress lines" },
-  },
-}, async (values) => {
+await runTask(EVAL_TASK, async (values) => {
   const shards = stringFlag(values, "shards");
   const work = stringFlag(values, "work");
   if (work !== undefined) await requireWorkDir(work, "eval");

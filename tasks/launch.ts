@@ -2,8 +2,9 @@
  * Starts a task with the least Deno permissions it needs: `deno task <name> ...` runs this with
  * the `launcher` permission set of `deno.json` (read access, a few environment variables and the
  * right to start `deno`, nothing more); it computes the task's flags from its arguments
- * (`lib/cli/task_permissions.ts`) and runs `deno run <flags> tasks/<name>.ts <args>`, passing signals
- * on and exiting with the task's status. `KINEMBED_SHOW_PERMISSIONS=1` prints the command first.
+ * (`lib/cli/task_permissions.ts`) and runs `deno run <flags> tasks/<name>.ts <args>` in the
+ * directory the command was typed in (`INIT_CWD`, set by `deno task` and `./kinembed`), passing
+ * signals on and exiting with the task's status. `KINEMBED_SHOW_PERMISSIONS=1` prints the command first.
  * @module
  */
 import { ConfigError, UsageError } from "../lib/core/mod.ts";
@@ -51,6 +52,8 @@ async function main(): Promise<number> {
   // `deno` from PATH: --allow-run=deno allows exactly that binary
   const child = new Deno.Command("deno", {
     args: denoArgs,
+    // relative paths and the default --work are the caller's, as in any command
+    cwd: launch.cwd,
     env: launch.env,
     stdin: "inherit",
     stdout: "inherit",

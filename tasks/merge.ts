@@ -1,23 +1,9 @@
 /** `kinembed merge`: join the manifests of a scale-out run's workers into one. */
-import { intFlag, reportFailures, runTask, WORK_FLAG } from "../lib/cli/mod.ts";
+import { intFlag, MERGE_TASK, reportFailures, runTask } from "../lib/cli/mod.ts";
 import { requireWorkDir, SPLITS } from "../lib/core/mod.ts";
 import { merge } from "../lib/shard/mod.ts";
 
-await runTask({
-  name: "merge",
-  summary: "Join the worker manifests of a scale-out run (DIR/workers/<k>/manifest.db) into " +
-    "DIR/manifest.db after checking that every planned shard is in DIR/shards exactly once, as " +
-    "its worker recorded it; write splits.csv and manifest.json. Then verify --work DIR.",
-  flags: {
-    work: WORK_FLAG,
-    workers: {
-      type: "string",
-      arg: "N",
-      help: "how many workers the run had (default: what their manifests say)",
-    },
-    quiet: { type: "boolean", help: "no progress lines" },
-  },
-}, async (values) => {
+await runTask(MERGE_TASK, async (values) => {
   const work = String(values.work);
   await requireWorkDir(work, "merge");
   const r = await merge({

@@ -1,9 +1,8 @@
 /** `kinembed model fetch|build|info|list`: CLIP checkpoints from the hub, built into encoders. */
-import { runTask, stringFlag } from "../lib/cli/mod.ts";
+import { MODEL_TASK, runTask, stringFlag } from "../lib/cli/mod.ts";
 import { UsageError } from "../lib/core/mod.ts";
 import {
   fetchCheckpoint,
-  KNOWN_MODELS,
   listCachedModels,
   MODEL_VARIANTS,
   modelInfo,
@@ -14,24 +13,7 @@ import {
 
 const COMMANDS = ["fetch", "build", "info", "list"];
 
-await runTask({
-  name: "model",
-  positionals: "fetch|build|info NAME | list",
-  summary:
-    "CLIP models by name: fetch a checkpoint (a hub repo id owner/name[@revision] into the " +
-    "huggingface_hub cache, or a local .safetensors file or folder), build its ONNX image and " +
-    "text encoders, print its architecture, sha256 and cache paths, or list what is cached. " +
-    `Known names (pinned commits): ${Object.keys(KNOWN_MODELS).join(", ")}.`,
-  flags: {
-    variant: {
-      type: "string",
-      arg: "V",
-      default: "all",
-      help: `image encoder variants to build: all | ${MODEL_VARIANTS.join(" | ")}`,
-    },
-    refresh: { type: "boolean", help: "ask the hub what a branch points to now" },
-  },
-}, async (values, positionals) => {
+await runTask(MODEL_TASK, async (values, positionals) => {
   const [command, name, ...rest] = positionals;
   if (!COMMANDS.includes(command)) {
     throw new UsageError(`the command must be one of ${COMMANDS.join(", ")}`);

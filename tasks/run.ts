@@ -1,80 +1,21 @@
 /** `kinembed run`: every step in order — download, sample → encode (streamed), shard, verify, eval. */
 import {
-  DOWNLOAD_INPUT_FLAGS,
   downloadInputOptions,
-  ENCODE_FLAGS,
   encodeFlagOptions,
   intFlag,
   noteFailureSummary,
   reportFailures,
+  RUN_TASK,
   runTask,
-  SAMPLE_FLAGS,
   sampleFlagOptions,
   stringFlag,
-  SUBSET_FLAGS,
-  WORK_FLAG,
 } from "../lib/cli/mod.ts";
-import { formatFailureSummary, RUN_SETTINGS, UsageError } from "../lib/core/mod.ts";
+import { formatFailureSummary, UsageError } from "../lib/core/mod.ts";
 import { runPipeline } from "../lib/run.ts";
 import { formatVerifyReport } from "../lib/verify/mod.ts";
-import { DEFAULT_PER_SHARD, formatWorker, resolveWorker } from "../lib/shard/mod.ts";
+import { formatWorker, resolveWorker } from "../lib/shard/mod.ts";
 
-await runTask({
-  name: "run",
-  summary: "Run the whole pipeline: download (when --annotations/--videos are given), sample and " +
-    "encode overlapped through a bounded queue, shard, verify (with --card), eval (with " +
-    "--eval). Each step resumes where an earlier run stopped.",
-  flags: {
-    work: WORK_FLAG,
-    ...DOWNLOAD_INPUT_FLAGS,
-    ...SUBSET_FLAGS,
-    ...SAMPLE_FLAGS,
-    ...ENCODE_FLAGS,
-    "max-frames-in-flight": {
-      type: "string",
-      arg: "N",
-      default: "1024",
-      help: "frames decoded but not yet encoded, at most",
-    },
-    "shard-seed": {
-      type: "string",
-      arg: "S",
-      default: String(RUN_SETTINGS.shardSeed.default),
-      help: "shard: shuffle seed",
-    },
-    "per-shard": {
-      type: "string",
-      arg: "N",
-      default: String(DEFAULT_PER_SHARD),
-      help: "shard: samples per tar",
-    },
-    card: { type: "string", arg: "FILE", help: "verify against this dataset card" },
-    classes: { type: "string", arg: "FILE", help: "verify and zero-shot: class list" },
-    eval: {
-      type: "boolean",
-      help: "evaluate at the end (linear probe; zero-shot with --text-model)",
-    },
-    "text-model": {
-      type: "string",
-      arg: "NAME",
-      help: "CLIP text encoder: an .onnx file (input_ids int64 [N,77] → text_embeds [N,D]), a " +
-        "checkpoint, or a hub repo id owner/name[@revision]",
-    },
-    quiet: { type: "boolean", help: "no progress output" },
-    worker: {
-      type: "string",
-      arg: "K/N",
-      help: "run as worker K of N: only its shards, into DIR/shards; then merge " +
-        "(default from SLURM_ARRAY_TASK_ID, or JOB_COMPLETION_INDEX with --workers)",
-    },
-    workers: { type: "string", arg: "N", help: "worker count (with JOB_COMPLETION_INDEX)" },
-    "worker-work": {
-      type: "string",
-      arg: "DIR",
-      help: "the worker's own work dir, e.g. on local disk (default DIR/workers/K)",
-    },
-  },
-}, async (v) => {
+await runTask(RUN_TASK, async (v) => {
   const worker = resolveWorker({
     worker: stringFlag(v, "worker"),
     workers: intFlag(v, "workers", 1),

@@ -3,26 +3,13 @@ import { requireWorkDir } from "../lib/core/mod.ts";
 import {
   reportFailures,
   runTask,
-  SAMPLE_FLAGS,
+  SAMPLE_TASK,
   sampleFlagOptions,
   stringFlag,
-  WORK_FLAG,
 } from "../lib/cli/mod.ts";
-import { CLIP_SIZE } from "../lib/core/mod.ts";
 import { sample } from "../lib/video/mod.ts";
 
-await runTask({
-  name: "sample",
-  summary:
-    `Decode every downloaded video at --fps with CLIP's preprocessing (short side ${CLIP_SIZE} with ` +
-    `Pillow's bicubic, centre crop) into frames/<id>.npy, uint8 (n,${CLIP_SIZE},${CLIP_SIZE},3).`,
-  flags: {
-    work: WORK_FLAG,
-    ...SAMPLE_FLAGS,
-    "retry-failed": { type: "boolean", help: "try videos that failed before again" },
-    quiet: { type: "boolean", help: "no progress output" },
-  },
-}, async (v) => {
+await runTask(SAMPLE_TASK, async (v) => {
   await requireWorkDir(stringFlag(v, "work")!, "sample");
   const s = await sample({
     ...sampleFlagOptions(v),

@@ -1,29 +1,9 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
-import { intFlag, reportFailures, runTask, stringFlag, WORK_FLAG } from "../lib/cli/mod.ts";
-import { requireWorkDir, RUN_SETTINGS, SPLITS, UsageError } from "../lib/core/mod.ts";
-import { DEFAULT_PER_SHARD, shard } from "../lib/shard/mod.ts";
+import { intFlag, reportFailures, runTask, SHARD_TASK, stringFlag } from "../lib/cli/mod.ts";
+import { requireWorkDir, SPLITS, UsageError } from "../lib/core/mod.ts";
+import { shard } from "../lib/shard/mod.ts";
 
-await runTask({
-  name: "shard",
-  summary: "Pack every encoded video into WebDataset tars (shards/ds_%06d.tar, splits.csv, " +
-    "manifest.json): per split a seeded shuffle, keys vid_%09d, byte-identical on rerun.",
-  flags: {
-    work: WORK_FLAG,
-    seed: {
-      type: "string",
-      arg: "N",
-      default: String(RUN_SETTINGS.shardSeed.default),
-      help: "shuffle seed (0..4294967295)",
-    },
-    "per-shard": {
-      type: "string",
-      arg: "N",
-      default: String(DEFAULT_PER_SHARD),
-      help: "samples per tar",
-    },
-    quiet: { type: "boolean", help: "no progress lines" },
-  },
-}, async (values) => {
+await runTask(SHARD_TASK, async (values) => {
   const seed = intFlag(values, "seed", 0)!;
   if (seed > 0xffffffff) throw new UsageError(`--seed takes 0..4294967295, got ${seed}`);
   await requireWorkDir(String(values.work), "shard");

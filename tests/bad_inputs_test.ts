@@ -305,7 +305,7 @@ Deno.test("models: a file that is not ONNX, a wrong input name, a wrong input sh
     const small = join(dir, "small.onnx");
     await Deno.writeFile(small, await g.serialize());
     const cases: [string, string, string][] = [
-      ["not ONNX", junk, `${junk} is not a loadable ONNX model`],
+      ["not ONNX", junk, `--model ${junk}: not an ONNX model`],
       ["wrong input name", text, `${text}: no input named pixel_values`],
       ["wrong input shape", small, `${small}: input pixel_values is float32 [N,3,112,112]`],
     ];
@@ -336,8 +336,8 @@ Deno.test("dataset card: no Data Splits section, or an unknown split: one line n
       "# A card\n\n### Data Splits\n* Train - 10 samples | 1 tar's\n* Holdout - 3 samples | 1 tar's\n",
     );
     const cases: [string, string, string][] = [
-      ["no Data Splits section", none, `${none}: no "Data Splits" section`],
-      ["unknown split", unknown, `${unknown}:5: unknown split "Holdout"`],
+      ["no Data Splits section", none, `--card ${none}: no "Data Splits" section`],
+      ["unknown split", unknown, `--card ${unknown}:5: unknown split "Holdout"`],
     ];
     for (const [what, card, want] of cases) {
       await t.step(what, async () => {

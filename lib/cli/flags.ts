@@ -25,6 +25,7 @@ import {
   writeFailureList,
 } from "../core/mod.ts";
 import { oneLine } from "./message_line.ts";
+import { checkInputs, PreflightError } from "./preflight.ts";
 
 /** One flag of a task. */
 export interface FlagSpec {
@@ -36,9 +37,58 @@ export interface FlagSpec {
   default?: string | boolean;
   /** The value's placeholder in `--help`, e.g. `DIR`. */
   arg?: string;
-  /** May be given more than once. */
+  /** May be given more than once; any other flag given twice is refused. */
   multiple?: boolean;
+  /** What the value gives the task access to: the task's preflight checks it before any work,
+   * and the launcher grants exactly this (`lib/cli/task_permissions.ts`). */
+  access?: FlagAccess;
+  /** What the file (or folder) holds, for the preflight to parse and the launcher to follow. */
+  content?: InputContent;
 }
+
+/**
+ * The access a path-like flag's value needs. Read inputs must exist and be regular files (or
+ * folders) before any work starts; the launcher grants read of them, read-write of work dirs and
+ * output folders, the model's files, caches and hub hosts, and the run of programs.
+ */
+export type FlagAccess =
+  /** An input file read: must be a regular file (not a device, FIFO or folder). */
+  | "read-file"
+  /** An input folder read (a shard set). */
+  | "read-folder"
+  /** An input file or folder read (a plain video list or a folder of videos). */
+  | "read-file-or-folder"
+  /** A work dir, read and written, made when missing (download, run, demo). */
+  | "work"
+  /** A work dir, read and written, that an earlier step made (sample, encode, shard, merge). */
+  | "existing-work"
+  /** A work dir that an earlier step made, only read (verify, eval). */
+  | "read-work"
+  /** An output folder, read and written. */
+  | "write-folder"
+  /** A URL whose host may be reached, or a local folder read. */
+  | "url-or-folder"
+  /** A CLIP model: an `.onnx` file, a checkpoint (file or folder), or a hub repo id. */
+  | "model"
+  /** A program the task runs. */
+  | "program";
+
+/** What an input holds: the preflight parses it, the launcher follows what it lists. */
+export type InputContent =
+  /** Kinetics annotations (CSV or DeepMind JSON): at least one row. */
+  | "annotations"
+  /** A CVDF archive list: URLs (network to their hosts) or local paths (read). */
+  | "archive-list"
+  /** A plain video list CSV (the local files and hosts it lists) or a folder of videos. */
+  | "video-list"
+  /** A dataset card. */
+  | "card"
+  /** A class list, one name a line. */
+  | "class-list"
+  /** Prompt templates with `{}`. */
+  | "templates"
+  /** A text file (UTF-8, no NUL bytes). */
+  | "text";
 
 /** A task's command line: its name, a one-line summary and its flags. */
 export interface TaskSpec {
@@ -60,8 +110,13 @@ export const WORK_FLAG: FlagSpec = {
   type: "string",
   arg: "DIR",
   default: "work",
-  help: "work directory (manifest.db, videos/, frames/, emb/, shards/, reports/)",
+  access: "work",
+  help: "work directory (manifest.db, videos/, frames/, emb/, shards/, reports/), relative to " +
+    "the directory the command is typed in",
 };
+
+/** `--work` of the steps that continue a work dir download (or run) made: it must exist. */
+export const EXISTING_WORK_FLAG: FlagSpec = { ...WORK_FLAG, access: "existing-work" };
 
 /**
  * Builds the `--help` text of a task.
@@ -169,6 +224,7 @@ export function parseFlags(
       options,
       strict: true,
       allowPositionals: spec.positionals !== undefined,
+      tokens: true,
     });
   } catch (e) {
     const message = (e as Error).message;
@@ -182,11 +238,25 @@ export function parseFlags(
     }
     throw new UsageError(message);
   }
+  refuseRepeated(spec, parsed.tokens);
   const values = { ...parsed.values } as FlagValues;
   for (const [name, f] of Object.entries(spec.flags)) {
     if (values[name] === undefined && f.default !== undefined) values[name] = f.default;
   }
   return { values, positionals: parsed.positionals, help: parsed.values.help === true };
+}
+
+/** Refuses a flag that takes one value given more than once (`--seed 1 --seed 2`). */
+function refuseRepeated(spec: TaskSpec, tokens: readonly { kind: string; name?: string }[]) {
+  const seen = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || t.name === undefined) continue;
+    // a switch repeated means the same; a value repeated is ambiguous (which one wins?)
+    const f = spec.flags[t.name];
+    if (f === undefined || f.multiple || f.type === "boolean") continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} given twice; give it once`);
+    seen.add(t.name);
+  }
 }
 
 /**
@@ -298,6 +368,8 @@ export async function runTask(
       stdoutLog(usage(spec));
       Deno.exit(0);
     }
+    // every input looked at before any work: a bad one costs seconds, not a download
+    await checkInputs(spec, parsed.values);
     const result = await main(parsed.values, parsed.positionals);
     if (typeof result === "number") code = result;
     else [code, summary] = [result.code, result.summary];
@@ -352,6 +424,10 @@ function reportFatal(spec: TaskSpec, e: unknown, values?: FlagValues): number {
   }
   if (e instanceof ConfigMismatchError) {
     say(describeConfigMismatch(e));
+    return 2;
+  }
+  if (e instanceof PreflightError) {
+    for (const p of e.problems) say(p);
     return 2;
   }
   if (isDiskFull(e)) {

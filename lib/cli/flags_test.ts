@@ -38,3 +38,21 @@ Deno.test("parseFlags: defaults, strictness, number checks", async () => {
   assert(e instanceof UsageError);
   assert(usage(spec).includes("--work VALUE") && usage(spec).includes("(default work)"));
 });
+
+Deno.test("parseFlags: a value flag given twice is refused, a multiple flag and a switch repeat", async () => {
+  const spec = {
+    name: "x",
+    summary: "test",
+    flags: {
+      seed: { type: "string" as const, default: "0", help: "s" },
+      list: { type: "string" as const, multiple: true, help: "l" },
+      quiet: { type: "boolean" as const, help: "q" },
+    },
+  };
+  for (const args of [["--seed", "1", "--seed", "2"], ["--seed=1", "--seed", "1"]]) {
+    const e = await assertRejects(() => parseFlags(spec, args), "--seed given twice");
+    assert(e instanceof UsageError);
+  }
+  const p = parseFlags(spec, ["--list", "a", "--list=b", "--quiet", "--quiet", "--seed", "3"]);
+  assertEquals([p.values.list, p.values.quiet, p.values.seed], [["a", "b"], true, "3"]);
+});

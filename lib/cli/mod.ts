@@ -19,8 +19,11 @@
  * @module
  */
 export {
+  EXISTING_WORK_FLAG,
+  type FlagAccess,
   type FlagSpec,
   type FlagValues,
+  type InputContent,
   intFlag,
   noteFailureSummary,
   numberFlag,
@@ -41,13 +44,29 @@ export {
   SAMPLE_FLAGS,
   sampleFlagOptions,
   SUBSET_FLAGS,
+  TEXT_MODEL_FLAG,
 } from "./step_flags.ts";
 export {
+  DEMO_TASK,
+  DOWNLOAD_TASK,
+  ENCODE_TASK,
+  EVAL_TASK,
+  GPU_SETUP_TASK,
+  MERGE_TASK,
+  MODEL_TASK,
+  RUN_TASK,
+  SAMPLE_TASK,
+  SHARD_TASK,
+  TASK_SPECS,
+  VERIFY_TASK,
+} from "./task_specs.ts";
+export { checkInputs, PreflightError } from "./preflight.ts";
+export {
+  callerCwd,
   denoRunArgs,
   findBinary,
   type LaunchContext,
   LAUNCHED_TASKS,
-  parseTaskArgs,
   REPO_ROOT,
   type TaskLaunch,
   taskLaunch,

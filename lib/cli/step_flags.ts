@@ -16,18 +16,24 @@ export const DOWNLOAD_INPUT_FLAGS: Record<string, FlagSpec> = {
   annotations: {
     type: "string",
     multiple: true,
+    access: "read-file",
+    content: "annotations",
     arg: "FILE",
     help: "Kinetics annotation CSV (label,youtube_id,time_start,time_end,split) or DeepMind JSON",
   },
   archives: {
     type: "string",
     multiple: true,
+    access: "read-file",
+    content: "archive-list",
     arg: "FILE",
     help: "CVDF archive list: one .tar.gz URL (or path) per line",
   },
   videos: {
     type: "string",
     multiple: true,
+    access: "read-file-or-folder",
+    content: "video-list",
     arg: "FILE",
     help: "plain video list CSV (path,label,split[,youtube_id,time_start,time_end]) or a " +
       "folder of videos (<split>/<class>/file, <class>/file, or file)",
@@ -41,6 +47,7 @@ export const DOWNLOAD_INPUT_FLAGS: Record<string, FlagSpec> = {
   },
   "base-url": {
     type: "string",
+    access: "url-or-folder",
     arg: "URL",
     help: "resolve relative archive list entries against this URL or local folder " +
       "(else: local, beside the list)",
@@ -75,14 +82,25 @@ export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
     default: String(navigator.hardwareConcurrency),
     help: "videos decoded in parallel",
   },
-  ffmpeg: { type: "string", arg: "PATH", help: "ffmpeg binary (default $FFMPEG_PATH or PATH)" },
-  ffprobe: { type: "string", arg: "PATH", help: "ffprobe binary (default $FFPROBE_PATH or PATH)" },
+  ffmpeg: {
+    type: "string",
+    arg: "PATH",
+    access: "program",
+    help: "ffmpeg binary (default $FFMPEG_PATH or PATH)",
+  },
+  ffprobe: {
+    type: "string",
+    arg: "PATH",
+    access: "program",
+    help: "ffprobe binary (default $FFPROBE_PATH or PATH)",
+  },
 };
 
 /** Encoding: model, providers, batch, output dtype, tensor names, frames kept or not. */
 export const ENCODE_FLAGS: Record<string, FlagSpec> = {
   model: {
     type: "string",
+    access: "model",
     arg: "NAME",
     help: "CLIP image encoder: an .onnx file (input pixel_values, output image_embeds), a " +
       "checkpoint (.safetensors file or folder), or a hub repo id owner/name[@revision] " +
@@ -126,6 +144,15 @@ export const ENCODE_FLAGS: Record<string, FlagSpec> = {
     help: "model output name",
   },
   "keep-frames": { type: "boolean", help: "keep frames/<id>.npy after encoding" },
+};
+
+/** A CLIP text encoder (eval's zero-shot). */
+export const TEXT_MODEL_FLAG: FlagSpec = {
+  type: "string",
+  arg: "NAME",
+  access: "model",
+  help: "CLIP text encoder: an .onnx file (input_ids int64 [N,77] → text_embeds [N,D]), a " +
+    "checkpoint, or a hub repo id owner/name[@revision]",
 };
 
 /**

@@ -2,7 +2,10 @@
  * Least-privilege Deno permissions per task. The work dir, the input files and the hosts of the
  * archive lists are known only from a task's arguments, so a fixed `deno.json` line cannot name
  * them: `tasks/launch.ts` computes each task's exact flags here and runs
- * `deno run <flags> tasks/<task>.ts <args>`.
+ * `deno run <flags> tasks/<task>.ts <args>`. The arguments are parsed with the task's own spec
+ * (`task_specs.ts`) and each path flag is granted what its `access` declares, so a flag the task
+ * takes is never missed here; what a task needs besides its flags (ONNX Runtime, eval's reports,
+ * demo's fixtures) is added per task.
  *
  * What each task gets (every path both as given and, when it differs, through its symlinks):
  * - download: read of its input files, of the local archives and videos they list, and of the
@@ -43,6 +46,8 @@ import {
   parseModelSource,
 } from "../model/mod.ts";
 import { cardEvalTempPath } from "../shard/mod.ts";
+import { type FlagValues, parseFlags, type TaskSpec } from "./flags.ts";
+import { TASK_SPECS } from "./task_specs.ts";
 
 /** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url)).replace(
@@ -75,55 +80,22 @@ export interface TaskLaunch {
   flags: string[];
   /** Variables set in the task's environment (the binaries it may run, found here). */
   env: Record<string, string>;
+  /** The directory the task runs in: the caller's, which relative paths are relative to. */
+  cwd: string;
 }
 
 /** Where the launcher runs: the task's cwd, its environment, where binaries are found. */
 export interface LaunchContext {
-  /** The directory relative paths in the arguments are relative to (default `Deno.cwd()`). */
+  /** The directory relative paths in the arguments are relative to, and the task runs in
+   * (default: `INIT_CWD`, the directory `deno task` and `./kinembed` were typed in, else
+   * `Deno.cwd()`). */
   cwd?: string;
   /** Reads an environment variable (default `Deno.env.get`). */
   env?: (name: string) => string | undefined;
 }
 
-/** Flags that take no value; every other `--flag` followed by a non-flag takes that value. */
-const BOOLEAN_FLAGS = new Set([
-  "help",
-  "quiet",
-  "keep-frames",
-  "retry-failed",
-  "json",
-  "zero-shot",
-  "linear-probe",
-  "eval",
-  "check",
-  "no-probe",
-  "refresh",
-  "update-card",
-]);
-
 /** Deno's permission lists are comma-separated; longer lists are folded to their folders. */
 const MAX_LIST_CHARS = 64_000;
-
-/**
- * Parses task arguments loosely (the task itself parses them strictly): `--name value`,
- * `--name=value`, repeated flags collected.
- * @param args the task's arguments
- * @returns each flag's values in order
- */
-export function parseTaskArgs(args: readonly string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const put = (k: string, v: string) => out.set(k, [...(out.get(k) ?? []), v]);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith("--")) continue;
-    const eq = a.indexOf("=");
-    if (eq > 0) put(a.slice(2, eq), a.slice(eq + 1));
-    else if (BOOLEAN_FLAGS.has(a.slice(2))) put(a.slice(2), "true");
-    else if (i + 1 < args.length && !args[i + 1].startsWith("--")) put(a.slice(2), args[++i]);
-    else put(a.slice(2), "true");
-  }
-  return out;
-}
 
 /** A set of permissions being gathered. */
 class Grants {
@@ -153,6 +125,13 @@ class Grants {
   addReadWrite(p: string) {
     this.addRead(p);
     this.addWrite(p);
+  }
+
+  /** A URL's host; a link-local or metadata host only when the user names it (the task
+   * refuses it otherwise). */
+  addHost(url: string, allowHosts: readonly string[]) {
+    const h = netHost(url);
+    if (h && refuseUnnamedHost(url, allowHosts) === null) this.net.add(h);
   }
 
   addEnv(...names: string[]) {
@@ -290,12 +269,26 @@ function ortNativeDir(): string {
   }
 }
 
-/** Adds ffmpeg and ffprobe: run and read of the two binaries, handed over by absolute path. */
-function grantFfmpeg(g: Grants, flags: Map<string, string[]>) {
-  for (const tool of ["ffmpeg", "ffprobe"] as const) {
-    const envName = tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH";
+/** The programs a task runs, with the variable each is handed over in. */
+const PROGRAMS = { ffmpeg: "FFMPEG_PATH", ffprobe: "FFPROBE_PATH" } as const;
+
+/** The programs a task's `program` flags name. */
+function programFlags(spec: TaskSpec): string[] {
+  return Object.keys(spec.flags).filter((n) => spec.flags[n].access === "program");
+}
+
+/** Adds programs (the flag's value, else the default): run and read of each binary, handed over
+ * by absolute path. */
+function grantPrograms(g: Grants, tools: readonly string[], values: FlagValues) {
+  if (tools.length === 0) return;
+  for (const tool of tools) {
+    if (!(tool in PROGRAMS)) throw new Error(`no default known for the program --${tool}`);
+    const envName = PROGRAMS[tool as keyof typeof PROGRAMS];
     // --ffmpeg, FFMPEG_PATH, the pinned static build the bootstrap installed, PATH
-    const wanted = flags.get(tool)?.at(-1) ?? defaultFfmpegBinary(tool, g.getEnv);
+    const given = values[tool];
+    const wanted = typeof given === "string"
+      ? given
+      : defaultFfmpegBinary(tool as keyof typeof PROGRAMS, g.getEnv);
     const found = findBinary(wanted, { cwd: g.cwd, env: g.getEnv });
     if (found === null) {
       throw new ConfigError(
@@ -324,35 +317,84 @@ function grantOrt(g: Grants) {
   g.ffi.add(ortNativeDir());
 }
 
-/** Adds what download needs: its inputs, the local archives and files they list, their hosts. */
-async function grantDownload(g: Grants, flags: Map<string, string[]>) {
-  const annotations = flags.get("annotations") ?? [];
-  const lists = flags.get("archives") ?? [];
-  const videoLists = flags.get("videos") ?? [];
-  g.addRead(...annotations, ...lists, ...videoLists, flags.get("checksums")?.at(-1));
-  const baseUrl = flags.get("base-url")?.at(-1);
-  const allowHosts = flags.get("allow-host") ?? [];
-  // a link-local or metadata host is granted only when the user names it (the task refuses it)
-  const addHost = (url: string) => {
-    const h = netHost(url);
-    if (h && refuseUnnamedHost(url, allowHosts) === null) g.net.add(h);
-  };
-  let localBase: string | undefined;
-  if (baseUrl !== undefined) {
-    if (isHttpUrl(baseUrl)) {
-      addHost(baseUrl);
-    } else {
-      localBase = g.abs(baseUrl.startsWith("file:") ? fileURLToPath(baseUrl) : baseUrl);
-      g.addRead(localBase);
+/** The values a flag was given (none, one, or several for a `multiple` flag). */
+function flagValues(values: FlagValues, name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
+}
+
+/**
+ * Adds what each path flag declares: read of inputs, read-write of work dirs and output folders,
+ * a URL's host or a local folder, a model's files, caches and hub hosts.
+ */
+function grantFlags(g: Grants, spec: TaskSpec, values: FlagValues) {
+  const allowHosts = flagValues(values, "allow-host");
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    for (const value of flagValues(values, name)) {
+      switch (flag.access) {
+        case "read-file":
+        case "read-folder":
+        case "read-file-or-folder":
+        case "read-work":
+          g.addRead(value);
+          break;
+        case "work":
+        case "existing-work":
+        case "write-folder":
+          g.addReadWrite(value);
+          break;
+        case "url-or-folder":
+          if (isHttpUrl(value)) g.addHost(value, allowHosts);
+          else g.addRead(localFolder(g, value));
+          break;
+        case "model":
+          grantModel(g, value);
+          break;
+      }
     }
   }
-  for (const list of lists) {
+}
+
+/** A local `--base-url` (a path or a `file:` URL), absolute. */
+function localFolder(g: Grants, value: string): string {
+  return g.abs(value.startsWith("file:") ? fileURLToPath(value) : value);
+}
+
+/** Text of a list file the launcher follows: only a regular file (a FIFO or device is never
+ * read here; the task's preflight names it). */
+async function listText(path: string): Promise<string> {
+  try {
+    if (!(await Deno.stat(path)).isFile) return "";
     // a binary or non-UTF-8 list grants nothing: the task refuses it in one line
-    const text = await readTextIfText(g.abs(list)) ?? "";
+    return await readTextIfText(path) ?? "";
+  } catch {
+    return ""; // the task names the missing or unreadable list
+  }
+}
+
+/**
+ * Adds what the lists the task was given name: the local archives and files (read) and the hosts
+ * (network) of archive lists and plain video lists, plus the hosts `KINEMBED_ALLOW_NET` names.
+ */
+async function grantListed(g: Grants, spec: TaskSpec, values: FlagValues) {
+  const byContent = (c: string) =>
+    Object.keys(spec.flags).filter((n) => spec.flags[n].content === c)
+      .flatMap((n) => flagValues(values, n));
+  const hasLists = Object.values(spec.flags).some((f) =>
+    f.content === "archive-list" || f.content === "video-list"
+  );
+  if (!hasLists) return;
+  const allowHosts = flagValues(values, "allow-host");
+  const baseUrl = flagValues(values, "base-url").at(-1);
+  const localBase = baseUrl !== undefined && !isHttpUrl(baseUrl)
+    ? localFolder(g, baseUrl)
+    : undefined;
+  for (const list of byContent("archive-list")) {
+    const text = await listText(g.abs(list));
     for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
       const entry = raw.trim();
       if (entry === "" || entry.startsWith("#")) continue;
-      if (isHttpUrl(entry)) addHost(entry);
+      if (isHttpUrl(entry)) g.addHost(entry, allowHosts);
       else if (entry.startsWith("file:")) {
         try {
           g.addRead(fileURLToPath(entry));
@@ -362,17 +404,16 @@ async function grantDownload(g: Grants, flags: Map<string, string[]>) {
       else if (baseUrl === undefined) g.addRead(resolve(dirname(g.abs(list)), entry));
     }
   }
-  for (const list of videoLists) {
+  for (const list of byContent("video-list")) {
     const path = g.abs(list);
-    const text = await readTextIfText(path) ?? "";
-    const records = parseCsv(text);
+    const records = parseCsv(await listText(path));
     if (records.length === 0) continue;
     const col = records[0].fields.map((h) => h.trim().toLowerCase()).indexOf("path");
     if (col < 0) continue;
     for (const r of records.slice(1)) {
       const p = r.fields[col];
       if (!p) continue;
-      if (isHttpUrl(p)) addHost(p);
+      if (isHttpUrl(p)) g.addHost(p, allowHosts);
       else g.addRead(resolve(dirname(path), p));
     }
   }
@@ -432,18 +473,17 @@ function grantModel(g: Grants, spec: string | undefined) {
   }
 }
 
-/** Adds eval's inputs and its reports folder. */
-function grantEval(g: Grants, flags: Map<string, string[]>, work: string | undefined) {
-  const last = (k: string) => flags.get(k)?.at(-1);
-  const shards = last("shards");
-  g.addRead(shards, last("classes"), last("templates"), last("card"));
-  grantModel(g, last("text-model"));
+/** Adds what eval needs besides its flags: the shipped `data/`, the reports folder and the
+ * shard set's card it writes, and ONNX Runtime. */
+function grantEvalOutputs(g: Grants, values: FlagValues, work: string | undefined) {
+  const shards = flagValues(values, "shards").at(-1);
   g.addRead(join(REPO_ROOT, "data"));
-  const out = last("out") ?? (work !== undefined ? join(work, "reports") : "reports");
+  const out = flagValues(values, "out").at(-1) ??
+    (work !== undefined ? join(work, "reports") : "reports");
   g.addReadWrite(out);
   // eval puts its numbers into the shard set's Hub card (shards/README.md) only when told to
   const shardsDir = shards ?? (work !== undefined ? join(work, "shards") : undefined);
-  if (shardsDir !== undefined && flags.has("update-card")) {
+  if (shardsDir !== undefined && values["update-card"] === true) {
     g.addReadWrite(join(shardsDir, "README.md"));
     g.addWrite(cardEvalTempPath(shardsDir));
   }
@@ -480,30 +520,48 @@ export async function taskLaunch(
       `unknown task ${JSON.stringify(task)}; known: ${Object.keys(LAUNCHED_TASKS).join(", ")}`,
     );
   }
-  const cwd = ctx.cwd ?? Deno.cwd();
-  const g = new Grants(cwd, ctx.env ?? ((n) => Deno.env.get(n)));
-  const flags = parseTaskArgs(args);
-  const last = (k: string) => flags.get(k)?.at(-1);
-  const work = last("work") ?? "work";
+  const getEnv = ctx.env ?? ((n: string) => Deno.env.get(n));
+  const cwd = ctx.cwd ?? callerCwd(getEnv);
+  const g = new Grants(cwd, getEnv);
+  const spec = TASK_SPECS[task];
+  const script = join(REPO_ROOT, "tasks", file);
+  let parsed;
+  try {
+    // the task's own parser and flags: what is granted is what the task will read
+    parsed = parseFlags(spec, [...args]);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    // the task itself names the bad flag and prints its usage, which needs nothing
+    return { task, script, flags: g.flags(), env: {}, cwd };
+  }
+  const values = parsed.values;
+  grantFlags(g, spec, values);
+  await grantListed(g, spec, values);
+  grantPrograms(g, programFlags(spec), values);
+  grantTaskNeeds(g, task, values, parsed.positionals);
+  return { task, script, flags: g.flags(), env: g.childEnv, cwd };
+}
+
+/**
+ * The directory the user typed the command in: `INIT_CWD`, which `deno task` sets (and
+ * `./kinembed` passes on), else this process's.
+ * @param getEnv reads an environment variable
+ * @returns an absolute path
+ */
+export function callerCwd(getEnv: (name: string) => string | undefined): string {
+  const init = getEnv("INIT_CWD");
+  return init && isAbsolute(init) ? init : Deno.cwd();
+}
+
+/** Adds what a task needs besides its flags' declared access. */
+function grantTaskNeeds(g: Grants, task: string, values: FlagValues, positionals: string[]) {
+  const work = flagValues(values, "work").at(-1);
   switch (task) {
-    case "download":
-      g.addReadWrite(work);
-      await grantDownload(g, flags);
-      break;
-    case "sample":
-      g.addReadWrite(work);
-      grantFfmpeg(g, flags);
-      break;
     case "encode":
-      g.addReadWrite(work);
-      grantModel(g, last("model"));
       grantOrt(g);
       break;
     case "model": {
       // `model <command> [NAME]`: the two caches, the checkpoint or the hub, nothing else
-      const positionals = args.filter((a, i) =>
-        !a.startsWith("--") && !(i > 0 && args[i - 1] === "--variant")
-      );
       const name = positionals[1];
       if (name !== undefined) grantModel(g, name);
       else {
@@ -512,56 +570,40 @@ export async function taskLaunch(
       }
       break;
     }
-    case "shard":
-    case "merge":
-      // merge reads the workers' manifests under <work>/workers/ and writes <work>
-      g.addReadWrite(work);
-      break;
-    case "verify":
-      g.addRead(last("work"), last("shards"), last("card"), last("classes"));
-      break;
     case "eval":
-      grantEval(g, flags, last("work") ?? (last("shards") === undefined ? "work" : undefined));
+      grantEvalOutputs(g, values, work ?? (values.shards === undefined ? "work" : undefined));
       break;
     case "run":
-      g.addReadWrite(work);
-      // a worker's own work dir, e.g. on local disk (docs/cluster.md)
-      if (last("worker-work") !== undefined) g.addReadWrite(last("worker-work")!);
-      await grantDownload(g, flags);
-      grantFfmpeg(g, flags);
-      grantModel(g, last("model"));
-      g.addRead(last("card"), last("classes"));
-      grantEval(g, flags, work);
+      grantEvalOutputs(g, values, work);
       break;
-    case "demo":
-      g.addReadWrite(work);
+    case "demo": {
+      // the fixture pipeline samples with the default ffmpeg and ffprobe
+      grantPrograms(g, Object.keys(PROGRAMS), values);
       g.addRead(join(REPO_ROOT, "fixtures"), join(REPO_ROOT, "data"));
       g.addWrite(join(REPO_ROOT, "fixtures", "models"));
-      grantFfmpeg(g, flags);
-      {
-        // the fixture videos are made by the ffmpeg on PATH, whichever build decodes them
-        const encoder = findBinary("ffmpeg", { cwd, env: g.getEnv });
-        if (encoder !== null) {
-          g.run.add(encoder);
-          g.addRead(encoder);
-        }
+      // the fixture videos are made by the ffmpeg on PATH, whichever build decodes them
+      const encoder = findBinary("ffmpeg", { cwd: g.cwd, env: g.getEnv });
+      if (encoder !== null) {
+        g.run.add(encoder);
+        g.addRead(encoder);
       }
       grantOrt(g);
       break;
+    }
     case "gpu-setup": {
       // it searches the loader's folders, CUDA toolkits and Python environments for libraries
       g.readAll = true;
-      g.addWrite(last("ort-dir") ?? ortNativeDir());
+      if (values["ort-dir"] === undefined) g.addWrite(ortNativeDir());
       const home = g.getEnv("HOME") ?? "/tmp";
-      g.addWrite(
-        last("cache") ?? join(g.getEnv("XDG_CACHE_HOME") ?? join(home, ".cache"), "kinembed"),
-      );
+      if (values.cache === undefined) {
+        g.addWrite(join(g.getEnv("XDG_CACHE_HOME") ?? join(home, ".cache"), "kinembed"));
+      }
       const venv = g.getEnv("VIRTUAL_ENV");
       const tools = ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig", "python3", "nvidia-smi"];
       if (venv) tools.push(join(venv, "bin", "python3"));
-      if (last("check") === undefined && last("from") === undefined) tools.push("npm");
+      if (values.check === undefined && values.from === undefined) tools.push("npm");
       for (const t of tools) {
-        const found = findBinary(t, { cwd, env: g.getEnv });
+        const found = findBinary(t, { cwd: g.cwd, env: g.getEnv });
         if (found !== null) g.run.add(t.includes("/") ? found : t);
       }
       // the CUDA probe is a second Deno process (the loader reads LD_LIBRARY_PATH at start)
@@ -570,7 +612,6 @@ export async function taskLaunch(
       break;
     }
   }
-  return { task, script: join(REPO_ROOT, "tasks", file), flags: g.flags(), env: g.childEnv };
 }
 
 /**
@@ -578,7 +619,7 @@ export async function taskLaunch(
  * @param launch from {@linkcode taskLaunch}
  * @param args the task's arguments
  * @param extra flags placed before the script (e.g. `--preload`)
- * @returns `["run", ...flags, script, ...args]`
+ * @returns `["run", ...flags, ...extra, script, ...args]`
  */
 export function denoRunArgs(
   launch: TaskLaunch,

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { join } from "node:path";
 import { taskLaunch } from "./task_permissions.ts";
 import { DEFAULT_HUB_CDN_HOSTS } from "../model/mod.ts";
+import { TASK_SPECS } from "./task_specs.ts";
 
 function flag(flags: string[], name: string): string[] | null {
   const f = flags.find((x) => x === `--allow-${name}` || x.startsWith(`--allow-${name}=`));
@@ -53,6 +54,42 @@ Deno.test("a hub model: network to the endpoint and its CDN hosts only, the two 
     assertEquals(flag(local.flags, "net"), null);
     assert(flag(local.flags, "read")!.includes(join(dir, "ckpt")));
     assert(!flag(local.flags, "write")!.includes(join(dir, "hf")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every input flag a task declares is granted from the same declaration, at the caller's directory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const env = (n: string) => n === "PATH" ? Deno.env.get("PATH") : undefined;
+    for (const [task, spec] of Object.entries(TASK_SPECS)) {
+      for (const [name, f] of Object.entries(spec.flags)) {
+        if (f.access !== "read-file" && f.access !== "read-folder" && f.access !== "work") continue;
+        const work = name !== "work" && spec.flags.work !== undefined ? ["--work", "w"] : [];
+        const args = [`--${name}`, `in-${name}`, ...work];
+        const l = await taskLaunch(task, args, { cwd: dir, env });
+        assertEquals(l.cwd, dir);
+        const read = flag(l.flags, "read");
+        assert(
+          l.flags.includes("--allow-read") || read?.includes(join(dir, `in-${name}`)),
+          `${task} --${name}: ${l.flags.join(" ")}`,
+        );
+        if (f.access === "work") {
+          assert(flag(l.flags, "write")?.includes(join(dir, `in-${name}`)), `${task} --${name}`);
+        }
+      }
+    }
+    // demo has no --ffmpeg flag, yet samples with ffmpeg and ffprobe
+    const demo = await taskLaunch("demo", ["--work", "w"], { cwd: dir, env });
+    assert(demo.env.FFMPEG_PATH && demo.env.FFPROBE_PATH, JSON.stringify(demo.env));
+    assert(flag(demo.flags, "run")!.includes(demo.env.FFMPEG_PATH), demo.flags.join(" "));
+    // eval --force (a switch) is parsed as the task parses it: the next flag keeps its value
+    const l = await taskLaunch("eval", ["--force", "--card", "c.md", "--shards", "s"], {
+      cwd: dir,
+      env,
+    });
+    assert(flag(l.flags, "read")!.includes(join(dir, "c.md")), l.flags.join(" "));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

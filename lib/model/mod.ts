@@ -58,3 +58,4 @@ export {
   type ResolveModelOptions,
 } from "./model_store.ts";
 export { type CachedModel, listCachedModels, type ModelInfo, modelInfo } from "./model_catalog.ts";
+export { checkModel, type CheckModelOptions } from "./model_check.ts";
