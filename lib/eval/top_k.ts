@@ -27,12 +27,11 @@ export function topKIndices(
     const base = r * cols;
     let filled = 0;
     for (let c = 0; c < cols; c++) {
-      let v = scores[base + c];
-      if (Number.isNaN(v)) v = -Infinity;
-      // Strictly greater to move up: an equal later index stays below, so ties keep index order.
-      if (filled === kk && !(v > bestV[kk - 1])) continue;
+      const v = scores[base + c];
+      // Strictly above to move up: an equal later index stays below, so ties keep index order.
+      if (filled === kk && !ranksAbove(v, bestV[kk - 1])) continue;
       let pos = filled < kk ? filled++ : kk - 1;
-      while (pos > 0 && v > bestV[pos - 1]) {
+      while (pos > 0 && ranksAbove(v, bestV[pos - 1])) {
         bestV[pos] = bestV[pos - 1];
         bestI[pos] = bestI[pos - 1];
         pos--;
@@ -43,6 +42,11 @@ export function topKIndices(
     out.set(bestI.subarray(0, kk), r * kk);
   }
   return out;
+}
+
+/** Whether score `a` ranks strictly above `b`: greater, or a number against NaN (even -Infinity). */
+function ranksAbove(a: number, b: number): boolean {
+  return a > b || (Number.isNaN(b) && !Number.isNaN(a));
 }
 
 /** Top-1 and top-5 accuracy and the per-class counts behind them. */

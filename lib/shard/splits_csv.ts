@@ -44,7 +44,9 @@ export function parseSplitsCsv(text: string, file = "splits.csv"): SplitsCsvRow[
     const tarFile = cols[tarCol] ?? "";
     if (!tarFile) throw new FormatError(`${file}:${i + 1}: no tar_file`);
     if (!split) {
-      throw new FormatError(`${file}:${i + 1}: unknown split ${JSON.stringify(cols[splitCol])}`);
+      throw new FormatError(
+        `${file}:${i + 1}: unknown split ${JSON.stringify(cols[splitCol] ?? "")}`,
+      );
     }
     rows.push({ tarFile: tarFile.replace(/^.*\//, ""), split });
   }

@@ -196,6 +196,8 @@ export async function* readTarMembers(
     const global: Record<string, string> = {};
     let local: Record<string, string> = {};
     let longName: string | null = null;
+    // where the current member's first `x` / `L` / `K` header began (its offset, as Python's)
+    let firstHeader: number | null = null;
     let lastName = "";
     const truncated = (what: string, member: string | null = null) =>
       new TruncatedTarError(
@@ -232,8 +234,17 @@ export async function* readTarMembers(
         const { bytes: data } = await input.take(size);
         if (!data) throw truncated("an extended header");
         if ((await input.skip(pad)) < pad) throw truncated("an extended header");
-        if (type === "x") local = { ...local, ...parsePaxRecords(data) };
-        else if (type === "g") Object.assign(global, parsePaxRecords(data));
+        if (type !== "g") firstHeader ??= headerOffset;
+        const records = () => {
+          try {
+            return parsePaxRecords(data);
+          } catch (e) {
+            const why = (e as Error).message.replace(/^tar: /, "");
+            throw new FormatError(`${path}: ${why} at byte ${headerOffset}`);
+          }
+        };
+        if (type === "x") local = { ...local, ...records() };
+        else if (type === "g") Object.assign(global, records());
         else if (type === "L") longName = cString(data, 0, data.length);
         continue;
       }
@@ -254,13 +265,15 @@ export async function* readTarMembers(
       }
       local = {};
       longName = null;
+      const offset = firstHeader ?? headerOffset;
+      firstHeader = null;
       const fullPad = (512 - (size % 512)) % 512;
       if (type === "0" || type === "7") {
         const { bytes: data } = await input.take(size);
         if (!data) throw truncated(`member ${name}`, name);
         if ((await input.skip(fullPad)) < fullPad) throw truncated(`member ${name}`, name);
         lastName = name;
-        yield { name, size, offset: headerOffset, data };
+        yield { name, size, offset, data };
       } else {
         // directories, links, devices: no data of their own (hard links, symlinks) or skipped
         const dataLen = type === "1" || type === "2" || type === "5" ? 0 : size;
