@@ -310,6 +310,9 @@ Deno.test("a device or a FIFO as the model is refused at once, naming it; a dama
     // ONNX Runtime's reason for an empty file carries its source path and a C++ signature
     const empty = join(dir, "empty.onnx");
     await Deno.writeFile(empty, new Uint8Array());
+    // starts like a ModelProto (ir_version 7), then a field cut short: only ONNX Runtime finds out
+    const cut = join(dir, "cut.onnx");
+    await Deno.writeFile(cut, Uint8Array.from([0x08, 0x07, 0x3a, 0x7f, 0x0a]));
     const env = { KINEMBED_MODEL_CACHE: join(dir, "built") };
     const encode = (model: string) =>
       task("encode", ["--work", work, "--model", model, "--providers", "cpu", "--quiet"], env, 60);
@@ -326,7 +329,12 @@ Deno.test("a device or a FIFO as the model is refused at once, naming it; a dama
       [
         "encode --model an empty .onnx file",
         () => encode(empty),
-        `${empty} is not a loadable ONNX`,
+        `--model ${empty}: not an ONNX model`,
+      ],
+      [
+        "encode --model an .onnx file cut short",
+        () => encode(cut),
+        `${cut} is not a loadable ONNX`,
       ],
     ];
     for (const [what, run, named] of cases) {

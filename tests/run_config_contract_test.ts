@@ -170,8 +170,14 @@ Deno.test("sample with no videos, or none downloaded: exit 2 naming download; no
       await task("sample", ["--work", work, "--quiet", "--fps", "3"]),
       "kinembed sample: no videos in the work dir; run download (or run)",
     );
+    // a model that is not there is named first: every input is checked before the order
     assertRefused(
       await task("encode", ["--work", work, "--model", "x.onnx", "--quiet"]),
+      "kinembed encode: --model x.onnx: not found",
+    );
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
+    assertRefused(
+      await task("encode", ["--work", work, "--model", vision, "--providers", "cpu", "--quiet"]),
       "kinembed encode: nothing is sampled yet; run download, then sample (or run)",
     );
     assertEquals(await workState(work), before);

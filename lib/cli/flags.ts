@@ -18,6 +18,7 @@ import {
   formatFailureSummary,
   InterruptedError,
   isDiskFull,
+  ProblemListError,
   SHOWN_ITEMS,
   UsageError,
   WorkDirBusyError,
@@ -428,6 +429,11 @@ function reportFatal(spec: TaskSpec, e: unknown, values?: FlagValues): number {
   }
   if (e instanceof PreflightError) {
     for (const p of e.problems) say(p);
+    return 2;
+  }
+  if (e instanceof ProblemListError) {
+    say(e.lines[0]);
+    for (const line of e.lines.slice(1)) console.error(oneLine(line));
     return 2;
   }
   if (isDiskFull(e)) {

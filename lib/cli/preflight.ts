@@ -8,8 +8,9 @@
 import { fileURLToPath } from "node:url";
 import { ConfigError, requireWorkDir } from "../core/mod.ts";
 import { parseCardSplits, parseClassNames, parsePromptTemplates } from "../dataset/mod.ts";
-import { isHttpUrl } from "../download/mod.ts";
+import { binaryKind, isHttpUrl } from "../download/mod.ts";
 import { checkModel } from "../model/mod.ts";
+import { oneLine } from "./message_line.ts";
 import type { FlagAccess, FlagSpec, FlagValues, InputContent, TaskSpec } from "./flags.ts";
 
 /** The inputs of a task are not usable: one line per problem, each naming its flag. */
@@ -89,8 +90,14 @@ async function checkValue(
     reason = /Requires all access/.test(e.message) ? NEVER_READ : `cannot be read (${e.message})`;
   }
   if (reason === null) return null;
-  // a parser's message already starts with the label it was given (`--card c.md:12: ...`)
-  return clip(reason.startsWith(label) ? reason : `${label}: ${reason}`);
+  // a parser's message already starts with the label it was given (`--card c.md:12: ...`), a
+  // model's with the value (`owner/name: cannot reach the model hub ...`)
+  if (reason.startsWith(label)) return clip(reason);
+  const flagName = label.slice(0, label.length - value.length - 1);
+  if (reason.startsWith(`${value}: `) || reason.startsWith(`${value}/`)) {
+    return clip(`${flagName} ${reason}`);
+  }
+  return clip(`${label}: ${reason}`);
 }
 
 async function problemOf(
@@ -134,6 +141,17 @@ function folderProblem(stat: Deno.FileInfo | null): string | null {
   return stat.isDirectory ? null : "not a folder";
 }
 
+/** What each kind of input is, in messages (as download names them). */
+const CONTENT_NAMES: Record<InputContent, string> = {
+  "annotations": "an annotation CSV or JSON file",
+  "archive-list": "a list of archive URLs",
+  "video-list": "a video list CSV",
+  "card": "a dataset card",
+  "class-list": "a class list",
+  "templates": "a prompt template list",
+  "text": "a text file",
+};
+
 /** What is wrong with a regular file's content, or null. */
 async function contentProblem(
   label: string,
@@ -147,7 +165,11 @@ async function contentProblem(
     return `${(size / 2 ** 20).toFixed(0)} MiB, too large for a text file of this kind`;
   }
   const bytes = await readHead(path, whole ? size : HEAD_BYTES);
-  if (bytes.includes(0)) return "not a text file (it holds NUL bytes)";
+  const binary = binaryKind(bytes);
+  if (binary !== null) {
+    const what = CONTENT_NAMES[content];
+    return `${binary}, not ${what}; give the ${what.replace(/^an? /, "")} itself`;
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
@@ -170,33 +192,23 @@ async function contentProblem(
       case "text":
         return null;
       case "annotations":
-        return rowsProblem(text, ANNOTATION_COLUMNS);
+        return emptyProblem(text);
       case "archive-list":
         return null; // a split may have no archives (a test split without labels)
       case "video-list":
-        return rowsProblem(text, VIDEO_LIST_COLUMNS);
+        return emptyProblem(text);
     }
   } catch (e) {
     return (e as Error).message;
   }
 }
 
-/** The columns of an annotation CSV and of a plain video list. */
-const ANNOTATION_COLUMNS = ["label", "youtube_id", "time_start", "time_end", "split"];
-const VIDEO_LIST_COLUMNS = ["path"];
-
 /**
- * An empty file, or a CSV whose complete header has no row under it; null for a JSON object with
- * an entry or a CSV with rows. A header missing a column is left to download, which names it.
+ * A file with nothing at all in it. A header without rows is download's to judge: refused when no
+ * input has rows, else named and skipped (a split may be left empty).
  */
-function rowsProblem(text: string, columns: readonly string[]): string | null {
-  const body = text.replace(/^\uFEFF/, "").trimStart();
-  if (body === "") return "is empty";
-  if (body.startsWith("{")) return /^\{\s*"/.test(body) ? null : "has no rows";
-  const lines = body.split(/\r?\n/).filter((l) => l.trim() !== "");
-  if (lines.length > 1) return null;
-  const header = lines[0].split(",").map((h) => h.trim().toLowerCase());
-  return columns.every((c) => header.includes(c)) ? "has a header but no rows" : null;
+function emptyProblem(text: string): string | null {
+  return text.replace(/^\uFEFF/, "").trim() === "" ? "is empty" : null;
 }
 
 async function readHead(path: string, max: number): Promise<Uint8Array> {
@@ -238,6 +250,5 @@ function fileUrlPath(value: string): string {
 
 /** One line, short enough to read. */
 function clip(line: string): string {
-  const one = line.replace(/\s*\n\s*/g, " ");
-  return one.length > 300 ? one.slice(0, 297) + "..." : one;
+  return oneLine(line.replace(/\s*\n\s*/g, " "));
 }

@@ -16,6 +16,32 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/**
+ * A refusal with a list of problems: a headline, then one problem a line (at most `maxShown`,
+ * the rest counted). Printed as that many lines, each kept to one printable line.
+ */
+export class ProblemListError extends ConfigError {
+  /** The error class name, shown in messages. */
+  override name = "ProblemListError";
+  /** The lines to print: the headline, then the shown problems indented, then the count left. */
+  readonly lines: readonly string[];
+
+  /**
+   * Builds the message from the headline and the problems.
+   * @param headline what was refused, e.g. `cannot merge work: 3 problems`
+   * @param problems one line each, naming the file or item
+   * @param maxShown how many problems are listed
+   */
+  constructor(headline: string, readonly problems: readonly string[], maxShown = 50) {
+    const shown = problems.slice(0, maxShown).map((p) => `  ${p}`);
+    if (problems.length > shown.length) {
+      shown.push(`  ... and ${problems.length - shown.length} more`);
+    }
+    super([headline, ...shown].join("\n"));
+    this.lines = [headline, ...shown];
+  }
+}
+
 /** The work dir already holds outputs of another configuration. */
 export class ConfigMismatchError extends ConfigError {
   /** The error class name, shown in messages. */

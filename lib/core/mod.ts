@@ -27,6 +27,7 @@ export {
   InterruptedError,
   isDiskFull,
   oneLine,
+  ProblemListError,
   UsageError,
   WorkDirBusyError,
 } from "./errors.ts";

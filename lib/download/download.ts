@@ -11,6 +11,7 @@
  */
 import {
   type ClassStates,
+  ConfigError,
   ensureWorkDir,
   type FailureSummary,
   FormatError,
@@ -19,6 +20,7 @@ import {
   mapConcurrent,
   oneLine,
   parseSplitName,
+  ProblemListError,
   Progress,
   sha256File,
   type Split,
@@ -220,26 +222,15 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   const annotations = opts.annotations ?? [];
   const lists = opts.archives ?? [];
   const videoLists = opts.videos ?? [];
-  if (videoLists.length > 0 && (annotations.length > 0 || lists.length > 0)) {
-    throw new UsageError("--videos cannot be combined with --annotations/--archives");
-  }
-  if (videoLists.length === 0) {
-    if (annotations.length === 0) {
-      throw new UsageError("give --annotations with --archives, or --videos");
-    }
-    if (lists.length === 0) {
-      throw new UsageError(
-        "--annotations needs --archives (the lists of archives holding the videos)",
-      );
-    }
-  }
+  refuseInputMix(annotations, lists, videoLists);
   const log = opts.log ?? ((line: string) => console.error(line));
   const checksums = opts.checksums
     ? await readChecksums(opts.checksums)
     : new Map<string, string>();
   // a missing input is named before the work dir is made
   for (const path of [...annotations, ...videoLists]) await Deno.stat(path);
-  const { listings, texts } = await checkInputs(annotations, videoLists, lists, opts.classes);
+  const inputs = [annotations, videoLists, lists] as const;
+  const { listings, texts } = await checkInputs(...inputs, opts.classes, log);
 
   const layout = await ensureWorkDir(opts.work);
   const lock = opts.lock === false
@@ -340,10 +331,32 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   }
 }
 
+/** Refuses inputs that do not go together: `--videos` alone, or annotations with archives. */
+function refuseInputMix(
+  annotations: readonly string[],
+  lists: readonly string[],
+  videoLists: readonly string[],
+): void {
+  if (videoLists.length > 0 && (annotations.length > 0 || lists.length > 0)) {
+    throw new UsageError("--videos cannot be combined with --annotations/--archives");
+  }
+  if (videoLists.length > 0) return;
+  if (annotations.length === 0) {
+    throw new UsageError("give --annotations with --archives, or --videos");
+  }
+  if (lists.length === 0) {
+    throw new UsageError(
+      "--annotations needs --archives (the lists of archives holding the videos)",
+    );
+  }
+}
+
 /**
  * Checks what each input holds before the work dir is made: text that is UTF-8 and no binary
  * file, rows under the header, a `--videos` folder laid out as documented (with its classes in
- * the class list, when one is given).
+ * the class list, when one is given). A file without rows is named: refused when no input has
+ * any (nothing to download), else noted and skipped (a split may have no videos, e.g. a test
+ * split left empty).
  * @returns the `--videos` folders' listings and the files' texts, so they are not read twice
  * @throws ConfigError naming the flag and the file (and line, or path in the folder)
  */
@@ -352,12 +365,22 @@ async function checkInputs(
   videoLists: readonly string[],
   archiveLists: readonly string[],
   classList: string | undefined,
+  log: (line: string) => void,
 ): Promise<{ listings: Map<string, VideoFolderListing>; texts: Map<string, string> }> {
   const texts = new Map<string, string>();
+  const empty: string[] = [];
+  const keepIfRows = (text: string, path: string, flag: string) => {
+    try {
+      refuseEmptyInput(text, path, flag);
+      texts.set(path, text);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      empty.push(e.message);
+    }
+  };
   for (const path of annotations) {
     const text = await readInputText(path, "--annotations", "an annotation CSV or JSON file");
-    refuseEmptyInput(text, path, "--annotations");
-    texts.set(path, text);
+    keepIfRows(text, path, "--annotations");
   }
   // read as verify reads it: a class a line, trimmed, as written
   const classes = classList === undefined ? undefined : {
@@ -373,10 +396,17 @@ async function checkInputs(
       listings.set(path, await videoFolderList(path, classes));
     } else {
       const text = await readInputText(path, "--videos", "a video list CSV");
-      refuseEmptyInput(text, path, "--videos");
-      texts.set(path, text);
+      keepIfRows(text, path, "--videos");
     }
   }
+  if (empty.length > 0 && texts.size === 0 && listings.size === 0) {
+    if (empty.length === 1) throw new ConfigError(empty[0]);
+    throw new ProblemListError(
+      `nothing to download: none of ${empty.length} inputs has rows`,
+      empty,
+    );
+  }
+  for (const line of empty) log(`${line}; nothing is read from it`);
   for (const list of archiveLists) await readInputText(list, "--archives", ARCHIVE_LIST);
   return { listings, texts };
 }

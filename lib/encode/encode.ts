@@ -85,12 +85,15 @@ export interface EncodeSummary extends StepSummary {
  * @param m the manifest
  * @param workDir named in a mismatch error
  * @param opts the encode options
+ * @param beforeRecord called once the encoder is open, before its settings are recorded; what it
+ *   throws closes the encoder and records nothing
  * @returns the open encoder
  */
 export async function openEncoderFor(
   m: Manifest,
   workDir: string,
   opts: EncodeOptions,
+  beforeRecord?: () => void,
 ): Promise<ImageEncoder> {
   const log = (line: string) => {
     if (!opts.quiet) console.error(line);
@@ -135,6 +138,7 @@ export async function openEncoderFor(
     ...modelSettings(resolved),
   };
   try {
+    beforeRecord?.();
     recordSettings(m, settings, workDir);
   } catch (e) {
     await enc.release();
@@ -176,9 +180,15 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
   const ctx = await openStep(opts.work);
   try {
     const m = ctx.manifest;
-    requireEarlierSteps(m, "encode");
     forgetDroppedFrames(m);
-    const enc = await openEncoderFor(m, ctx.layout.root, opts);
+    // the model is checked first (its problems are the user's to fix whatever the order), and
+    // nothing is recorded when there is nothing sampled to encode
+    const enc = await openEncoderFor(
+      m,
+      ctx.layout.root,
+      opts,
+      () => requireEarlierSteps(m, "encode"),
+    );
     try {
       const alreadyDone = m.counts("encode").done;
       const todo = pendingFilter("encode", opts.retryFailed ?? false);

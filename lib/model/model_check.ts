@@ -4,6 +4,7 @@
  * config is cached or answers. Nothing is built and no weights are fetched.
  * @module
  */
+import { ConfigError } from "../core/mod.ts";
 import { CHECKPOINT_FILES, type CheckpointLayout, openClipCheckpoint } from "../onnx/mod.ts";
 import { HubClient, type HubClientOptions, HubError } from "./hub_client.ts";
 import { type HubSettings, hubSettingsFromEnv } from "./hub_settings.ts";
@@ -36,7 +37,11 @@ export async function checkModel(
   let source;
   try {
     source = parseModelSource(spec);
-  } catch {
+  } catch (e) {
+    // a device, FIFO or socket is named as such by the parser; anything else is not there
+    if (e instanceof ConfigError && / is a .*, not a regular file/.test(e.message)) {
+      return notRegular(null);
+    }
     return "not found (neither a file or folder here nor a hub repo id owner/name[@revision])";
   }
   if (source.kind === "onnx") return await checkOnnxFile(source.path);
@@ -48,7 +53,7 @@ export async function checkModel(
       (await openClipCheckpoint(source.path)).close();
       return null;
     } catch (e) {
-      return `not a CLIP checkpoint: ${oneLine(e)}`;
+      return `not a CLIP checkpoint: ${firstLine(e)}`;
     }
   }
   const hub = new HubClient(opts.hub ?? hubSettingsFromEnv(), opts.hubClient);
@@ -63,7 +68,7 @@ export async function checkModel(
       return null;
     } catch (e) {
       if (!(e instanceof HubError)) throw e;
-      last = oneLine(e);
+      last = firstLine(e);
       // an unknown repo may hold either layout; anything but a missing file ends the search
       if (e.status !== 404) break;
     }
@@ -97,14 +102,13 @@ async function checkOnnxFile(path: string): Promise<string | null> {
   return null;
 }
 
-function notRegular(stat: Deno.FileInfo): string {
-  return stat.isDirectory
+function notRegular(stat: Deno.FileInfo | null): string {
+  return stat?.isDirectory
     ? "a folder, not a file"
     : "not a regular file (a device, FIFO or socket is never read)";
 }
 
-function oneLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  const line = text.split("\n")[0];
-  return line.length > 200 ? line.slice(0, 197) + "..." : line;
+/** An error's first line; the caller's message keeps the whole line within bounds. */
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }

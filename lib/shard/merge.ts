@@ -17,6 +17,7 @@ import {
   lockWorkDir,
   Manifest,
   pathExists,
+  ProblemListError,
   Progress,
   readSetting,
   removeStaleTemps,
@@ -69,7 +70,7 @@ export interface MergeSummary {
 }
 
 /** A merge was refused; `problems` says why, one line each, naming the shard or worker. */
-export class MergeError extends ConfigError {
+export class MergeError extends ProblemListError {
   /** The error class name, shown in messages. */
   override name = "MergeError";
 
@@ -78,14 +79,11 @@ export class MergeError extends ConfigError {
    * @param work the work dir
    * @param problems what is wrong
    */
-  constructor(work: string, readonly problems: string[]) {
-    const shown = problems.slice(0, MAX_LISTED);
+  constructor(work: string, problems: string[]) {
     super(
-      `cannot merge ${work}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +
-        shown.map((p) => `  ${p}`).join("\n") +
-        (problems.length > shown.length
-          ? `\n  ... and ${problems.length - shown.length} more`
-          : ""),
+      `cannot merge ${work}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`,
+      problems,
+      MAX_LISTED,
     );
   }
 }

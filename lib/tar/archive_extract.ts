@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -212,20 +212,7 @@ export async function extractArchive(
   const tarStream = (await import("tar-stream")).default;
   const extract = tarStream.extract() as unknown as TarExtract;
   const gunzip = createGunzip();
-  // counted as it flows rather than by a stage of its own, so the pipeline is not longer
-  let expanded = 0;
-  gunzip.on("data", (chunk: Uint8Array) => {
-    expanded += chunk.length;
-    if (expanded > EXPANSION_CHECK_AFTER && expanded > MAX_EXPANSION_RATIO * report.archiveBytes) {
-      gunzip.destroy(
-        new FormatError(
-          `${archive}: expands more than ${MAX_EXPANSION_RATIO}× (${mib(expanded)} from the ` +
-            `first ${mib(report.archiveBytes)}): refused as a decompression bomb; members ` +
-            "extracted before are kept",
-        ),
-      );
-    }
-  });
+  refuseBombs(gunzip, archive, report);
   const piped = pipeline(createReadStream(archive), counter, gunzip, extract);
   let pipeError: unknown = null;
   piped.catch((e) => pipeError ??= e);
@@ -293,14 +280,7 @@ export async function extractArchive(
     // a write of ours failing is the cause: the pipeline then only says it was cut off
     const cause = isDiskFull(e) || e === refusal ? e : pipeError ?? e;
     if (isDiskFull(cause)) {
-      const path = writing ?? root;
-      const kept = report.extracted.length;
-      throw new DiskFullError(
-        path,
-        deviceOf(path),
-        `the ${kept} member${kept === 1 ? "" : "s"} of ${archive} extracted before it ` +
-          `${kept === 1 ? "is" : "are"} kept`,
-      );
+      throw diskFullWhileWriting(writing ?? root, archive, report.extracted.length);
     }
     if (cause instanceof Deno.errors.PermissionDenied || cause instanceof FormatError) throw cause;
     if (isDiskError(cause)) throw cause;
@@ -308,6 +288,41 @@ export async function extractArchive(
   }
   report.archiveSha256 = archiveHash.digest("hex");
   return report;
+}
+
+/**
+ * Ends the extraction of an archive whose gunzipped bytes outgrow its compressed ones beyond
+ * {@linkcode MAX_EXPANSION_RATIO} (once past {@linkcode EXPANSION_CHECK_AFTER}). Counted as the
+ * bytes flow rather than by a stage of its own, so the pipeline is not longer.
+ */
+function refuseBombs(
+  gunzip: ReturnType<typeof createGunzip>,
+  archive: string,
+  report: ExtractReport,
+): void {
+  let expanded = 0;
+  gunzip.on("data", (chunk: Uint8Array) => {
+    expanded += chunk.length;
+    if (expanded > EXPANSION_CHECK_AFTER && expanded > MAX_EXPANSION_RATIO * report.archiveBytes) {
+      gunzip.destroy(
+        new FormatError(
+          `${archive}: expands more than ${MAX_EXPANSION_RATIO}× (${mib(expanded)} from the ` +
+            `first ${mib(report.archiveBytes)}): refused as a decompression bomb; members ` +
+            "extracted before are kept",
+        ),
+      );
+    }
+  });
+}
+
+/** A full disk while writing `path`, naming the archive (by file name) and what was kept. */
+function diskFullWhileWriting(path: string, archive: string, kept: number): DiskFullError {
+  return new DiskFullError(
+    path,
+    deviceOf(path),
+    `the ${kept} member${kept === 1 ? "" : "s"} of ${basename(archive)} extracted before it ` +
+      `${kept === 1 ? "is" : "are"} kept`,
+  );
 }
 
 /** Bytes in MiB, for messages. */
