@@ -8,7 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { ConfigError, requireWorkDir } from "../core/mod.ts";
 import { parseCardSplits, parseClassNames, parsePromptTemplates } from "../dataset/mod.ts";
-import { isHttpUrl } from "../download/mod.ts";
+import { isHttpUrl } from "../net/mod.ts";
 import { checkModel } from "../model/mod.ts";
 import type { FlagAccess, FlagSpec, FlagValues, InputContent, TaskSpec } from "./flags.ts";
 
