@@ -70,7 +70,7 @@ Deno.test("hub metadata: a hub busy past the retries is named with the status an
 });
 
 Deno.test("hub metadata: a relative redirect (a renamed repo) is followed at once, not counted as a failure", async () => {
-  // two busy answers use up the retries (2) only if the redirect is not counted as a third
+  // two busy answers stay within the retries (2) only if the redirect is not counted as a failure
   await withBusyHub(2, async (client, requests) => {
     const f = await client.download("old/name", "config.json", "main");
     assertEquals(await Deno.readTextFile(f.path), BODY);
