@@ -34,6 +34,7 @@
 export * from "./lib/core/mod.ts";
 export * from "./lib/dataset/mod.ts";
 export * from "./lib/tar/mod.ts";
+export * from "./lib/net/mod.ts";
 export * from "./lib/download/mod.ts";
 export * from "./lib/video/mod.ts";
 export * from "./lib/onnx/mod.ts";

@@ -8,7 +8,8 @@
 import { fileURLToPath } from "node:url";
 import { ConfigError, requireWorkDir } from "../core/mod.ts";
 import { parseCardSplits, parseClassNames, parsePromptTemplates } from "../dataset/mod.ts";
-import { binaryKind, isHttpUrl } from "../download/mod.ts";
+import { binaryKind } from "../download/mod.ts";
+import { isHttpUrl } from "../net/mod.ts";
 import { checkModel } from "../model/mod.ts";
 import { oneLine } from "./message_line.ts";
 import type { FlagAccess, FlagSpec, FlagValues, InputContent, TaskSpec } from "./flags.ts";

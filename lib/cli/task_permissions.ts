@@ -33,7 +33,8 @@
  */
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isHttpUrl, parseCsv, readTextIfText, refuseUnnamedHost } from "../download/mod.ts";
+import { parseCsv, readTextIfText } from "../download/mod.ts";
+import { isHttpUrl, netHost, refuseUnnamedHost } from "../net/mod.ts";
 import { ConfigError, UsageError } from "../core/mod.ts";
 import { defaultFfmpegBinary, sandboxCandidates } from "../video/mod.ts";
 import {
@@ -216,16 +217,6 @@ function withoutNested(sorted: string[]): string[] {
 function isInside(dir: string, p: string): boolean {
   const rel = relative(dir, p);
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
-}
-
-/** The `host[:port]` a URL connects to, as `--allow-net` takes it. */
-function netHost(url: string): string | null {
-  try {
-    const u = new URL(url);
-    return u.host || null;
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { ConfigError, isSafeId, parseSplitName, type Split, type VideoRow } from "../core/mod.ts";
-import { refuseUnnamedHost } from "./host_policy.ts";
+import { isHttpUrl, refuseUnnamedHost } from "../net/mod.ts";
 import { readInputText } from "./input_text.ts";
 
 /** One rejected input row (or a whole rejected file when `line` is the header's). */
@@ -610,15 +610,6 @@ function takeText(texts: Map<string, string>, path: string): string | undefined 
   const text = texts.get(path);
   texts.delete(path);
   return text;
-}
-
-/**
- * Is this an http(s) URL?
- * @param s the candidate
- * @returns true for `http://` and `https://` strings
- */
-export function isHttpUrl(s: string): boolean {
-  return /^https?:\/\//i.test(s);
 }
 
 /**

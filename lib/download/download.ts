@@ -39,7 +39,6 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path
 import { fileURLToPath } from "node:url";
 import {
   type AnnotationIssue,
-  isHttpUrl,
   labelDirName,
   parseVideoFileName,
   readAnnotationsInto,
@@ -52,9 +51,9 @@ import {
 } from "./annotations.ts";
 import { readInputText } from "./input_text.ts";
 import { extractArchive } from "../tar/mod.ts";
-import { Fetcher, FetchError, readChecksums } from "./http_fetch.ts";
+import { Fetcher, FetchError, isHttpUrl, refuseUnnamedHost } from "../net/mod.ts";
+import { readChecksums } from "./checksums.ts";
 import { pickFromSorted, type SubsetOptions } from "./subset.ts";
-import { refuseUnnamedHost } from "./host_policy.ts";
 
 /** What to download and how. */
 export interface DownloadOptions {

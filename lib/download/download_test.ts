@@ -13,7 +13,7 @@ import { download } from "./download.ts";
 import { parseKineticsCsv } from "./annotations.ts";
 import { selectSubset } from "./subset.ts";
 import { extractArchive } from "../tar/mod.ts";
-import { parseRetryAfter, readChecksums, retryDelayMs } from "./http_fetch.ts";
+import { readChecksums } from "./checksums.ts";
 
 const assertMatch = (s: string, re: RegExp) => nodeAssert.match(s, re);
 
@@ -449,17 +449,7 @@ Deno.test("plain video lists: local files linked or copied (never moved), URLs f
   }
 });
 
-Deno.test("retry policy: exponential backoff with jitter, Retry-After honoured; checksum files", async () => {
-  assertEquals(retryDelayMs(1, 1000, 60_000, null, () => 0), 500);
-  assertEquals(retryDelayMs(3, 1000, 60_000, null, () => 0.999999), 3999.998);
-  assertEquals(retryDelayMs(10, 1000, 8000, null, () => 0), 4000);
-  assertEquals(retryDelayMs(1, 1000, 60_000, 7000, () => 0), 7000);
-  assertEquals(parseRetryAfter("120"), 120_000);
-  assertEquals(
-    parseRetryAfter("Wed, 21 Oct 2015 07:28:10 GMT", Date.parse("Wed, 21 Oct 2015 07:28:00 GMT")),
-    10_000,
-  );
-  assertEquals(parseRetryAfter("soon"), null);
+Deno.test("checksum files: sha256sum lines keyed by file name; a malformed line is named", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kinembed_sum_" });
   try {
     const f = join(dir, "sums");

@@ -26,7 +26,6 @@ export {
   folderPlace,
   formatIssue,
   formatSkippedFiles,
-  isHttpUrl,
   parseCsv,
   parseKineticsCsv,
   parseKineticsJson,
@@ -40,16 +39,7 @@ export {
   type VideoFolderListing,
 } from "./annotations.ts";
 export { parseSplits, selectSubset, type SubsetOptions } from "./subset.ts";
-export {
-  Fetcher,
-  type FetcherOptions,
-  FetchError,
-  HttpError,
-  readChecksums,
-  retryDelayMs,
-  type TransferOptions,
-  type TransferResult,
-} from "./http_fetch.ts";
+export { readChecksums } from "./checksums.ts";
 export {
   type ArchiveFailure,
   download,
@@ -58,5 +48,4 @@ export {
   type RefusedArchiveMember,
   REPORTED_FAILURES,
 } from "./download.ts";
-export { isNamedHost, refusedHostReason, refuseUnnamedHost } from "./host_policy.ts";
 export { binaryKind, readInputText, readTextIfText } from "./input_text.ts";

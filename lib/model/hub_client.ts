@@ -19,7 +19,7 @@
  * @module
  */
 import { ConfigError } from "../core/mod.ts";
-import { Fetcher, type FetcherOptions, retryDelayMs } from "../download/mod.ts";
+import { AGAIN, Fetcher, type FetcherOptions, retryDelayMs, retrying } from "../net/mod.ts";
 import { HubRepoCache, isCommitHash } from "./hub_cache.ts";
 import type { HubSettings } from "./hub_settings.ts";
 
@@ -186,109 +186,161 @@ export class HubClient {
    * The metadata request, following only same-host redirects, with retries: a hub that does not
    * answer is given up on after a few seconds, naming the repo and the ways out.
    */
-  async #head(
-    url: string,
+  #head(url: string, repo: string, file: string, revision: string): Promise<HubFileMeta> {
+    const probe: HeadProbe = {
+      url,
+      what: `${repo}/${file}@${revision}`,
+      at: url,
+      visited: new Set([url]),
+      failures: 0,
+      unanswered: 0,
+      quietSince: null,
+    };
+    return retrying(
+      () => this.#headOnce(probe),
+      (e) => this.#headFailed(probe, e, repo, file, revision),
+    );
+  }
+
+  /** One metadata request: the answer, {@linkcode AGAIN} after a redirect, or an error. */
+  async #headOnce(probe: HeadProbe): Promise<HubFileMeta | typeof AGAIN> {
+    const { url, what, at, visited } = probe;
+    // the time without an answer: a hub that answers (even 5xx) is not unreachable
+    probe.quietSince ??= Date.now();
+    const left = this.#unreachableAfterMs - (Date.now() - probe.quietSince);
+    this.#requests++;
+    const headers: Record<string, string> = { "accept-encoding": "identity" };
+    if (this.settings.token) headers.authorization = `Bearer ${this.settings.token}`;
+    const res = await fetch(at, {
+      method: "HEAD",
+      headers,
+      redirect: "manual",
+      signal: AbortSignal.timeout(Math.max(1, left)),
+    });
+    await res.body?.cancel();
+    const commit = res.headers.get("x-repo-commit");
+    if (res.status >= 300 && res.status < 400) {
+      const location = res.headers.get("location");
+      let next: URL | null = null;
+      try {
+        next = location ? new URL(location, at) : null;
+      } catch { /* not a URL: reported below as an answer without X-Repo-Commit */ }
+      // a relative redirect (a renamed repo) is followed, as is one to the same host that does
+      // not carry the answer; one to a CDN host carries the answer in its headers
+      const relative = location !== null && !/^[a-z]+:\/\//i.test(location);
+      const sameHost = next !== null && next.origin === new URL(at).origin && commit === null;
+      if (next !== null && (relative || sameHost)) {
+        if (visited.has(next.href) || visited.size > MAX_REDIRECTS) {
+          throw new HubError(
+            `${what}: redirect loop: ${url} was redirected ${visited.size} times ` +
+              `(${visited.has(next.href) ? "back" : "last"} to ${next.href}); ` +
+              `is ${this.settings.endpoint} a model hub? (HF_ENDPOINT)`,
+          );
+        }
+        visited.add(next.href);
+        probe.at = next.href;
+        return AGAIN;
+      }
+    } else if (res.status === 401 || res.status === 403) {
+      throw new HubError(
+        this.settings.token
+          ? `${what}: the hub refused the token (HTTP ${res.status}); the repo may be gated ` +
+            `(accept its conditions on the hub) or private (${url})`
+          : `${what}: HTTP ${res.status}: the repo is gated or private (or does not exist); ` +
+            `set HF_TOKEN to a token with access (${url})`,
+        res.status,
+      );
+    } else if (res.status === 404) {
+      throw new HubError(`${what}: not found on the hub (HTTP 404, ${url})`, 404);
+    } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
+      throw new BusyHubAnswer(res.status);
+    } else if (res.status !== 200) {
+      throw new HubError(`${what}: HTTP ${res.status} (${url})`, res.status);
+    }
+    const etag = normalizeEtag(res.headers.get("x-linked-etag") ?? res.headers.get("etag"));
+    if (commit === null || !isCommitHash(commit) || etag === null) {
+      throw new HubError(
+        `${what}: the hub's answer lacks X-Repo-Commit or ETag; is ${this.settings.endpoint} ` +
+          "a model hub? (HF_ENDPOINT)",
+      );
+    }
+    const size = Number(res.headers.get("x-linked-size") ?? res.headers.get("content-length"));
+    return { commit, etag, size: Number.isSafeInteger(size) && size > 0 ? size : null };
+  }
+
+  /**
+   * After a failed metadata request: the wait before the next, or the HubError that ends it. A
+   * busy hub (5xx, 429, 408) is retried `retries` times; a refused connection for a blip's
+   * length, silence up to the whole time bound.
+   */
+  #headFailed(
+    probe: HeadProbe,
+    e: unknown,
     repo: string,
     file: string,
     revision: string,
-  ): Promise<{ commit: string; etag: string; size: number | null }> {
-    const what = `${repo}/${file}@${revision}`;
-    let failures = 0, unanswered = 0;
-    let at = url;
-    const visited = new Set([url]);
-    // the time without an answer: a hub that answers (even 5xx) is not unreachable
-    let quietSince = Date.now();
-    for (;;) {
-      let res: Response;
-      const left = this.#unreachableAfterMs - (Date.now() - quietSince);
-      try {
-        this.#requests++;
-        const headers: Record<string, string> = { "accept-encoding": "identity" };
-        if (this.settings.token) headers.authorization = `Bearer ${this.settings.token}`;
-        res = await fetch(at, {
-          method: "HEAD",
-          headers,
-          redirect: "manual",
-          signal: AbortSignal.timeout(Math.max(1, left)),
-        });
-        await res.body?.cancel();
-      } catch (e) {
-        if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-          throw new HubError(`${what}: network access refused: ${(e as Error).message}`);
-        }
-        unanswered++;
-        const wait = retryDelayMs(unanswered, 250, 2000);
-        const elapsed = Date.now() - quietSince;
-        const cause = unreachableCause(e);
-        // a refused connection is retried for a blip's length, silence up to the whole limit
-        const limit = cause === "no answer"
-          ? this.#unreachableAfterMs
-          : Math.min(REFUSED_RETRY_MS, this.#unreachableAfterMs);
-        if (elapsed + wait >= limit) {
-          throw new HubUnreachableError(
-            `${repo}: cannot reach the model hub at ${this.settings.endpoint} for ${file}@` +
-              `${revision} (${cause}; ${unanswered} ${unanswered === 1 ? "try" : "tries"} in ` +
-              `${(elapsed / 1000).toFixed(1)} s): set HF_HUB_OFFLINE=1 to use the cache, give a ` +
-              "local checkpoint path instead, or set HF_ENDPOINT to a mirror",
-          );
-        }
-        await sleep(wait);
-        continue;
-      }
-      const commit = res.headers.get("x-repo-commit");
-      if (res.status >= 300 && res.status < 400) {
-        const location = res.headers.get("location");
-        let next: URL | null = null;
-        try {
-          next = location ? new URL(location, at) : null;
-        } catch { /* not a URL: reported below as an answer without X-Repo-Commit */ }
-        // a relative redirect (a renamed repo) is followed, as is one to the same host that does
-        // not carry the answer; one to a CDN host carries the answer in its headers
-        const relative = location !== null && !/^[a-z]+:\/\//i.test(location);
-        const sameHost = next !== null && next.origin === new URL(at).origin && commit === null;
-        if (next !== null && (relative || sameHost)) {
-          if (visited.has(next.href) || visited.size > MAX_REDIRECTS) {
-            throw new HubError(
-              `${what}: redirect loop: ${url} was redirected ${visited.size} times ` +
-                `(${visited.has(next.href) ? "back" : "last"} to ${next.href}); ` +
-                `is ${this.settings.endpoint} a model hub? (HF_ENDPOINT)`,
-            );
-          }
-          visited.add(next.href);
-          at = next.href;
-          continue;
-        }
-      } else if (res.status === 401 || res.status === 403) {
-        throw new HubError(
-          this.settings.token
-            ? `${what}: the hub refused the token (HTTP ${res.status}); the repo may be gated ` +
-              `(accept its conditions on the hub) or private (${url})`
-            : `${what}: HTTP ${res.status}: the repo is gated or private (or does not exist); ` +
-              `set HF_TOKEN to a token with access (${url})`,
-          res.status,
-        );
-      } else if (res.status === 404) {
-        throw new HubError(`${what}: not found on the hub (HTTP 404, ${url})`, 404);
-      } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
-        if (++failures > this.#retries) {
-          throw new HubError(`${what}: HTTP ${res.status} after ${failures} attempts (${url})`);
-        }
-        await sleep(retryDelayMs(failures, this.#retryBaseMs, 60_000));
-        quietSince = Date.now();
-        continue;
-      } else if (res.status !== 200) {
-        throw new HubError(`${what}: HTTP ${res.status} (${url})`, res.status);
-      }
-      const etag = normalizeEtag(res.headers.get("x-linked-etag") ?? res.headers.get("etag"));
-      if (commit === null || !isCommitHash(commit) || etag === null) {
-        throw new HubError(
-          `${what}: the hub's answer lacks X-Repo-Commit or ETag; is ${this.settings.endpoint} ` +
-            "a model hub? (HF_ENDPOINT)",
-        );
-      }
-      const size = Number(res.headers.get("x-linked-size") ?? res.headers.get("content-length"));
-      return { commit, etag, size: Number.isSafeInteger(size) && size > 0 ? size : null };
+  ): number {
+    const { url, what } = probe;
+    if (e instanceof HubError) throw e;
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new HubError(`${what}: network access refused: ${(e as Error).message}`);
     }
+    if (e instanceof BusyHubAnswer) {
+      if (++probe.failures > this.#retries) {
+        throw new HubError(`${what}: HTTP ${e.status} after ${probe.failures} attempts (${url})`);
+      }
+      // the hub answered: the time without an answer starts again after the wait
+      probe.quietSince = null;
+      return retryDelayMs(probe.failures, this.#retryBaseMs, 60_000);
+    }
+    const unanswered = ++probe.unanswered;
+    const wait = retryDelayMs(unanswered, 250, 2000);
+    const elapsed = Date.now() - (probe.quietSince ?? Date.now());
+    const cause = unreachableCause(e);
+    const limit = cause === "no answer"
+      ? this.#unreachableAfterMs
+      : Math.min(REFUSED_RETRY_MS, this.#unreachableAfterMs);
+    if (elapsed + wait >= limit) {
+      throw new HubUnreachableError(
+        `${repo}: cannot reach the model hub at ${this.settings.endpoint} for ${file}@` +
+          `${revision} (${cause}; ${unanswered} ${unanswered === 1 ? "try" : "tries"} in ` +
+          `${(elapsed / 1000).toFixed(1)} s): set HF_HUB_OFFLINE=1 to use the cache, give a ` +
+          "local checkpoint path instead, or set HF_ENDPOINT to a mirror",
+      );
+    }
+    return wait;
+  }
+}
+
+/** What the metadata request of a file tells: its commit, ETag and size. */
+interface HubFileMeta {
+  commit: string;
+  etag: string;
+  size: number | null;
+}
+
+/** One file's metadata request across its attempts and redirects. */
+interface HeadProbe {
+  /** The URL first asked. */
+  url: string;
+  /** `repo/file@revision`, to start messages. */
+  what: string;
+  /** The URL asked now (after same-host redirects). */
+  at: string;
+  /** URLs asked so far, to see a redirect loop. */
+  visited: Set<string>;
+  /** Busy answers (5xx, 429, 408) so far. */
+  failures: number;
+  /** Requests that got no answer so far. */
+  unanswered: number;
+  /** When the current stretch without an answer began (null: at the next request). */
+  quietSince: number | null;
+}
+
+/** A hub answer worth another try (5xx, 429, 408). */
+class BusyHubAnswer extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
   }
 }
 
@@ -309,8 +361,4 @@ function unreachableCause(e: unknown): string {
   if (/reset|closed|broken pipe|incomplete/i.test(m)) return "connection closed";
   if (/dns|lookup|resolve|name or service/i.test(m)) return "host not found";
   return (cause || m).split("\n")[0].slice(0, 80);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

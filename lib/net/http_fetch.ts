@@ -18,6 +18,7 @@ import {
   writeAll,
   writeFileAtomic,
 } from "../core/mod.ts";
+import { AGAIN, isRetryableStatus, parseRetryAfter, retryDelayMs, retrying } from "./retry.ts";
 
 /** An HTTP status that ends a transfer. */
 export class HttpError extends Error {
@@ -52,53 +53,6 @@ export class FetchError extends Error {
   constructor(readonly url: string, message: string, readonly status: number | null = null) {
     super(message);
   }
-}
-
-/**
- * Is this status worth retrying?
- * @param status an HTTP status
- * @returns true for 408, 429 and 5xx
- */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
-/**
- * Parses a `Retry-After` header: delay-seconds or an HTTP date.
- * @param value the header (null when absent)
- * @param now the current time in ms since the epoch
- * @returns the delay in ms (≥ 0), or null when absent or unreadable
- */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
-  if (value === null) return null;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : Math.max(0, t - now);
-}
-
-/**
- * The wait before retry number `failures`: exponential backoff with equal jitter, so concurrent
- * clients spread out (`base·2^(failures-1)`, capped, then a random point in its upper half); a
- * server's `Retry-After` wins when longer.
- * @param failures failed attempts so far (≥ 1)
- * @param baseMs wait after the first failure before jitter
- * @param maxMs cap of the exponential part
- * @param retryAfterMs what the server asked for, if anything
- * @param random source of jitter in [0, 1)
- * @returns milliseconds to wait
- */
-export function retryDelayMs(
-  failures: number,
-  baseMs: number,
-  maxMs: number,
-  retryAfterMs: number | null = null,
-  random: () => number = Math.random,
-): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
-  const jittered = exp / 2 + random() * (exp / 2);
-  // a server's Retry-After is honoured up to 10 minutes; longer asks are treated as that
-  return retryAfterMs === null ? jittered : Math.max(jittered, Math.min(retryAfterMs, 600_000));
 }
 
 /** How transfers are made. */
@@ -163,6 +117,26 @@ const ATTEMPTS_PER_TRY = 20;
 interface TransferState {
   /** A request with `Range` was answered 200: whatever a broken attempt got was thrown away. */
   rangeIgnored: boolean;
+}
+
+/** One transfer's progress across its attempts. */
+interface TransferRun {
+  url: string;
+  /** `<dest>.part`, the bytes received so far. */
+  part: string;
+  /** `<dest>.part.json`, the validators that make a resume safe. */
+  metaPath: string;
+  /** What the transfer did, returned when it completes. */
+  result: TransferResult;
+  state: TransferState;
+  /** Failed attempts in a row that kept no new bytes. */
+  failures: number;
+  /** The most bytes the part file held after an attempt. */
+  kept: number;
+  /** The last failure, for the final message. */
+  lastFailure: string;
+  /** How many attempts in a row ended with `lastFailure`. */
+  sameFailures: number;
 }
 
 /** Raised inside an attempt; `retryable` decides whether another attempt follows. */
@@ -251,71 +225,21 @@ export class Fetcher {
   }
 
   async #transfer(url: string, dest: string, opts: TransferOptions): Promise<TransferResult> {
-    const part = `${dest}.part`;
-    const metaPath = `${dest}.part.json`;
-    const result: TransferResult = {
-      path: dest,
-      bytes: 0,
-      requests: 0,
-      resumedFrom: -1,
-      restarts: 0,
+    const run: TransferRun = {
+      url,
+      part: `${dest}.part`,
+      metaPath: `${dest}.part.json`,
+      result: { path: dest, bytes: 0, requests: 0, resumedFrom: -1, restarts: 0 },
+      state: { rangeIgnored: false },
+      failures: 0,
+      kept: -1,
+      lastFailure: "",
+      sameFailures: 0,
     };
-    let failures = 0;
+    const { part, metaPath, result } = run;
     let checksumRestarted = false;
-    const state: TransferState = { rangeIgnored: false };
-    const maxAttempts = ATTEMPTS_PER_TRY * (this.#retries + 1);
-    // the most bytes the part file held after an attempt: only growth past it is progress, so
-    // bytes thrown away (a Range request answered with the whole file) never count as progress
-    let kept = -1;
-    // the last failure and how many attempts in a row ended with it, for the final message
-    let lastFailure = "", sameFailures = 0;
     while (true) {
-      const before = (await fileSize(part)) ?? 0;
-      if (result.resumedFrom < 0) result.resumedFrom = before;
-      kept = Math.max(kept, before);
-      try {
-        result.requests++;
-        this.#requests++;
-        const outcome = await this.#attempt(url, part, metaPath, before, state, opts);
-        if (outcome === "restart") {
-          result.restarts++;
-          if (result.requests >= maxAttempts) {
-            throw new FetchError(
-              url,
-              `${url}: the server answered ${result.restarts} requests with another range or ` +
-                `another version of the file (after ${result.requests} attempts)`,
-            );
-          }
-          continue;
-        }
-      } catch (e) {
-        if (e instanceof FetchError) throw e;
-        // a full disk is no network failure: retrying cannot help
-        if (isDiskFull(e)) throw asDiskFull(e, part);
-        const err = e instanceof AttemptError ? e : classifyFetchError(e);
-        if (!err.retryable) {
-          // the resource is gone or refused: a partial copy of it is of no further use
-          if (err.status !== null) await removeQuietly(part, metaPath);
-          throw new FetchError(url, attemptsSuffix(err.message, result.requests), err.status);
-        }
-        const size = (await fileSize(part)) ?? 0;
-        const progressed = size > kept;
-        kept = Math.max(kept, size);
-        sameFailures = err.message === lastFailure ? sameFailures + 1 : 1;
-        lastFailure = err.message;
-        failures = progressed ? 1 : failures + 1;
-        if (failures > this.#retries || result.requests >= maxAttempts) {
-          throw new FetchError(
-            url,
-            attemptsSuffix(givingUp(url, err, sameFailures, state), result.requests),
-            err.status,
-          );
-        }
-        const wait = retryDelayMs(failures, this.#retryBaseMs, this.#retryMaxMs, err.retryAfterMs);
-        this.#log(`${url}: ${err.message}; retry in ${(wait / 1000).toFixed(1)}s`);
-        await sleep(wait);
-        continue;
-      }
+      await retrying(() => this.#try(run, opts), (e) => this.#afterFailure(run, e));
       // complete: check it, then move it into place
       if (opts.sha256) {
         const got = await sha256File(part);
@@ -323,7 +247,8 @@ export class Fetcher {
           await removeQuietly(part, metaPath);
           // a resumed file may hold two versions of a changed resource: one clean fetch more
           if (
-            !checksumRestarted && (result.resumedFrom > 0 || result.restarts > 0 || failures > 0)
+            !checksumRestarted &&
+            (result.resumedFrom > 0 || result.restarts > 0 || run.failures > 0)
           ) {
             checksumRestarted = true;
             result.restarts++;
@@ -345,6 +270,63 @@ export class Fetcher {
       result.resumedFrom = Math.max(0, result.resumedFrom);
       return result;
     }
+  }
+
+  /** One attempt of a transfer, resuming from what the part file holds. */
+  async #try(run: TransferRun, opts: TransferOptions): Promise<"complete" | typeof AGAIN> {
+    const { url, result } = run;
+    const before = (await fileSize(run.part)) ?? 0;
+    if (result.resumedFrom < 0) result.resumedFrom = before;
+    run.kept = Math.max(run.kept, before);
+    result.requests++;
+    this.#requests++;
+    const outcome = await this.#attempt(url, run.part, run.metaPath, before, run.state, opts);
+    if (outcome === "complete") return outcome;
+    result.restarts++;
+    if (result.requests >= ATTEMPTS_PER_TRY * (this.#retries + 1)) {
+      throw new FetchError(
+        url,
+        `${url}: the server answered ${result.restarts} requests with another range or ` +
+          `another version of the file (after ${result.requests} attempts)`,
+      );
+    }
+    return AGAIN;
+  }
+
+  /**
+   * After a failed attempt: the wait before the next one, or the FetchError that ends the
+   * transfer. Attempts that grew the part file reset the count of failures.
+   */
+  async #afterFailure(run: TransferRun, e: unknown): Promise<number> {
+    const { url, part, metaPath, result } = run;
+    if (e instanceof FetchError) throw e;
+    // a full disk is no network failure: retrying cannot help
+    if (isDiskFull(e)) throw asDiskFull(e, part);
+    const err = e instanceof AttemptError ? e : classifyFetchError(e);
+    if (!err.retryable) {
+      // the resource is gone or refused: a partial copy of it is of no further use
+      if (err.status !== null) await removeQuietly(part, metaPath);
+      throw new FetchError(url, attemptsSuffix(err.message, result.requests), err.status);
+    }
+    // only growth past the most bytes the part file held is progress, so bytes thrown away (a
+    // Range request answered with the whole file) never count as progress
+    const size = (await fileSize(part)) ?? 0;
+    const progressed = size > run.kept;
+    run.kept = Math.max(run.kept, size);
+    run.sameFailures = err.message === run.lastFailure ? run.sameFailures + 1 : 1;
+    run.lastFailure = err.message;
+    run.failures = progressed ? 1 : run.failures + 1;
+    const maxAttempts = ATTEMPTS_PER_TRY * (this.#retries + 1);
+    if (run.failures > this.#retries || result.requests >= maxAttempts) {
+      throw new FetchError(
+        url,
+        attemptsSuffix(givingUp(url, err, run.sameFailures, run.state), result.requests),
+        err.status,
+      );
+    }
+    const wait = retryDelayMs(run.failures, this.#retryBaseMs, this.#retryMaxMs, err.retryAfterMs);
+    this.#log(`${url}: ${err.message}; retry in ${(wait / 1000).toFixed(1)}s`);
+    return wait;
   }
 
   /** One request: completes the part file, asks for a restart, or throws an AttemptError. */
@@ -610,35 +592,6 @@ async function readMeta(path: string, url: string): Promise<PartMeta | null> {
 
 async function removeQuietly(...paths: string[]): Promise<void> {
   for (const p of paths) await Deno.remove(p).catch(() => {});
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/**
- * Reads a checksum file in `sha256sum` format (`<hex>  <name>` or `<hex> *<name>`), keyed by the
- * file name without folders. Blank lines and `#` comments are skipped.
- * @param path the checksum file
- * @returns file name → lowercase hex digest
- * @throws ConfigError naming the file and line of a malformed entry
- */
-export async function readChecksums(path: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const lines = (await Deno.readTextFile(path)).replace(/^\uFEFF/, "").split(/\r?\n/);
-  lines.forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const m = /^([0-9a-fA-F]{64})\s+\*?(.+)$/.exec(line);
-    if (!m) {
-      throw new ConfigError(
-        `${path}:${i + 1}: expected "<sha256>  <name>", got ${JSON.stringify(line)}`,
-      );
-    }
-    const name = m[2].trim().split("/").pop()!;
-    out.set(name, m[1].toLowerCase());
-  });
-  return out;
 }
 
 /** Whether a response's validators show another version than the one the partial file holds. */
