@@ -40,6 +40,7 @@ export * from "./lib/video/mod.ts";
 export * from "./lib/onnx/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/encode/mod.ts";
+export * from "./lib/webdataset/mod.ts";
 export * from "./lib/shard/mod.ts";
 export * from "./lib/verify/mod.ts";
 export * from "./lib/eval/mod.ts";

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
 import { viewInChromium } from "./support/chromium.ts";
 import { readHubDataFiles } from "./support/hub_data_files.ts";
-import { parseSplitsCsv } from "../lib/shard/mod.ts";
+import { parseSplitsCsv } from "../lib/webdataset/mod.ts";
 
 Deno.test("./kinembed demo: every step on the fixture dataset; verify passes; the probe keeps the signal (top-1 ≥ 0.9)", async () => {
   const { dir, cleanup } = await tempDir();

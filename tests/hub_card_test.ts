@@ -2,8 +2,13 @@
 // independent Python reader applies its data_files patterns as `datasets` does and maps every tar
 // to its split, a no-op rerun keeps it, and eval's numbers survive a rerun of shard.
 import { join } from "node:path";
-import { CARD_EVAL_END, CARD_EVAL_START, shard, updateHubCardEval } from "../lib/shard/mod.ts";
-import { parseSplitsCsv } from "../lib/shard/mod.ts";
+import { shard } from "../lib/shard/mod.ts";
+import {
+  CARD_EVAL_END,
+  CARD_EVAL_START,
+  parseSplitsCsv,
+  updateHubCardEval,
+} from "../lib/webdataset/mod.ts";
 import { readCardSplits } from "../lib/dataset/mod.ts";
 import { readShardSplits } from "../lib/eval/mod.ts";
 import { verify } from "../lib/verify/mod.ts";

@@ -11,7 +11,7 @@ import { checkpointFiles, startFakeHub } from "./support/fake_hub.ts";
 import { syntheticCard } from "../fixtures/synthetic_work_dir.ts";
 import { writeFixtureCheckpoint } from "../fixtures/clip_checkpoints.ts";
 import { readNpy } from "../lib/core/mod.ts";
-import { readRawSamples } from "../lib/shard/mod.ts";
+import { readRawSamples } from "../lib/webdataset/mod.ts";
 import { resolveModel } from "../lib/model/mod.ts";
 import { normalizeFrames } from "../lib/encode/mod.ts";
 import { readModel } from "../lib/onnx/mod.ts";

@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
-import { shard, ShardReader } from "../lib/shard/mod.ts";
+import { shard } from "../lib/shard/mod.ts";
+import { ShardReader } from "../lib/webdataset/mod.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
 

@@ -46,7 +46,7 @@ import {
   type ModelSource,
   parseModelSource,
 } from "../model/mod.ts";
-import { cardEvalTempPath } from "../shard/mod.ts";
+import { cardEvalTempPath } from "../webdataset/mod.ts";
 import { type FlagValues, parseFlags, type TaskSpec } from "./flags.ts";
 import { TASK_SPECS } from "./task_specs.ts";
 

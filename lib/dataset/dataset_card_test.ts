@@ -1,6 +1,6 @@
 import { FormatError, parseSplitName } from "../core/mod.ts";
 import { parseCardSplits, readCardSplits } from "./dataset_card.ts";
-import { formatSplitsCsv, parseSplitsCsv } from "../shard/mod.ts";
+import { formatSplitsCsv, parseSplitsCsv } from "../webdataset/mod.ts";
 import { syntheticCard } from "../../fixtures/synthetic_work_dir.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath } from "../../tests/support/media.ts";

@@ -79,7 +79,7 @@ import {
   cardProvenance,
   hubCardWithEval,
   updateHubCardEval,
-} from "../shard/mod.ts";
+} from "../webdataset/mod.ts";
 import { parseCardSplits, type SplitTotals } from "../dataset/mod.ts";
 import type { ProviderName } from "../onnx/mod.ts";
 import {

@@ -6,7 +6,7 @@ import type { EvalReport } from "./report.ts";
 import { parseCardAccuracies } from "../dataset/mod.ts";
 import { float32ToFloat16, writeNpy } from "../core/mod.ts";
 import { defaultCardPath, loadPromptTemplates } from "../dataset/mod.ts";
-import { formatSplitsCsv, ShardWriter } from "../shard/mod.ts";
+import { formatSplitsCsv, ShardWriter } from "../webdataset/mod.ts";
 import { buildZeroShotClassifier } from "./zero_shot.ts";
 import { ClipTokenizer } from "./clip_tokenizer.ts";
 import { loadReferenceModel, referenceTextEmbeds } from "../../tests/support/vit_reference.ts";

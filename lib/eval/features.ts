@@ -19,7 +19,7 @@ import {
   readRawSamples,
   ShardReader,
   type ShardSample,
-} from "../shard/mod.ts";
+} from "../webdataset/mod.ts";
 
 /** The tars of each split of a shard directory, in `splits.csv` order. */
 export type ShardSplits = Partial<Record<Split, string[]>>;

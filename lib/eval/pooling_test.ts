@@ -5,7 +5,7 @@ import { evaluate } from "./eval.ts";
 import { meanPooledFeature, readClipFeatures, readFrameCensus } from "./features.ts";
 import { frameBins, worstClassesFirst } from "./report.ts";
 import { float32ToFloat16, writeNpy } from "../core/mod.ts";
-import { formatSplitsCsv, ShardWriter } from "../shard/mod.ts";
+import { formatSplitsCsv, ShardWriter } from "../webdataset/mod.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";
 

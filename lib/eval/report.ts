@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
 import type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
 import type { FrameCensus } from "./features.ts";
-import type { CardProvenance } from "../shard/mod.ts";
+import type { CardProvenance } from "../webdataset/mod.ts";
 
 /** One class's accuracy on the scored split. */
 export interface ClassAccuracy {

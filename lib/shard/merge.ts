@@ -36,7 +36,7 @@ import {
 } from "../core/mod.ts";
 import { planShards, type ShardPlan } from "./plan.ts";
 import type { SplitShardSummary } from "./shard.ts";
-import { removeUnplannedShards, writeSetFiles } from "./set_files.ts";
+import { removeUnplannedShards, writeSetFiles } from "./shard_set_files.ts";
 import { workerDir } from "./worker.ts";
 
 /** Options of `merge()`. */

@@ -18,6 +18,7 @@ import {
   type SplitCount,
   SPLITS,
 } from "../core/mod.ts";
+import { sampleKey, shardFileName } from "../webdataset/mod.ts";
 
 /** Samples per shard unless told otherwise (the published set's size). */
 export const DEFAULT_PER_SHARD: number = RUN_SETTINGS.perShard.default;
@@ -85,43 +86,6 @@ export interface ShardPlan {
   shards: PlannedShard[];
   /** Samples and tars per split (every split present, zero when empty). */
   totals: Record<Split, SplitCount>;
-}
-
-/**
- * The key of the n-th sample.
- * @param n global sample number
- * @returns `vid_%09d`
- */
-export function sampleKey(n: number): string {
-  return `vid_${String(n).padStart(9, "0")}`;
-}
-
-const SAMPLE_KEY = /^(?:.*\/)?vid_(\d+)$/;
-
-/**
- * The sample number a key stands for (the inverse of `sampleKey`; a folder prefix is allowed).
- * @param key e.g. `vid_000000042`
- * @returns the number, or null when the key is not of the form `vid_<digits>`
- * @example
- * ```ts
- * import { deepStrictEqual } from "node:assert/strict";
- * import { parseSampleKey, sampleKey } from "./plan.ts";
- * deepStrictEqual(parseSampleKey(sampleKey(42)), 42);
- * deepStrictEqual(parseSampleKey("clip_7"), null);
- * ```
- */
-export function parseSampleKey(key: string): number | null {
-  const m = SAMPLE_KEY.exec(key);
-  return m ? Number(m[1]) : null;
-}
-
-/**
- * The file name of the n-th shard.
- * @param n global shard index
- * @returns `ds_%06d.tar`
- */
-export function shardFileName(n: number): string {
-  return `ds_${String(n).padStart(6, "0")}.tar`;
 }
 
 /**

@@ -1,14 +1,12 @@
 import { createHash } from "node:crypto";
 import { seededShuffle, type Split } from "../core/mod.ts";
+import { parseSampleKey, sampleKey, shardFileName } from "../webdataset/mod.ts";
 import {
   DEFAULT_PER_SHARD,
-  parseSampleKey,
   planHash,
   planRanked,
   planShards,
   type PlanVideo,
-  sampleKey,
-  shardFileName,
   shardsOfWorker,
 } from "./plan.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";

@@ -40,8 +40,8 @@ import {
   planRanked,
   type ShardPlan,
 } from "./plan.ts";
-import { type SampleMember, ShardWriter, type WrittenShard } from "./writer.ts";
-import { removeUnplannedShards, writeSetFiles } from "./set_files.ts";
+import { type SampleMember, ShardWriter, type WrittenShard } from "../webdataset/mod.ts";
+import { removeUnplannedShards, writeSetFiles } from "./shard_set_files.ts";
 import { isWorkerShardTemp, type WorkerId, workerSettings } from "./worker.ts";
 
 /** Options of `shard()`. */
@@ -201,7 +201,7 @@ export async function writePlannedShard(
   onSample?: (bytes: number) => void,
 ): Promise<WrittenShard> {
   const samples = shard.samples;
-  const w = await ShardWriter.create(join(dir, shard.file));
+  const writer = await ShardWriter.create(join(dir, shard.file));
   try {
     const pending: Promise<Uint8Array>[] = [];
     const start = (i: number) => {
@@ -222,12 +222,12 @@ export async function writePlannedShard(
         { ext: "npy", data: npy },
         { ext: "txt", data: encoder.encode(input.label ?? "") },
       ];
-      await w.addSample(s.key, members);
+      await writer.addSample(s.key, members);
       onSample?.(npy.length);
     }
-    return await w.commit();
+    return await writer.commit();
   } catch (e) {
-    await w.abort();
+    await writer.abort();
     throw e;
   }
 }
@@ -260,10 +260,10 @@ export function emptyEmbedding(config: RunConfig): Uint8Array {
     : writeNpy({ dtype: "<f2", shape: [0, dim], data: new Uint16Array(0) });
 }
 
-async function removeWorkerTemps(dir: string, w: WorkerId): Promise<number> {
+async function removeWorkerTemps(dir: string, worker: WorkerId): Promise<number> {
   let n = 0;
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && isWorkerShardTemp(e.name, w)) {
+    if (e.isFile && isWorkerShardTemp(e.name, worker)) {
       await Deno.remove(join(dir, e.name)).catch(() => {});
       n++;
     }
@@ -355,8 +355,10 @@ async function shardLocked(
   o: ShardRunOptions,
 ): Promise<ShardSummary> {
   const { plan, splits } = planWorkDir(m, o);
-  const w = o.worker;
-  const mine = w ? plan.shards.filter((s) => s.index % w.count === w.index) : plan.shards;
+  const worker = o.worker;
+  const mine = worker
+    ? plan.shards.filter((s) => s.index % worker.count === worker.index)
+    : plan.shards;
   for (const s of mine) {
     splits[s.split].samples += s.size;
     splits[s.split].tars++;
@@ -369,7 +371,7 @@ async function shardLocked(
   }
   if (existing.size !== m.shards().length) m.replaceShards([...existing.values()]);
   // other workers' files are none of a worker's business: merge tidies the shared folder
-  const removed = w
+  const removed = worker
     ? []
     : await removeUnplannedShards(shardsDir, new Set(plan.shards.map((s) => s.file)));
 
@@ -390,7 +392,7 @@ async function shardLocked(
   if (memo !== null && state.failures.length === 0) m.setMemo("shard", shardMemo(m, o));
 
   // a worker's shards are one part of the set: merge writes the set's splits.csv and manifest.json
-  if (!w) {
+  if (!worker) {
     await writeSetFiles(shardsDir, plan, {
       ...m.export(),
       plan: { seed: o.seed, perShard: o.perShard, splits },
@@ -525,7 +527,7 @@ async function packShard(
     return;
   }
   try {
-    const w = await writePlannedShard(
+    const written = await writePlannedShard(
       s,
       inputOf,
       where.shardsDir,
@@ -535,9 +537,9 @@ async function packShard(
       index: s.index,
       split: s.split,
       file: s.file,
-      samples: w.samples,
-      bytes: w.bytes,
-      sha256: w.sha256,
+      samples: written.samples,
+      bytes: written.bytes,
+      sha256: written.sha256,
       planHash: hash,
     };
     m.putShard(done);

@@ -10,8 +10,7 @@ import {
 import { join } from "node:path";
 import { shard } from "./shard.ts";
 import { planRanked, planShards, shardsOfWorker } from "./plan.ts";
-import { ShardReader } from "./reader.ts";
-import { parseSplitsCsv } from "./splits_csv.ts";
+import { parseSplitsCsv, ShardReader } from "../webdataset/mod.ts";
 import { makeSyntheticWorkDir } from "../../fixtures/synthetic_work_dir.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { tempDir } from "../../tests/support/media.ts";

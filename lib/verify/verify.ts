@@ -31,7 +31,7 @@ import {
   readRawSamples,
   sampleKey,
   splitMemberName,
-} from "../shard/mod.ts";
+} from "../webdataset/mod.ts";
 import { TruncatedTarError } from "../tar/mod.ts";
 
 /** Options of `verify()`. */

@@ -8,9 +8,7 @@ import { join } from "node:path";
 import { type RunConfig, writeFileAtomic } from "../core/mod.ts";
 import type { ShardPlan } from "./plan.ts";
 import { writeHubCard } from "./hub_card.ts";
-import { formatSplitsCsv } from "./splits_csv.ts";
-
-const SHARD_FILE = /^ds_\d+\.tar$/;
+import { formatSplitsCsv, isShardFileName } from "../webdataset/mod.ts";
 
 /**
  * Removes the shard tars in a folder that the plan does not name (of an earlier, larger or
@@ -25,7 +23,7 @@ export async function removeUnplannedShards(
 ): Promise<string[]> {
   const removed: string[] = [];
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && SHARD_FILE.test(e.name) && !planned.has(e.name)) {
+    if (e.isFile && isShardFileName(e.name) && !planned.has(e.name)) {
       await Deno.remove(join(dir, e.name));
       removed.push(e.name);
     }
