@@ -3,7 +3,6 @@
  * the encode step only asks.
  * @module
  */
-import type { ProviderName } from "../onnx/mod.ts";
 import type { ModelVariant } from "./model_store.ts";
 
 /** A variant as `--model-variant` takes it: one of the variants, or `auto`. */
@@ -14,7 +13,7 @@ export type ModelVariantChoice = ModelVariant | "auto";
  * on CUDA (a quarter of the bytes to copy, tensor cores) and `float32` elsewhere, or while no
  * provider has loaded yet.
  * @param wanted the variant asked for
- * @param provider the provider that loaded, or null before one has
+ * @param provider the execution provider that loaded (`cuda`, `cpu`...), or null before one has
  * @returns the variant to build
  * @example
  * ```ts
@@ -27,7 +26,7 @@ export type ModelVariantChoice = ModelVariant | "auto";
  */
 export function variantForProvider(
   wanted: ModelVariantChoice,
-  provider: ProviderName | null,
+  provider: string | null,
 ): ModelVariant {
   if (wanted !== "auto") return wanted;
   return provider === "cuda" ? "fp16-uint8" : "float32";
