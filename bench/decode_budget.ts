@@ -16,9 +16,10 @@ import { binaryIdentity, installedStaticBuild } from "../lib/video/ffmpeg_binari
 import { repoPath, workWithVideos } from "../tests/support/media.ts";
 import { measureCommand } from "./cpu_time.ts";
 import { recordTable } from "./results.ts";
+import { CARD_TOTAL_SAMPLES } from "./card_totals.ts";
 
-/** Kinetics-700 as published: train + validation + test clips. */
-const K700_CLIPS = 536_489 + 33_966 + 64_532;
+/** Kinetics-700 as published: train + validation + test clips (the card's). */
+const K700_CLIPS = CARD_TOTAL_SAMPLES;
 
 await runTask({
   name: "bench decode",

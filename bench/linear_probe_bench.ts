@@ -18,6 +18,7 @@ import { parseProviders } from "../lib/onnx/providers.ts";
 import { scoreLinearProbe, trainLinearProbe } from "../lib/eval/linear_probe.ts";
 import { writeNpy } from "../lib/core/npy.ts";
 import { recordTable } from "./results.ts";
+import { CARD_SAMPLES } from "./card_totals.ts";
 import { drawFeatures, featureModel } from "../fixtures/synthetic_features.ts";
 
 const SKLEARN = `
@@ -48,7 +49,12 @@ await runTask({
   summary: "Linear probe vs scikit-learn lbfgs on synthetic CLIP-like features (same run).",
   flags: {
     train: { type: "string", arg: "N", default: "20000", help: "training samples" },
-    val: { type: "string", arg: "N", default: "33966", help: "validation samples (the card's)" },
+    val: {
+      type: "string",
+      arg: "N",
+      default: String(CARD_SAMPLES.val),
+      help: "validation samples (the card's)",
+    },
     classes: { type: "string", arg: "K", default: "700", help: "classes" },
     dim: { type: "string", arg: "D", default: "512", help: "feature width" },
     "max-iter": { type: "string", arg: "N", default: "1000", help: "iteration cap for both" },

@@ -16,7 +16,9 @@ import {
   featureModel,
   type SyntheticFeatures,
 } from "../fixtures/synthetic_features.ts";
-const FULL = Number(Deno.args[0] ?? 536489), SUB = Number(Deno.args[1] ?? 100000), VAL = 33966;
+import { CARD_SAMPLES } from "./card_totals.ts";
+const FULL = Number(Deno.args[0] ?? CARD_SAMPLES.train), SUB = Number(Deno.args[1] ?? 100000);
+const VAL = CARD_SAMPLES.val;
 const GPU = (Deno.env.get("GPU_PROVIDER") ?? "cuda") as ProviderName;
 const OUT = Deno.env.get("OUT") ?? ".";
 const t0 = performance.now();

@@ -17,11 +17,12 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
+import { K700_2020_ROWS } from "../fixtures/kinetics_shape.ts";
 import { machineLine, recordTable, timeTask } from "./results.ts";
 
 const REPO = resolve(new URL("..", import.meta.url).pathname);
 /** Kinetics-700-2020's annotation rows per split. */
-const FULL = { train: 545_317, val: 34_125, test: 65_359 };
+const FULL = K700_2020_ROWS;
 
 /** What the generator needs of a checkout's library (the same names in old and new code). */
 interface Lib {

@@ -1,8 +1,8 @@
 /**
- * Scale benchmark for shard + verify: the published CLIP-Kinetics700 size (536,489 / 33,966 /
- * 64,532 samples, 10 frames each, float16: ~6.5 GB of embeddings, 65 tars) made of synthetic
- * embeddings, sharded, then verified against the card, with `sha256sum` over the same tars in the
- * same run as the yardstick. Time and peak RSS of each step come from `/usr/bin/time`.
+ * Scale benchmark for shard + verify: the published CLIP-Kinetics700 size (the card's samples per
+ * split, 10 frames each, float16: ~6.5 GB of embeddings, 65 tars) made of synthetic embeddings,
+ * sharded, then verified against the card, with `sha256sum` over the same tars in the same run as
+ * the yardstick. Time and peak RSS of each step come from `/usr/bin/time`.
  *
  * ```
  * deno run -A bench/shard_scale.ts --work /data/kinembed-scale            # full size (~14 GB disk)
@@ -19,8 +19,8 @@ import { Manifest, type VideoRow } from "../lib/core/manifest.ts";
 import { writeNpy } from "../lib/core/npy.ts";
 import { ensureWorkDir } from "../lib/core/work_dir.ts";
 import { syntheticCard, syntheticVideoRow } from "../fixtures/synthetic_work_dir.ts";
+import { CARD_SAMPLES } from "./card_totals.ts";
 
-const PUBLISHED: Record<Split, number> = { train: 536_489, val: 33_966, test: 64_532 };
 const REPO = new URL("..", import.meta.url).pathname;
 
 const { values: flags } = parseArgs({
@@ -40,7 +40,7 @@ const frames = Number(flags.frames);
 const perShard = Number(flags["per-shard"]);
 const work = flags.work!;
 const counts = Object.fromEntries(
-  SPLITS.map((s) => [s, Math.max(1, Math.round(PUBLISHED[s] * scale))]),
+  SPLITS.map((s) => [s, Math.max(1, Math.round(CARD_SAMPLES[s] * scale))]),
 ) as Record<Split, number>;
 
 /** Makes the synthetic work dir quickly: every embedding is a window of one random pool. */

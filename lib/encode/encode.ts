@@ -30,9 +30,10 @@ import { normalizeFrames } from "./clip_normalize.ts";
 import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";
 import {
   modelSettings,
-  type ModelVariant,
+  type ModelVariantChoice,
   type ResolvedModel,
   resolveModel,
+  variantForProvider,
 } from "../model/mod.ts";
 import { type FramePack, pendingFilter } from "../video/mod.ts";
 
@@ -52,7 +53,7 @@ export interface EncodeOptions {
    * Which encoder to build from a checkpoint: `float32` (NCHW input), `fp16-uint8` (raw frames,
    * float16 graph), or `auto` (default): `fp16-uint8` when the CUDA provider loads, else `float32`.
    */
-  modelVariant?: ModelVariant | "auto";
+  modelVariant?: ModelVariantChoice;
   /** Execution providers in order (default `cuda`, `cpu`). */
   providers?: readonly ProviderName[];
   /** Frames per `session.run` (default 32); the last batch is padded so every run has this size. */
@@ -101,7 +102,7 @@ export async function openEncoderFor(
   const wanted = opts.modelVariant ?? "auto";
   let resolved: ResolvedModel = await resolveModel(opts.model, {
     tower: "vision",
-    variant: wanted === "auto" ? "float32" : wanted,
+    variant: variantForProvider(wanted, null),
     log,
   });
   const open = (r: ResolvedModel, providers = opts.providers) =>
@@ -119,12 +120,14 @@ export async function openEncoderFor(
     });
   let modelSha = await shaOf(resolved.path);
   let enc = await open(resolved);
-  if (resolved.kind !== "onnx" && wanted === "auto" && enc.provider === "cuda") {
-    // on CUDA the uint8-input float16 variant: a quarter of the bytes to copy, tensor cores
+  const provider = enc.provider;
+  const suited = variantForProvider(wanted, provider);
+  if (resolved.variant !== null && resolved.variant !== suited) {
+    // the provider that loaded runs another build of the checkpoint better (an `.onnx` file has one)
     await enc.release();
-    resolved = await resolveModel(opts.model, { tower: "vision", variant: "fp16-uint8", log });
+    resolved = await resolveModel(opts.model, { tower: "vision", variant: suited, log });
     modelSha = await shaOf(resolved.path);
-    enc = await open(resolved, ["cuda"]);
+    enc = await open(resolved, [provider]);
   }
   const settings: Partial<RunSettings> = {
     modelSha256: modelSha,

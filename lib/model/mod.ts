@@ -59,3 +59,4 @@ export {
 } from "./model_store.ts";
 export { type CachedModel, listCachedModels, type ModelInfo, modelInfo } from "./model_catalog.ts";
 export { checkModel, type CheckModelOptions } from "./model_check.ts";
+export { type ModelVariantChoice, variantForProvider } from "./model_variant.ts";

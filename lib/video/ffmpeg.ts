@@ -13,7 +13,13 @@
  */
 import { basename } from "node:path";
 import { CLIP_SIZE, DecodeError, InterruptedError, RUN_SETTINGS } from "../core/mod.ts";
-import type { Preset } from "./presets.ts";
+import {
+  displaySizePreset,
+  type Preset,
+  PRESET_SPECS,
+  type PresetSpec,
+  presetSpec,
+} from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import { PillowResizeStream, resizeBicubicPillow } from "./pillow_resize.ts";
 import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
@@ -208,7 +214,7 @@ export function clipGeometry(
   const short = Math.min(width, height);
   const scaleWidth = width <= height ? size : Math.trunc((width * size) / short);
   const scaleHeight = width <= height ? Math.trunc((height * size) / short) : size;
-  const off = preset === "clip-video-encode-1.0" ? Math.floor : roundHalfEven;
+  const off = presetSpec(preset).cropOffset;
   return {
     scaleWidth,
     scaleHeight,
@@ -230,7 +236,7 @@ export interface DecodeFilterGraph {
 
 /**
  * The `clip-swscale` preset's filter chain for a probed video, with the geometry as numbers: what
- * `decodeFrames` computed before it left the geometry to ffmpeg ({@linkcode clipFilterChain});
+ * `decodeFrames` computed before it left the geometry to ffmpeg (`clipFilterChain` in `presets.ts`);
  * ffmpeg's swscale resizes (bicubic, a = −0.5, no antialias when shrinking) and crops in one pass.
  * The identity tests and benchmarks run it bare as the reference.
  * @param probe the video's probe
@@ -241,37 +247,17 @@ export function decodeFilterGraph(
   probe: VideoProbe,
   opts: { fps?: number } = {},
 ): DecodeFilterGraph {
-  const swap = probe.rotation === 90 || probe.rotation === 270;
-  const g = clipGeometry(swap ? probe.height : probe.width, swap ? probe.width : probe.height);
+  const spec = PRESET_SPECS["clip-swscale"];
+  const { width, height } = displaySize(probe);
+  const g = clipGeometry(width, height, spec.name, spec.frameSize);
   // bicubic with Keys a = -0.5 (swscale's param1 = C = 0.5), PIL's BICUBIC kernel without its
   // antialias
   const filters = [
     `fps=fps=${opts.fps ?? RUN_SETTINGS.fps.default}:round=up`,
-    `scale=${g.scaleWidth}:${g.scaleHeight}:flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5`,
+    `scale=${g.scaleWidth}:${g.scaleHeight}:flags=${spec.colour.swsFlags}`,
     `crop=${g.size}:${g.size}:${g.cropX}:${g.cropY}`,
   ].join(",");
-  return { filters, pixFmt: "rgb24", size: g.size };
-}
-
-/**
- * The `clip-swscale` preset's filter chain with the geometry left to ffmpeg: the same numbers as
- * {@linkcode clipGeometry} on the display size (after rotation), written as ffmpeg expressions, so
- * that no ffprobe has to run before the decode. `iw*224/ih` is the same double division as
- * `clipGeometry`'s; the crop offset `2*round(d/4)` for an odd excess `d` is `d/2` rounded half to
- * even.
- * @param fps frames per second (default 1)
- * @param size the crop side
- * @returns the `-vf` chain: fps, scale, crop
- */
-export function clipFilterChain(fps = 1, size = CLIP_SIZE): string {
-  const long = (a: string, b: string) => `if(lte(${a},${b}),${size},trunc(${a}*${size}/${b}))`;
-  const offset = (d: string) => `if(mod(${d},2),2*round((${d})/4),(${d})/2)`;
-  return [
-    `fps=fps=${fps}:round=up`,
-    `scale=w='${long("iw", "ih")}':h='${long("ih", "iw")}'` +
-    ":flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5",
-    `crop=${size}:${size}:'${offset(`iw-${size}`)}':'${offset(`ih-${size}`)}'`,
-  ].join(",");
+  return { filters, pixFmt: spec.colour.pixFmt, size: g.size };
 }
 
 /**
@@ -287,12 +273,11 @@ export function clipFilterChain(fps = 1, size = CLIP_SIZE): string {
 export function sourceFilterGraph(
   opts: { fps?: number; pixFmt?: "rgb24" | "bgr24" } = {},
 ): { filters: string; pixFmt: string } {
-  const pixFmt = opts.pixFmt ?? "rgb24";
-  const sample = `fps=fps=${opts.fps ?? RUN_SETTINGS.fps.default}:round=up`;
-  const convert = pixFmt === "rgb24"
-    ? `,scale=flags=bicubic+accurate_rnd+full_chroma_int:param0=0:param1=0.5,format=rgb24`
-    : "";
-  return { filters: sample + convert, pixFmt };
+  const spec = displaySizePreset(opts.pixFmt ?? "rgb24");
+  return {
+    filters: spec.decodeFilters(opts.fps ?? RUN_SETTINGS.fps.default),
+    pixFmt: spec.colour.pixFmt,
+  };
 }
 
 /** Decoded frames at their display size, before any resize. */
@@ -329,7 +314,8 @@ export async function decodeSourceFrames(
   const run = decoderRun(opts);
   const frames: Uint8Array[] = [];
   const fps = opts.fps ?? RUN_SETTINGS.fps.default;
-  const size = await decodeEachFrame(path, videoId, fps, opts.pixFmt ?? "rgb24", run, {
+  const src = sourceFilterGraph({ fps, pixFmt: opts.pixFmt });
+  const size = await decodeEachFrame(path, videoId, src, run, {
     probe: opts.probe,
     frame: wholeFrames((frame) => {
       frames.push(frame.slice());
@@ -353,8 +339,18 @@ export function resizeCropFrame(
   height: number,
   preset: "clip" | "clip-video-encode-1.0",
 ): Uint8Array {
-  const g = clipGeometry(width, height, preset);
-  if (preset === "clip") {
+  return resizeCropWith(presetSpec(preset), frame, width, height);
+}
+
+/** {@linkcode resizeCropFrame} with the preset's object. */
+function resizeCropWith(
+  spec: PresetSpec,
+  frame: Uint8Array,
+  width: number,
+  height: number,
+): Uint8Array {
+  const g = clipGeometry(width, height, spec.name, spec.frameSize);
+  if (spec.resize === "pillow-bicubic") {
     return resizeBicubicPillow(frame, width, height, 3, g.scaleWidth, g.scaleHeight, {
       x: g.cropX,
       y: g.cropY,
@@ -362,6 +358,7 @@ export function resizeCropFrame(
       height: g.size,
     });
   }
+  // OpenCV's INTER_CUBIC over the whole frame, then the crop
   const resized = resizeCubicOpenCv(frame, width, height, 3, g.scaleWidth, g.scaleHeight);
   const out = new Uint8Array(g.size * g.size * 3);
   for (let y = 0; y < g.size; y++) {
@@ -377,7 +374,7 @@ export function resizeCropFrame(
  *   PPM images (which carry their size, so no ffprobe runs), and each is resized with Pillow's
  *   bicubic and cropped as torchvision does ({@linkcode resizeCropFrame}) as it arrives, row by
  *   row ({@linkcode PillowResizeStream}): no full-size frame is held, whatever the video's size.
- * - `clip-swscale`: ffmpeg resizes and crops too ({@linkcode clipFilterChain}): faster, within a
+ * - `clip-swscale`: ffmpeg resizes and crops too (`clipFilterChain` in `presets.ts`): faster, within a
  *   few levels of `clip`.
  * - `clip-video-encode-1.0`: BGR at the display size (its size from ffprobe: ffmpeg's RGB and BGR
  *   conversions of 10-bit video differ, and only RGB comes as PPM), resized with OpenCV's cubic.
@@ -394,29 +391,40 @@ export async function decodeFrames(
 ): Promise<FramePack> {
   const fps = opts.fps ?? RUN_SETTINGS.fps.default;
   const run = decoderRun(opts);
-  const preset = (opts.preset ?? RUN_SETTINGS.preset.default) as Preset;
-  if (preset === "clip-swscale") {
-    const f = await runDecoder(path, videoId, clipFilterChain(fps), run);
-    if (f.width !== CLIP_SIZE || f.height !== CLIP_SIZE) {
-      throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${CLIP_SIZE}`);
+  const spec = presetSpec((opts.preset ?? RUN_SETTINGS.preset.default) as Preset);
+  const src = { filters: spec.decodeFilters(fps), pixFmt: spec.colour.pixFmt };
+  const size = spec.frameSize;
+  if (spec.resize === "swscale-bicubic") {
+    const f = await runDecoder(path, videoId, src.filters, run);
+    if (f.width !== size || f.height !== size) {
+      throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${size}`);
     }
-    return { videoId, count: f.count, size: CLIP_SIZE, data: f.data };
+    return { videoId, count: f.count, size, data: f.data };
   }
-  // the 2022 encoder read BGR from OpenCV; `clip` is RGB
-  const pixFmt = preset === "clip-video-encode-1.0" ? "bgr24" : "rgb24";
   const out: Uint8Array[] = [];
-  const frame = preset === "clip"
-    ? (width: number, height: number): FrameSink => {
-      const g = clipGeometry(width, height, preset);
+  await decodeEachFrame(path, videoId, src, run, { frame: resizingSink(spec, out) });
+  return { videoId, count: out.length, size, data: concatBytes(out) };
+}
+
+/**
+ * Sinks that resize and crop each decoded frame as the preset does and push the result to `out`:
+ * Pillow's bicubic row by row as the bytes arrive, OpenCV's cubic on the whole frame.
+ */
+function resizingSink(
+  spec: PresetSpec,
+  out: Uint8Array[],
+): (width: number, height: number) => FrameSink {
+  if (spec.resize === "pillow-bicubic") {
+    return (width, height) => {
+      const g = clipGeometry(width, height, spec.name, spec.frameSize);
       const window = { x: g.cropX, y: g.cropY, width: g.size, height: g.size };
       const resize = new PillowResizeStream(width, height, 3, g.scaleWidth, g.scaleHeight, window);
       return { write: (bytes) => resize.write(bytes), end: () => out.push(resize.end()) };
-    }
-    : wholeFrames((pixels, width, height) => {
-      out.push(resizeCropFrame(pixels, width, height, preset));
-    });
-  await decodeEachFrame(path, videoId, fps, pixFmt, run, { frame });
-  return { videoId, count: out.length, size: CLIP_SIZE, data: concatBytes(out) };
+    };
+  }
+  return wholeFrames((pixels, width, height) => {
+    out.push(resizeCropWith(spec, pixels, width, height));
+  });
 }
 
 function decoderRun(opts: { ffmpeg?: string; sandbox?: DecodeSandbox }): DecoderRun {
@@ -424,24 +432,22 @@ function decoderRun(opts: { ffmpeg?: string; sandbox?: DecodeSandbox }): Decoder
 }
 
 /**
- * Runs one ffmpeg that samples at `fps` and converts at the display size, and hands each frame's
- * pixels to a sink from `frame` as they arrive.
+ * Runs one ffmpeg with the filter chain `src` (sampling and converting at the display size), and
+ * hands each frame's pixels to a sink from `frame` as they arrive.
  * @returns the display size
  */
 async function decodeEachFrame(
   path: string,
   videoId: string,
-  fps: number,
-  pixFmt: "rgb24" | "bgr24",
+  src: { filters: string; pixFmt: string },
   run: DecoderRun,
   o: {
     probe?: VideoProbe;
     frame: (width: number, height: number) => FrameSink;
   },
 ): Promise<{ width: number; height: number }> {
-  const src = sourceFilterGraph({ fps, pixFmt });
   let splitter: FrameSplitter;
-  if (pixFmt === "rgb24") {
+  if (src.pixFmt === "rgb24") {
     splitter = new FrameSplitter(videoId, null, o.frame);
     await runFfmpeg(path, videoId, src.filters, PPM_RGB24, run, (c) => splitter.push(c));
   } else {
@@ -839,14 +845,6 @@ function rotationOf(stream: NonNullable<ProbeJson["streams"]>[number]): number {
   if (!r && stream.tags?.rotate !== undefined) r = -Number(stream.tags.rotate);
   // ffprobe reports the display matrix rotation counter-clockwise; normalise to 0..359
   return ((Math.round(r) % 360) + 360) % 360;
-}
-
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /**

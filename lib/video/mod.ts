@@ -1,5 +1,6 @@
 /**
- * The sample step, and everything that knows ffmpeg: the presets, the ffmpeg and ffprobe builds
+ * The sample step, and everything that knows ffmpeg: the presets (one object each: filter chain,
+ * resize, crop, colour rule, frame size; the decoder applies them), the ffmpeg and ffprobe builds
  * and the sandbox they run in, probing and decoding a video into CLIP-sized RGB frames (short
  * side to 224 with Pillow's bicubic, centre crop as torchvision's), the OpenCV-style cubic resize
  * of the `clip-video-encode-1.0` preset, and `frames/<id>.npy` out.
@@ -21,7 +22,16 @@
  * ```
  * @module
  */
-export { type Preset, PRESETS } from "./presets.ts";
+export {
+  clipFilterChain,
+  type ColourRule,
+  type Preset,
+  PRESET_SPECS,
+  type PresetResize,
+  PRESETS,
+  type PresetSpec,
+  presetSpec,
+} from "./presets.ts";
 export {
   type BinaryIdentity,
   binaryIdentity,
@@ -41,7 +51,6 @@ export {
   type SandboxKind,
 } from "./decode_sandbox.ts";
 export {
-  clipFilterChain,
   clipGeometry,
   type DecodeFilterGraph,
   decodeFilterGraph,

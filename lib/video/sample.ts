@@ -22,7 +22,7 @@ import {
   writeNpy,
 } from "../core/mod.ts";
 import { decodeFrames, ffmpegBinary, type FramePack, setFfmpegPaths } from "./ffmpeg.ts";
-import type { Preset } from "./presets.ts";
+import { type Preset, presetSpec } from "./presets.ts";
 import { binaryIdentity } from "./ffmpeg_binaries.ts";
 import { type DecodeSandbox, openDecodeSandbox } from "./decode_sandbox.ts";
 
@@ -55,10 +55,11 @@ export async function sampleConfig(
   opts: Pick<SampleOptions, "fps" | "preset" | "ffmpeg">,
 ): Promise<Pick<RunSettings, "fps" | "preset" | "frameSize" | "ffmpegVersion" | "ffmpegSha256">> {
   const ffmpeg = await binaryIdentity(opts.ffmpeg ?? ffmpegBinary());
+  const preset = opts.preset ?? RUN_SETTINGS.preset.default as Preset;
   return {
     fps: opts.fps ?? RUN_SETTINGS.fps.default,
-    preset: opts.preset ?? RUN_SETTINGS.preset.default,
-    frameSize: RUN_SETTINGS.frameSize.default,
+    preset,
+    frameSize: presetSpec(preset).frameSize,
     ffmpegVersion: ffmpeg.version,
     ffmpegSha256: ffmpeg.sha256,
   };
