@@ -9,6 +9,7 @@ import { type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
 import type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
 import type { FrameCensus } from "./features.ts";
 import type { CardProvenance } from "../shard/mod.ts";
+import type { RetrievalScore } from "./retrieval.ts";
 
 /** One class's accuracy on the scored split. */
 export interface ClassAccuracy {
@@ -94,6 +95,18 @@ export interface LinearProbeSection extends EvalSection {
   gradMaxAbs: number;
 }
 
+/** The text-to-video retrieval part of the report (run with zero-shot). */
+export interface RetrievalSection extends RetrievalScore {
+  /** The split ranked. */
+  split: string;
+  /** Videos without frames (ranked last for every query). */
+  zeroFrame: number;
+  /** What the numbers are, in words. */
+  definition: string;
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
 /** A sample the evaluation could not use. */
 export interface EvalProblem {
   /** `<shard> <key>`. */
@@ -137,6 +150,8 @@ export interface EvalReport {
   zeroShot?: ZeroShotSection;
   /** Linear-probe results, when run. */
   linearProbe?: LinearProbeSection;
+  /** Text-to-video retrieval with the zero-shot class embeddings as queries, when zero-shot ran. */
+  retrieval?: RetrievalSection;
   /** Evaluations not run, with the reason. */
   notRun: { zeroShot?: string; linearProbe?: string };
   /** Samples left out, each named. */
@@ -413,6 +428,29 @@ function totalsRows(r: EvalReport): string[][] {
   return rows;
 }
 
+/** Recall@K and hit@K of a retrieval section as table rows, with a header row. */
+function retrievalRows(x: RetrievalSection): string[][] {
+  return [
+    ["", "@1", "@5", "@10"],
+    ["Recall", fmt(x.recallAt1), fmt(x.recallAt5), fmt(x.recallAt10)],
+    ["Hit", fmt(x.hitAt1), fmt(x.hitAt5), fmt(x.hitAt10)],
+  ];
+}
+
+function retrievalDetails(x: RetrievalSection): string {
+  return `mAP ${fmt(x.mAP)} over ${x.queries} classes with videos (${x.classesWithoutVideos} ` +
+    `classes without a ${x.split} video left out); ${x.videos} ${x.split} videos ranked ` +
+    `(${x.zeroFrame} without frames, ranked last), ${x.seconds.toFixed(1)} s`;
+}
+
+/** Per-class average precision, lowest first (then more videos first, then name). */
+function retrievalClassRows(x: RetrievalSection): string[][] {
+  const sorted = [...x.perClass].sort((a, b) =>
+    a.ap - b.ap || b.videos - a.videos || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  );
+  return [["Class", "Videos", "AP"], ...sorted.map((c) => [c.name, String(c.videos), fmt(c.ap)])];
+}
+
 /**
  * The Markdown report: provenance; the split totals next to the card's; per evaluation the card's
  * table (Top-1, Top-5, mean) with the card's published numbers, the card's method and the
@@ -463,6 +501,19 @@ export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}
       out.push(`### ${title} Evaluation`, "", `Not run: ${r.notRun[kind]}`, "");
     }
   }
+  const x = r.retrieval;
+  if (x) {
+    out.push(
+      "### Text-to-video Retrieval",
+      "",
+      ...mdTable(retrievalRows(x)),
+      "",
+      retrievalDetails(x),
+      "",
+      // the terminal summary leaves the long definition to the files
+      ...(opts.brief ? [] : [`Definition: ${x.definition}`, ""]),
+    );
+  }
   for (const sec of opts.brief ? [] : sectionsOf(r)) {
     out.push(
       `## ${sec.title}: per class, worst first (${sec.s.perClass.length} classes)`,
@@ -475,6 +526,14 @@ export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}
         ["True class", "Ranked first instead", "Samples"],
         ...sec.s.confusions.slice(0, 20).map((c) => [c.truth, c.predicted, String(c.count)]),
       ]),
+      "",
+    );
+  }
+  if (x && !opts.brief) {
+    out.push(
+      `## Text-to-video retrieval: average precision per class, lowest first (${x.queries} classes)`,
+      "",
+      ...mdTable(retrievalClassRows(x)),
       "",
     );
   }
@@ -711,6 +770,15 @@ export function formatEvalHtml(r: EvalReport): string {
     } else if (r.notRun[kind]) {
       parts.push(`<h2>${title} Evaluation</h2><p>Not run: ${esc(r.notRun[kind]!)}</p>`);
     }
+  }
+  if (r.retrieval) {
+    const x = r.retrieval;
+    parts.push(
+      `<h2>Text-to-video Retrieval</h2>${htmlRows(retrievalRows(x))}` +
+        `<p>${esc(retrievalDetails(x))}</p><p>Definition: ${esc(x.definition)}</p>` +
+        `<h3>Average precision per class, lowest first (${x.queries} classes)</h3>` +
+        `<div class="scroll">${htmlRows(retrievalClassRows(x), "classes")}</div>`,
+    );
   }
   for (const sec of sectionsOf(r)) {
     parts.push(

@@ -161,16 +161,19 @@ function relevantInTop(
  */
 export class RetrievalIndex {
   readonly #dim: number;
-  #rows = new Float32Array(0);
-  #labels = new Int32Array(0);
+  #rows: Float32Array;
+  #labels: Int32Array;
   #count = 0;
 
   /**
    * An empty index.
    * @param dim the embedding width D
+   * @param capacity videos expected (rows are reserved for them at once; more still fit)
    */
-  constructor(dim: number) {
+  constructor(dim: number, capacity = 0) {
     this.#dim = dim;
+    this.#rows = new Float32Array(dim * capacity);
+    this.#labels = new Int32Array(capacity);
   }
 
   /** Videos added so far. */
