@@ -155,6 +155,45 @@ function relevantInTop(
   return above + tied;
 }
 
+/** Class queries scored together: each video row is read once per block. */
+const SCORE_BLOCK = 4;
+
+/**
+ * Cosine scores of every video for queries `c0 .. c0+cb-1` (cb ≤ {@linkcode SCORE_BLOCK}) into
+ * `out` (`[cb, N]`); a row of NaN (no frames) scores -∞. A missing query of a short last block
+ * repeats the first (its scores are not read).
+ */
+function scoreBlock(
+  rows: Float32Array,
+  n: number,
+  dim: number,
+  weights: Float32Array,
+  c0: number,
+  cb: number,
+  out: Float64Array,
+): void {
+  const w0 = c0 * dim;
+  const w1 = (cb > 1 ? c0 + 1 : c0) * dim;
+  const w2 = (cb > 2 ? c0 + 2 : c0) * dim;
+  const w3 = (cb > 3 ? c0 + 3 : c0) * dim;
+  const finite = (x: number) => (Number.isNaN(x) ? -Infinity : x);
+  for (let i = 0; i < n; i++) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const base = i * dim;
+    for (let j = 0; j < dim; j++) {
+      const x = rows[base + j];
+      s0 += x * weights[w0 + j];
+      s1 += x * weights[w1 + j];
+      s2 += x * weights[w2 + j];
+      s3 += x * weights[w3 + j];
+    }
+    out[i] = finite(s0);
+    if (cb > 1) out[n + i] = finite(s1);
+    if (cb > 2) out[2 * n + i] = finite(s2);
+    if (cb > 3) out[3 * n + i] = finite(s3);
+  }
+}
+
 /**
  * The video embeddings of a split, gathered in one pass (one row of width D per video, held once),
  * then ranked for each class query.
@@ -226,33 +265,32 @@ export class RetrievalIndex {
     const fill = perLabel.slice(0, K);
     for (let i = 0; i < N; i++) members[fill[labels[i]]++] = i;
 
-    const scores = new Float64Array(N);
+    const blockScores = new Float64Array(SCORE_BLOCK * N);
     const sorted = new Float64Array(N);
     const cut = RETRIEVAL_CUTOFFS;
     const recall = new Float64Array(cut.length), hit = new Float64Array(cut.length);
     const perClass: ClassRetrieval[] = [];
     let apSum = 0;
-    for (let c = 0; c < K; c++) {
-      const relevant = members.subarray(perLabel[c], perLabel[c + 1]);
-      if (relevant.length === 0) continue;
-      const q = c * D;
-      for (let i = 0; i < N; i++) {
-        let s = 0;
-        const base = i * D;
-        for (let j = 0; j < D; j++) s += rows[base + j] * classWeights[q + j];
-        scores[i] = Number.isNaN(s) ? -Infinity : s;
+    for (let c0 = 0; c0 < K; c0 += SCORE_BLOCK) {
+      const cb = Math.min(SCORE_BLOCK, K - c0);
+      scoreBlock(rows, N, D, classWeights, c0, cb, blockScores);
+      for (let b = 0; b < cb; b++) {
+        const c = c0 + b;
+        const relevant = members.subarray(perLabel[c], perLabel[c + 1]);
+        if (relevant.length === 0) continue;
+        const scores = blockScores.subarray(b * N, (b + 1) * N);
+        sorted.set(scores);
+        sorted.sort();
+        const sortedRelevant = Float64Array.from(relevant, (i) => scores[i]).sort();
+        const ap = averagePrecision(sorted, sortedRelevant);
+        apSum += ap;
+        perClass.push({ name: classNames[c], videos: relevant.length, ap });
+        cut.forEach((k, at) => {
+          const inTop = relevantInTop(scores, sorted, relevant, sortedRelevant, k);
+          recall[at] += inTop / relevant.length;
+          hit[at] += inTop > 0 ? 1 : 0;
+        });
       }
-      sorted.set(scores);
-      sorted.sort();
-      const sortedRelevant = Float64Array.from(relevant, (i) => scores[i]).sort();
-      const ap = averagePrecision(sorted, sortedRelevant);
-      apSum += ap;
-      perClass.push({ name: classNames[c], videos: relevant.length, ap });
-      cut.forEach((k, at) => {
-        const inTop = relevantInTop(scores, sorted, relevant, sortedRelevant, k);
-        recall[at] += inTop / relevant.length;
-        hit[at] += inTop > 0 ? 1 : 0;
-      });
     }
     const q = perClass.length;
     const mean = (x: number) => (q ? x / q : 0);
