@@ -1,7 +1,8 @@
 /**
  * The eval step: zero-shot and linear-probe accuracy of a directory of shards (a work dir's
  * `shards/`, or any published set with its `splits.csv`), computed as the CLIP-Kinetics700 card
- * computed them, reported next to the card's numbers in `eval.json`, `eval.md` and `eval.html`.
+ * computed them, reported next to the card's numbers in `eval.json`, `eval.md` and `eval.html`,
+ * with text-to-video retrieval (the zero-shot class embeddings as queries) beside zero-shot.
  *
  * @example
  * ```ts
@@ -115,7 +116,10 @@ export interface EvalOptions {
   shards?: string;
   /** Reports directory (default `<work>/reports`, or `reports` with `shards`). */
   out?: string;
-  /** Run zero-shot (needs `textModel`). Neither flag set: both where possible. */
+  /**
+   * Run zero-shot, and with it text-to-video retrieval (needs `textModel`). Neither flag set: both
+   * where possible.
+   */
   zeroShot?: boolean;
   /** Run the linear probe (needs train and the scored split). Neither flag set: both where possible. */
   linearProbe?: boolean;

@@ -1,6 +1,6 @@
 /**
  * The eval step's reports: `eval.json` (everything), `eval.md` (the card's accuracy tables with
- * the card's published numbers side by side) and `eval.html` (the same tables and inline SVG
+ * the card's published numbers side by side, and the retrieval numbers) and `eval.html` (the same tables and inline SVG
  * plots: a histogram of per-class top-1 accuracy and the most frequent confusions).
  * @module
  */
@@ -454,7 +454,8 @@ function retrievalClassRows(x: RetrievalSection): string[][] {
 /**
  * The Markdown report: provenance; the split totals next to the card's; per evaluation the card's
  * table (Top-1, Top-5, mean) with the card's published numbers, the card's method and the
- * mean-pooled one side by side; what was run; per-class tables worst first; the most confused
+ * mean-pooled one side by side; what was run; text-to-video retrieval (recall@K, hit@K, mAP and
+ * their definition); per-class tables worst first (per-class AP lowest first); the most confused
  * pairs; the frames-per-video counts per split.
  * @param r the report
  * @param opts `brief`: leave out the per-class, confusion and frames tables (for a terminal)
@@ -723,7 +724,8 @@ export function framesHistogramSvg(split: string, census: FrameCensus): string {
 
 /**
  * The HTML report, one self-contained file (inline CSS and SVG, no scripts): provenance, split
- * totals next to the card's, the accuracy tables (card, card method, mean-pooled), and per
+ * totals next to the card's, the accuracy tables (card, card method, mean-pooled), text-to-video
+ * retrieval with its definition and per-class AP, and per
  * evaluation a per-class table sorted worst first, a per-class accuracy histogram and the most
  * confused pairs, then a frames-per-video histogram per split.
  * @param r the report

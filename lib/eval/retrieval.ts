@@ -37,7 +37,7 @@ import { meanPooledFeature } from "./features.ts";
 export const RETRIEVAL_CUTOFFS = [1, 5, 10] as const;
 
 /** How retrieval is scored, in words (written into the reports). */
-export const RETRIEVAL_DEFINITION =
+export const RETRIEVAL_DEFINITION: string =
   "text-to-video retrieval: each class's zero-shot embedding (its prompt ensemble) is a query " +
   "ranking every video of the split by cosine similarity with the video's L2-normalised mean of " +
   "its L2-normalised frames (no frames: ranked last; ties: split order); a video is relevant " +
