@@ -2,8 +2,8 @@
  * Text-to-video retrieval in eval, through `deno task eval` as a user types it: with zero-shot,
  * eval.json holds mAP, recall@K and hit@K over the scored split, equal to an independent
  * reference that reads the shards and `text_embeddings.npy` with Python and scores with
- * scikit-learn; eval.md and eval.html hold the numbers and their definition; `--pool` does not
- * change them; a probe-only eval has none.
+ * scikit-learn; eval.md and eval.html hold the numbers and their definition; a zero-shot report
+ * without them is made again; `--pool` does not change them; a probe-only eval has none.
  */
 import { join } from "node:path";
 import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
@@ -105,7 +105,7 @@ const NUMBERS = [
   "hitAt10",
 ] as const;
 
-Deno.test("eval --zero-shot ranks the val videos for each class prompt: mAP, recall@K and hit@K in eval.json as an sklearn reference computes them, with their definition in eval.md and eval.html; the same under --pool all; none without zero-shot", async () => {
+Deno.test("eval --zero-shot ranks the val videos for each class prompt: mAP, recall@K and hit@K in eval.json as an sklearn reference computes them, with their definition in eval.md and eval.html; a report without them is made again; the same under --pool all; none without zero-shot", async () => {
   const { dir, cleanup } = await tempDir("kinembed-eval-retrieval-");
   try {
     const { layout } = await makeSyntheticWorkDir({
@@ -175,11 +175,25 @@ Deno.test("eval --zero-shot ranks the val videos for each class prompt: mAP, rec
       md,
     );
     assert(md.includes(`| Hit | ${r.hitAt1.toFixed(4)} |`), md);
-    assert(md.includes(`mAP ${r.mAP.toFixed(4)} over 3 classes with videos (1 classes`), md);
+    assert(
+      md.includes(`mAP ${r.mAP.toFixed(4)} over 3 classes with val videos (1 without, left out)`),
+      md,
+    );
     assert(md.includes(`Definition: ${RETRIEVAL_DEFINITION}`), md);
     const html = await Deno.readTextFile(join(out, "eval.html"));
     assert(html.includes("<h2>Text-to-video Retrieval</h2>"), html);
     assert(html.includes(`mAP ${r.mAP.toFixed(4)}`), html);
+
+    // a zero-shot report without retrieval (made before it was scored) is not up to date
+    const { retrieval: _, ...older } = report;
+    await Deno.writeTextFile(join(out, "eval.json"), JSON.stringify(older));
+    const rerun = await denoTask("eval", [...args, "--out", out]);
+    ok(rerun, "eval again");
+    assert(!rerun.stderr.includes("nothing to do"), rerun.stderr);
+    assert(rerun.stderr.includes(`retrieval: mAP ${r.mAP.toFixed(4)}`), rerun.stderr);
+    assertEquals((await readReport(out)).retrieval?.mAP, r.mAP);
+    const same = await denoTask("eval", [...args, "--out", out]);
+    assert(same.stderr.includes("eval: nothing to do"), same.stderr);
 
     // retrieval uses the mean-pooled video whatever --pool says: the same numbers
     const all = join(dir, "reports-all");

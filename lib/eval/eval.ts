@@ -455,6 +455,8 @@ async function upToDateReports(
     return null;
   }
   if (report.inputs !== inputs) return null;
+  // a zero-shot report made before retrieval was scored lacks its numbers: evaluate again
+  if (report.zeroShot && !report.retrieval) return null;
   const a = report.artefacts ?? {};
   const wanted = [
     files.markdown,

@@ -438,8 +438,8 @@ function retrievalRows(x: RetrievalSection): string[][] {
 }
 
 function retrievalDetails(x: RetrievalSection): string {
-  return `mAP ${fmt(x.mAP)} over ${x.queries} classes with videos (${x.classesWithoutVideos} ` +
-    `classes without a ${x.split} video left out); ${x.videos} ${x.split} videos ranked ` +
+  return `mAP ${fmt(x.mAP)} over ${x.queries} classes with ${x.split} videos ` +
+    `(${x.classesWithoutVideos} without, left out); ${x.videos} ${x.split} videos ranked ` +
     `(${x.zeroFrame} without frames, ranked last), ${x.seconds.toFixed(1)} s`;
 }
 
