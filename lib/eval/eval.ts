@@ -1,7 +1,8 @@
 /**
  * The eval step: zero-shot and linear-probe accuracy of a directory of shards (a work dir's
  * `shards/`, or any published set with its `splits.csv`), computed as the CLIP-Kinetics700 card
- * computed them, reported next to the card's numbers in `eval.json`, `eval.md` and `eval.html`.
+ * computed them, reported next to the card's numbers in `eval.json`, `eval.md` and `eval.html`,
+ * with text-to-video retrieval (the zero-shot class embeddings as queries) beside zero-shot.
  *
  * @example
  * ```ts
@@ -71,6 +72,7 @@ import {
   type EvalReportFiles,
   formatCardEvalMarkdown,
   type LinearProbeSection,
+  type RetrievalSection,
   writeEvalReports,
   type ZeroShotSection,
 } from "./report.ts";
@@ -95,6 +97,7 @@ import {
   loadPromptTemplates,
   parseCardAccuracies,
 } from "../dataset/mod.ts";
+import { RETRIEVAL_DEFINITION, RetrievalIndex } from "./retrieval.ts";
 import { topKAccuracy } from "./top_k.ts";
 import { buildZeroShotClassifier, type ZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
 import { resolveModel } from "../model/mod.ts";
@@ -113,7 +116,10 @@ export interface EvalOptions {
   shards?: string;
   /** Reports directory (default `<work>/reports`, or `reports` with `shards`). */
   out?: string;
-  /** Run zero-shot (needs `textModel`). Neither flag set: both where possible. */
+  /**
+   * Run zero-shot, and with it text-to-video retrieval (needs `textModel`). Neither flag set: both
+   * where possible.
+   */
   zeroShot?: boolean;
   /** Run the linear probe (needs train and the scored split). Neither flag set: both where possible. */
   linearProbe?: boolean;
@@ -256,13 +262,28 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     } else {
       const clf = await buildClassifier(opts, log);
       Object.assign(artefacts, await writeTextEmbeddings(outDir, clf, opts));
+      // retrieval ranks the videos zero-shot reads: gathered during its first pass
+      const index = new RetrievalIndex(clf.clf.dim, census[split]!.samples);
+      let zeroFrame = 0;
       for (const p of poolings) {
         // the samples left out are the same for each pooling: named once
-        const problems = p === poolings[0] ? report.problems : [];
-        const z = await runZeroShot(opts, clf, p, split, evalTars, problems, log);
+        const first = p === poolings[0];
+        const problems = first ? report.problems : [];
+        const z = await runZeroShot(
+          opts,
+          clf,
+          p,
+          split,
+          evalTars,
+          problems,
+          log,
+          first ? index : undefined,
+        );
+        if (first) zeroFrame = z.zeroFrame;
         if (p === "centre") report.zeroShot = z;
         else (report.pooled ??= {}).zeroShot = z;
       }
+      report.retrieval = runRetrieval(index, clf.clf, split, zeroFrame, log);
     }
   } else if (opts.zeroShot === undefined && !opts.linearProbe) {
     report.notRun.zeroShot = "needs a CLIP text encoder (--text-model)";
@@ -434,6 +455,8 @@ async function upToDateReports(
     return null;
   }
   if (report.inputs !== inputs) return null;
+  // a zero-shot report made before retrieval was scored lacks its numbers: evaluate again
+  if (report.zeroShot && !report.retrieval) return null;
   const a = report.artefacts ?? {};
   const wanted = [
     files.markdown,
@@ -582,6 +605,7 @@ async function runZeroShot(
   tars: string[],
   problems: EvalProblem[],
   log: (line: string) => void,
+  index?: RetrievalIndex,
 ): Promise<ZeroShotSection> {
   const t0 = performance.now();
   const { clf, templates } = built;
@@ -629,6 +653,7 @@ async function runZeroShot(
           return v.count > 0 ? meanPooledFeature(v.frames, v.count, clf.dim) : v.frames;
         })
         : kept.map((v) => v.frames);
+      for (const v of kept) index?.add(v.frames, v.count, classIndex.get(v.label)!);
       ranked.push(await scorer.predict(feats, 5));
     }
   } finally {
@@ -661,6 +686,32 @@ async function runZeroShot(
     method: pooling === "centre"
       ? "card method: mean over frames of per-frame softmax(100·x·W)"
       : "mean-pooled: softmax(100·p·W), p the L2-normalised mean of the L2-normalised frames",
+  };
+}
+
+/** Ranks the split's videos for each class query and scores the rankings. */
+function runRetrieval(
+  index: RetrievalIndex,
+  clf: ZeroShotClassifier,
+  split: Split,
+  zeroFrame: number,
+  log: (line: string) => void,
+): RetrievalSection {
+  const t0 = performance.now();
+  log(`retrieval: ranking ${index.size} ${split} videos for ${clf.numClasses} class queries`);
+  const score = index.score(clf.weights, clf.classNames);
+  log(
+    `retrieval: mAP ${score.mAP.toFixed(4)}, recall@1/5/10 ${score.recallAt1.toFixed(4)}/` +
+      `${score.recallAt5.toFixed(4)}/${score.recallAt10.toFixed(4)}, hit@1/5/10 ` +
+      `${score.hitAt1.toFixed(4)}/${score.hitAt5.toFixed(4)}/${score.hitAt10.toFixed(4)} over ` +
+      `${score.queries} classes with videos`,
+  );
+  return {
+    split,
+    ...score,
+    zeroFrame,
+    definition: RETRIEVAL_DEFINITION,
+    seconds: (performance.now() - t0) / 1000,
   };
 }
 

@@ -2,7 +2,8 @@
  * The eval step, as the card's numbers were computed: features read from shards, CLIP's BPE
  * tokenizer, zero-shot classification (prompt-averaged class weights, per-frame softmax averaged
  * per video), the linear probe (multinomial logistic regression driven by L-BFGS as scikit-learn
- * runs it), top-k accuracy, and the reports (`eval.json`, `eval.md`, `eval.html`).
+ * runs it), text-to-video retrieval with the class prompts as queries (mAP, recall@K, hit@K),
+ * top-k accuracy, and the reports (`eval.json`, `eval.md`, `eval.html`).
  *
  * @example
  * ```ts
@@ -33,6 +34,14 @@ export {
   writeClipFeatures,
 } from "./features.ts";
 export { topKAccuracy, topKIndices, type TopKScore } from "./top_k.ts";
+export {
+  averagePrecision,
+  type ClassRetrieval,
+  RETRIEVAL_CUTOFFS,
+  RETRIEVAL_DEFINITION,
+  RetrievalIndex,
+  type RetrievalScore,
+} from "./retrieval.ts";
 export {
   CLIP_VOCAB_SIZE,
   ClipTokenizer,
@@ -90,6 +99,7 @@ export {
   frameBins,
   framesHistogramSvg,
   type LinearProbeSection,
+  type RetrievalSection,
   worstClassesFirst,
   writeEvalReports,
   type ZeroShotSection,

@@ -1,6 +1,6 @@
 /**
  * The eval step's reports: `eval.json` (everything), `eval.md` (the card's accuracy tables with
- * the card's published numbers side by side) and `eval.html` (the same tables and inline SVG
+ * the card's published numbers side by side, and the retrieval numbers) and `eval.html` (the same tables and inline SVG
  * plots: a histogram of per-class top-1 accuracy and the most frequent confusions).
  * @module
  */
@@ -9,6 +9,7 @@ import { type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
 import type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
 import type { FrameCensus } from "./features.ts";
 import type { CardProvenance } from "../webdataset/mod.ts";
+import type { RetrievalScore } from "./retrieval.ts";
 
 /** One class's accuracy on the scored split. */
 export interface ClassAccuracy {
@@ -94,6 +95,18 @@ export interface LinearProbeSection extends EvalSection {
   gradMaxAbs: number;
 }
 
+/** The text-to-video retrieval part of the report (run with zero-shot). */
+export interface RetrievalSection extends RetrievalScore {
+  /** The split ranked. */
+  split: string;
+  /** Videos without frames (ranked last for every query). */
+  zeroFrame: number;
+  /** What the numbers are, in words. */
+  definition: string;
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
 /** A sample the evaluation could not use. */
 export interface EvalProblem {
   /** `<shard> <key>`. */
@@ -137,6 +150,8 @@ export interface EvalReport {
   zeroShot?: ZeroShotSection;
   /** Linear-probe results, when run. */
   linearProbe?: LinearProbeSection;
+  /** Text-to-video retrieval with the zero-shot class embeddings as queries, when zero-shot ran. */
+  retrieval?: RetrievalSection;
   /** Evaluations not run, with the reason. */
   notRun: { zeroShot?: string; linearProbe?: string };
   /** Samples left out, each named. */
@@ -413,10 +428,34 @@ function totalsRows(r: EvalReport): string[][] {
   return rows;
 }
 
+/** Recall@K and hit@K of a retrieval section as table rows, with a header row. */
+function retrievalRows(x: RetrievalSection): string[][] {
+  return [
+    ["", "@1", "@5", "@10"],
+    ["Recall", fmt(x.recallAt1), fmt(x.recallAt5), fmt(x.recallAt10)],
+    ["Hit", fmt(x.hitAt1), fmt(x.hitAt5), fmt(x.hitAt10)],
+  ];
+}
+
+function retrievalDetails(x: RetrievalSection): string {
+  return `mAP ${fmt(x.mAP)} over ${x.queries} classes with ${x.split} videos ` +
+    `(${x.classesWithoutVideos} without, left out); ${x.videos} ${x.split} videos ranked ` +
+    `(${x.zeroFrame} without frames, ranked last), ${x.seconds.toFixed(1)} s`;
+}
+
+/** Per-class average precision, lowest first (then more videos first, then name). */
+function retrievalClassRows(x: RetrievalSection): string[][] {
+  const sorted = [...x.perClass].sort((a, b) =>
+    a.ap - b.ap || b.videos - a.videos || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  );
+  return [["Class", "Videos", "AP"], ...sorted.map((c) => [c.name, String(c.videos), fmt(c.ap)])];
+}
+
 /**
  * The Markdown report: provenance; the split totals next to the card's; per evaluation the card's
  * table (Top-1, Top-5, mean) with the card's published numbers, the card's method and the
- * mean-pooled one side by side; what was run; per-class tables worst first; the most confused
+ * mean-pooled one side by side; what was run; text-to-video retrieval (recall@K, hit@K, mAP and
+ * their definition); per-class tables worst first (per-class AP lowest first); the most confused
  * pairs; the frames-per-video counts per split.
  * @param r the report
  * @param opts `brief`: leave out the per-class, confusion and frames tables (for a terminal)
@@ -463,6 +502,19 @@ export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}
       out.push(`### ${title} Evaluation`, "", `Not run: ${r.notRun[kind]}`, "");
     }
   }
+  const x = r.retrieval;
+  if (x) {
+    out.push(
+      "### Text-to-video Retrieval",
+      "",
+      ...mdTable(retrievalRows(x)),
+      "",
+      retrievalDetails(x),
+      "",
+      // the terminal summary leaves the long definition to the files
+      ...(opts.brief ? [] : [`Definition: ${x.definition}`, ""]),
+    );
+  }
   for (const sec of opts.brief ? [] : sectionsOf(r)) {
     out.push(
       `## ${sec.title}: per class, worst first (${sec.s.perClass.length} classes)`,
@@ -475,6 +527,14 @@ export function formatEvalMarkdown(r: EvalReport, opts: { brief?: boolean } = {}
         ["True class", "Ranked first instead", "Samples"],
         ...sec.s.confusions.slice(0, 20).map((c) => [c.truth, c.predicted, String(c.count)]),
       ]),
+      "",
+    );
+  }
+  if (x && !opts.brief) {
+    out.push(
+      `## Text-to-video retrieval: average precision per class, lowest first (${x.queries} classes)`,
+      "",
+      ...mdTable(retrievalClassRows(x)),
       "",
     );
   }
@@ -664,7 +724,8 @@ export function framesHistogramSvg(split: string, census: FrameCensus): string {
 
 /**
  * The HTML report, one self-contained file (inline CSS and SVG, no scripts): provenance, split
- * totals next to the card's, the accuracy tables (card, card method, mean-pooled), and per
+ * totals next to the card's, the accuracy tables (card, card method, mean-pooled), text-to-video
+ * retrieval with its definition and per-class AP, and per
  * evaluation a per-class table sorted worst first, a per-class accuracy histogram and the most
  * confused pairs, then a frames-per-video histogram per split.
  * @param r the report
@@ -711,6 +772,15 @@ export function formatEvalHtml(r: EvalReport): string {
     } else if (r.notRun[kind]) {
       parts.push(`<h2>${title} Evaluation</h2><p>Not run: ${esc(r.notRun[kind]!)}</p>`);
     }
+  }
+  if (r.retrieval) {
+    const x = r.retrieval;
+    parts.push(
+      `<h2>Text-to-video Retrieval</h2>${htmlRows(retrievalRows(x))}` +
+        `<p>${esc(retrievalDetails(x))}</p><p>Definition: ${esc(x.definition)}</p>` +
+        `<h3>Average precision per class, lowest first (${x.queries} classes)</h3>` +
+        `<div class="scroll">${htmlRows(retrievalClassRows(x), "classes")}</div>`,
+    );
   }
   for (const sec of sectionsOf(r)) {
     parts.push(
