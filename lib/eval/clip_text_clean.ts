@@ -9,12 +9,12 @@
  * Windows-1252, Latin ligatures split, fullwidth and halfwidth forms to standard width, curly
  * quotes straightened, line breaks to `\n`, lone surrogates to U+FFFD, terminal escapes and
  * invisible control characters removed, NFC normalisation. Where it differs from ftfy:
- * - mojibake is repaired only in the common case: a line that carries a sure sign of it (a C1
- *   control, `â€`, `Ã©`-like pairs: part of ftfy's badness test) and that reads back as UTF-8
- *   once encoded whole as Latin-1 or Windows-1252 (with ftfy's restoring of A0 bytes turned into
- *   spaces and of lost bytes). ftfy also decodes other single-byte encodings (Windows-1250/1251/
- *   1253/1254/1257, ISO-8859-2, MacRoman, CP437), mojibake mixed into otherwise sound text, CESU-8,
- *   and lines that only its full badness heuristic flags; those are left as written here;
+ * - mojibake is repaired as ftfy repairs UTF-8 read as Latin-1 or Windows-1252: a line decoded
+ *   whole (with ftfy's restoring of A0 bytes turned into spaces and of lost bytes), else each run
+ *   of mojibake in it, but only where a sure sign of it is seen: a C1 control, or a pair of
+ *   characters that ftfy's badness heuristic flags on its own. Text that only the heuristic's
+ *   longer patterns flag, and mojibake of the other code pages ftfy reads (Windows-1250/1251/1253/
+ *   1254/1257, ISO-8859-2, MacRoman, CP437) or of CESU-8, is left as written;
  * - HTML entities are the HTML 4 names plus `&apos;` (see {@linkcode htmlUnescape}), not the
  *   rarer HTML5-only ones;
  * - NFC uses the JavaScript engine's Unicode version, which may be newer than Python's.
@@ -23,7 +23,8 @@
  * ```ts
  * import { strictEqual } from "node:assert/strict";
  * import { cleanText } from "./clip_text_clean.ts";
- * strictEqual(cleanText("It\u2019s  \uFB01ne &amp;amp;amp; ＡＢＣ don\u00E2\u20AC\u2122t"), "it's fine & abc don't");
+ * strictEqual(cleanText("It\u2019s  \uFB01ne &amp;amp;amp; ＡＢＣ"), "it's fine & abc");
+ * strictEqual(cleanText("don\u00E2\u20AC\u2122t"), "don't"); // mojibake of "don’t"
  * ```
  * @module
  */
@@ -229,32 +230,86 @@ const LOSSY_UTF8 = new RegExp(
 // Windows-1252 characters of bytes 0x80..0x9F, for character classes.
 const CP1252_HIGH = "\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152" +
   "\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178";
-// A UTF-8 continuation byte read as Latin-1 or Windows-1252.
-const CONTINUATION = `[\\x80-\\xbf${CP1252_HIGH}]`;
 
-// Sure signs of UTF-8 read as Windows-1252 or Latin-1. Each alternative is matched by ftfy's
-// badness test (BADNESS_RE) too, so a line flagged here is one that ftfy also tries to fix.
+// Pairs of Latin-1/Windows-1252 characters that ftfy's badness test (BADNESS_RE) flags on their
+// own, as [first, second] character classes; found by running that test over every such pair.
+const FLAGGED_PAIRS: [string, string][] = [
+  [
+    "\\xa1\\xa7\\xa9\\xab\\xb6\\xbf\u2018\u201a\u201c\u201e\u2022\u2039",
+    "\\xa4\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\u0192\u02c6\u02dc\u2020\u2021\u2030",
+  ],
+  [
+    "\\xa2\\xa3\\xa5\\xb1-\\xb3\\xb5\\xb9\\xbc-\\xbe\\xf7\u20ac",
+    "\\xa1\\xa4\\xa6\\xa8-\\xac\\xaf\\xb8\\xba\\xbf-\\xd1\\xd8\\xdc\\xdd\\xdf-\\xf1\\xfc" +
+    "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2018\u201a\u201c\u201e" +
+    "\u2020-\u2022\u2030\u2039",
+  ],
+  [
+    "\\xa4\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\u0192\u02c6\u02dc\u2020\u2021\u2030",
+    "\\xa1-\\xac\\xae\\xaf\\xb1-\\xb3\\xb5\\xb6\\xb8-\\xd1\\xd7\\xd8\\xdc\\xdd\\xdf-\\xf1" +
+    "\\xf7\\xfc\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2018\u201a" +
+    "\u201c-\u201e\u2020-\u2022\u2030\u2039\u203a\u20ac\u2122",
+  ],
+  [
+    "\\xae\\xbb\u201d\u203a\u2122",
+    "\\xa2-\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\\xc0-\\xd1\\xd8\\xdc\\xdd\\xdf-\\xf1\\xfc" +
+    "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac",
+  ],
+  [
+    "\\xc0\\xc1\\xc4-\\xcd\\xcf\\xd1\\xd8\\xdc\\xdd\u0160\u0178\u017d",
+    "\\xa4\\xa6-\\xa8\\xaa\\xac\\xaf-\\xb3\\xb5\\xb6\\xb8-\\xba\\xbc-\\xbe\\xd7\\xf7" +
+    "\u0192\u02c6\u02dc\u2020\u2021\u2030",
+  ],
+  [
+    "\\xc2\\xc3\\xce\\xd0",
+    "\\xa0-\\xa4\\xa6-\\xbf\\xd7\\xf7\u0153\u0160\u0161\u0178\u017e\u0192\u02c6\u02dc" +
+    "\u2013\u2014\u2018\u201a\u201c-\u201e\u2020-\u2022\u2030\u2039\u203a\u20ac\u2122",
+  ],
+  [
+    "\\xd7",
+    "\\xa1\\xa4\\xa6\\xa8-\\xac\\xaf\\xb2\\xb3\\xb8\\xba\\xbf-\\xd1\\xd8\\xdc\\xdd" +
+    "\\xdf-\\xf1\\xfc\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2018" +
+    "\u201a\u201c\u201e\u2020-\u2022\u2030\u2039",
+  ],
+  [
+    "\\xdf\\xe1-\\xf1\\xfc\u0161\u017e",
+    "\\xa2-\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\\xc0-\\xd1\\xd8\\xdc\\xdd\u0152\u0160" +
+    "\u0178\u017d\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac",
+  ],
+  [
+    "\\xe0",
+    "\\xa2-\\xa6\\xa8\\xaa\\xac\\xaf\\xb2\\xb5\\xb8-\\xba\\xbc-\\xbe\\xc0-\\xd1\\xd8" +
+    "\\xdc\\xdd\u0152\u0160\u0178\u017d\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac",
+  ],
+  [
+    "\u0152\u0153",
+    "\\xa0-\\xff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014" +
+    "\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122",
+  ],
+];
+
+// Sure signs of UTF-8 read as Windows-1252 or Latin-1, all matched by ftfy's badness test too, so
+// a line flagged here is one that ftfy also tries to fix: a C1 control, a flagged pair, `œ` before
+// a non-letter, or Â or Ã and a space (an A0 byte lost) at the start or after a letter.
 const MOJIBAKE_SIGN = new RegExp(
-  "[\\x80-\\x9f]|\u00e2\u20ac|[\u0152\u0153][^A-Za-z]|\u00c3[\\xa0\u00a1]" +
-    // Ã or Â at the start or after a letter, then a space: à or a no-break space, A0 lost.
-    "|^[\u00c2\u00c3] |[a-z] ?[\u00c2\u00c3] " +
-    // Â or Ã and any continuation but ¥ Œ Ž ’ …, which ftfy lets pass.
-    `|[\u00c2\u00c3](?![\u00a5\u0152\u017d\u2019\u2026])${CONTINUATION}` +
-    "|[\u00ce\u00d0][\u20ac\u0153\u0160\u0161\u00a2\u00a3\u0178\u017e\\xa0\\xad\u00ae" +
-    "\u00a9\u00b0\u00b7\u00bb\u00a1\u00ab\u00bf\u0384\u0385\u2018\u201a\u201c\u201e\u2022" +
-    "\u2039\uf8ff\u02dd\u201d\u203a\u2122\u2013\u2014\u00b4]",
+  "[\\x80-\\x9f]|[\u0152\u0153][^A-Za-z]|^[\\xc2\\xc3] |[a-z] ?[\\xc2\\xc3] " +
+    FLAGGED_PAIRS.map(([first, second]) => `|[${first}][${second}]`).join(""),
 );
 
+// Characters that continue a UTF-8 sequence in the other code pages ftfy reads (Windows-1250,
+// 1251, 1253, 1257...): a run that holds one is not Latin-1 or Windows-1252 mojibake, but it still
+// bounds runs as it does in ftfy.
+const OTHER_CONTINUATION = "\u0104\u00c6\u013d\u0141\u00d8\u0156\u015a\u015e\u0164\u0179\u017b" +
+  "\u0105\u00e6\u013e\u0142\u00f8\u0157\u015b\u015f\u0165\u017a\u017c\u02c7\u02d8\u02db\u02dd" +
+  "\u0384-\u0386\u0388-\u038a\u038c\u038e\u038f\u0401-\u040c\u040e\u040f\u0451-\u045c" +
+  "\u045e\u045f\u0490\u0491\u2116";
 // A continuation byte in a run, or a space that may stand for a lost A0 byte.
-const RUN_BYTE = `[ \\x80-\\xbf${CP1252_HIGH}]`;
-// ftfy's UTF8_DETECTOR_RE for the Latin-1 and Windows-1252 readings: runs of UTF-8 sequences,
-// not preceded by a character that would continue one in any code page ftfy knows.
+const RUN_BYTE = `[ \\x80-\\xbf${CP1252_HIGH}${OTHER_CONTINUATION}\u2015]`;
+// ftfy's UTF8_DETECTOR_RE: runs of UTF-8 sequences, not preceded by a character that continues
+// one (common punctuation such as ’ or – aside).
 const EMBEDDED_MOJIBAKE = new RegExp(
-  "(?<![\\x80-\\xbf\u0104\u00c6\u013d\u0141\u00d8\u0156\u015a\u0160\u015e\u0164\u0178" +
-    "\u0179\u017d\u017b\u0152\u0105\u00e6\u0192\u013e\u0142\u00f8\u0157\u015b\u0161\u015f" +
-    "\u0165\u017a\u017e\u017c\u0153\u02c6\u02c7\u02d8\u02db\u02dc\u02dd\u0384\u0385\u0386" +
-    "\u0388-\u038a\u038c\u038e\u038f\u0401-\u040c\u040e\u040f\u0451-\u045c\u045e\u045f" +
-    "\u0490\u0491\u2020\u2021\u2030\u2039\u203a\u20ac\u2116\u2122])" +
+  "(?<![\\x80-\\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2020" +
+    `\u2021\u2030\u2039\u203a\u20ac\u2122${OTHER_CONTINUATION}])` +
     `(?:[\\xc2-\\xdf]${RUN_BYTE}|[\\xe0-\\xef]${RUN_BYTE}{2}|\u00f0${RUN_BYTE}{3})+`,
   "g",
 );

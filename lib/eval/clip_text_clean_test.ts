@@ -61,6 +61,8 @@ Deno.test("the strings open_clip read differently: quotes, widths, ligatures, en
     ["don\u00e2\u20ac\u2122t", "don't"],
     ["caf\u00c3\u00a9", "café"],
     ["\x93c1\x94", '"c1"'],
+    ["price \u00e2\u201a\u00ac10", "price €10"],
+    ["\u6771\u4eac don\u00e2\u20ac\u2122t", "東京 don't"], // mojibake beside text it cannot be
   ];
   for (const [text, clean] of cases) {
     assertEquals(cleanText(text), clean, text);
