@@ -231,61 +231,63 @@ const LOSSY_UTF8 = new RegExp(
 const CP1252_HIGH = "\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152" +
   "\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178";
 
-// Pairs of Latin-1/Windows-1252 characters that ftfy's badness test (BADNESS_RE) flags on their
+// Pairs of Latin-1/Windows-1252 characters (and U+FFFD) that ftfy's badness test (BADNESS_RE) flags on their
 // own, as [first, second] character classes; found by running the test of ftfy 6.1.1 and of 6.3.1
 // over every such pair and keeping those both flag.
 const FLAGGED_PAIRS: [string, string][] = [
   [
     "\\xa1\\xa7\\xa9\\xab\\xb6\\xbf\u2018\u201a\u201c\u201e\u2022\u2039",
-    "\\xa4\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\u0192\u02c6\u02dc\u2020\u2021\u2030",
+    "\\xa4\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\u0192\u02c6\u02dc\u2020\u2021\u2030\ufffd",
   ],
   [
     "\\xa2\\xa3\\xa5\\xb1-\\xb3\\xb5\\xb9\\xbc-\\xbe\\xf7\u20ac",
     "\\xa1\\xa4\\xa6\\xa8-\\xac\\xaf\\xb8\\xba\\xbf-\\xd1\\xd8\\xdc\\xdd\\xdf-\\xf1\\xfc" +
     "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2018\u201a\u201c\u201e" +
-    "\u2020-\u2022\u2030\u2039",
+    "\u2020-\u2022\u2030\u2039\ufffd",
   ],
   [
-    "\\xa4\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\u0192\u02c6\u02dc\u2020\u2021\u2030",
+    "\\xa4\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\u0192\u02c6\u02dc\u2020\u2021\u2030\ufffd",
     "\\xa1-\\xac\\xae\\xaf\\xb1-\\xb3\\xb5\\xb6\\xb8-\\xd1\\xd7\\xd8\\xdc\\xdd\\xdf-\\xf1" +
     "\\xf7\\xfc\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2018\u201a" +
-    "\u201c-\u201e\u2020-\u2022\u2030\u2039\u203a\u20ac\u2122",
+    "\u201c-\u201e\u2020-\u2022\u2030\u2039\u203a\u20ac\u2122\ufffd",
   ],
   [
     "\\xae\\xbb\u201d\u203a\u2122",
     "\\xa2-\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\\xc0-\\xd1\\xd8\\xdc\\xdd\\xdf-\\xf1\\xfc" +
-    "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac",
+    "\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac" +
+    "\ufffd",
   ],
   [
     "\\xc0\\xc1\\xc4-\\xcd\\xcf\\xd1\\xd8\\xdc\\xdd\u0160\u0178\u017d",
     "\\xa4\\xa6-\\xa8\\xaa\\xac\\xaf\\xb1-\\xb3\\xb5\\xb6\\xb8-\\xba\\xbc-\\xbe\\xd7\\xf7" +
-    "\u0192\u02c6\u02dc\u2020\u2021\u2030",
+    "\u0192\u02c6\u02dc\u2020\u2021\u2030\ufffd",
   ],
   [
     "\\xc2\\xc3\\xce\\xd0",
     "\\xa0-\\xa4\\xa6-\\xbf\\xd7\\xf7\u0160\u0161\u0178\u017e\u0192\u02c6\u02dc" +
-    "\u2013\u2014\u2018\u201a\u201c-\u201e\u2020-\u2022\u2030\u2039\u203a\u20ac\u2122",
+    "\u2013\u2014\u2018\u201a\u201c-\u201e\u2020-\u2022\u2030\u2039\u203a\u20ac\u2122" +
+    "\ufffd",
   ],
   [
     "\\xd7",
     "\\xa1\\xa4\\xa6\\xa8-\\xac\\xaf\\xb2\\xb3\\xb8\\xba\\xbf-\\xd1\\xd8\\xdc\\xdd" +
     "\\xdf-\\xf1\\xfc\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2018" +
-    "\u201a\u201c\u201e\u2020-\u2022\u2030\u2039",
+    "\u201a\u201c\u201e\u2020-\u2022\u2030\u2039\ufffd",
   ],
   [
     "\\xdf\\xe1-\\xf1\\xfc\u0161\u017e",
     "\\xa2-\\xa6\\xa8\\xaa\\xac\\xaf\\xb8\\xba\\xc0-\\xd1\\xd8\\xdc\\xdd\u0152\u0160" +
-    "\u0178\u017d\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac",
+    "\u0178\u017d\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac\ufffd",
   ],
   [
     "\\xe0",
     "\\xa2-\\xa6\\xa8\\xaa\\xac\\xaf\\xb2\\xb5\\xb8-\\xba\\xbc-\\xbe\\xc0-\\xd1\\xd8" +
-    "\\xdc\\xdd\u0152\u0160\u0178\u017d\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac",
+    "\\xdc\\xdd\u0152\u0160\u0178\u017d\u0192\u02c6\u02dc\u2020\u2021\u2030\u20ac\ufffd",
   ],
   [
     "\u0152\u0153",
     "\\xa0-\\xff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014" +
-    "\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122",
+    "\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122\ufffd",
   ],
 ];
 
