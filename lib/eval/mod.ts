@@ -50,6 +50,7 @@ export {
   START_OF_TEXT,
   TextTooLongError,
   type TokenizeOptions,
+  type TruncatedText,
 } from "./clip_tokenizer.ts";
 export {
   buildZeroShotClassifier,
