@@ -14,38 +14,38 @@ Deno.test("manifest: videos and per-step state transitions", async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const m = Manifest.open(join(dir, "manifest.db"));
-    assertEquals(m.addVideos([video("a"), video("b"), video("c", "val")]), 3);
-    assertEquals(m.addVideos([video("a")]), 0, "an existing id is left alone");
-    assertEquals(m.counts("download"), { pending: 3, done: 0, failed: 0 });
-    m.markDone("download", "a", { path: "/v/a.mp4", sha256: "00" });
-    m.markDone("download", "b", { path: "/v/b.mp4" });
-    m.markFailed("download", "c", "missing from archive");
-    assertEquals(m.counts("download"), { pending: 0, done: 2, failed: 1 });
-    assertEquals(m.counts("download", "val"), { pending: 0, done: 0, failed: 1 });
-    assertEquals(m.failures("download"), [
+    assertEquals(m.videos.add([video("a"), video("b"), video("c", "val")]), 3);
+    assertEquals(m.videos.add([video("a")]), 0, "an existing id is left alone");
+    assertEquals(m.steps.counts("download"), { pending: 3, done: 0, failed: 0 });
+    m.steps.markDone("download", "a", { path: "/v/a.mp4", sha256: "00" });
+    m.steps.markDone("download", "b", { path: "/v/b.mp4" });
+    m.steps.markFailed("download", "c", "missing from archive");
+    assertEquals(m.steps.counts("download"), { pending: 0, done: 2, failed: 1 });
+    assertEquals(m.steps.counts("download", "val"), { pending: 0, done: 0, failed: 1 });
+    assertEquals(m.steps.failures("download"), [
       { id: "c", split: "val", error: "missing from archive" },
     ]);
     assertEquals(
-      m.stepStates("download"),
+      m.steps.stepStates("download"),
       new Map([["a", "done"], ["b", "done"], ["c", "failed"]]),
     );
     assertEquals(
-      m.videos({ step: "sample", state: "pending", after: "download" }).map((v) => v.id),
+      m.videos.list({ step: "sample", state: "pending", after: "download" }).map((v) => v.id),
       ["a", "b"],
     );
-    m.markDone("sample", "a", { path: "/f/a.npy", frames: 10, sha256: "ff" });
-    const a = m.video("a")!;
+    m.steps.markDone("sample", "a", { path: "/f/a.npy", frames: 10, sha256: "ff" });
+    const a = m.videos.get("a")!;
     assertEquals(a.steps.sample?.frames, 10);
     assertEquals(a.steps.download?.path, "/v/a.mp4");
-    assertEquals(m.videos({ step: "sample", state: "done" }).map((v) => v.id), ["a"]);
-    m.markFailed("sample", "a", "boom");
-    assertEquals(m.video("a")!.steps.sample?.state, "failed");
-    m.markPending("sample", "a");
-    assertEquals(m.video("a")!.steps.sample, undefined);
-    await assertRejects(() => m.markDone("sample", "nope", { path: "x" }), "no video");
-    await assertRejects(() => m.addVideos([video("../../x")]), "unsafe video id");
+    assertEquals(m.videos.list({ step: "sample", state: "done" }).map((v) => v.id), ["a"]);
+    m.steps.markFailed("sample", "a", "boom");
+    assertEquals(m.videos.get("a")!.steps.sample?.state, "failed");
+    m.steps.markPending("sample", "a");
+    assertEquals(m.videos.get("a")!.steps.sample, undefined);
+    await assertRejects(() => m.steps.markDone("sample", "nope", { path: "x" }), "no video");
+    await assertRejects(() => m.videos.add([video("../../x")]), "unsafe video id");
     assert(!isSafeId("a/b") && !isSafeId(".hidden") && isSafeId("-abc_DEF_000010_000020"));
-    m.putShard({
+    m.shards.put({
       index: 0,
       split: "train",
       file: "ds_000000.tar",
@@ -160,7 +160,7 @@ Deno.test("manifest: a file with rowid tables is rebuilt clustered on open, ever
     const ex = m.export();
     for (const [i, step] of (["download", "sample", "encode"] as const).entries()) {
       for (const [j, split] of (["train", "val", "test"] as const).entries()) {
-        assertEquals(m.counts(step, split), expected[i][j], `${step} ${split}`);
+        assertEquals(m.steps.counts(step, split), expected[i][j], `${step} ${split}`);
         assertEquals(ex.splits[split][step], expected[i][j], `export ${step} ${split}`);
       }
       const all = expected[i].reduce((a, c) => ({
@@ -168,9 +168,9 @@ Deno.test("manifest: a file with rowid tables is rebuilt clustered on open, ever
         done: a.done + c.done,
         failed: a.failed + c.failed,
       }));
-      assertEquals(m.counts(step), all, step);
+      assertEquals(m.steps.counts(step), all, step);
     }
-    m.markDone("encode", ids[1], { path: join(dir, "emb", `${ids[1]}.npy`) });
+    m.steps.markDone("encode", ids[1], { path: join(dir, "emb", `${ids[1]}.npy`) });
     m.close();
 
     const after = new DatabaseSync(path);
@@ -236,7 +236,7 @@ const m = Manifest.open(${JSON.stringify(path)});
 for (let b = 0; ; b++) {
   const rows = Array.from({ length: 100 }, (_, i) => ({ id: "v" + (b * 100 + i), split: "train" as const,
     label: "x", youtubeId: "y", timeStart: 0, timeEnd: 10, source: null }));
-  m.addVideos(rows);
+  m.videos.add(rows);
   console.log(b + 1);
 }`,
     );
@@ -266,7 +266,7 @@ for (let b = 0; ; b++) {
     );
     db.close();
     const m = Manifest.open(path);
-    const n = m.videos().length;
+    const n = m.videos.list().length;
     assertEquals(n % 100, 0, `only whole committed batches: ${n} rows`);
     assert(n >= seen * 100, `every batch reported committed is there (${n} rows, ${seen} batches)`);
     m.close();

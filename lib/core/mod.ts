@@ -55,21 +55,25 @@ export {
 } from "./work_dir.ts";
 export { KINEMBED_VERSION } from "./version.ts";
 export { parseSplitName, type Split, type SplitCount, SPLITS } from "./split.ts";
-export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_input.ts";
+export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_preprocessing.ts";
 export { mulberry32, seededPermutation, seededShuffle } from "./random.ts";
 export {
+  ArchiveQueries,
   type ArchiveRow,
   isSafeId,
   Manifest,
   type ManifestExport,
+  ShardQueries,
   type ShardRow,
   type StateCounts,
   type Step,
   type StepOutput,
+  StepQueries,
   type StepRecord,
   STEPS,
   type StepState,
   type VideoFilter,
+  VideoQueries,
   type VideoRow,
   type VideoStatus,
   type VideoStepRow,
@@ -93,7 +97,7 @@ export {
   toRunConfig,
 } from "./run_config.ts";
 export { type ClassStates, type StagedDuplicate, StagedRows } from "./staged_rows.ts";
-export { openStep, type StepContext, type StepSummary } from "./step_context.ts";
+export { openStep, type StepContext, type StepSummary } from "./open_step.ts";
 export { type ContinuingStep, requireEarlierSteps } from "./step_order.ts";
 export { Progress, ProgressBoard, stderrProgressBoard } from "./progress.ts";
 export { BoundedQueue, forEachConcurrent, mapConcurrent } from "./concurrency.ts";
