@@ -1,8 +1,9 @@
 /**
  * The foundations every stage stands on: typed errors, crash-safe files, the work dir and its
- * lock, the split vocabulary, CLIP's input constants, seeded randomness, the manifest (the only
- * module that knows SQL), the run configuration's schema (every setting's key, default and flag),
- * step context and order, progress, bounded concurrency and `.npy` files.
+ * lock, the split vocabulary, CLIP's input constants, seeded randomness, the manifest (a core
+ * with one file of queries per concern: `m.videos`, `m.steps`, `m.shards`, `m.archives`; the only
+ * SQL), the run configuration's schema (every setting's key, default and flag), opening a work dir
+ * for a step, step order, progress, bounded concurrency and `.npy` files.
  *
  * @example
  * ```ts
