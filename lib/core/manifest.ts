@@ -151,6 +151,10 @@ export class Manifest {
    * const m = Manifest.open(join(work, "manifest.db"));
    * m.applyConfig({ fps: 1 }, work);
    * strictEqual(m.config().fps, 1);
+   * const v = { split: "train" as const, label: null, timeStart: 0, timeEnd: 10, source: null };
+   * m.videos.add([{ ...v, id: "a", youtubeId: "a" }, { ...v, id: "b", youtubeId: "b" }]);
+   * m.steps.markFailed("download", "b", "gone");
+   * strictEqual(m.steps.counts("download").pending, 1);
    * m.close();
    * await Deno.remove(work, { recursive: true });
    * ```
