@@ -224,7 +224,7 @@ async function captureReference(work: string): Promise<Reference> {
   const videos = new Map<string, string>();
   const m = Manifest.open(workDirLayout(work).manifest, { readOnly: true });
   try {
-    for (const v of m.videos()) {
+    for (const v of m.videos.list()) {
       const s = v.steps;
       videos.set(
         v.id,
@@ -392,7 +392,7 @@ export async function checkWorkDir(
     counted.set(path, what);
   };
   try {
-    for (const v of m.videos()) {
+    for (const v of m.videos.list()) {
       for (const step of STEPS) {
         const r = v.steps[step];
         if (r?.state !== "done") {
@@ -409,7 +409,7 @@ export async function checkWorkDir(
         count(r.path, `${v.id} ${step}`);
       }
     }
-    for (const s of m.shards()) {
+    for (const s of m.shards.all()) {
       const path = join(l.shards, s.file);
       const st = await Deno.stat(path).catch(() => null);
       if (!st) problems.push(`shard row ${s.file}: file missing`);

@@ -24,12 +24,38 @@ const REPO = resolve(new URL("..", import.meta.url).pathname);
 /** Kinetics-700-2020's annotation rows per split. */
 const FULL = K700_2020_ROWS;
 
+/** The manifest writes the generator makes. */
+interface RunWriter {
+  addVideos(rows: VideoRow[]): void;
+  markDone(step: Step, id: string, out: StepOutput): void;
+  markFailed(step: Step, id: string, error: string): void;
+  batch(fn: () => void): void;
+  close(): void;
+}
+
 /** What the generator needs of a checkout's library (the same names in old and new code). */
 interface Lib {
-  Manifest: typeof import("../lib/core/manifest.ts").Manifest;
+  openManifest(path: string): RunWriter;
   writeNpy: typeof import("../lib/core/npy.ts").writeNpy;
   ensureWorkDir: typeof import("../lib/core/work_dir.ts").ensureWorkDir;
   mulberry32: typeof import("../lib/core/random.ts").mulberry32;
+}
+
+/**
+ * A checkout's manifest as the generator writes it: older checkouts hold the writes on the
+ * manifest itself, newer ones on its `videos` and `steps` query objects.
+ */
+function runWriter(m: Manifest): RunWriter {
+  // an older checkout's manifest, typed as this one's: `videos` is a method there
+  const old = m as unknown as RunWriter & { videos: unknown };
+  if (typeof old.videos === "function") return old;
+  return {
+    addVideos: (rows) => m.videos.add(rows),
+    markDone: (step, id, out) => m.steps.markDone(step, id, out),
+    markFailed: (step, id, error) => m.steps.markFailed(step, id, error),
+    batch: (fn) => m.batch(fn),
+    close: () => m.close(),
+  };
 }
 
 async function loadLib(repo: string): Promise<Lib> {
@@ -41,14 +67,17 @@ async function loadLib(repo: string): Promise<Lib> {
     at("random.ts"),
   ]);
   return {
-    Manifest: manifest.Manifest,
+    openManifest: (path) => runWriter(manifest.Manifest.open(path)),
     writeNpy: npy.writeNpy,
     ensureWorkDir: workDir.ensureWorkDir,
     mulberry32: random.mulberry32,
   };
 }
 
+type Manifest = import("../lib/core/manifest.ts").Manifest;
 type VideoRow = import("../lib/core/manifest.ts").VideoRow;
+type Step = import("../lib/core/manifest.ts").Step;
+type StepOutput = import("../lib/core/manifest.ts").StepOutput;
 
 /** Kinetics-shaped rows: 11-character YouTube ids, 700 classes, test unlabelled; in id order. */
 function makeRows(lib: Lib, total: number, classes: string[]): VideoRow[] {
@@ -82,7 +111,7 @@ async function makeFinishedRun(lib: Lib, work: string, total: number): Promise<n
   const classes = (await Deno.readTextFile(join(REPO, "data", "kinetics700_classes.txt")))
     .trim().split("\n");
   const layout = await lib.ensureWorkDir(work);
-  const m = lib.Manifest.open(layout.manifest);
+  const m = lib.openManifest(layout.manifest);
   try {
     const rows = makeRows(lib, total, classes);
     for (let i = 0; i < rows.length; i += 50_000) m.addVideos(rows.slice(i, i + 50_000));

@@ -49,7 +49,7 @@ async function makeInputs(): Promise<number> {
   const m = Manifest.open(layout.manifest);
   try {
     const want = SPLITS.reduce((a, s) => a + counts[s], 0);
-    if (m.counts("encode").done === want) return 0;
+    if (m.steps.counts("encode").done === want) return 0;
     const rand = mulberry32(12345);
     const pool = new Uint16Array(1 << 20);
     for (let i = 0; i < pool.length; i++) {
@@ -67,7 +67,7 @@ async function makeInputs(): Promise<number> {
       for (let i = 0; i < counts[split]; i++) {
         rows.push(syntheticVideoRow(split, i, `class ${i % 700}`));
       }
-      m.addVideos(rows);
+      m.videos.add(rows);
       for (let i = 0; i < rows.length; i++) {
         const off = ((i * 7919 + split.length * 104729) % (pool.length - n)) & ~1;
         const bytes = new Uint8Array(128 + 2 * n);
@@ -75,7 +75,7 @@ async function makeInputs(): Promise<number> {
         bytes.set(new Uint8Array(pool.buffer, off * 2, 2 * n), 128);
         const path = join(layout.emb, `${rows[i].id}.npy`);
         await Deno.writeFile(path, bytes);
-        m.markDone("encode", rows[i].id, {
+        m.steps.markDone("encode", rows[i].id, {
           path,
           frames,
           sha256: createHash("sha256").update(bytes).digest("hex"),

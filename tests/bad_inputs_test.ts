@@ -161,7 +161,7 @@ Deno.test("bad videos: each fails alone with ffmpeg's reason in one line; good o
     await t.step("a path with spaces, quotes and non-ASCII: sampled like any other", () => {
       const m = Manifest.open(join(work, "manifest.db"), { readOnly: true });
       try {
-        const done = m.videos({ step: "sample", state: "done" });
+        const done = m.videos.list({ step: "sample", state: "done" });
         assertEquals(done.length, 2);
         const odd = done.find((v) => v.id !== "good")!;
         assert(odd.source!.endsWith(`gööd "clip" 'x'.mp4`), odd.source!);

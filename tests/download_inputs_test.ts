@@ -23,7 +23,7 @@ async function placeVideos(root: string, video: string, paths: string[]): Promis
 function manifestVideos(work: string): string[] {
   const m = Manifest.open(join(work, "manifest.db"), { readOnly: true });
   try {
-    return m.videos().map((v) => `${v.id} ${v.split} ${v.label ?? "-"}`).sort();
+    return m.videos.list().map((v) => `${v.id} ${v.split} ${v.label ?? "-"}`).sort();
   } finally {
     m.close();
   }

@@ -95,15 +95,15 @@ Deno.test("a run killed between a file operation and its manifest record: the re
     await t.step("encode killed after removing a video's frames, before recording it", async () => {
       // the state dropFrames leaves between its remove and its manifest update
       const m = Manifest.open(join(bench.work, "manifest.db"));
-      const v = m.videos({ step: "encode", state: "done" })[0];
+      const v = m.videos.list({ step: "encode", state: "done" })[0];
       const frames = v.steps.sample!.frames!;
-      m.markDone("sample", v.id, { path: join(bench.work, "frames", `${v.id}.npy`), frames });
+      m.steps.markDone("sample", v.id, { path: join(bench.work, "frames", `${v.id}.npy`), frames });
       m.close();
       await runTask("encode", bench.args.encode);
       const after = Manifest.open(join(bench.work, "manifest.db"), { readOnly: true });
       try {
-        assertEquals(after.video(v.id)!.steps.sample!.path, null);
-        assertEquals(after.video(v.id)!.steps.sample!.frames, frames);
+        assertEquals(after.videos.get(v.id)!.steps.sample!.path, null);
+        assertEquals(after.videos.get(v.id)!.steps.sample!.frames, frames);
       } finally {
         after.close();
       }

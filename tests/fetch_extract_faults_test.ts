@@ -84,7 +84,7 @@ function downloadStates(work: string): Record<string, string> {
     for (
       const id of ["aaaaaaaaaaa", "bbbbbbbbbbb", "ccccccccccc"].map((y) => `${y}_000001_000011`)
     ) {
-      const s = m.video(id)?.steps.download?.state;
+      const s = m.videos.get(id)?.steps.download?.state;
       if (s !== undefined) out[id] = s;
     }
     return out;

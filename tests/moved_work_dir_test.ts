@@ -52,7 +52,7 @@ Deno.test("a work dir moved, copied or reached through a symlink keeps working: 
       }[];
       assert(paths.length >= 4, JSON.stringify(paths));
       for (const p of paths) assert(/^(videos|emb)\//.test(p.path), p.path);
-      assertEquals(m.video("a1")!.steps.encode!.path, join(first, "emb", "a1.npy"));
+      assertEquals(m.videos.get("a1")!.steps.encode!.path, join(first, "emb", "a1.npy"));
     } finally {
       stored.close();
       m.close();
@@ -127,11 +127,14 @@ Deno.test("manifest: absolute output paths of an older file become relative when
 
     const m = Manifest.open(path);
     try {
-      assertEquals(m.video("a1")!.steps.download!.path, join(work, "videos/train/videos/a1.mp4"));
-      assertEquals(m.video("a1")!.steps.sample!.path, null);
-      assertEquals(m.video("a1")!.steps.encode!.path, join(work, "emb/a1.npy"));
-      assertEquals(m.video("b2")!.steps.download!.path, join(work, "videos/val/x/b2.mp4"));
-      assertEquals(m.video("b2")!.steps.encode!.path, "/data/outside/b2.npy");
+      assertEquals(
+        m.videos.get("a1")!.steps.download!.path,
+        join(work, "videos/train/videos/a1.mp4"),
+      );
+      assertEquals(m.videos.get("a1")!.steps.sample!.path, null);
+      assertEquals(m.videos.get("a1")!.steps.encode!.path, join(work, "emb/a1.npy"));
+      assertEquals(m.videos.get("b2")!.steps.download!.path, join(work, "videos/val/x/b2.mp4"));
+      assertEquals(m.videos.get("b2")!.steps.encode!.path, "/data/outside/b2.npy");
     } finally {
       m.close();
     }

@@ -184,7 +184,7 @@ Deno.test("sample with no videos, or none downloaded: exit 2 naming download; no
 
     // videos listed, none downloaded yet (a download stopped before its first file)
     const m = Manifest.open(layout.manifest);
-    m.addVideos([{
+    m.videos.add([{
       id: "v",
       split: "train",
       label: "abseiling",

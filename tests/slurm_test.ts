@@ -102,7 +102,7 @@ function encodeCounts(work: string, k: number): { done: number; downloaded: numb
   try {
     const m = Manifest.open(join(workerDir(work, k), "manifest.db"), { readOnly: true });
     try {
-      return { done: m.counts("encode").done, downloaded: m.counts("download").done };
+      return { done: m.steps.counts("encode").done, downloaded: m.steps.counts("download").done };
     } finally {
       m.close();
     }

@@ -76,7 +76,7 @@ async function freshWork(name: string): Promise<string> {
   await Deno.remove(work, { recursive: true }).catch(() => {});
   const layout = await ensureWorkDir(work);
   const m = Manifest.open(layout.manifest);
-  m.addVideos(videos.map((v) => ({
+  m.videos.add(videos.map((v) => ({
     id: v.id,
     split: v.split,
     label: v.split === "test" ? null : v.label,
@@ -85,7 +85,7 @@ async function freshWork(name: string): Promise<string> {
     timeEnd: v.timeEnd,
     source: join(dataset, v.path),
   })));
-  for (const v of videos) m.markDone("download", v.id, { path: join(dataset, v.path) });
+  for (const v of videos) m.steps.markDone("download", v.id, { path: join(dataset, v.path) });
   m.close();
   return work;
 }
@@ -139,7 +139,9 @@ async function steadyFps(
 ): Promise<number | null> {
   const m = Manifest.open(join(work, "manifest.db"));
   const frames = new Map<string, number>();
-  for (const v of m.videos({ step, state: "done" })) frames.set(v.id, v.steps[step]?.frames ?? 0);
+  for (const v of m.videos.list({ step, state: "done" })) {
+    frames.set(v.id, v.steps[step]?.frames ?? 0);
+  }
   m.close();
   const times: { t: number; n: number }[] = [];
   for await (const e of Deno.readDir(join(work, dir))) {

@@ -1,67 +1,9 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { ConfigError, ConfigMismatchError, WorkDirBusyError } from "./errors.ts";
-import { configHash, isSafeId, Manifest, type VideoRow } from "./manifest.ts";
-import { ensureWorkDir, lockWorkDir } from "./work_dir.ts";
+import { ConfigError, ConfigMismatchError } from "./errors.ts";
+import { configHash, Manifest } from "./manifest.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";
-
-function video(id: string, split: VideoRow["split"] = "train"): VideoRow {
-  return { id, split, label: "abseiling", youtubeId: id, timeStart: 0, timeEnd: 10, source: null };
-}
-
-Deno.test("manifest: videos and per-step state transitions", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
-    const m = Manifest.open(join(dir, "manifest.db"));
-    assertEquals(m.addVideos([video("a"), video("b"), video("c", "val")]), 3);
-    assertEquals(m.addVideos([video("a")]), 0, "an existing id is left alone");
-    assertEquals(m.counts("download"), { pending: 3, done: 0, failed: 0 });
-    m.markDone("download", "a", { path: "/v/a.mp4", sha256: "00" });
-    m.markDone("download", "b", { path: "/v/b.mp4" });
-    m.markFailed("download", "c", "missing from archive");
-    assertEquals(m.counts("download"), { pending: 0, done: 2, failed: 1 });
-    assertEquals(m.counts("download", "val"), { pending: 0, done: 0, failed: 1 });
-    assertEquals(m.failures("download"), [
-      { id: "c", split: "val", error: "missing from archive" },
-    ]);
-    assertEquals(
-      m.stepStates("download"),
-      new Map([["a", "done"], ["b", "done"], ["c", "failed"]]),
-    );
-    assertEquals(
-      m.videos({ step: "sample", state: "pending", after: "download" }).map((v) => v.id),
-      ["a", "b"],
-    );
-    m.markDone("sample", "a", { path: "/f/a.npy", frames: 10, sha256: "ff" });
-    const a = m.video("a")!;
-    assertEquals(a.steps.sample?.frames, 10);
-    assertEquals(a.steps.download?.path, "/v/a.mp4");
-    assertEquals(m.videos({ step: "sample", state: "done" }).map((v) => v.id), ["a"]);
-    m.markFailed("sample", "a", "boom");
-    assertEquals(m.video("a")!.steps.sample?.state, "failed");
-    m.markPending("sample", "a");
-    assertEquals(m.video("a")!.steps.sample, undefined);
-    await assertRejects(() => m.markDone("sample", "nope", { path: "x" }), "no video");
-    await assertRejects(() => m.addVideos([video("../../x")]), "unsafe video id");
-    assert(!isSafeId("a/b") && !isSafeId(".hidden") && isSafeId("-abc_DEF_000010_000020"));
-    m.putShard({
-      index: 0,
-      split: "train",
-      file: "ds_000000.tar",
-      samples: 2,
-      bytes: 10,
-      sha256: "aa",
-    });
-    const ex = m.export();
-    assertEquals(ex.shardTotals, { train: { samples: 2, tars: 1 } });
-    assertEquals(ex.splits.train.videos, 2);
-    assertEquals(ex.splits.val.download.failed, 1);
-    m.close();
-  } finally {
-    await cleanup();
-  }
-});
 
 Deno.test("manifest: a config mismatch is refused, naming every differing key, and nothing is written", async () => {
   const { dir, cleanup } = await tempDir();
@@ -160,7 +102,7 @@ Deno.test("manifest: a file with rowid tables is rebuilt clustered on open, ever
     const ex = m.export();
     for (const [i, step] of (["download", "sample", "encode"] as const).entries()) {
       for (const [j, split] of (["train", "val", "test"] as const).entries()) {
-        assertEquals(m.counts(step, split), expected[i][j], `${step} ${split}`);
+        assertEquals(m.steps.counts(step, split), expected[i][j], `${step} ${split}`);
         assertEquals(ex.splits[split][step], expected[i][j], `export ${step} ${split}`);
       }
       const all = expected[i].reduce((a, c) => ({
@@ -168,9 +110,9 @@ Deno.test("manifest: a file with rowid tables is rebuilt clustered on open, ever
         done: a.done + c.done,
         failed: a.failed + c.failed,
       }));
-      assertEquals(m.counts(step), all, step);
+      assertEquals(m.steps.counts(step), all, step);
     }
-    m.markDone("encode", ids[1], { path: join(dir, "emb", `${ids[1]}.npy`) });
+    m.steps.markDone("encode", ids[1], { path: join(dir, "emb", `${ids[1]}.npy`) });
     m.close();
 
     const after = new DatabaseSync(path);
@@ -236,7 +178,7 @@ const m = Manifest.open(${JSON.stringify(path)});
 for (let b = 0; ; b++) {
   const rows = Array.from({ length: 100 }, (_, i) => ({ id: "v" + (b * 100 + i), split: "train" as const,
     label: "x", youtubeId: "y", timeStart: 0, timeEnd: 10, source: null }));
-  m.addVideos(rows);
+  m.videos.add(rows);
   console.log(b + 1);
 }`,
     );
@@ -266,49 +208,10 @@ for (let b = 0; ; b++) {
     );
     db.close();
     const m = Manifest.open(path);
-    const n = m.videos().length;
+    const n = m.videos.list().length;
     assertEquals(n % 100, 0, `only whole committed batches: ${n} rows`);
     assert(n >= seen * 100, `every batch reported committed is there (${n} rows, ${seen} batches)`);
     m.close();
-  } finally {
-    await cleanup();
-  }
-});
-
-Deno.test("work dir lock: a second process refuses (or waits) while the first holds it", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
-    await ensureWorkDir(dir);
-    const holder = join(dir, "holder.ts");
-    await Deno.writeTextFile(
-      holder,
-      `import { lockWorkDir } from ${JSON.stringify(repoPath("lib", "core", "work_dir.ts"))};
-await lockWorkDir(${JSON.stringify(dir)});
-console.log("held");
-await new Promise((r) => setTimeout(r, 1500));
-// written while the lock is still held: the lock is released only when this process exits
-Deno.writeTextFileSync(${JSON.stringify(join(dir, "holder-done"))}, "");`,
-    );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", holder],
-      stdout: "piped",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    assert((await reader.read()).value?.includes("held"));
-    const e = await assertRejects(() => lockWorkDir(dir, { wait: false }), "is in use by pid");
-    assert(e instanceof WorkDirBusyError);
-    let waited = "";
-    const lock = await lockWorkDir(dir, { onWait: (h) => (waited = h) });
-    assert(waited.startsWith("pid "), `told whom it waited for: ${waited}`);
-    // the holder finished its work before the lock came free
-    assert(
-      await Deno.stat(join(dir, "holder-done")).then(() => true, () => false),
-      "got the lock early",
-    );
-    lock.release();
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
-    await child.status;
   } finally {
     await cleanup();
   }

@@ -1,8 +1,9 @@
 /**
  * The foundations every stage stands on: typed errors, crash-safe files, the work dir and its
- * lock, the split vocabulary, CLIP's input constants, seeded randomness, the manifest (the only
- * module that knows SQL), the run configuration's schema (every setting's key, default and flag),
- * step context and order, progress, bounded concurrency and `.npy` files.
+ * lock, the split vocabulary, CLIP's input constants, seeded randomness, the manifest (a core
+ * with one file of queries per concern: `m.videos`, `m.steps`, `m.shards`, `m.archives`; the only
+ * SQL), the run configuration's schema (every setting's key, default and flag), opening a work dir
+ * for a step, step order, progress, bounded concurrency and `.npy` files.
  *
  * @example
  * ```ts
@@ -56,21 +57,25 @@ export {
 } from "./work_dir.ts";
 export { KINEMBED_VERSION } from "./version.ts";
 export { parseSplitName, type Split, type SplitCount, SPLITS } from "./split.ts";
-export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_input.ts";
+export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_preprocessing.ts";
 export { mulberry32, seededPermutation, seededShuffle } from "./random.ts";
 export {
+  ArchiveQueries,
   type ArchiveRow,
   isSafeId,
   Manifest,
   type ManifestExport,
+  ShardQueries,
   type ShardRow,
   type StateCounts,
   type Step,
   type StepOutput,
+  StepQueries,
   type StepRecord,
   STEPS,
   type StepState,
   type VideoFilter,
+  VideoQueries,
   type VideoRow,
   type VideoStatus,
   type VideoStepRow,
@@ -94,7 +99,7 @@ export {
   toRunConfig,
 } from "./run_config.ts";
 export { type ClassStates, type StagedDuplicate, StagedRows } from "./staged_rows.ts";
-export { openStep, type StepContext, type StepSummary } from "./step_context.ts";
+export { openStep, type StepContext, type StepSummary } from "./open_step.ts";
 export { type ContinuingStep, requireEarlierSteps } from "./step_order.ts";
 export { Progress, ProgressBoard, stderrProgressBoard } from "./progress.ts";
 export { BoundedQueue, forEachConcurrent, mapConcurrent } from "./concurrency.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { CLIP_SIZE } from "./clip_input.ts";
+import { CLIP_SIZE } from "./clip_preprocessing.ts";
 import type { ConfigMismatchError } from "./errors.ts";
 
 /** A configuration value; configurations are flat. */

@@ -7,7 +7,7 @@
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Split } from "./split.ts";
-import type { Step, StepState, VideoRow } from "./manifest.ts";
+import type { Step, StepState, VideoRow } from "./manifest_rows.ts";
 
 /** The temp table's page cache, KiB: what the staged rows may keep in memory at most. */
 const TEMP_CACHE_KIB = 64 * 1024;
@@ -57,7 +57,7 @@ export class StagedRows {
   #loading = false;
 
   /**
-   * Use `Manifest#stageRows`.
+   * Use `Manifest#videos.stageRows`.
    * @param db the manifest's connection
    * @param hooks from the manifest: a stored output path made absolute; its transaction
    *   (deferred: the staged table is this connection's alone); an SQLite error made a

@@ -12,7 +12,7 @@ Deno.test("staged rows: duplicates name the first row; picks narrow and widen; o
   try {
     const m = Manifest.open(join(dir, "manifest.db"));
     const dups: StagedDuplicate[] = [];
-    const staged = m.stageRows((d) => dups.push(d));
+    const staged = m.videos.stageRows((d) => dups.push(d));
     await staged.load(async () => {
       staged.add(row("a1", "train", "yoga"), "train.csv", 2);
       staged.add(row("a2", "train", "yoga"), "train.csv", 3);
@@ -40,12 +40,12 @@ Deno.test("staged rows: duplicates name the first row; picks narrow and widen; o
     assertEquals(staged.pickOnly(["a1", "a2", "b1", "t1"]), 4);
     assertEquals(staged.addPickedToManifest(), 4);
     assertEquals(staged.addPickedToManifest(), 0);
-    assertEquals(m.video("v1"), undefined);
-    assertEquals(m.video("a2")?.label, "yoga");
+    assertEquals(m.videos.get("v1"), undefined);
+    assertEquals(m.videos.get("a2")?.label, "yoga");
 
     // states per split and class, and failures written for what is not done
-    m.markDone("download", "a1", { path: join(dir, "a1.mp4") });
-    m.markFailed("download", "a2", "earlier reason");
+    m.steps.markDone("download", "a1", { path: join(dir, "a1.mp4") });
+    m.steps.markFailed("download", "a2", "earlier reason");
     const byClass = (c: { split: string; label: string | null }) => `${c.split}/${c.label}`;
     assertEquals(
       staged.classStates("download").map((c) => [byClass(c), c.picked, c.states]),
@@ -68,15 +68,15 @@ Deno.test("staged rows: duplicates name the first row; picks narrow and widen; o
       ])
     );
     assertEquals(written, 2); // a2 kept its reason, a1 is done
-    assertEquals(m.video("a2")?.steps.download?.error, "earlier reason");
-    assertEquals(m.video("b1")?.steps.download?.error, "missing from archive");
-    assertEquals(m.video("t1")?.steps.download?.error, "no archive listed for test");
-    assertEquals(m.video("a1")?.steps.download?.state, "done");
+    assertEquals(m.videos.get("a2")?.steps.download?.error, "earlier reason");
+    assertEquals(m.videos.get("b1")?.steps.download?.error, "missing from archive");
+    assertEquals(m.videos.get("t1")?.steps.download?.error, "no archive listed for test");
+    assertEquals(m.videos.get("a1")?.steps.download?.state, "done");
     m.close();
 
     // the staged table lived on the connection only
     const again = Manifest.open(join(dir, "manifest.db"));
-    assertEquals(again.counts("download"), { pending: 0, done: 1, failed: 3 });
+    assertEquals(again.steps.counts("download"), { pending: 0, done: 1, failed: 3 });
     again.close();
     const bytes = await Deno.readFile(join(dir, "manifest.db"));
     assert(!new TextDecoder().decode(bytes).includes("staged"), "no staged table in the file");
@@ -89,7 +89,7 @@ Deno.test("staged rows: rejected rows' places are merged into the candidates in 
   const dir = await Deno.makeTempDir();
   try {
     const m = Manifest.open(join(dir, "manifest.db"));
-    const staged = m.stageRows(() => {});
+    const staged = m.videos.stageRows(() => {});
     await staged.load(async () => {
       staged.add(row("b1", "train", "yoga"), "train.csv", 2);
       staged.addRejected({ id: "a0_?_000010", split: "train", label: "yoga" });
@@ -111,7 +111,7 @@ Deno.test("staged rows: rejected rows' places are merged into the candidates in 
     assertEquals(Array.from(staged.candidates(["val"]), show), ["d1:val", "z9:val!"]);
     // rejected rows never reach the manifest
     assertEquals(staged.addPickedToManifest(), 2);
-    assertEquals(m.video("c9"), undefined);
+    assertEquals(m.videos.get("c9"), undefined);
     m.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

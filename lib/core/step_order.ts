@@ -29,13 +29,13 @@ const PRODUCED: Record<(typeof STEPS)[number], string> = {
 export function requireEarlierSteps(m: Manifest, step: ContinuingStep): void {
   const at = step === "shard" ? STEPS.length : STEPS.indexOf(step);
   // this step or a later one has run: a rerun, or a work dir made otherwise (a merge, a copy)
-  if (m.shards().length > 0 || STEPS.slice(at).some((s) => touched(m, s))) return;
+  if (m.shards.all().length > 0 || STEPS.slice(at).some((s) => touched(m, s))) return;
   const before = STEPS.slice(0, at);
-  const counts = before.map((s) => m.counts(s));
+  const counts = before.map((s) => m.steps.counts(s));
   if (counts.some((c) => c.failed > 0)) return;
   const last = before.length - 1;
   if (counts[last].done > 0) return;
-  if (step === "sample" && m.countVideos() === 0) {
+  if (step === "sample" && m.videos.count() === 0) {
     throw new ConfigError("no videos in the work dir; run download (or run)");
   }
   // from the first step that has done nothing on: each one's output is the next one's input
@@ -48,6 +48,6 @@ export function requireEarlierSteps(m: Manifest, step: ContinuingStep): void {
 
 /** Whether a per-video step has done or failed any video. */
 function touched(m: Manifest, step: (typeof STEPS)[number]): boolean {
-  const c = m.counts(step);
+  const c = m.steps.counts(step);
   return c.done + c.failed > 0;
 }

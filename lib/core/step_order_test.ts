@@ -17,7 +17,7 @@ async function withManifest(fn: (m: Manifest) => void): Promise<void> {
 }
 
 function addVideos(m: Manifest): void {
-  m.addVideos(["a", "b"].map((id) => ({
+  m.videos.add(["a", "b"].map((id) => ({
     id,
     split: "train" as const,
     label: "abseiling",
@@ -42,14 +42,14 @@ Deno.test("step order: each step names the steps to run first while nothing is d
     addVideos(m);
     refuses(m, "sample", "nothing is downloaded yet; run download (or run)");
     refuses(m, "shard", "nothing is encoded yet; run download, then sample, then encode (or run)");
-    m.markDone("download", "a", { path: "videos/a.mp4" });
+    m.steps.markDone("download", "a", { path: "videos/a.mp4" });
     requireEarlierSteps(m, "sample");
     refuses(m, "encode", "nothing is sampled yet; run sample (or run)");
     refuses(m, "shard", "nothing is encoded yet; run sample, then encode (or run)");
-    m.markDone("sample", "a", { path: "frames/a.npy", frames: 3 });
+    m.steps.markDone("sample", "a", { path: "frames/a.npy", frames: 3 });
     requireEarlierSteps(m, "encode");
     refuses(m, "shard", "nothing is encoded yet; run encode (or run)");
-    m.markDone("encode", "a", { path: "emb/a.npy", frames: 3 });
+    m.steps.markDone("encode", "a", { path: "emb/a.npy", frames: 3 });
     requireEarlierSteps(m, "shard");
   });
 });
@@ -57,14 +57,14 @@ Deno.test("step order: each step names the steps to run first while nothing is d
 Deno.test("step order: failures in an earlier step, or a later step's records, are no refusal", async () => {
   await withManifest((m) => {
     addVideos(m);
-    m.markFailed("download", "a", "HTTP 404");
-    m.markFailed("download", "b", "HTTP 404");
+    m.steps.markFailed("download", "a", "HTTP 404");
+    m.steps.markFailed("download", "b", "HTTP 404");
     for (const step of ["sample", "encode", "shard"] as const) requireEarlierSteps(m, step);
   });
   await withManifest((m) => {
     addVideos(m);
     // encoded without sample or download records (a work dir built otherwise)
-    m.markDone("encode", "a", { path: "emb/a.npy", frames: 3 });
+    m.steps.markDone("encode", "a", { path: "emb/a.npy", frames: 3 });
     requireEarlierSteps(m, "sample");
     requireEarlierSteps(m, "encode");
   });

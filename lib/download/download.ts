@@ -240,7 +240,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     const issues: AnnotationIssue[] = [];
     const notes: string[] = [];
     // the rows go to a table, never into an array: 645k of them are read, checked and picked there
-    const staged = manifest.stageRows((d) =>
+    const staged = manifest.videos.stageRows((d) =>
       issues.push({
         file: d.file,
         line: d.line,
@@ -267,7 +267,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     pickSubset(staged, opts);
     const added = staged.addPickedToManifest();
     const only = opts.restrictTo?.(
-      Array.from(manifest.videoSteps("download"), (v) => ({ id: v.id, split: v.split })),
+      Array.from(manifest.steps.videoSteps("download"), (v) => ({ id: v.id, split: v.split })),
     );
     const selected = only ? staged.keepPicked(only) : staged.pickedCount();
     await removeTempsUnder(layout.videos);
@@ -309,11 +309,11 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     else await run.archives(archives.sources, classes, report);
     report.requests = fetcher.requests;
     for (const split of SPLITS) {
-      const c = manifest.counts("download", split);
+      const c = manifest.steps.counts("download", split);
       if (c.done + c.failed + c.pending > 0) report.splits[split] = c;
     }
     report.failureSummary = await writeFailureList(
-      manifest.failedRecords("download"),
+      manifest.steps.failedRecords("download"),
       join(layout.reports, "download_failures.csv"),
       "download",
       REPORTED_FAILURES,
@@ -447,7 +447,7 @@ function forgetMissingOutputs(
     log(`... and ${gone.length - SHOWN_GONE} more videos whose file is gone`);
   }
   manifest.batch(() => {
-    for (const g of gone) manifest.markPending("download", g.id);
+    for (const g of gone) manifest.steps.markPending("download", g.id);
   });
 }
 
@@ -634,7 +634,7 @@ class DownloadRun {
         undone += c.picked - c.states.done;
         untried += c.states.pending;
       }
-      const record = this.manifest.archive(a.source);
+      const record = this.manifest.archives.get(a.source);
       if (a.label !== null && held === 0) report.archives.skipped++;
       else if (untried > 0 || (record?.state !== "done" && undone > 0)) todo.push(a);
       else if (record?.state === "done") report.archives.alreadyDone++;
@@ -684,7 +684,7 @@ class DownloadRun {
       if (!recorded.has(a.source)) {
         recorded.set(
           a.source,
-          failures.get(a.source) ?? this.manifest.archive(a.source)?.error ?? null,
+          failures.get(a.source) ?? this.manifest.archives.get(a.source)?.error ?? null,
         );
       }
       return recorded.get(a.source)!;
@@ -754,14 +754,14 @@ class DownloadRun {
         },
         onExtracted: (m) => {
           const id = idOfDest.get(m.dest)!;
-          this.manifest.markDone("download", id, { path: m.dest, sha256: m.sha256 });
+          this.manifest.steps.markDone("download", id, { path: m.dest, sha256: m.sha256 });
         },
       });
       for (const r of extraction.refused) {
         report.refused.push({ archive: a.source, member: r.name, reason: r.reason });
         this.log(`archive ${a.name}: refused member ${JSON.stringify(r.name)}: ${r.reason}`);
       }
-      this.manifest.putArchive({
+      this.manifest.archives.put({
         url: a.source,
         state: "done",
         bytes: extraction.archiveBytes,
@@ -781,7 +781,7 @@ class DownloadRun {
         : oneLine(e).replace(`${file}: `, ""); // the archive is named by the caller
       failures.set(a.source, error);
       report.archives.failed.push({ source: a.source, error });
-      this.manifest.putArchive({
+      this.manifest.archives.put({
         url: a.source,
         state: "failed",
         bytes: null,
@@ -796,7 +796,7 @@ class DownloadRun {
   }
 
   #isDone(id: string): boolean {
-    return this.manifest.video(id)?.steps.download?.state === "done";
+    return this.manifest.videos.get(id)?.steps.download?.state === "done";
   }
 
   /** Decides where an archive member goes (null: not written) and counts extras. */
@@ -876,13 +876,16 @@ class DownloadRun {
           }
         }
       }
-      this.manifest.markDone("download", row.id, { path: dest, sha256: await sha256File(dest) });
+      this.manifest.steps.markDone("download", row.id, {
+        path: dest,
+        sha256: await sha256File(dest),
+      });
     } catch (e) {
       if (
         !(e instanceof FetchError || e instanceof FormatError || e instanceof Deno.errors.NotFound)
       ) throw e;
       const error = e instanceof Deno.errors.NotFound ? `no such file ${source}` : oneLine(e);
-      this.manifest.markFailed("download", row.id, error);
+      this.manifest.steps.markFailed("download", row.id, error);
       this.log(`${row.id}: ${error}`);
     }
   }

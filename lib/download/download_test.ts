@@ -287,16 +287,16 @@ Deno.test("download: archives over HTTP with faults, unsafe members, extras, ide
     const m = Manifest.open(join(work, "manifest.db"), { readOnly: true });
     try {
       for (const [, id] of done) {
-        const rec = m.video(id)!.steps.download!;
+        const rec = m.videos.get(id)!.steps.download!;
         assertEquals(rec.state, "done");
         const bytes = await Deno.readFile(rec.path!);
         assertEquals(sha256(bytes), sha256(fakeVideo(id)));
         assertEquals(rec.sha256, sha256(bytes));
       }
-      const row = m.video(vid("t", 1))!;
+      const row = m.videos.get(vid("t", 1))!;
       assertEquals([row.split, row.label, row.timeStart, row.timeEnd], ["test", null, 0, 10]);
-      assertEquals(m.archive(`${server.url}/k700/train/archery.tar.gz`)?.state, "failed");
-      assertEquals(m.archive(`${server.url}/k700/train/bowling.tar.gz`)?.state, "done");
+      assertEquals(m.archives.get(`${server.url}/k700/train/archery.tar.gz`)?.state, "failed");
+      assertEquals(m.archives.get(`${server.url}/k700/train/bowling.tar.gz`)?.state, "done");
     } finally {
       m.close();
     }
@@ -528,7 +528,7 @@ Deno.test("deno task download: SIGKILL mid-archive, rerun resumes with Range, sa
     }
     const m = Manifest.open(join(dir, "work", "manifest.db"), { readOnly: true });
     try {
-      assertEquals(m.counts("download"), { pending: 0, done: 3, failed: 0 });
+      assertEquals(m.steps.counts("download"), { pending: 0, done: 3, failed: 0 });
     } finally {
       m.close();
     }
@@ -655,7 +655,7 @@ Deno.test("download: the subset drawn from staged rows is selectSubset's, duplic
       });
       const want = selectSubset(rows, opts).map((r) => r.id);
       const m = Manifest.open(join(work, "manifest.db"), { readOnly: true });
-      const got = Array.from(m.videoSteps("download"), (v) => v.id);
+      const got = Array.from(m.steps.videoSteps("download"), (v) => v.id);
       m.close();
       assert(want.length > 0 && want.length < rows.length, JSON.stringify(opts));
       assertEquals(got, want, JSON.stringify(opts));

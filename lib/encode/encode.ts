@@ -193,14 +193,14 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
       () => requireEarlierSteps(m, "encode"),
     );
     try {
-      const alreadyDone = m.counts("encode").done;
+      const alreadyDone = m.steps.counts("encode").done;
       const todo = pendingFilter("encode", opts.retryFailed ?? false);
-      const progress = new Progress("encode", m.countVideos(todo), {
+      const progress = new Progress("encode", m.videos.count(todo), {
         extraUnit: "frames",
         quiet: opts.quiet,
       });
       const r = await encodeFramePacks(
-        readFramePacks(m, m.eachVideo(todo)),
+        readFramePacks(m, m.videos.each(todo)),
         enc,
         m,
         ctx.layout.emb,
@@ -217,7 +217,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
         step: "encode",
         done: r.videos,
         alreadyDone,
-        failed: m.failures("encode"),
+        failed: m.steps.failures("encode"),
         frames: r.frames,
         seconds: (performance.now() - t0) / 1000,
         provider: enc.provider,
@@ -276,7 +276,7 @@ export async function encodeFramePacks(
       : writeNpy({ dtype: "<f2", shape: [slot.pack.count, D], data: float32ToFloat16(slot.out) });
     const path = join(embDir, `${slot.pack.videoId}.npy`);
     await writeFileAtomic(path, bytes);
-    m.markDone("encode", slot.pack.videoId, {
+    m.steps.markDone("encode", slot.pack.videoId, {
       path,
       frames: slot.pack.count,
       sha256: await sha256Bytes(bytes),
@@ -350,7 +350,7 @@ export async function encodeFramePacks(
  */
 export async function dropFrames(m: Manifest, framesDir: string, videoId: string): Promise<void> {
   await Deno.remove(join(framesDir, `${videoId}.npy`)).catch(() => {});
-  m.dropOutput("sample", videoId);
+  m.steps.dropOutput("sample", videoId);
 }
 
 /**
@@ -365,14 +365,14 @@ export function forgetDroppedFrames(m: Manifest): void {
   // the records are changed once the walk is over (few, unless a folder was removed)
   const dropped: string[] = [];
   const gone: string[] = [];
-  for (const v of m.encodedFiles()) {
+  for (const v of m.steps.encodedFiles()) {
     if (v.frames && !pathExistsSync(v.frames)) dropped.push(v.id);
     if (v.emb && !pathExistsSync(v.emb)) gone.push(v.id);
   }
   if (dropped.length + gone.length === 0) return;
   m.batch(() => {
-    for (const id of dropped) m.dropOutput("sample", id);
-    for (const id of gone) m.markPending("encode", id);
+    for (const id of dropped) m.steps.dropOutput("sample", id);
+    for (const id of gone) m.steps.markPending("encode", id);
   });
 }
 
@@ -393,8 +393,8 @@ export async function* readFramePacks(
       if (!path) throw new Deno.errors.NotFound("frames were removed");
       bytes = await Deno.readFile(path);
     } catch {
-      m.markPending("sample", v.id);
-      m.markFailed("encode", v.id, `frames ${path || "(removed)"} missing; run sample again`);
+      m.steps.markPending("sample", v.id);
+      m.steps.markFailed("encode", v.id, `frames ${path || "(removed)"} missing; run sample again`);
       continue;
     }
     // a damaged frames file fails this video alone and sends it back to sample
@@ -407,8 +407,8 @@ export async function* readFramePacks(
       }
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
-      m.markPending("sample", v.id);
-      m.markFailed("encode", v.id, `frames ${path}: ${e.message}; run sample again`);
+      m.steps.markPending("sample", v.id);
+      m.steps.markFailed("encode", v.id, `frames ${path}: ${e.message}; run sample again`);
       continue;
     }
     yield { videoId: v.id, count: arr.shape[0], size: arr.shape[1], data: arr.data as Uint8Array };

@@ -39,7 +39,7 @@ Deno.test("encode CLI: a damaged frames file fails that video alone, naming it, 
     // a failed encode whose frames are in place: a plain rerun leaves it, --retry-failed takes it
     await Deno.remove(join(work, "emb", "b.npy"));
     const m = Manifest.open(join(work, "manifest.db"));
-    m.markFailed("encode", "b", "the session ran out of memory");
+    m.steps.markFailed("encode", "b", "the session ran out of memory");
     m.close();
     const plain = await task("encode", "--work", work, ...model);
     assertEquals(plain.code, 1, plain.stdout + plain.stderr);

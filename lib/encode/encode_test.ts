@@ -110,7 +110,7 @@ Deno.test("encode: float16 output is the float32 result rounded; rerun does noth
     }
     // frames are dropped after encoding; the manifest says so
     const m = Manifest.open(join(work, "manifest.db"));
-    assertEquals(m.video("short")!.steps.sample?.path, null);
+    assertEquals(m.videos.get("short")!.steps.sample?.path, null);
     assertEquals(m.config().provider, "cpu");
     m.close();
     await assertRejects(() => Deno.stat(join(work, "frames", "short.npy")));

@@ -84,8 +84,8 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
     recordSettings(m, await sampleConfig(opts), ctx.layout.root);
     const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, work: opts.work });
     try {
-      const sampledBefore = m.counts("sample").done;
-      const encodedBefore = m.counts("encode").done;
+      const sampledBefore = m.steps.counts("sample").done;
+      const encodedBefore = m.steps.counts("encode").done;
       const retry = opts.retryFailed ?? false;
       // everything downloaded and not encoded; videos that failed to decode are retried on request
       const todo: VideoFilter = {
@@ -94,7 +94,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
         after: "download",
         notFailed: retry ? undefined : "sample",
       };
-      const total = m.countVideos(todo);
+      const total = m.videos.count(todo);
       const decodeProgress = new Progress("decode", total, {
         extraUnit: "frames",
         quiet: opts.quiet,
@@ -110,7 +110,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       const producer = (async () => {
         try {
           const jobs = opts.jobs ?? navigator.hardwareConcurrency;
-          await forEachConcurrent(m.eachVideo(todo), jobs, async (v) => {
+          await forEachConcurrent(m.videos.each(todo), jobs, async (v) => {
             if (stopped) return;
             let pack: FramePack | undefined;
             const kept = v.steps.sample?.state === "done" ? v.steps.sample.path : null;
@@ -126,7 +126,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
               pack = await decodeVideo(m, v, { ...opts, sandbox });
               if (!pack) return decodeProgress.tick(1);
               if (opts.keepFrames) await storeFramePack(m, ctx.layout.frames, pack);
-              else m.markDone("sample", v.id, { path: null, frames: pack.count });
+              else m.steps.markDone("sample", v.id, { path: null, frames: pack.count });
               decoded++;
               decodedFrames += pack.count;
             }
@@ -139,7 +139,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       })();
       const consumer = encodeFramePacks(queue, enc, m, ctx.layout.emb, opts, async (pack) => {
         encodeProgress.tick(1, pack.count);
-        if (!opts.keepFrames && m.video(pack.videoId)?.steps.sample?.path) {
+        if (!opts.keepFrames && m.videos.get(pack.videoId)?.steps.sample?.path) {
           await dropFrames(m, ctx.layout.frames, pack.videoId);
         }
       });
@@ -161,7 +161,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
           step: "sample",
           done: decoded,
           alreadyDone: sampledBefore,
-          failed: m.failures("sample"),
+          failed: m.steps.failures("sample"),
           frames: decodedFrames,
           seconds,
         },
@@ -169,7 +169,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
           step: "encode",
           done: r.videos,
           alreadyDone: encodedBefore,
-          failed: m.failures("encode"),
+          failed: m.steps.failures("encode"),
           frames: r.frames,
           seconds,
           provider: enc.provider,

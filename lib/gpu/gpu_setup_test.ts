@@ -378,7 +378,7 @@ Deno.test("encode --providers cuda,cpu and webgpu,cpu: one fallback line each, t
       );
       const m = Manifest.open(join(work, "manifest.db"));
       assertEquals(m.config().provider, "cpu");
-      assertEquals(m.counts("encode").done, 1);
+      assertEquals(m.steps.counts("encode").done, 1);
       m.close();
     }
   } finally {

@@ -225,11 +225,11 @@ async function mergeLocked(
     const splits = Object.fromEntries(
       SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
     ) as Record<Split, Required<SplitShardSummary>>;
-    for (const v of m.videoSteps("encode")) {
+    for (const v of m.steps.videoSteps("encode")) {
       if (v.state !== "done") splits[v.split].empty++;
     }
     const failures = STEPS.flatMap((step) =>
-      m.failures(step).map((f) => ({ id: f.id, error: `${step}: ${f.error}` }))
+      m.steps.failures(step).map((f) => ({ id: f.id, error: `${step}: ${f.error}` }))
     );
     await writeSetFiles(shardsDir, plan, {
       ...m.export(),
@@ -307,7 +307,7 @@ function commonPlan(
 ): { rows: VideoRow[]; plan: ShardPlan; seed: number; perShard: number } {
   const ref = parts[0];
   const rows: VideoRow[] = [];
-  for (const v of ref.manifest.videoSteps("download")) {
+  for (const v of ref.manifest.steps.videoSteps("download")) {
     rows.push({
       id: v.id,
       split: v.split,
@@ -322,7 +322,9 @@ function commonPlan(
   const problems: string[] = [];
   for (const p of parts.slice(1)) {
     const theirs: { id: string; split: Split }[] = [];
-    for (const v of p.manifest.videoSteps("download")) theirs.push({ id: v.id, split: v.split });
+    for (const v of p.manifest.steps.videoSteps("download")) {
+      theirs.push({ id: v.id, split: v.split });
+    }
     if (selectionKey(theirs) !== selection) {
       problems.push(
         `worker ${p.index} planned over another selection of videos (${theirs.length}) than ` +
@@ -354,7 +356,7 @@ async function checkShards(
   const present = new Set(parts.map((p) => p.index));
   const recorded = new Map<string, { worker: number; row: ShardRow }[]>();
   for (const p of parts) {
-    for (const row of p.manifest.shards()) {
+    for (const row of p.manifest.shards.all()) {
       const list = recorded.get(row.file) ?? [];
       list.push({ worker: p.index, row });
       recorded.set(row.file, list);
@@ -457,19 +459,19 @@ async function writeMergedManifest(
     const config: RunConfig = { ...parts[0].config };
     for (const k of PER_WORKER_KEYS) delete config[k];
     merged.applyConfig(config, work);
-    merged.addVideos(rows);
+    merged.videos.add(rows);
     const archives = new Map<string, ArchiveRow>();
     for (const p of parts) {
-      merged.putStepRecords(
-        filterIter(p.manifest.stepRecords(), (r) => owner.get(r.videoId) === p.index),
+      merged.steps.putRecords(
+        filterIter(p.manifest.steps.records(), (r) => owner.get(r.videoId) === p.index),
       );
       // an archive several workers fetched counts as done when one of them extracted it
-      for (const a of p.manifest.archives()) {
+      for (const a of p.manifest.archives.all()) {
         if (archives.get(a.url)?.state !== "done") archives.set(a.url, a);
       }
     }
-    for (const a of archives.values()) merged.putArchive(a);
-    merged.replaceShards(shardRows);
+    for (const a of archives.values()) merged.archives.put(a);
+    merged.shards.replace(shardRows);
   } finally {
     merged.close();
   }
@@ -482,7 +484,7 @@ async function refuseSingleRun(path: string): Promise<void> {
   if (!(await pathExists(path))) return;
   const m = Manifest.open(path);
   try {
-    const c = m.counts("download");
+    const c = m.steps.counts("download");
     if (readSetting(m.config(), "workers") === undefined && c.pending + c.done + c.failed > 0) {
       throw new ConfigError(
         `${path} holds a single run's manifest, not a merge's: merge into a work dir of its own`,

@@ -216,7 +216,10 @@ print(json.dumps(found))`,
         const encoded = () => {
           const m = Manifest.open(db, { readOnly: true });
           try {
-            return { done: m.counts("encode").done, downloaded: m.counts("download").done };
+            return {
+              done: m.steps.counts("encode").done,
+              downloaded: m.steps.counts("download").done,
+            };
           } finally {
             m.close();
           }
@@ -266,11 +269,11 @@ print(json.dumps(found))`,
       async () => {
         // worker 1 also recorded worker 0's ds_000000.tar
         const m0 = Manifest.open(join(workerDir(four, 0), "manifest.db"));
-        const row0 = m0.shards().find((r) => r.file === "ds_000000.tar")!;
+        const row0 = m0.shards.all().find((r) => r.file === "ds_000000.tar")!;
         m0.close();
         const m1 = Manifest.open(join(workerDir(four, 1), "manifest.db"));
-        const rows1 = m1.shards();
-        m1.putShard(row0);
+        const rows1 = m1.shards.all();
+        m1.shards.put(row0);
         m1.close();
         const e = await assertRejects(
           () => merge({ work: four, quiet: true }),
@@ -278,7 +281,7 @@ print(json.dumps(found))`,
         );
         assert(e instanceof MergeError);
         const back = Manifest.open(join(workerDir(four, 1), "manifest.db"));
-        back.replaceShards(rows1);
+        back.shards.replace(rows1);
         back.close();
 
         // a shard file another run overwrote (same size, other bytes)
@@ -333,7 +336,7 @@ Deno.test("merge refuses a work dir without worker manifests, and one whose own 
   try {
     await assertRejects(() => merge({ work: dir, quiet: true }), "no worker manifests under");
     const top = Manifest.open(join(dir, "manifest.db"));
-    top.addVideos([{
+    top.videos.add([{
       id: "abc_000000_000010",
       split: "train",
       label: "abseiling",

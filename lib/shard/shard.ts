@@ -366,10 +366,10 @@ async function shardLocked(
 
   // rows and files of an earlier, larger or different plan go first
   const existing = new Map<number, ShardRow>();
-  for (const r of m.shards()) {
+  for (const r of m.shards.all()) {
     if (plan.shards[r.index]?.file === r.file) existing.set(r.index, r);
   }
-  if (existing.size !== m.shards().length) m.replaceShards([...existing.values()]);
+  if (existing.size !== m.shards.all().length) m.shards.replace([...existing.values()]);
   // other workers' files are none of a worker's business: merge tidies the shared folder
   const removed = worker
     ? []
@@ -380,16 +380,16 @@ async function shardLocked(
   const total = mine.reduce((a, s) => a + s.size, 0);
   const progress = new Progress("shard", total, { extraUnit: "MB", quiet: o.quiet || total === 0 });
   const memo = shardMemo(m, o);
-  const unchanged = memo !== null && m.memo("shard") === memo;
+  const unchanged = memo !== null && m.shards.runNote("shard") === memo;
   // forgotten until this run is complete: a run stopped half-way leaves rows to check in full
-  m.setMemo("shard", null);
+  m.shards.setRunNote("shard", null);
   for (const s of mine) {
     await packShard(m, s, { root, embDir, shardsDir, emptyNpy, unchanged }, state, progress);
   }
   if (total > 0) progress.finish();
   // rows of shards that failed this time describe files that are gone
-  if (state.finalRows.length !== m.shards().length) m.replaceShards(state.finalRows);
-  if (memo !== null && state.failures.length === 0) m.setMemo("shard", shardMemo(m, o));
+  if (state.finalRows.length !== m.shards.all().length) m.shards.replace(state.finalRows);
+  if (memo !== null && state.failures.length === 0) m.shards.setRunNote("shard", shardMemo(m, o));
 
   // a worker's shards are one part of the set: merge writes the set's splits.csv and manifest.json
   if (!worker) {
@@ -413,14 +413,14 @@ async function shardLocked(
 
 /**
  * The plan over the work dir's videos: the encoded ones, or every one when planning from inputs.
- * The manifest numbers them (`rankIds`); the plan keeps a permutation, and each shard's ids and
+ * The manifest numbers them (`Manifest#shards.rankIds`); the plan keeps a permutation, and each shard's ids and
  * rows are read when its turn comes.
  */
 function planWorkDir(
   m: Manifest,
   o: ShardRunOptions,
 ): { plan: ShardPlan; splits: Record<Split, SplitShardSummary> } {
-  const left = o.fromInputs ? null : m.notDone("encode");
+  const left = o.fromInputs ? null : m.steps.notDone("encode");
   const splits = Object.fromEntries(
     SPLITS.map((s) => [
       s,
@@ -433,7 +433,7 @@ function planWorkDir(
       },
     ]),
   ) as Record<Split, SplitShardSummary>;
-  const ids = m.rankIds(o.fromInputs ? undefined : "encode");
+  const ids = m.shards.rankIds(o.fromInputs ? undefined : "encode");
   return { plan: planRanked(ids, { seed: o.seed, perShard: o.perShard }), splits };
 }
 
@@ -491,7 +491,7 @@ async function packShard(
   const inputs = new Map<string, SampleInput>();
   const waiting: string[] = [];
   const ids = s.videoIds;
-  for (const v of m.videoSteps("encode", ids)) {
+  for (const v of m.steps.videoSteps("encode", ids)) {
     if (v.state === "done") inputs.set(v.id, toInput(v, where.embDir, where.root));
     else if (where.emptyNpy === null) continue;
     else if (v.anyFailed) {
@@ -542,7 +542,7 @@ async function packShard(
       sha256: written.sha256,
       planHash: hash,
     };
-    m.putShard(done);
+    m.shards.put(done);
     st.finalRows.push(done);
     st.written.push(s.file);
   } catch (e) {

@@ -96,7 +96,7 @@ Deno.test("shard plan: ids numbered in the manifest give the plan the ids in mem
       id: `${chars[(i * 7) % chars.length].replace(".", "x")}${chars[(i * 11) % chars.length]}${i}`,
       split: (["train", "val", "test"] as const)[i % 4 === 3 ? 1 : i % 5 === 4 ? 2 : 0],
     }));
-    m.addVideos(videos.map((v) => ({
+    m.videos.add(videos.map((v) => ({
       ...v,
       label: null,
       youtubeId: v.id,
@@ -105,11 +105,11 @@ Deno.test("shard plan: ids numbered in the manifest give the plan the ids in mem
       source: null,
     })));
     videos.forEach((v, i) => {
-      if (i % 3 !== 0) m.markDone("encode", v.id, { path: null });
+      if (i % 3 !== 0) m.steps.markDone("encode", v.id, { path: null });
     });
     const encoded = videos.filter((_, i) => i % 3 !== 0);
     for (const [doneIn, expected] of [["encode", encoded], [undefined, videos]] as const) {
-      const ids = m.rankIds(doneIn);
+      const ids = m.shards.rankIds(doneIn);
       for (const seed of [0, 7]) {
         const ours = planRanked(ids, { seed, perShard: 8 });
         const inMemory = planShards(expected, { seed, perShard: 8 });
@@ -227,7 +227,7 @@ Deno.test("shard: same inputs and seed give byte-identical tars in two work dirs
         files.map(async (f) => `${f} ${await sha256File(join(layout.shards, f))}`),
       );
       const m = Manifest.open(layout.manifest, { readOnly: true });
-      assertEquals(hashes, m.shards().map((r) => `${r.file} ${r.sha256}`), "manifest rows");
+      assertEquals(hashes, m.shards.all().map((r) => `${r.file} ${r.sha256}`), "manifest rows");
       m.close();
       sums.push([...hashes, await Deno.readTextFile(join(layout.shards, "splits.csv"))]);
     }
@@ -269,8 +269,8 @@ Deno.test("shard: a rerun keeps good shards and rewrites only a deleted or trunc
 
     // a changed plan (another video encoded) rewrites what moved and drops a surplus shard
     const m = Manifest.open(layout.manifest);
-    const gone = m.videos({ split: "test" })[0].id;
-    m.markFailed("encode", gone, "re-encode failed");
+    const gone = m.videos.list({ split: "test" })[0].id;
+    m.steps.markFailed("encode", gone, "re-encode failed");
     m.close();
     const fourth = await shard({ work: layout.root, perShard: 3, quiet: true });
     assertEquals(fourth.splits.test.samples, 3);
@@ -294,7 +294,7 @@ Deno.test("shard: a no-op rerun trusts its last complete run only while no recor
     // another writer (sqlite3 by hand) changes one embedding's record: the change counter moves,
     // so the next run reads the records again and finds the shard holding that video stale
     const plan = planShards(
-      Manifest.open(layout.manifest, { readOnly: true }).videos().map((v) => v),
+      Manifest.open(layout.manifest, { readOnly: true }).videos.list().map((v) => v),
       { perShard: 3 },
     );
     const victim = plan.shards[1].videoIds[0];
@@ -389,7 +389,7 @@ Deno.test("shard: a missing or corrupt embedding fails its shard only, naming th
     assertEquals(s.written.length, 4);
     assert(![...Deno.readDirSync(layout.shards)].some((e) => e.name.endsWith(".partial")));
     const m = Manifest.open(layout.manifest, { readOnly: true });
-    assertEquals(m.shards().map((r) => r.file), s.written);
+    assertEquals(m.shards.all().map((r) => r.file), s.written);
     m.close();
   } finally {
     await cleanup();

@@ -388,7 +388,7 @@ async function listShards(
     const m = Manifest.open(manifestPath, { readOnly: true });
     try {
       recordedDim = readSetting(m.config(), "embedDim");
-      entries = m.shards().map((r) => ({
+      entries = m.shards.all().map((r) => ({
         file: r.file,
         split: r.split,
         sha256: r.sha256,

@@ -114,15 +114,15 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
     requireEarlierSteps(m, "sample");
     const sandbox = await prepareDecoding(opts, ctx.layout.root);
     recordSettings(m, await sampleConfig(opts), ctx.layout.root);
-    const alreadyDone = m.counts("sample").done;
+    const alreadyDone = m.steps.counts("sample").done;
     const todo = pendingFilter("sample", opts.retryFailed ?? false);
-    const progress = new Progress("sample", m.countVideos(todo), {
+    const progress = new Progress("sample", m.videos.count(todo), {
       extraUnit: "frames",
       quiet: opts.quiet,
     });
     let done = 0, frames = 0;
     const jobs = opts.jobs ?? navigator.hardwareConcurrency;
-    await forEachConcurrent(m.eachVideo(todo), jobs, async (v) => {
+    await forEachConcurrent(m.videos.each(todo), jobs, async (v) => {
       const pack = await decodeVideo(m, v, { ...opts, sandbox });
       if (pack) {
         await storeFramePack(m, ctx.layout.frames, pack);
@@ -136,7 +136,7 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
       step: "sample",
       done,
       alreadyDone,
-      failed: m.failures("sample"),
+      failed: m.steps.failures("sample"),
       frames,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -147,7 +147,7 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
 
 /**
  * Which videos a step still has to do: its predecessor done, itself pending (or failed, on
- * retry). Walk them with `Manifest#eachVideo` and count them with `Manifest#countVideos`.
+ * retry). Walk them with `Manifest#videos.each` and count them with `Manifest#videos.count`.
  * @param step `sample` (after download) or `encode` (after sample)
  * @param retryFailed include videos that failed this step before
  * @returns the filter
@@ -169,7 +169,7 @@ export function pendingVideos(
   step: "sample" | "encode",
   retryFailed: boolean,
 ): VideoStatus[] {
-  return m.videos(pendingFilter(step, retryFailed));
+  return m.videos.list(pendingFilter(step, retryFailed));
 }
 
 /**
@@ -194,7 +194,7 @@ export async function decodeVideo(
     });
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
-    m.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));
+    m.steps.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));
     return undefined;
   }
 }
@@ -217,12 +217,12 @@ export async function storeFramePack(
   });
   const path = join(framesDir, `${pack.videoId}.npy`);
   await writeFileAtomic(path, bytes);
-  m.markDone("sample", pack.videoId, {
+  m.steps.markDone("sample", pack.videoId, {
     path,
     frames: pack.count,
     sha256: await sha256Bytes(bytes),
   }); // new frames: an earlier encode failure (frames missing) is void
-  if (m.video(pack.videoId)?.steps.encode?.state === "failed") {
-    m.markPending("encode", pack.videoId);
+  if (m.videos.get(pack.videoId)?.steps.encode?.state === "failed") {
+    m.steps.markPending("encode", pack.videoId);
   }
 }

@@ -177,7 +177,7 @@ Deno.test("sample step: frames/<id>.npy for good videos, failures named for bad 
     const again = await sample({ work, quiet: true });
     assertEquals([again.done, again.alreadyDone], [0, 1]);
     const m = Manifest.open(join(work, "manifest.db"));
-    assertEquals(m.counts("sample"), { pending: 0, done: 1, failed: 3 });
+    assertEquals(m.steps.counts("sample"), { pending: 0, done: 1, failed: 3 });
     assertEquals(m.config().fps, 1);
     m.close();
   } finally {
@@ -243,7 +243,7 @@ Deno.test("sample step: a decoder stopped by a signal (a scheduler's requeue, Ct
     assert(thrown instanceof InterruptedError, String(thrown));
     assert((thrown as Error).message.includes("stays pending"), (thrown as Error).message);
     const m = Manifest.open(join(work, "manifest.db"));
-    assertEquals(m.counts("sample"), { pending: 1, done: 0, failed: 0 });
+    assertEquals(m.steps.counts("sample"), { pending: 1, done: 0, failed: 0 });
     m.close();
   } finally {
     await cleanup();

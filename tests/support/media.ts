@@ -56,7 +56,7 @@ export async function workWithVideos(
 ): Promise<void> {
   const layout = await ensureWorkDir(dir);
   const m = Manifest.open(layout.manifest);
-  m.addVideos(videos.map((v) => ({
+  m.videos.add(videos.map((v) => ({
     id: v.id,
     split: v.split ?? "train",
     label: v.label ?? "abseiling",
@@ -65,7 +65,7 @@ export async function workWithVideos(
     timeEnd: 10,
     source: v.path,
   })));
-  for (const v of videos) m.markDone("download", v.id, { path: v.path });
+  for (const v of videos) m.steps.markDone("download", v.id, { path: v.path });
   m.close();
 }
 
