@@ -57,7 +57,6 @@ export {
   decodeFrames,
   decodeSourceFrames,
   ffmpegBinary,
-  ffmpegVersion,
   ffprobeBinary,
   type FrameGeometry,
   type FramePack,
