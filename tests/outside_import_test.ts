@@ -1,7 +1,8 @@
 /**
  * kinembed used as a library from outside the repository, the way README.md shows: a script in a
- * temporary folder reads a shard set with `--allow-read` only, once with no config at all and once
- * with the `deno.json` the README documents. `--cached-only` and an empty `DENO_DIR` make any
+ * temporary folder imports one subpath (`@kinembed/kinembed/webdataset`) and reads a shard set with
+ * `--allow-read` only, once with the `deno.json` the README documents (the clone linked, the
+ * subpath resolved through its `exports`) and once with no config at all. `--cached-only` and an empty `DENO_DIR` make any
  * attempt to fetch (or need) an npm package an error instead of a download.
  */
 import { join } from "node:path";
@@ -12,13 +13,16 @@ import { ShardReader } from "../lib/webdataset/mod.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
 
-/** The README's `deno.json` and read-shards script, from its "Library use" section. */
+/** The README's `deno.json` and read-shards script, from its "Use as a library" section. */
 async function readmeExample(): Promise<{ config: string; script: string }> {
   const readme = await Deno.readTextFile(repoPath("README.md"));
-  const section = readme.slice(readme.indexOf("## Library use"));
+  const section = readme.slice(readme.indexOf("## Use as a library"));
   const config = /```json\n([\s\S]*?)```/.exec(section)?.[1];
   const script = /```ts\n(\/\/ read_shards\.ts[\s\S]*?)```/.exec(section)?.[1];
-  assert(config && script, "README.md's Library use section shows a deno.json and read_shards.ts");
+  assert(
+    config && script,
+    "README.md's Use as a library section shows a deno.json and read_shards.ts",
+  );
   return { config, script };
 }
 
@@ -44,7 +48,7 @@ async function denoRun(cwd: string, args: string[], env: Record<string, string> 
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("a script outside the repo reads shards through mod.ts with --allow-read only", async () => {
+Deno.test("a script outside the repo reads shards through one subpath with --allow-read only", async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const { layout } = await makeSyntheticWorkDir({
@@ -74,14 +78,22 @@ Deno.test("a script outside the repo reads shards through mod.ts with --allow-re
     assertEquals(documented.code, 0, documented.stderr);
     assertEquals(documented.stdout.trim().split("\n"), expected);
 
-    // no config at all: mod.ts by its file URL, and no npm package can be resolved
+    assert(script.includes('from "@kinembed/kinembed/webdataset"'), "the script imports a subpath");
+    assert(
+      !/--allow-(env|ffi|run|net|sys|write)/.test(script),
+      "the README runs it with --allow-read",
+    );
+
+    // no config at all: the subpath's file by its URL, and no npm package can be resolved
     const bare = join(dir, "bare");
     await Deno.mkdir(bare);
-    const modUrl = pathToFileURL(repoPath("mod.ts")).href;
-    await Deno.writeTextFile(
-      join(bare, "read_shards.ts"),
-      withPattern.replace('from "kinembed"', `from ${JSON.stringify(modUrl)}`),
+    const faceUrl = pathToFileURL(repoPath("lib", "webdataset", "mod.ts")).href;
+    const byUrl = withPattern.replace(
+      'from "@kinembed/kinembed/webdataset"',
+      `from ${JSON.stringify(faceUrl)}`,
     );
+    assert(byUrl !== withPattern, "the script's import names the subpath");
+    await Deno.writeTextFile(join(bare, "read_shards.ts"), byUrl);
     const noConfig = await denoRun(
       bare,
       ["--no-config", "--no-lock", "--allow-read", "read_shards.ts"],
@@ -97,7 +109,7 @@ Deno.test("a script outside the repo reads shards through mod.ts with --allow-re
 Deno.test("offline, --config <clone>/deno.json gives an outside script the npm parts too", async () => {
   const { dir, cleanup } = await tempDir();
   try {
-    const modUrl = pathToFileURL(repoPath("mod.ts")).href;
+    const modUrl = pathToFileURL(repoPath("lib", "onnx", "mod.ts")).href;
     await Deno.writeTextFile(
       join(dir, "build.ts"),
       `import { buildVisionModel, readModel } from ${JSON.stringify(modUrl)};\n` +

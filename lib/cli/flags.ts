@@ -149,7 +149,7 @@ export function usage(spec: TaskSpec): string {
 }
 
 /** The `--json` switch every task takes. */
-export const JSON_FLAG: FlagSpec = {
+const JSON_FLAG: FlagSpec = {
   type: "boolean",
   help: "print one JSON object on stdout (what was done, counts, failures, timings, exit " +
     "status); progress and messages go to stderr",
@@ -170,7 +170,7 @@ function withJsonFlag(spec: TaskSpec): TaskSpec {
  * nearestFlag("modle", ["model", "batch"]); // "model"
  * ```
  */
-export function nearestFlag(wrong: string, known: readonly string[]): string | undefined {
+function nearestFlag(wrong: string, known: readonly string[]): string | undefined {
   let best: string | undefined, bestD = Infinity;
   for (const k of known) {
     const d = editDistance(wrong.toLowerCase(), k.toLowerCase());
@@ -569,7 +569,7 @@ export async function reportFailures(
  * @param step the step (or task) name
  * @returns `<work>/reports/<step>_failures.csv`
  */
-export function failureListPath(work: string, step: string): string {
+function failureListPath(work: string, step: string): string {
   return join(workDirLayout(work).reports, `${step}_failures.csv`);
 }
 

@@ -31,6 +31,7 @@ export {
   reportFailures,
   runTask,
   stringFlag,
+  type TaskOutcome,
   type TaskSpec,
   usage,
   WORK_FLAG,
@@ -71,3 +72,9 @@ export {
   type TaskLaunch,
   taskLaunch,
 } from "./task_permissions.ts";
+export type { ConfigError, FailedItem, FailureSummary, Split, SPLITS } from "../core/mod.ts";
+export type { parseSplits } from "../download/mod.ts";
+export type { EmbeddingOutputDtype, EncodeOptions } from "../encode/mod.ts";
+export type { Preset, PRESETS, SampleOptions } from "../video/mod.ts";
+export type { ModelVariant, ModelVariantChoice } from "../model/mod.ts";
+export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";

@@ -39,3 +39,4 @@ export {
   readCardSplits,
   type SplitTotals,
 } from "./dataset_card.ts";
+export type { Split, SplitCount, SPLITS } from "../core/mod.ts";

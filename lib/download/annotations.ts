@@ -72,7 +72,7 @@ export function videoId(youtubeId: string, start: number, end: number): string {
 }
 
 /** The parts of a Kinetics video file name. */
-export interface VideoFileName {
+interface VideoFileName {
   /** The YouTube id (may itself hold `_` and `-`). */
   youtubeId: string;
   /** Segment start in seconds. */
@@ -100,7 +100,7 @@ export function parseVideoFileName(name: string): VideoFileName | null {
  * @param id the candidate
  * @returns true when it has 1 to 64 characters of `[A-Za-z0-9_-]`
  */
-export function isSafeYoutubeId(id: string): boolean {
+function isSafeYoutubeId(id: string): boolean {
   return /^[A-Za-z0-9_-]{1,64}$/.test(id);
 }
 
@@ -725,7 +725,7 @@ function videoListInto(
 }
 
 /** File endings taken as videos when a folder is listed. */
-export const VIDEO_EXTENSIONS: readonly string[] = [
+const VIDEO_EXTENSIONS: readonly string[] = [
   ".mp4",
   ".webm",
   ".mkv",

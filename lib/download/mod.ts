@@ -49,3 +49,12 @@ export {
   REPORTED_FAILURES,
 } from "./download.ts";
 export { binaryKind, readInputText, readTextIfText } from "./input_text.ts";
+export type {
+  FailedItem,
+  FailureSummary,
+  Split,
+  SPLITS,
+  StateCounts,
+  StepState,
+  VideoRow,
+} from "../core/mod.ts";

@@ -382,7 +382,7 @@ export function forgetDroppedFrames(m: Manifest): void {
  * @param m the manifest
  * @param videos videos whose sample step is done
  */
-export async function* readFramePacks(
+async function* readFramePacks(
   m: Manifest,
   videos: Iterable<VideoStatus>,
 ): AsyncGenerator<FramePack> {

@@ -29,3 +29,7 @@ export {
   type SampleEncodeOptions,
   type SampleEncodeSummary,
 } from "./sample_and_encode.ts";
+export type { StepSummary } from "../core/mod.ts";
+export type { ModelVariant, ModelVariantChoice } from "../model/mod.ts";
+export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";
+export type { Preset, PRESETS, SampleOptions } from "../video/mod.ts";

@@ -188,6 +188,46 @@ function byCodePoint(a: string, b: string): number {
  * @throws {UsageError} for contradictory options (both `work` and `shards`, zero-shot without a
  *   text model)
  * @throws {ConfigError} when a requested evaluation lacks its split, or files are missing
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { evaluate } from "./eval.ts";
+ * import { formatSplitsCsv, sampleKey, ShardWriter } from "../webdataset/mod.ts";
+ * import { writeNpy } from "../core/mod.ts";
+ *
+ * // a train tar and a val tar of two classes whose embeddings point different ways
+ * const dir = await Deno.makeTempDir();
+ * const text = new TextEncoder();
+ * let n = 0;
+ * for (const [tarFile, split] of [["ds_000000.tar", "train"], ["ds_000001.tar", "val"]] as const) {
+ *   const w = await ShardWriter.create(join(dir, tarFile));
+ *   for (const [c, label] of ["abseiling", "yoga", "abseiling", "yoga"].entries()) {
+ *     const emb = new Float32Array(512);
+ *     emb[c % 2] = 1;
+ *     await w.addSample(sampleKey(n++), [
+ *       { ext: "json", data: text.encode(`{"videoID":"v${n}","start_time":"000000","end_time":"000010"}`) },
+ *       { ext: "npy", data: writeNpy({ dtype: "<f4", shape: [1, 512], data: emb }) },
+ *       { ext: "txt", data: text.encode(label) },
+ *     ]);
+ *   }
+ *   await w.commit();
+ * }
+ * await Deno.writeTextFile(join(dir, "splits.csv"), formatSplitsCsv([
+ *   { tarFile: "ds_000000.tar", split: "train" },
+ *   { tarFile: "ds_000001.tar", split: "val" },
+ * ]));
+ * // the linear probe needs no CLIP weights; zero-shot would take a textModel
+ * const r = await evaluate({
+ *   shards: dir,
+ *   out: join(dir, "reports"),
+ *   linearProbe: true,
+ *   providers: ["cpu"],
+ *   log: () => {},
+ * });
+ * strictEqual(r.report.linearProbe?.top1, 1);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const log = opts.log ?? ((line: string) => console.error(line));

@@ -113,3 +113,7 @@ export {
   type EvalResult,
   evaluate,
 } from "./eval.ts";
+export type { Split, SplitCount, SPLITS } from "../core/mod.ts";
+export type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
+export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";
+export type { CardProvenance } from "../webdataset/mod.ts";

@@ -624,7 +624,7 @@ function esc(s: string): string {
  * @param perClass per-class accuracies
  * @returns the `<svg>` element
  */
-export function accuracyHistogramSvg(perClass: readonly ClassAccuracy[]): string {
+function accuracyHistogramSvg(perClass: readonly ClassAccuracy[]): string {
   const bins = new Array(10).fill(0);
   for (const c of perClass) bins[Math.min(9, Math.floor(c.top1 * 10))]++;
   const W = 520, H = 250, left = 40, bottom = 30, top = 20;
@@ -660,7 +660,7 @@ export function accuracyHistogramSvg(perClass: readonly ClassAccuracy[]): string
  * @param limit how many bars (default 20)
  * @returns the `<svg>` element
  */
-export function confusionBarsSvg(confusions: readonly Confusion[], limit = 20): string {
+function confusionBarsSvg(confusions: readonly Confusion[], limit = 20): string {
   const shown = confusions.slice(0, limit);
   const rowH = 18, labelW = 360, W = 620;
   const H = Math.max(1, shown.length) * rowH + 10;

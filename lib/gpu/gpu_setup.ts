@@ -458,7 +458,7 @@ export async function detectGpu(): Promise<GpuInfo> {
  * @param ortDir onnxruntime-node's library folder
  * @returns name and size (null when missing) of each
  */
-export async function providerLibrariesIn(
+async function providerLibrariesIn(
   ortDir: string,
 ): Promise<{ name: string; bytes: number | null }[]> {
   const out = [];
@@ -680,7 +680,7 @@ export async function gpuSetup(opts: GpuSetupOptions = {}): Promise<GpuSetupRepo
  * @param extraDirs folders put in front of `LD_LIBRARY_PATH` for the child
  * @returns whether it worked and the child's one-line answer
  */
-export async function probeCudaProvider(
+async function probeCudaProvider(
   extraDirs: readonly string[],
 ): Promise<{ ok: boolean; message: string }> {
   const env = { ...Deno.env.toObject() };
@@ -774,7 +774,7 @@ export function formatGpuSetupReport(r: GpuSetupReport): string[] {
  * @param n bytes
  * @returns e.g. `229.8 MB`, `14.6 kB`
  */
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;

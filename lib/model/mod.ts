@@ -60,3 +60,12 @@ export {
 export { type CachedModel, listCachedModels, type ModelInfo, modelInfo } from "./model_catalog.ts";
 export { checkModel, type CheckModelOptions } from "./model_check.ts";
 export { type ModelVariantChoice, variantForProvider } from "./model_variant.ts";
+export type { ConfigError, RunSettings } from "../core/mod.ts";
+export type { FetcherOptions } from "../net/mod.ts";
+export type {
+  CheckpointLayout,
+  ClipArchitecture,
+  ClipTower,
+  TextConfig,
+  VisionConfig,
+} from "../onnx/mod.ts";

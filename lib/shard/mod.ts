@@ -42,3 +42,13 @@ export {
 } from "./worker.ts";
 export { merge, MergeError, type MergeOptions, type MergeSummary } from "./merge.ts";
 export { formatHubCard, writeHubCard } from "./hub_card.ts";
+export type {
+  ConfigError,
+  ConfigValue,
+  ProblemListError,
+  RunConfig,
+  Split,
+  SplitCount,
+  SPLITS,
+} from "../core/mod.ts";
+export type { CardProvenance } from "../webdataset/mod.ts";

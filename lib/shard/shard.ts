@@ -105,7 +105,7 @@ export interface ShardSummary {
 }
 
 /** What one sample is made of. */
-export interface SampleInput {
+interface SampleInput {
   /** The video's id. */
   videoId: string;
   /** Its YouTube id (the `.json`'s `videoID`). */
@@ -135,7 +135,7 @@ function sixDigits(t: number): string {
  * @param input the sample's video
  * @returns the member's bytes
  */
-export function sampleJson(input: SampleInput): Uint8Array {
+function sampleJson(input: SampleInput): Uint8Array {
   return encoder.encode(JSON.stringify({
     videoID: input.youtubeId,
     start_time: sixDigits(input.timeStart),
@@ -194,7 +194,7 @@ const READ_AHEAD = 16;
  * @param onSample called after each sample with its byte count
  * @returns the written shard's size and sha256
  */
-export async function writePlannedShard(
+async function writePlannedShard(
   shard: PlannedShard,
   inputOf: (videoId: string) => SampleInput,
   dir: string,
@@ -253,7 +253,7 @@ function toInput(v: VideoStepRow, embDir: string, root: string): SampleInput {
  * @param config the run config (`embed_dim`, `dtype`; 512 and float16 when not recorded)
  * @returns the member's bytes
  */
-export function emptyEmbedding(config: RunConfig): Uint8Array {
+function emptyEmbedding(config: RunConfig): Uint8Array {
   const dim = settingOrDefault(config, "embedDim");
   return settingOrDefault(config, "dtype") === "float32"
     ? writeNpy({ dtype: "<f4", shape: [0, dim], data: new Float32Array(0) })

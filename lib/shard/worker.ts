@@ -59,7 +59,7 @@ function wholeNumber(text: string, what: string): number {
  * @returns the worker
  * @throws UsageError when count < 1 or index ≥ count
  */
-export function checkWorker(index: number, count: number, where: string): WorkerId {
+function checkWorker(index: number, count: number, where: string): WorkerId {
   if (count < 1) throw new UsageError(`${where}: the worker count must be ≥ 1, got ${count}`);
   if (index >= count) {
     throw new UsageError(

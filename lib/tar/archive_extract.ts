@@ -29,13 +29,13 @@ import {
  * The most bytes one member may declare (4 GiB). A Kinetics clip (10 s of video) is a few MB and
  * never near 1 GB, so a larger member is no video of the dataset but a bomb or a damaged header.
  */
-export const MAX_MEMBER_BYTES = 4 * 1024 ** 3;
+const MAX_MEMBER_BYTES = 4 * 1024 ** 3;
 
 /**
  * How many times its compressed size an archive may expand to. Videos do not compress, so a
  * Kinetics archive expands about 1×; only runs of repeated bytes (a bomb) expand 100×.
  */
-export const MAX_EXPANSION_RATIO = 100;
+const MAX_EXPANSION_RATIO = 100;
 
 /** The expansion ratio is judged only past this many uncompressed bytes (64 MiB). */
 export const EXPANSION_CHECK_AFTER = 64 * 1024 ** 2;
@@ -122,7 +122,7 @@ type TarExtract = Writable & AsyncIterable<TarEntry>;
  * @param header the member's name, type and link target
  * @returns the reason, or null when it is a safe file or folder
  */
-export function unsafeMemberReason(
+function unsafeMemberReason(
   header: { name: string; type: string | null; linkname?: string | null },
 ): string | null {
   const { name, type } = header;

@@ -29,3 +29,4 @@ export {
   type VerifyProblem,
   type VerifyReport,
 } from "./verify.ts";
+export type { Split, SplitCount, SPLITS } from "../core/mod.ts";

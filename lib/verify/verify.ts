@@ -101,10 +101,10 @@ export interface VerifyReport {
 }
 
 /** Problems printed one a line by `formatVerifyReport`; the rest are counted. */
-export const SHOWN_PROBLEMS = 20;
+const SHOWN_PROBLEMS = 20;
 
 /** At most this many problems are kept in a report; the rest are only counted. */
-export const MAX_PROBLEMS = 10_000;
+const MAX_PROBLEMS = 10_000;
 
 /** One shard to check. */
 interface ShardEntry {
@@ -125,7 +125,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * @param dtype `<f2`, `<f4` or `<f8`
  * @returns the index of the first non-finite element, or -1
  */
-export function firstNonFinite(bytes: Uint8Array, dataOffset: number, dtype: string): number {
+function firstNonFinite(bytes: Uint8Array, dataOffset: number, dtype: string): number {
   const start = bytes.byteOffset + dataOffset;
   const len = bytes.length - dataOffset;
   if (dtype === "<f2") {
@@ -183,7 +183,7 @@ function nonFiniteKind(bytes: Uint8Array, dataOffset: number, dtype: string, i: 
  * @param dim the embedding width
  * @returns one message per problem (empty when the sample is sound)
  */
-export function checkSample(
+function checkSample(
   raw: RawSample,
   split: Split,
   classes: ReadonlySet<string> | null,

@@ -22,7 +22,7 @@ import {
 } from "./presets.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import { PillowResizeStream, resizeBicubicPillow } from "./pillow_resize.ts";
-import { binaryIdentity, defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
+import { defaultFfmpegBinary } from "./ffmpeg_binaries.ts";
 import { type DecodeSandbox, NO_SANDBOX } from "./decode_sandbox.ts";
 
 /** What ffprobe says about a video's first video stream. */
@@ -845,14 +845,4 @@ function rotationOf(stream: NonNullable<ProbeJson["streams"]>[number]): number {
   if (!r && stream.tags?.rotate !== undefined) r = -Number(stream.tags.rotate);
   // ffprobe reports the display matrix rotation counter-clockwise; normalise to 0..359
   return ((Math.round(r) % 360) + 360) % 360;
-}
-
-/**
- * The first line of `ffmpeg -version`, recorded in the run config (another ffmpeg may decode
- * other pixels).
- * @param ffmpegPath the binary (default {@linkcode ffmpegBinary})
- * @returns e.g. `ffmpeg version 4.1-static https://johnvansickle.com/ffmpeg/`
- */
-export async function ffmpegVersion(ffmpegPath?: string): Promise<string> {
-  return (await binaryIdentity(ffmpegPath ?? ffmpegBinary())).version;
 }

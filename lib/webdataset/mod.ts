@@ -55,3 +55,5 @@ export {
   mergeCardEvalSections,
   updateHubCardEval,
 } from "./card.ts";
+export type { ConfigValue, RunConfig, Split, SPLITS } from "../core/mod.ts";
+export type { TarReadOptions } from "../tar/mod.ts";

@@ -1,0 +1,97 @@
+/**
+ * The package's face as `deno doc` shows it to a user: a narrow root (the steps, their options and
+ * results, the shard reader, the errors, each step with a runnable example) and one subpath per
+ * folder of `lib/`, every entry point clean under `deno doc --lint` (no undocumented export, no
+ * public API naming a type the entry point does not export).
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { repoPath } from "./support/media.ts";
+
+/** The root face's size today is 87; the old `export *` of every stage was 523. */
+const ROOT_SYMBOL_BOUND = 100;
+
+/** What a script needs from the root: each step, the whole pipeline, the reader and the errors. */
+const ROOT_ENTRIES = [
+  "download",
+  "sample",
+  "encode",
+  "sampleAndEncode",
+  "shard",
+  "merge",
+  "verify",
+  "evaluate",
+  "runPipeline",
+  "ShardReader",
+];
+const ROOT_ERRORS = ["UsageError", "ConfigError", "FormatError", "DecodeError", "WorkDirBusyError"];
+
+/** One symbol of `deno doc --json`, with what this test reads of it. */
+interface DocSymbol {
+  name: string;
+  declarations: { kind: string; jsDoc?: { tags?: { kind: string }[] } }[];
+}
+
+async function deno(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: repoPath(),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function exportsMap(): Promise<Record<string, string>> {
+  const config = JSON.parse(await Deno.readTextFile(repoPath("deno.json")));
+  assert(typeof config.exports === "object", "deno.json's exports is a map of subpaths");
+  return config.exports;
+}
+
+Deno.test("the root face is narrow, and each step it offers has a runnable example", async () => {
+  const r = await deno(["doc", "--json", "mod.ts"]);
+  assertEquals(r.code, 0, r.stderr);
+  const nodes = Object.values(JSON.parse(r.stdout).nodes) as { symbols: DocSymbol[] }[];
+  const symbols = nodes[0].symbols;
+  assert(
+    symbols.length <= ROOT_SYMBOL_BOUND,
+    `mod.ts exports ${symbols.length} symbols, more than ${ROOT_SYMBOL_BOUND}: ` +
+      "put what only one stage's users need behind its subpath",
+  );
+  const byName = new Map(symbols.map((s) => [s.name, s]));
+  for (const name of [...ROOT_ENTRIES, ...ROOT_ERRORS]) {
+    assert(byName.has(name), `mod.ts exports ${name}`);
+  }
+  const withoutExample = ROOT_ENTRIES.filter((name) =>
+    !byName.get(name)!.declarations.some((d) => d.jsDoc?.tags?.some((t) => t.kind === "example"))
+  );
+  assertEquals(withoutExample, [], "every step in mod.ts has an @example");
+});
+
+Deno.test("deno.json exports the root and one subpath per lib folder, each clean under deno doc --lint", async () => {
+  const exports = await exportsMap();
+  assertEquals(exports["."], "./mod.ts");
+  const folders: string[] = [];
+  for await (const e of Deno.readDir(repoPath("lib"))) {
+    if (e.isDirectory) folders.push(e.name);
+  }
+  assert(folders.length > 10, "lib/ has its stage folders");
+  for (const folder of folders) {
+    assertEquals(
+      exports[`./${folder}`],
+      `./lib/${folder}/mod.ts`,
+      `deno.json exports lib/${folder}/ as @kinembed/kinembed/${folder}`,
+    );
+  }
+  const failing: string[] = [];
+  for (const [subpath, file] of Object.entries(exports)) {
+    await Deno.stat(repoPath(file)); // every target exists
+    const r = await deno(["doc", "--lint", file]);
+    if (r.code !== 0) {
+      const first = r.stderr.split("\n").find((l) => l.startsWith("error")) ?? r.stderr;
+      failing.push(`${subpath} (${file}): ${first}`);
+    }
+  }
+  assertEquals(failing, [], "deno doc --lint is clean for every export");
+});
