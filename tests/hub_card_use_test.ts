@@ -8,7 +8,8 @@ import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
 import { parseSplitsCsv, ShardReader } from "../lib/webdataset/mod.ts";
 import { readCardSource } from "../lib/shard/mod.ts";
 import { assert, assertEquals } from "./support/assert.ts";
-import { repoPath, tempDir } from "./support/media.ts";
+import { ensureFixtureModels } from "../fixtures/make_models.ts";
+import { lavfiVideo, repoPath, tempDir } from "./support/media.ts";
 import { denoTask as task } from "./support/tasks.ts";
 
 // What a reader of the card checks in Python: the front matter, the snippets' paths, the BibTeX.
@@ -167,6 +168,83 @@ Deno.test("shard --license --source-dataset: a card whose front matter, snippets
     assertEquals(again.code, 0, again.stderr);
     assertEquals(await Deno.readTextFile(join(layout.shards, "README.md")), card);
     assertEquals(readCardSource(card).licenses, ["cc-by-4.0"]);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a bad --license or --source-dataset is refused in one line (and usage), exit 2, before any work", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { layout } = await makeSyntheticWorkDir({ dir: join(dir, "w"), counts: { train: 2 } });
+    for (
+      const [flag, value, message] of [
+        ["--license", "MIT License", '--license "MIT License": not a Hub license id'],
+        ["--source-dataset", "kinetics 700", '--source-dataset "kinetics 700": not a dataset name'],
+      ]
+    ) {
+      for (const step of ["shard", "merge"]) {
+        const r = await task(step, ["--work", layout.root, flag, value]);
+        assertEquals(r.code, 2, r.stderr);
+        // the message, then the task's usage, as every usage error prints it
+        const first = r.stderr.split("\n")[0];
+        assert(first.startsWith(`kinembed ${step}: ${message} (`), r.stderr);
+        assert(first.length < 300 && r.stderr.includes(`usage: kinembed ${step}`), r.stderr);
+        assert(!r.stderr.includes("    at "), r.stderr);
+      }
+    }
+    await Deno.stat(join(layout.shards, "README.md")).then(
+      () => assert(false, "shard wrote nothing"),
+      (e) => assert(e instanceof Deno.errors.NotFound),
+    );
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("run --card: the source card's source_datasets and BibTeX go into the shards' card, --license wins", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const video = join(dir, "clip.mp4");
+    await lavfiVideo(video, "color=c=blue:s=64x48:r=5:d=2");
+    const list = join(dir, "list.csv");
+    await Deno.writeTextFile(list, `path,label,split\n${video},abseiling,train\n`);
+    const own = "@misc{source2024,\n  title = {A Source Card's Own Entry},\n  year = {2024}\n}";
+    const source = join(dir, "source_card.md");
+    await Deno.writeTextFile(
+      source,
+      "---\nlicense:\n- mit\nsource_datasets:\n- kinetics700\n---\n# Source\n\n" +
+        "### Data Splits\n\n* Train - 1 samples | 1 tar's\n\n" +
+        "```bibtex\n" + own + "\n```\n",
+    );
+    const { vision } = await ensureFixtureModels(repoPath("fixtures", "models"), "tiny");
+    const work = join(dir, "work");
+    const r = await task("run", [
+      "--work",
+      work,
+      "--videos",
+      list,
+      "--model",
+      vision,
+      "--providers",
+      "cpu",
+      "--card",
+      source,
+      "--license",
+      "cc-by-4.0",
+      "--quiet",
+    ]);
+    assertEquals(r.code, 0, r.stderr + r.stdout);
+    const shards = join(work, "shards");
+    const c = await checkCard(shards);
+    assertEquals(c.license, ["cc-by-4.0"]);
+    assertEquals(c.source_datasets, ["kinetics700"]);
+    assertEquals(c.bibtex.map((b) => b.key), [
+      "source2024",
+      "carreira2019short",
+      "radford2021learning",
+    ]);
+    assertEquals(Object.values(c.resolved), ["train"]);
   } finally {
     await cleanup();
   }
