@@ -1,4 +1,4 @@
-// A shards' card a Hub page can use, through `deno task shard` as a user types it: its YAML front
+// A shards' card a Hub page can use, through `deno task shard`/`merge`/`run` as a user types them: its YAML front
 // matter (parsed by Python's yaml) has license, source_datasets and data_files; the `datasets`
 // snippet's data_files resolve (Python glob) to the tars, each in its split; the kinembed snippet,
 // cut out of README.md, runs with --allow-read only and prints every sample; the BibTeX entries
@@ -244,6 +244,48 @@ Deno.test("run --card: the source card's source_datasets and BibTeX go into the 
       "carreira2019short",
       "radford2021learning",
     ]);
+    assertEquals(Object.values(c.resolved), ["train"]);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("merge --license --source-dataset: the merged set's card says them", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const video = join(dir, "clip.mp4");
+    await lavfiVideo(video, "color=c=green:s=64x48:r=5:d=2");
+    const list = join(dir, "list.csv");
+    await Deno.writeTextFile(list, `path,label,split\n${video},abseiling,train\n`);
+    const { vision } = await ensureFixtureModels(repoPath("fixtures", "models"), "tiny");
+    const work = join(dir, "work");
+    const w = await task("run", [
+      "--work",
+      work,
+      "--worker",
+      "0/1",
+      "--videos",
+      list,
+      "--model",
+      vision,
+      "--providers",
+      "cpu",
+      "--quiet",
+    ]);
+    assertEquals(w.code, 0, w.stderr + w.stdout);
+    const m = await task("merge", [
+      "--work",
+      work,
+      "--license",
+      "mit",
+      "--source-dataset",
+      "kinetics700",
+      "--quiet",
+    ]);
+    assertEquals(m.code, 0, m.stderr + m.stdout);
+    const c = await checkCard(join(work, "shards"));
+    assertEquals([c.license, c.source_datasets], [["mit"], ["kinetics700"]]);
+    assertEquals(c.bibtex.map((b) => b.key), ["carreira2019short", "radford2021learning"]);
     assertEquals(Object.values(c.resolved), ["train"]);
   } finally {
     await cleanup();
