@@ -1,8 +1,8 @@
-// A shards' card a Hub page can use, through `deno task shard`/`merge`/`run` as a user types them: its YAML front
-// matter (parsed by Python's yaml) has license, source_datasets and data_files; the `datasets`
-// snippet's data_files resolve (Python glob) to the tars, each in its split; the kinembed snippet,
-// cut out of README.md, runs with --allow-read only and prints every sample; the BibTeX entries
-// are well-formed; and none of the tars, splits.csv or manifest.json changes.
+// A shards' card a Hub page can use, through `deno task shard`, `merge` and `run` as a user types
+// them: its YAML front matter (parsed by Python's yaml) has license, source_datasets and
+// data_files; the `datasets` snippet's data_files resolve (Python glob) to the tars, each in its
+// split; the kinembed snippet, cut out of README.md, runs with --allow-read only and prints every
+// sample; the BibTeX entries are well-formed; and no tar, splits.csv or manifest.json changes.
 import { join } from "node:path";
 import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
 import { parseSplitsCsv, ShardReader } from "../lib/webdataset/mod.ts";
