@@ -1,12 +1,20 @@
 /** `kinembed merge`: join the manifests of a scale-out run's workers into one. */
-import { intFlag, MERGE_TASK, reportFailures, runTask } from "../lib/cli/mod.ts";
+import {
+  cardSourceFlagOptions,
+  intFlag,
+  MERGE_TASK,
+  reportFailures,
+  runTask,
+} from "../lib/cli/mod.ts";
 import { requireWorkDir, SPLITS } from "../lib/core/mod.ts";
 import { merge } from "../lib/shard/mod.ts";
 
 await runTask(MERGE_TASK, async (values) => {
   const work = String(values.work);
+  const cardSource = cardSourceFlagOptions(values);
   await requireWorkDir(work, "merge");
   const r = await merge({
+    cardSource,
     work,
     workers: intFlag(values, "workers", 1),
     quiet: values.quiet === true,

@@ -1,5 +1,6 @@
 /** `kinembed run`: every step in order — download, sample → encode (streamed), shard, verify, eval. */
 import {
+  cardSourceFlagOptions,
   downloadInputOptions,
   encodeFlagOptions,
   intFlag,
@@ -13,7 +14,7 @@ import {
 import { formatFailureSummary, UsageError } from "../lib/core/mod.ts";
 import { runPipeline } from "../lib/run.ts";
 import { formatVerifyReport } from "../lib/verify/mod.ts";
-import { formatWorker, resolveWorker } from "../lib/shard/mod.ts";
+import { formatWorker, mergeCardSources, readCardSource, resolveWorker } from "../lib/shard/mod.ts";
 
 await runTask(RUN_TASK, async (v) => {
   const worker = resolveWorker({
@@ -24,6 +25,12 @@ await runTask(RUN_TASK, async (v) => {
     throw new UsageError("--worker-work needs a worker (--worker K/N)");
   }
   const quiet = v.quiet === true;
+  // the flags first, then what the card to verify against says (preflight has read it)
+  const card = stringFlag(v, "card");
+  const cardSource = mergeCardSources(
+    cardSourceFlagOptions(v),
+    card ? readCardSource(await Deno.readTextFile(card)) : undefined,
+  );
   const inputs = downloadInputOptions(v);
   const encodeOpts = encodeFlagOptions(v);
   const r = await runPipeline({
@@ -39,7 +46,12 @@ await runTask(RUN_TASK, async (v) => {
       maxFramesInFlight: intFlag(v, "max-frames-in-flight", 1),
       quiet,
     },
-    shard: { seed: intFlag(v, "shard-seed", 0), perShard: intFlag(v, "per-shard", 1), quiet },
+    shard: {
+      seed: intFlag(v, "shard-seed", 0),
+      perShard: intFlag(v, "per-shard", 1),
+      quiet,
+      cardSource,
+    },
     verify: stringFlag(v, "card")
       ? { card: stringFlag(v, "card")!, classes: stringFlag(v, "classes") }
       : undefined,

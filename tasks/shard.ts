@@ -1,13 +1,22 @@
 /** `kinembed shard`: pack the encoded videos of a work dir into WebDataset tars. */
-import { intFlag, reportFailures, runTask, SHARD_TASK, stringFlag } from "../lib/cli/mod.ts";
+import {
+  cardSourceFlagOptions,
+  intFlag,
+  reportFailures,
+  runTask,
+  SHARD_TASK,
+  stringFlag,
+} from "../lib/cli/mod.ts";
 import { requireWorkDir, SPLITS, UsageError } from "../lib/core/mod.ts";
 import { shard } from "../lib/shard/mod.ts";
 
 await runTask(SHARD_TASK, async (values) => {
   const seed = intFlag(values, "seed", 0)!;
   if (seed > 0xffffffff) throw new UsageError(`--seed takes 0..4294967295, got ${seed}`);
+  const cardSource = cardSourceFlagOptions(values);
   await requireWorkDir(String(values.work), "shard");
   const s = await shard({
+    cardSource,
     work: String(values.work),
     seed,
     perShard: intFlag(values, "per-shard", 1)!,

@@ -13,6 +13,7 @@ import {
   SUBSET_FLAGS,
   TEXT_MODEL_FLAG,
 } from "./step_flags.ts";
+import { CARD_SOURCE_FLAGS } from "./card_flags.ts";
 import { CLIP_SIZE, RUN_SETTINGS } from "../core/mod.ts";
 import { DEFAULT_PER_SHARD } from "../shard/mod.ts";
 import { KNOWN_MODELS, MODEL_VARIANTS } from "../model/mod.ts";
@@ -96,6 +97,7 @@ export const SHARD_TASK: TaskSpec = {
       default: String(DEFAULT_PER_SHARD),
       help: "samples per tar",
     },
+    ...CARD_SOURCE_FLAGS,
     quiet: QUIET_LINES,
   },
 };
@@ -270,8 +272,10 @@ export const RUN_TASK: TaskSpec = {
       arg: "FILE",
       access: "read-file",
       content: "card",
-      help: "verify against this dataset card",
+      help: "verify against this dataset card (its license, source_datasets and BibTeX go " +
+        "into the shards' card where --license/--source-dataset do not say)",
     },
+    ...CARD_SOURCE_FLAGS,
     classes: {
       type: "string",
       arg: "FILE",
@@ -314,6 +318,7 @@ export const MERGE_TASK: TaskSpec = {
       arg: "N",
       help: "how many workers the run had (default: what their manifests say)",
     },
+    ...CARD_SOURCE_FLAGS,
     quiet: QUIET_LINES,
   },
 };

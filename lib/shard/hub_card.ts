@@ -5,7 +5,8 @@
  * plan) and `dataset_info` features of the WebDataset members; the per-split totals worded as the
  * published CLIP-Kinetics700 card words them (`verify --card shards/README.md` reads them back);
  * the run's provenance; and eval's numbers, which a rerun of `shard` keeps (the card's parts that
- * readers and `eval` rely on live in `lib/webdataset/card.ts`).
+ * readers and `eval` rely on live in `lib/webdataset/card.ts`); the license, source datasets and
+ * citations (`card_source.ts`); and how to load the set with `webdataset`, `datasets` and kinembed.
  * @module
  */
 import { join } from "node:path";
@@ -20,6 +21,13 @@ import {
   HUB_SPLIT_NAMES,
 } from "../webdataset/mod.ts";
 import type { ShardPlan } from "./plan.ts";
+import { cardCitations, type CardSource, mergeCardSources, readCardSource } from "./card_source.ts";
+
+/**
+ * The module the card's Deno snippet imports kinembed from: a checkout's `mod.ts`, relative to
+ * the folder holding the card (README.md's "Library use" names it the same way).
+ */
+export const CARD_KINEMBED_IMPORT = "../kinembed/mod.ts";
 
 function sizeCategory(n: number): string {
   const steps: [number, string][] = [
@@ -42,11 +50,73 @@ function yamlScalar(s: string): string {
 
 const TITLE: Record<Split, string> = { train: "Train", val: "Validation", test: "Test" };
 
+/** A `{ split: [files] }` literal that is valid Python and TypeScript alike. */
+function filesLiteral(files: [string, string[]][], indent: string): string[] {
+  return [
+    "{",
+    ...files.map(([split, f]) =>
+      `${indent}${JSON.stringify(split)}: [${f.map((x) => JSON.stringify(x)).join(", ")}],`
+    ),
+    "}",
+  ];
+}
+
+/** The "How to load" section: `webdataset`, `datasets` and kinembed, on the card's data_files. */
+function howToLoad(files: [string, string[]][]): string[] {
+  const first = files[0] ?? ["train", []];
+  const py = filesLiteral(files, "    ");
+  const ts = filesLiteral(files, "  ");
+  return [
+    "## How to load",
+    "",
+    "Each snippet runs in the folder that holds this card; the paths are the `data_files` above.",
+    "",
+    "With [webdataset](https://github.com/webdataset/webdataset) (`pip install webdataset`):",
+    "",
+    "```python",
+    "import webdataset as wds",
+    "",
+    `urls = [${first[1].map((x) => JSON.stringify(x)).join(", ")}]  # ${first[0]}`,
+    "for sample in wds.WebDataset(urls, shardshuffle=False).decode():",
+    '    print(sample["__key__"], sample["txt"], sample["npy"].shape, sample["json"]["videoID"])',
+    "```",
+    "",
+    "With Hugging Face `datasets` (`pip install datasets`):",
+    "",
+    "```python",
+    "from datasets import load_dataset",
+    "",
+    `data_files = ${py[0]}`,
+    ...py.slice(1),
+    'ds = load_dataset("webdataset", data_files=data_files)',
+    `print(ds[${JSON.stringify(first[0])}][0]["txt"])`,
+    "```",
+    "",
+    "With kinembed's reader (Deno, a kinembed checkout beside this folder; `--allow-read` only):",
+    "",
+    "```ts",
+    "// read_card_shards.ts: deno run --allow-read read_card_shards.ts",
+    `import { ShardReader } from ${JSON.stringify(CARD_KINEMBED_IMPORT)};`,
+    "",
+    `const dataFiles: Record<string, string[]> = ${ts[0]}`,
+    ...ts.slice(1, -1),
+    `${ts[ts.length - 1]};`,
+    "for (const [split, files] of Object.entries(dataFiles)) {",
+    "  for await (const s of new ShardReader(files)) {",
+    '    console.log(split, s.key, s.label, s.embeddings.shape.join("x"));',
+    "  }",
+    "}",
+    "```",
+    "",
+  ];
+}
+
 /**
  * The Hub dataset card of a shard set.
  * @param plan the shard plan (which tar holds which split)
  * @param provenance where the embeddings came from
  * @param evalSection Markdown of eval's numbers (kept between the markers), when eval has run
+ * @param source license, source datasets and citations (none written where it has none)
  * @returns the card (`README.md` text)
  * @example
  * ```ts
@@ -64,12 +134,19 @@ export function formatHubCard(
   plan: ShardPlan,
   provenance: CardProvenance,
   evalSection?: string,
+  source: CardSource = { licenses: [], sourceDatasets: [], citations: [] },
 ): string {
   const present = SPLITS.filter((s) => plan.totals[s].samples > 0);
   const total = present.reduce((a, s) => a + plan.totals[s].samples, 0);
   const y: string[] = [
     "---",
     "pretty_name: CLIP embeddings of video clips (kinembed)",
+    ...(source.licenses.length
+      ? ["license:", ...source.licenses.map((l) => `- ${yamlScalar(l)}`)]
+      : []),
+    ...(source.sourceDatasets.length
+      ? ["source_datasets:", ...source.sourceDatasets.map((d) => `- ${yamlScalar(d)}`)]
+      : []),
     "tags:",
     "- webdataset",
     "- clip",
@@ -150,6 +227,7 @@ export function formatHubCard(
       `* ${TITLE[s]} - ${plan.totals[s].samples} samples | ${plan.totals[s].tars} tar's`
     ),
     "",
+    ...howToLoad(present.map((s) => [HUB_SPLIT_NAMES[s], dataFiles[s]])),
     "## Provenance",
     "",
     "| | |",
@@ -170,6 +248,9 @@ export function formatHubCard(
     evalSection?.trim() ?? "Not evaluated yet: run `kinembed eval --update-card` on these shards.",
     CARD_EVAL_END,
     "",
+    "## Citation",
+    "",
+    ...cardCitations(source).flatMap((c) => ["```bibtex", c, "```", ""]),
   ];
   return y.join("\n") + body.join("\n");
 }
@@ -181,17 +262,22 @@ export function formatHubCard(
  * @param plan the shard plan
  * @param config the run configuration
  * @param configHash its hash
+ * @param source license, source datasets and citations; each absent part: the card's earlier one
  */
 export async function writeHubCard(
   dir: string,
   plan: ShardPlan,
   config: RunConfig,
   configHash: string,
+  source?: CardSource,
 ): Promise<void> {
   const path = join(dir, "README.md");
   const old = await Deno.readTextFile(path).catch(() => null);
   const kept = old === null ? undefined : cardEvalSection(old);
   const evalSection = kept?.startsWith("Not evaluated yet") ? undefined : kept;
-  const text = formatHubCard(plan, cardProvenance(config, configHash), evalSection);
+  // what a rerun does not name it keeps from the card, so a flag given once is not lost
+  const before = old === null ? undefined : readCardSource(old);
+  const s = mergeCardSources(source, before);
+  const text = formatHubCard(plan, cardProvenance(config, configHash), evalSection, s);
   if (old !== text) await writeFileAtomic(path, new TextEncoder().encode(text));
 }

@@ -38,6 +38,7 @@ import { planShards, type ShardPlan } from "./plan.ts";
 import type { SplitShardSummary } from "./shard.ts";
 import { removeUnplannedShards, writeSetFiles } from "./shard_set_files.ts";
 import { workerDir } from "./worker.ts";
+import type { CardSource } from "./card_source.ts";
 
 /** Options of `merge()`. */
 export interface MergeOptions {
@@ -47,6 +48,8 @@ export interface MergeOptions {
   workers?: number;
   /** Print no progress lines. */
   quiet?: boolean;
+  /** The card's license, source datasets and citations (absent: what the card said before). */
+  cardSource?: CardSource;
 }
 
 /** What a merge did. */
@@ -234,7 +237,7 @@ async function mergeLocked(
     await writeSetFiles(shardsDir, plan, {
       ...m.export(),
       plan: { seed, perShard, workers: n, splits },
-    });
+    }, opts.cardSource);
     return {
       manifest: manifestPath,
       shardsDir,

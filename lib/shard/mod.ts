@@ -41,7 +41,15 @@ export {
   workerVideoIds,
 } from "./worker.ts";
 export { merge, MergeError, type MergeOptions, type MergeSummary } from "./merge.ts";
-export { formatHubCard, writeHubCard } from "./hub_card.ts";
+export { CARD_KINEMBED_IMPORT, formatHubCard, writeHubCard } from "./hub_card.ts";
+export {
+  type CardSource,
+  cardSourceFromFlags,
+  CLIP_BIBTEX,
+  KINETICS700_BIBTEX,
+  mergeCardSources,
+  readCardSource,
+} from "./card_source.ts";
 export type {
   ConfigError,
   ConfigValue,

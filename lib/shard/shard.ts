@@ -43,6 +43,7 @@ import {
 import { type SampleMember, ShardWriter, type WrittenShard } from "../webdataset/mod.ts";
 import { removeUnplannedShards, writeSetFiles } from "./shard_set_files.ts";
 import { isWorkerShardTemp, type WorkerId, workerSettings } from "./worker.ts";
+import type { CardSource } from "./card_source.ts";
 
 /** Options of `shard()`. */
 export interface ShardOptions {
@@ -70,6 +71,8 @@ export interface ShardOptions {
   worker?: WorkerId;
   /** Where the shards go (default `<work>/shards`); a worker writes into the shared output dir. */
   shardsDir?: string;
+  /** The card's license, source datasets and citations (absent: what the card said before). */
+  cardSource?: CardSource;
 }
 
 /** What became of one split. */
@@ -319,6 +322,7 @@ export async function shard(opts: ShardOptions): Promise<ShardSummary> {
         staleTemps,
         fromInputs,
         worker,
+        cardSource: opts.cardSource,
       });
     } finally {
       m.close();
@@ -335,6 +339,7 @@ interface ShardRunOptions {
   staleTemps: number;
   fromInputs: boolean;
   worker: WorkerId | null;
+  cardSource?: CardSource;
 }
 
 /** What the shard loop carries from shard to shard. */
@@ -396,7 +401,7 @@ async function shardLocked(
     await writeSetFiles(shardsDir, plan, {
       ...m.export(),
       plan: { seed: o.seed, perShard: o.perShard, splits },
-    });
+    }, o.cardSource);
   }
   return {
     shardsDir,

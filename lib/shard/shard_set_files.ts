@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type RunConfig, writeFileAtomic } from "../core/mod.ts";
 import type { ShardPlan } from "./plan.ts";
 import { writeHubCard } from "./hub_card.ts";
+import type { CardSource } from "./card_source.ts";
 import { formatSplitsCsv, isShardFileName } from "../webdataset/mod.ts";
 
 /**
@@ -38,11 +39,13 @@ export async function removeUnplannedShards(
  * @param dir the shards folder
  * @param plan the shard plan
  * @param exported what `manifest.json` holds
+ * @param source the card's license, source datasets and citations (absent: the card's earlier)
  */
 export async function writeSetFiles(
   dir: string,
   plan: ShardPlan,
   exported: Record<string, unknown>,
+  source?: CardSource,
 ): Promise<void> {
   await writeIfChanged(
     join(dir, "splits.csv"),
@@ -54,6 +57,7 @@ export async function writeSetFiles(
     plan,
     (exported.config ?? {}) as RunConfig,
     String(exported.configHash ?? ""),
+    source,
   );
 }
 
