@@ -16,7 +16,6 @@ import {
   FormatError,
   KINEMBED_VERSION,
   pathExists,
-  UsageError,
   writeFileAtomic,
   writeNpy,
 } from "../core/mod.ts";
@@ -148,12 +147,12 @@ async function prepareOut(
     record = null;
   }
   if (record?.format !== "kinembed-embeddings-export") {
-    throw new UsageError(
+    throw new ConfigError(
       `--out ${out} is not empty and holds no kinembed export: name an empty or new folder`,
     );
   }
   if (record.shardsIdentity !== identity) {
-    throw new UsageError(
+    throw new ConfigError(
       `--out ${out} holds an export of other shards: name an empty or new folder, or remove it`,
     );
   }
@@ -295,7 +294,7 @@ async function writeTextParts(opts: ExportOptions, partSize: number, dtype: Expo
  * Exports a shard set's embeddings in clip-retrieval's layout (see the module doc).
  * @param opts the shards, the out folder and the settings
  * @returns what was written, or `nothingToDo` when the folder already holds this export
- * @throws {UsageError} when `--out` holds something else; {ConfigError} when a shard is missing
+ * @throws {ConfigError} when `--out` holds something else or a shard is missing
  * @example
  * ```ts
  * import { strictEqual } from "node:assert/strict";
