@@ -90,7 +90,26 @@ interface TarEntry {
   split: string;
 }
 
-/** The tars of a shard directory in `splits.csv` order, with their identity (name, size, mtime). */
+/** Each tar's name and sha256 from a set's `manifest.json`, or null when it has none. */
+async function tarHashes(path: string): Promise<string | null> {
+  try {
+    const m = JSON.parse(await Deno.readTextFile(path)) as {
+      shards?: { file?: unknown; sha256?: unknown }[];
+    };
+    if (!Array.isArray(m.shards)) return null;
+    // only the tars' hashes: the step counts beside them change without the tars changing
+    return m.shards.map((t) => `${t.file} ${t.sha256}`).join("\n");
+  } catch {
+    // a set without manifest.json: the tars' times stand in for their content
+    return null;
+  }
+}
+
+/**
+ * The tars of a shard directory in `splits.csv` order, and the set's identity: `splits.csv`, each
+ * tar's name and size, and `manifest.json` (each tar's sha256) where shard wrote one, else each
+ * tar's modification time.
+ */
 async function shardTars(shards: string): Promise<{ tars: TarEntry[]; identity: string }> {
   const csv = join(shards, "splits.csv");
   let text: string;
@@ -104,6 +123,8 @@ async function shardTars(shards: string): Promise<{ tars: TarEntry[]; identity: 
   }
   const tars: TarEntry[] = [];
   const hash = createHash("sha256").update(text);
+  const manifest = await tarHashes(join(shards, "manifest.json"));
+  if (manifest !== null) hash.update(manifest);
   for (const row of parseSplitsCsv(text, csv)) {
     const path = join(shards, row.tarFile);
     let st: Deno.FileInfo;
@@ -112,7 +133,8 @@ async function shardTars(shards: string): Promise<{ tars: TarEntry[]; identity: 
     } catch {
       throw new ConfigError(`${csv} names ${row.tarFile}, which is not in ${shards}`);
     }
-    hash.update(`\n${row.tarFile} ${st.size} ${st.mtime?.getTime() ?? 0}`);
+    const time = manifest === null ? ` ${st.mtime?.getTime() ?? 0}` : "";
+    hash.update(`\n${row.tarFile} ${st.size}${time}`);
     tars.push({ path, name: basename(row.tarFile), split: row.split });
   }
   return { tars, identity: hash.digest("hex") };
@@ -180,7 +202,12 @@ class PartWriter {
   #rows = new Float32Array(0);
   #meta: MetadataRow[] = [];
 
-  constructor(readonly out: string, readonly partSize: number, readonly dtype: ExportDtype) {}
+  constructor(
+    readonly out: string,
+    readonly partSize: number,
+    readonly dtype: ExportDtype,
+    readonly log: (line: string) => void,
+  ) {}
 
   async add(feature: Float32Array, meta: Omit<MetadataRow, "row">): Promise<void> {
     if (this.dim === 0) this.dim = feature.length;
@@ -211,6 +238,7 @@ class PartWriter {
     );
     this.part++;
     this.total += n;
+    this.log(`export: part ${i} written (${n} videos, ${this.total} in all)`);
     this.#meta = [];
   }
 }
@@ -351,7 +379,7 @@ export async function exportEmbeddings(opts: ExportOptions): Promise<ExportSumma
       ),
     );
   await record(false);
-  const parts = new PartWriter(opts.out, partSize, dtype);
+  const parts = new PartWriter(opts.out, partSize, dtype, log);
   const skipped = await writeImageParts(tars, parts, pool);
   log(
     `export: ${parts.total} videos in ${parts.part} part(s), ${skipped.length} without frames left out`,

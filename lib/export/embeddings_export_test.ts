@@ -5,7 +5,7 @@ import { readNpy, toFloat32 } from "../core/mod.ts";
 import { EXPORT_RECORD, exportEmbeddings } from "./embeddings_export.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 
-Deno.test("exportEmbeddings: an export stopped before its record says complete is written again; every row has unit length", async () => {
+Deno.test("exportEmbeddings: an export stopped before its record says complete is written again; every row has unit length; a copy of the shards is the same shards", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const { layout } = await makeSyntheticWorkDir({
@@ -35,6 +35,14 @@ Deno.test("exportEmbeddings: an export stopped before its record says complete i
       }
     }
     assertEquals(JSON.parse(await Deno.readTextFile(recordPath)).complete, true);
+    // a copy of the set (new times, the same manifest.json sha256s) is the same shards
+    const copy = join(dir, "copy");
+    await Deno.mkdir(copy);
+    for await (const e of Deno.readDir(layout.shards)) {
+      await Deno.copyFile(join(layout.shards, e.name), join(copy, e.name));
+    }
+    const copied = await exportEmbeddings({ ...opts, shards: copy, dtype: "float32" });
+    assertEquals(copied.nothingToDo, true);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
