@@ -154,6 +154,13 @@ export {
   type RetrievalSection,
   type ZeroShotSection,
 } from "./lib/eval/mod.ts";
+export {
+  type ExportDtype,
+  exportEmbeddings,
+  type ExportOptions,
+  type ExportPooling,
+  type ExportSummary,
+} from "./lib/export/mod.ts";
 export { type RunOptions, runPipeline, type RunSummary } from "./lib/run.ts";
 export { type ProviderName, PROVIDERS } from "./lib/onnx/mod.ts";
 export { type ModelVariant, type ModelVariantChoice } from "./lib/model/mod.ts";

@@ -20,6 +20,8 @@
  * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
  *   of the reports folder (and, with `--update-card`, of the shards' `README.md`); FFI for ONNX
  *   Runtime; no network.
+ * - export: read of the shards (or work dir), class list, templates and the shipped `data/`;
+ *   write of `--out`; with `--text-model`, FFI for ONNX Runtime and the model's access.
  * - run: the union of download, sample, encode, shard, verify and eval. demo: as run, plus the
  *   repository's fixtures (read), `fixtures/models` (write) and the `ffmpeg` on PATH that makes the
  *   fixture videos, without network.
@@ -64,6 +66,7 @@ export const LAUNCHED_TASKS: Readonly<Record<string, string>> = {
   shard: "shard.ts",
   verify: "verify.ts",
   eval: "eval.ts",
+  export: "export.ts",
   run: "run.ts",
   merge: "merge.ts",
   demo: "demo.ts",
@@ -566,6 +569,12 @@ function grantTaskNeeds(g: Grants, task: string, values: FlagValues, positionals
       break;
     case "run":
       grantEvalOutputs(g, values, work);
+      break;
+    case "export":
+      // the shipped class list and templates; ONNX Runtime only for the text model
+      g.addRead(join(REPO_ROOT, "data"));
+      if (work === undefined && values.shards === undefined) g.addRead("work");
+      if (values["text-model"] !== undefined) grantOrt(g);
       break;
     case "demo": {
       // the fixture pipeline samples with the default ffmpeg and ffprobe

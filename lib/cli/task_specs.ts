@@ -16,6 +16,7 @@ import {
 import { CARD_SOURCE_FLAGS } from "./card_flags.ts";
 import { CLIP_SIZE, RUN_SETTINGS } from "../core/mod.ts";
 import { DEFAULT_PER_SHARD } from "../shard/mod.ts";
+import { DEFAULT_PART_SIZE } from "../export/mod.ts";
 import { KNOWN_MODELS, MODEL_VARIANTS } from "../model/mod.ts";
 import { ONNXRUNTIME_VERSION } from "../onnx/mod.ts";
 import { PROVIDER_PACKAGE, PROVIDER_PACKAGE_VERSION } from "../gpu/mod.ts";
@@ -237,6 +238,78 @@ export const EVAL_TASK: TaskSpec = {
   },
 };
 
+/** `kinembed export`. */
+export const EXPORT_TASK: TaskSpec = {
+  name: "export",
+  summary: "Write a shard set's embeddings as the folder layout clip-retrieval and autofaiss " +
+    "read: img_emb/img_emb_{i}.npy (one unit-length row per video), metadata/metadata_{i}.parquet " +
+    "(key, videoID, label, split, start, end, frames, tar, row) and, with --text-model, " +
+    "text_emb/text_emb_{i}.npy (the zero-shot class embeddings). Rows in splits.csv's order of " +
+    "tars, samples in tar order; videos without frames are left out and counted.",
+  flags: {
+    work: {
+      type: "string",
+      arg: "DIR",
+      access: "read-work",
+      help: "work dir: exports DIR/shards (default work)",
+    },
+    shards: {
+      type: "string",
+      arg: "DIR",
+      access: "read-folder",
+      help: "a directory of shards with its splits.csv, instead of --work",
+    },
+    out: {
+      type: "string",
+      arg: "DIR",
+      access: "write-folder",
+      help: "the export folder: new, empty, or holding an earlier export of the same shards",
+    },
+    format: { type: "string", arg: "F", default: "embeddings", help: "embeddings (the only one)" },
+    dtype: {
+      type: "string",
+      arg: "T",
+      default: "float16",
+      help: "element type of the .npy files: float16 | float32",
+    },
+    pool: {
+      type: "string",
+      arg: "HOW",
+      default: "mean",
+      help: "a video's row: mean (L2-normalised mean of its L2-normalised frames) | centre " +
+        "(its centre frame, L2-normalised)",
+    },
+    "part-size": {
+      type: "string",
+      arg: "N",
+      default: String(DEFAULT_PART_SIZE),
+      help: "rows per part (img_emb_{i}.npy, metadata_{i}.parquet)",
+    },
+    "text-model": TEXT_MODEL_FLAG,
+    classes: {
+      type: "string",
+      arg: "FILE",
+      access: "read-file",
+      content: "class-list",
+      help: "text_emb's classes, one per line (default the shipped 700 Kinetics-700 names)",
+    },
+    templates: {
+      type: "string",
+      arg: "FILE",
+      access: "read-file",
+      content: "templates",
+      help: "prompt templates with {} (default the shipped 28)",
+    },
+    providers: {
+      type: "string",
+      arg: "LIST",
+      default: "cuda,cpu",
+      help: "ONNX Runtime execution providers for the text model, tried in order",
+    },
+    quiet: QUIET_LINES,
+  },
+};
+
 /** `kinembed run`. */
 export const RUN_TASK: TaskSpec = {
   name: "run",
@@ -413,6 +486,7 @@ export const TASK_SPECS: Readonly<Record<string, TaskSpec>> = Object.fromEntries
     SHARD_TASK,
     VERIFY_TASK,
     EVAL_TASK,
+    EXPORT_TASK,
     RUN_TASK,
     MERGE_TASK,
     DEMO_TASK,
