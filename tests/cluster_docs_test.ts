@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";
+import { ensureFixtureModels } from "../fixtures/make_models.ts";
 
 const DIR = repoPath("docs", "cluster");
 const decoder = new TextDecoder();
@@ -107,6 +108,12 @@ Deno.test("Kubernetes: an Indexed Job runs the worker script with KINEMBED_WORKE
 Deno.test("the worker script as a Kubernetes pod: the index is JOB_COMPLETION_INDEX, checked against KINEMBED_WORKERS; a missing variable is named", async () => {
   const { dir, cleanup } = await tempDir();
   try {
+    // inputs that pass the checks every task makes first, so the worker index is what is refused
+    const { vision } = await ensureFixtureModels(repoPath("fixtures", "models"), "tiny");
+    await Deno.writeTextFile(
+      join(dir, "train.csv"),
+      "label,youtube_id,time_start,time_end,split\nabseiling,aaaaaaaaaaa,0,10,train\n",
+    );
     const script = async (env: Record<string, string>) => {
       const out = await new Deno.Command("bash", {
         args: [join(DIR, "kinembed-array.sbatch")],
@@ -117,7 +124,7 @@ Deno.test("the worker script as a Kubernetes pod: the index is JOB_COMPLETION_IN
           HOME: Deno.env.get("HOME") ?? dir,
           KINEMBED_REPO: repoPath(),
           KINEMBED_WORK: join(dir, "work"),
-          KINEMBED_MODEL: join(dir, "model.onnx"),
+          KINEMBED_MODEL: vision,
           KINEMBED_ANNOTATIONS: join(dir, "train.csv"),
           ...env,
         },

@@ -81,10 +81,13 @@ print(json.dumps(n, sort_keys=True))`,
     // the report as a browser shows it: the sections there, the SVG charts drawn
     const html = await Deno.readTextFile(join(work, "reports", "eval.html"));
     assert(!/<script|\b(src|href)\s*=/i.test(html), "self-contained: no scripts, no links");
-    const view = await viewInChromium(join(work, "reports", "eval.html"), dir, [
-      "72,120,168",
-      "192,80,64",
-    ]);
+    // tall enough for every section: zero-shot, retrieval, probe and their charts
+    const view = await viewInChromium(
+      join(work, "reports", "eval.html"),
+      dir,
+      ["72,120,168", "192,80,64"],
+      4000,
+    );
     for (
       const heading of [
         "Provenance",
@@ -95,7 +98,7 @@ print(json.dumps(n, sort_keys=True))`,
       ]
     ) assert(view.dom.includes(heading), `${heading} in the rendered page`);
     assert(view.dom.includes(report.provenance.configHash), "the config hash is shown");
-    assertEquals(view.size, [1280, 2000]);
+    assertEquals(view.size, [1280, 4000]);
     assert(view.inked > 0.02, `the page has content: ${view.inked}`);
     assert(view.colours["72,120,168"] > 500, `bars drawn: ${JSON.stringify(view.colours)}`);
 

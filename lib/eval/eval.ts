@@ -181,6 +181,43 @@ function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** What an evaluation was asked for, checked: folders, split, evaluations and poolings. */
+function evalPlan(opts: EvalOptions): {
+  shardsDir: string;
+  outDir: string;
+  split: Split;
+  pool: EvalPooling;
+  poolings: ClipPooling[];
+  wantZeroShot: boolean;
+  wantProbe: boolean;
+} {
+  if (opts.work !== undefined && opts.shards !== undefined) {
+    throw new UsageError("give one of --work DIR or --shards DIR, not both");
+  }
+  const layout = opts.shards === undefined ? workDirLayout(opts.work ?? "work") : undefined;
+  const split = parseSplitName(opts.split ?? "val");
+  if (!split) {
+    throw new UsageError(`--split must be train, val or test, got ${JSON.stringify(opts.split)}`);
+  }
+  if (opts.zeroShot && !opts.textModel) {
+    throw new UsageError("--zero-shot needs --text-model FILE (a CLIP text encoder)");
+  }
+  const pool = opts.pool ?? "centre";
+  if (!EVAL_POOLINGS.includes(pool)) {
+    throw new UsageError(`--pool must be centre, mean or all, got ${JSON.stringify(pool)}`);
+  }
+  return {
+    shardsDir: resolve(opts.shards ?? layout!.shards),
+    outDir: resolve(opts.out ?? layout?.reports ?? "reports"),
+    split,
+    pool,
+    poolings: pool === "all" ? ["centre", "mean"] : [pool],
+    // neither asked for: both where possible (zero-shot only with a text model)
+    wantZeroShot: opts.zeroShot ?? (!opts.linearProbe && opts.textModel !== undefined),
+    wantProbe: opts.linearProbe ?? !opts.zeroShot,
+  };
+}
+
 /**
  * Runs the evaluations and writes the reports.
  * @param opts where the shards are, which evaluations, their settings
@@ -231,28 +268,7 @@ function byCodePoint(a: string, b: string): number {
  */
 export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const log = opts.log ?? ((line: string) => console.error(line));
-  if (opts.work !== undefined && opts.shards !== undefined) {
-    throw new UsageError("give one of --work DIR or --shards DIR, not both");
-  }
-  const layout = opts.shards === undefined ? workDirLayout(opts.work ?? "work") : undefined;
-  const shardsDir = resolve(opts.shards ?? layout!.shards);
-  const outDir = resolve(opts.out ?? layout?.reports ?? "reports");
-  const split = parseSplitName(opts.split ?? "val");
-  if (!split) {
-    throw new UsageError(`--split must be train, val or test, got ${JSON.stringify(opts.split)}`);
-  }
-  if (opts.zeroShot && !opts.textModel) {
-    throw new UsageError("--zero-shot needs --text-model FILE (a CLIP text encoder)");
-  }
-  // Neither asked for: both where possible (zero-shot only with a text model).
-  const wantZeroShot = opts.zeroShot ?? (!opts.linearProbe && opts.textModel !== undefined);
-  const wantProbe = opts.linearProbe ?? !opts.zeroShot;
-
-  const pool = opts.pool ?? "centre";
-  if (!EVAL_POOLINGS.includes(pool)) {
-    throw new UsageError(`--pool must be centre, mean or all, got ${JSON.stringify(pool)}`);
-  }
-  const poolings: ClipPooling[] = pool === "all" ? ["centre", "mean"] : [pool];
+  const { shardsDir, outDir, split, pool, poolings, wantZeroShot, wantProbe } = evalPlan(opts);
   const splits = await readShardSplits(shardsDir);
   const hubCard = await shardSetCard(shardsDir, opts.updateCard === true);
   const inputs = await evalInputs(opts, shardsDir, splits, {

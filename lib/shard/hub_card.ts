@@ -166,32 +166,7 @@ export function formatHubCard(
     y.push(`  - split: ${HUB_SPLIT_NAMES[s]}`, "    path:");
     for (const file of dataFiles[s]) y.push(`    - ${yamlScalar(file)}`);
   }
-  y.push(
-    "dataset_info:",
-    "  features:",
-    "  - name: __key__",
-    "    dtype: string",
-    "  - name: __url__",
-    "    dtype: string",
-    "  - name: json",
-    "    struct:",
-    "    - name: videoID",
-    "      dtype: string",
-    "    - name: start_time",
-    "      dtype: string",
-    "    - name: end_time",
-    "      dtype: string",
-    "  - name: npy",
-    "    dtype:",
-    "      array2_d:",
-    "        shape:",
-    "        - null",
-    `        - ${provenance.dim}`,
-    `        dtype: ${yamlScalar(provenance.dtype)}`,
-    "  - name: txt",
-    "    dtype: string",
-    "  splits:",
-  );
+  y.push(...featuresYaml(provenance), "  splits:");
   for (const s of present) {
     y.push(`  - name: ${HUB_SPLIT_NAMES[s]}`, `    num_examples: ${plan.totals[s].samples}`);
   }
@@ -253,6 +228,35 @@ export function formatHubCard(
     ...cardCitations(source).flatMap((c) => ["```bibtex", c, "```", ""]),
   ];
   return y.join("\n") + body.join("\n");
+}
+
+/** The `dataset_info.features` block: what the Hub's viewer and `datasets` decode. */
+function featuresYaml(provenance: CardProvenance): string[] {
+  return [
+    "dataset_info:",
+    "  features:",
+    "  - name: __key__",
+    "    dtype: string",
+    "  - name: __url__",
+    "    dtype: string",
+    "  - name: json",
+    "    struct:",
+    "    - name: videoID",
+    "      dtype: string",
+    "    - name: start_time",
+    "      dtype: string",
+    "    - name: end_time",
+    "      dtype: string",
+    "  - name: npy",
+    "    dtype:",
+    "      array2_d:",
+    "        shape:",
+    "        - null",
+    `        - ${provenance.dim}`,
+    `        dtype: ${yamlScalar(provenance.dtype)}`,
+    "  - name: txt",
+    "    dtype: string",
+  ];
 }
 
 /**

@@ -98,7 +98,8 @@ async function chromium(args: string[]): Promise<string> {
 }
 
 /**
- * Opens an HTML file in headless Chromium: its DOM, a 1280×2000 screenshot, and pixel counts.
+ * Opens an HTML file in headless Chromium: its DOM, a 1280×`height` (default 2000) screenshot,
+ * and pixel counts.
  * @param html the page (a local file)
  * @param tmp a temp dir for the browser profile and the screenshot
  * @param colours `r,g,b` colours to count in the screenshot
@@ -108,12 +109,13 @@ export async function viewInChromium(
   html: string,
   tmp: string,
   colours: string[] = [],
+  height = 2000,
 ): Promise<ChromiumView> {
   const url = pathToFileURL(resolve(html)).href;
   const png = join(tmp, "page.png");
   const profile = (name: string) => `--user-data-dir=${join(tmp, name)}`;
   const dom = await chromium([profile("dom"), "--dump-dom", url]);
-  await chromium([profile("shot"), `--screenshot=${png}`, "--window-size=1280,2000", url]);
+  await chromium([profile("shot"), `--screenshot=${png}`, `--window-size=1280,${height}`, url]);
   const out = await new Deno.Command("/usr/bin/python3", {
     args: ["-c", PNG_PIXELS, png, ...colours],
     stdout: "piped",
