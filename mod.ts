@@ -116,6 +116,7 @@ export {
   type ShardSample,
 } from "./lib/webdataset/mod.ts";
 export {
+  type CardSource,
   merge,
   MergeError,
   type MergeOptions,
@@ -155,6 +156,8 @@ export {
   type ZeroShotSection,
 } from "./lib/eval/mod.ts";
 export {
+  EXPORT_DTYPES,
+  EXPORT_POOLINGS,
   type ExportDtype,
   exportEmbeddings,
   type ExportOptions,

@@ -94,6 +94,10 @@ function layoutProblems(lib: string, modules: Map<string, ModuleFacts>): string[
       if (from !== null && !isTest) {
         if (!edges.has(from)) edges.set(from, new Set());
         edges.get(from)!.add(to);
+        const never = NEVER_IMPORTS[from];
+        if (never?.includes(to)) {
+          problems.push(`${where} imports ${spec}: ${from}/ never imports ${to}/ (${never.why})`);
+        }
       }
     }
     if (isTest) continue;
@@ -109,6 +113,19 @@ function layoutProblems(lib: string, modules: Map<string, ModuleFacts>): string[
   if (cycle) problems.push(`the folders import each other in a circle: ${cycle.join(" → ")}`);
   return problems;
 }
+
+/** Folders a folder never imports, and why (the run's state stays out of codecs and tools). */
+const RUN_STATE_FREE = (why: string) => Object.assign(["core", "cli"], { why });
+const NEVER_IMPORTS: Record<string, string[] & { why: string }> = {
+  base: Object.assign(
+    ["core", "cli", "tar", "net", "dataset", "onnx", "webdataset"],
+    { why: "base stands on nothing" },
+  ),
+  tar: RUN_STATE_FREE("a codec knows no run state"),
+  net: RUN_STATE_FREE("HTTP knows no run state"),
+  dataset: RUN_STATE_FREE("reference data knows no run state"),
+  onnx: RUN_STATE_FREE("ONNX Runtime knows no run state"),
+};
 
 /** One cycle of the folder graph, as the folders on it (first repeated last), or null. */
 function findCycle(edges: Map<string, Set<string>>): string[] | null {
@@ -155,7 +172,13 @@ Deno.test("lib/: folders meet only at mod.ts, the folder graph has no cycle, fun
   assertEquals(layoutProblems(lib, modules), []);
 });
 
-Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import and a long function", () => {
+Deno.test("the root face imports no CLI: mod.ts reaches lib/cli/ neither directly nor through a face", async () => {
+  const root = await Deno.readTextFile(repoPath("mod.ts"));
+  const facts = moduleFacts(repoPath("mod.ts"), root);
+  assertEquals(facts.imports.filter((spec) => spec.includes("/cli/")), []);
+});
+
+Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import, a long function and a codec reaching run state", () => {
   const lib = "/repo/lib";
   const long = `export function long() {\n${"  let x = 1;\n".repeat(130)}}\n`;
   const modules = new Map<string, ModuleFacts>([
@@ -163,12 +186,17 @@ Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import 
     [`${lib}/b/two.ts`, moduleFacts("two.ts", `export { a } from "../a/mod.ts";\n`)],
     [`${lib}/b/three.ts`, moduleFacts("three.ts", `const r = await import("../run.ts");\n`)],
     [`${lib}/b/three_test.ts`, moduleFacts("t.ts", `import "../a/one.ts";\n${long}`)],
+    [
+      `${lib}/tar/codec.ts`,
+      moduleFacts("codec.ts", `import { Manifest } from "../core/mod.ts";\n`),
+    ],
   ]);
   assertEquals(layoutProblems(lib, modules), [
     "a/one.ts imports ../b/two.ts: another folder is reached only through its mod.ts",
     "a/one.ts:2: long is 132 lines (at most 120)",
     "b/three.ts imports ../run.ts: a stage never imports lib/run.ts",
     "b/three_test.ts imports ../a/one.ts: another folder is reached only through its mod.ts",
+    "tar/codec.ts imports ../core/mod.ts: tar/ never imports core/ (a codec knows no run state)",
     "the folders import each other in a circle: a → b → a",
   ]);
 });

@@ -9,7 +9,6 @@ import {
   asDiskFull,
   ConfigError,
   ConfigMismatchError,
-  describeConfigMismatch,
   DiskFullError,
   type FailedItem,
   failureReason,
@@ -22,9 +21,9 @@ import {
   SHOWN_ITEMS,
   UsageError,
   WorkDirBusyError,
-  workDirLayout,
   writeFailureList,
-} from "../core/mod.ts";
+} from "../base/mod.ts";
+import { describeConfigMismatch, workDirLayout } from "../core/mod.ts";
 import { oneLine } from "./message_line.ts";
 import { checkInputs, PreflightError } from "./preflight.ts";
 

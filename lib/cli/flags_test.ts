@@ -1,7 +1,7 @@
 import { taskFile } from "../../tests/support/tasks.ts";
 import { parseFlags, usage } from "./flags.ts";
 import { LAUNCHED_TASKS } from "./task_permissions.ts";
-import { UsageError } from "../core/mod.ts";
+import { UsageError } from "../base/mod.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 
 Deno.test("every task: --help exits 0 with usage; an unknown flag exits 2 with usage", async () => {

@@ -80,3 +80,4 @@ export type { EmbeddingOutputDtype, EncodeOptions } from "../encode/mod.ts";
 export type { Preset, PRESETS, SampleOptions } from "../video/mod.ts";
 export type { ModelVariant, ModelVariantChoice } from "../model/mod.ts";
 export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";
+export type { CardSource } from "../shard/mod.ts";

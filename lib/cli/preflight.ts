@@ -6,7 +6,8 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { ConfigError, requireWorkDir } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
+import { requireWorkDir } from "../core/mod.ts";
 import { parseCardSplits, parseClassNames, parsePromptTemplates } from "../dataset/mod.ts";
 import { binaryKind } from "../download/mod.ts";
 import { isHttpUrl } from "../net/mod.ts";

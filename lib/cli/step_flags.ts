@@ -5,7 +5,8 @@
  */
 import { type FlagSpec, type FlagValues, intFlag, numberFlag, stringFlag } from "./flags.ts";
 import type { EmbeddingOutputDtype, EncodeOptions } from "../encode/mod.ts";
-import { RUN_SETTINGS, UsageError } from "../core/mod.ts";
+import { UsageError } from "../base/mod.ts";
+import { RUN_SETTINGS } from "../core/mod.ts";
 import { parseProviders } from "../onnx/mod.ts";
 import { type Preset, PRESETS, type SampleOptions } from "../video/mod.ts";
 import { parseSplits } from "../download/mod.ts";

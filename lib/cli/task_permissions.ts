@@ -37,7 +37,7 @@ import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from "no
 import { fileURLToPath } from "node:url";
 import { parseCsv, readTextIfText } from "../download/mod.ts";
 import { isHttpUrl, netHost, refuseUnnamedHost } from "../net/mod.ts";
-import { ConfigError, UsageError } from "../core/mod.ts";
+import { ConfigError, UsageError } from "../base/mod.ts";
 import { defaultFfmpegBinary, sandboxCandidates } from "../video/mod.ts";
 import {
   builtModelCacheDir,

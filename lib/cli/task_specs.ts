@@ -14,7 +14,8 @@ import {
   TEXT_MODEL_FLAG,
 } from "./step_flags.ts";
 import { CARD_SOURCE_FLAGS } from "./card_flags.ts";
-import { CLIP_SIZE, RUN_SETTINGS } from "../core/mod.ts";
+import { CLIP_SIZE } from "../base/mod.ts";
+import { RUN_SETTINGS } from "../core/mod.ts";
 import { DEFAULT_PER_SHARD } from "../shard/mod.ts";
 import { DEFAULT_PART_SIZE } from "../export/mod.ts";
 import { KNOWN_MODELS, MODEL_VARIANTS } from "../model/mod.ts";

@@ -8,7 +8,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { isAbsolute, relative, sep } from "node:path";
-import { asDiskFull, ConfigError, ConfigMismatchError } from "./errors.ts";
+import { asDiskFull, ConfigError, ConfigMismatchError } from "../base/mod.ts";
 import { configHash, type ConfigValue, type RunConfig } from "./run_config.ts";
 import { ManifestConnection } from "./manifest_connection.ts";
 import type { Step } from "./manifest_rows.ts";

@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { asDiskFull } from "./errors.ts";
+import { asDiskFull } from "../base/mod.ts";
 
 /** A row as `node:sqlite` returns it. */
 export type Row = Record<string, SQLInputValue>;

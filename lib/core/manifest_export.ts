@@ -3,7 +3,7 @@
  * per split the videos and each step's state counts, and the shards.
  * @module
  */
-import type { Split } from "./split.ts";
+import type { Split } from "../base/mod.ts";
 import { configHash, type RunConfig } from "./run_config.ts";
 import type { ManifestConnection } from "./manifest_connection.ts";
 import { type StateCounts, stateCounts, type Step, type StepState } from "./manifest_rows.ts";

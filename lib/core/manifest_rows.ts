@@ -3,7 +3,7 @@
  * video, its record in a step, and the conversions from SQLite's rows.
  * @module
  */
-import type { Split } from "./split.ts";
+import type { Split } from "../base/mod.ts";
 import type { Row } from "./manifest_connection.ts";
 
 /** The per-video steps whose state the manifest tracks. */

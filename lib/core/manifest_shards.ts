@@ -4,8 +4,8 @@
  * for its next run.
  * @module
  */
-import type { Split } from "./split.ts";
-import { SPLITS } from "./split.ts";
+import type { Split } from "../base/mod.ts";
+import { SPLITS } from "../base/mod.ts";
 import type { ManifestConnection, Row } from "./manifest_connection.ts";
 import type { Step } from "./manifest_rows.ts";
 

@@ -4,8 +4,8 @@
  * @module
  */
 import type { SQLInputValue } from "node:sqlite";
-import { type Split, SPLITS } from "./split.ts";
-import { ConfigError } from "./errors.ts";
+import { type Split, SPLITS } from "../base/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 import type { ManifestConnection, Row } from "./manifest_connection.ts";
 import {
   type StateCounts,

@@ -1,6 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { ConfigError, ConfigMismatchError } from "./errors.ts";
+import { ConfigError, ConfigMismatchError } from "../base/mod.ts";
 import { configHash, Manifest } from "./manifest.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";

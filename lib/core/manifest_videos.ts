@@ -4,8 +4,8 @@
  * @module
  */
 import type { SQLInputValue } from "node:sqlite";
-import type { Split } from "./split.ts";
-import { asDiskFull, ConfigError } from "./errors.ts";
+import type { Split } from "../base/mod.ts";
+import { asDiskFull, ConfigError } from "../base/mod.ts";
 import { type StagedDuplicate, StagedRows } from "./staged_rows.ts";
 import type { ManifestConnection, Row } from "./manifest_connection.ts";
 import {

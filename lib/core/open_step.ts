@@ -3,7 +3,7 @@
  * files a killed run left, open the manifest, and release all of it at the end.
  * @module
  */
-import { removeStaleTemps } from "./atomic_file.ts";
+import { removeStaleTemps } from "../base/mod.ts";
 import { Manifest } from "./manifest.ts";
 import { ensureWorkDir, lockWorkDir, type WorkDirLayout } from "./work_dir.ts";
 

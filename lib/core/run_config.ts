@@ -18,8 +18,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { CLIP_SIZE } from "./clip_preprocessing.ts";
-import type { ConfigMismatchError } from "./errors.ts";
+import { CLIP_SIZE } from "../base/mod.ts";
+import type { ConfigMismatchError } from "../base/mod.ts";
 
 /** A configuration value; configurations are flat. */
 export type ConfigValue = string | number | boolean | null;

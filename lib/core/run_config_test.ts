@@ -1,6 +1,6 @@
 import { throws } from "node:assert/strict";
 import { assertEquals } from "../../tests/support/assert.ts";
-import { ConfigMismatchError } from "./errors.ts";
+import { ConfigMismatchError } from "../base/mod.ts";
 import {
   configHash,
   describeConfigMismatch,

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { Split } from "./split.ts";
+import type { Split } from "../base/mod.ts";
 import type { Step, StepState, VideoRow } from "./manifest_rows.ts";
 
 /** The temp table's page cache, KiB: what the staged rows may keep in memory at most. */

@@ -4,7 +4,7 @@
  * its settings or writes a file: the settings wanted later are then not held against the run.
  * @module
  */
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../base/mod.ts";
 import { type Manifest, STEPS } from "./manifest.ts";
 
 /** A step that continues another: the per-video steps after download, and shard. */

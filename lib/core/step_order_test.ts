@@ -1,6 +1,6 @@
 import { throws } from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../base/mod.ts";
 import { Manifest } from "./manifest.ts";
 import { requireEarlierSteps } from "./step_order.ts";
 

@@ -3,7 +3,7 @@
  * @module
  */
 import { dirname, join, resolve } from "node:path";
-import { ConfigError, isDiskFull, WorkDirBusyError } from "./errors.ts";
+import { ConfigError, isDiskFull, WorkDirBusyError } from "../base/mod.ts";
 
 /** Paths inside a work directory. */
 export interface WorkDirLayout {

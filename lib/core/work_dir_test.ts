@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { WorkDirBusyError } from "./errors.ts";
+import { WorkDirBusyError } from "../base/mod.ts";
 import { ensureWorkDir, lockWorkDir } from "./work_dir.ts";
 import { assert, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";

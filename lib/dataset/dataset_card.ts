@@ -6,7 +6,7 @@
  * the line.
  * @module
  */
-import { FormatError, parseSplitName, type Split, type SplitCount } from "../core/mod.ts";
+import { FormatError, parseSplitName, type Split, type SplitCount } from "../base/mod.ts";
 
 /** Samples and tars per split, as a card states them (splits it does not list are absent). */
 export type SplitTotals = Partial<Record<Split, SplitCount>>;

@@ -1,4 +1,4 @@
-import { FormatError, parseSplitName } from "../core/mod.ts";
+import { FormatError, parseSplitName } from "../base/mod.ts";
 import { parseCardSplits, readCardSplits } from "./dataset_card.ts";
 import { formatSplitsCsv, parseSplitsCsv } from "../webdataset/mod.ts";
 import { syntheticCard } from "../../fixtures/synthetic_work_dir.ts";

@@ -39,4 +39,4 @@ export {
   readCardSplits,
   type SplitTotals,
 } from "./dataset_card.ts";
-export type { Split, SplitCount, SPLITS } from "../core/mod.ts";
+export type { Split, SplitCount, SPLITS } from "../base/mod.ts";

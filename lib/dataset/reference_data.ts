@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 
 /** Absolute file path of the project's `data/` folder, found relative to this module. */
 export const DATA_DIR: string = fileURLToPath(new URL("../../data/", import.meta.url));

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 import {
   DATA_DIR,
   defaultCardPath,

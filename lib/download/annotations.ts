@@ -7,7 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { ConfigError, isSafeId, parseSplitName, type Split, type VideoRow } from "../core/mod.ts";
+import { ConfigError, parseSplitName, type Split } from "../base/mod.ts";
+import { isSafeId, type VideoRow } from "../core/mod.ts";
 import { isHttpUrl, refuseUnnamedHost } from "../net/mod.ts";
 import { readInputText } from "./input_text.ts";
 

@@ -1,4 +1,5 @@
-import { mulberry32, parseSplitName, type VideoRow } from "../core/mod.ts";
+import { mulberry32, parseSplitName } from "../base/mod.ts";
+import { type VideoRow } from "../core/mod.ts";
 import nodeAssert from "node:assert/strict";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { join } from "node:path";

@@ -3,7 +3,7 @@
  * checked against once fetched.
  * @module
  */
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 
 /**
  * Reads a checksum file in `sha256sum` format (`<hex>  <name>` or `<hex> *<name>`), keyed by the

@@ -10,13 +10,9 @@
  * @module
  */
 import {
-  type ClassStates,
   ConfigError,
-  ensureWorkDir,
   type FailureSummary,
   FormatError,
-  lockWorkDir,
-  Manifest,
   mapConcurrent,
   oneLine,
   parseSplitName,
@@ -25,14 +21,20 @@ import {
   sha256File,
   type Split,
   SPLITS,
-  type StagedRows,
-  type StateCounts,
   TEMP_SUFFIX,
   tempPathFor,
   UsageError,
+  writeFailureList,
+} from "../base/mod.ts";
+import {
+  type ClassStates,
+  ensureWorkDir,
+  lockWorkDir,
+  Manifest,
+  type StagedRows,
+  type StateCounts,
   type VideoRow,
   type WorkDirLayout,
-  writeFailureList,
 } from "../core/mod.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";

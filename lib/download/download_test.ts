@@ -1,4 +1,5 @@
-import { Manifest, mulberry32 } from "../core/mod.ts";
+import { mulberry32 } from "../base/mod.ts";
+import { Manifest } from "../core/mod.ts";
 import nodeAssert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { dirname, join, relative } from "node:path";

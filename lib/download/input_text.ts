@@ -5,7 +5,7 @@
  * back line by line as "bad entries".
  * @module
  */
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 
 /** The gzip magic number: a `.tar.gz` given where a list is expected. */
 const GZIP_MAGIC = [0x1f, 0x8b];

@@ -9,13 +9,8 @@
  * platform detail can change a pick.
  * @module
  */
-import {
-  parseSplitName,
-  seededShuffle,
-  type Split,
-  UsageError,
-  type VideoRow,
-} from "../core/mod.ts";
+import { parseSplitName, seededShuffle, type Split, UsageError } from "../base/mod.ts";
+import { type VideoRow } from "../core/mod.ts";
 
 /** What to keep. */
 export interface SubsetOptions {

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { CLIP_MEAN, CLIP_STD } from "../core/mod.ts";
+import { CLIP_MEAN, CLIP_STD } from "../base/mod.ts";
 
 // One 256-entry table per channel: the normalised value of every byte, computed in float64 once
 // and rounded to float32 once (the same value the float32 formula gives up to rounding).

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { mulberry32 } from "../core/mod.ts";
+import { mulberry32 } from "../base/mod.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { tempDir } from "../../tests/support/media.ts";

@@ -9,22 +9,24 @@ import {
   ConfigError,
   float32ToFloat16,
   FormatError,
-  type Manifest,
   type NpyArray,
-  openStep,
   pathExistsSync,
   Progress,
   readNpy,
+  sha256Bytes,
+  sha256File,
+  writeFileAtomic,
+  writeNpy,
+} from "../base/mod.ts";
+import {
+  type Manifest,
+  openStep,
   recordSettings,
   requireEarlierSteps,
   RUN_SETTINGS,
   type RunSettings,
-  sha256Bytes,
-  sha256File,
   type StepSummary,
   type VideoStatus,
-  writeFileAtomic,
-  writeNpy,
 } from "../core/mod.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
 import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";

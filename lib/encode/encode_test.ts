@@ -1,13 +1,8 @@
 import { join } from "node:path";
 import { ensureFixtureModel, ensureFixtureModels } from "../../fixtures/make_models.ts";
 import { encode } from "./encode.ts";
-import {
-  ConfigError,
-  ConfigMismatchError,
-  float16ToFloat32,
-  Manifest,
-  readNpy,
-} from "../core/mod.ts";
+import { ConfigError, ConfigMismatchError, float16ToFloat32, readNpy } from "../base/mod.ts";
+import { Manifest } from "../core/mod.ts";
 import { ImageEncoder } from "../onnx/mod.ts";
 import { sampleAndEncode } from "./sample_and_encode.ts";
 import { sample } from "../video/mod.ts";

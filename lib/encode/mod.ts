@@ -7,7 +7,7 @@
  * ```ts
  * import { ok } from "node:assert/strict";
  * import { normalizeFrames } from "./mod.ts";
- * import { CLIP_MEAN, CLIP_STD } from "../core/mod.ts";
+ * import { CLIP_MEAN, CLIP_STD } from "../base/mod.ts";
  *
  * const frame = Uint8Array.of(255, 0, 128); // one 1×1 RGB frame
  * const chw = new Float32Array(3);

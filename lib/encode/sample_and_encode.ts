@@ -4,16 +4,8 @@
  * (`maxFramesInFlight`). Frame packs are not written to disk unless `keepFrames`.
  * @module
  */
-import {
-  BoundedQueue,
-  forEachConcurrent,
-  openStep,
-  Progress,
-  readNpy,
-  recordSettings,
-  type StepSummary,
-  type VideoFilter,
-} from "../core/mod.ts";
+import { BoundedQueue, forEachConcurrent, Progress, readNpy } from "../base/mod.ts";
+import { openStep, recordSettings, type StepSummary, type VideoFilter } from "../core/mod.ts";
 import {
   dropFrames,
   encodeFramePacks,

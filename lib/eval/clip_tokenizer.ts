@@ -20,7 +20,7 @@
  * @module
  */
 import { gunzipSync } from "node:zlib";
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 import { defaultVocabPath } from "../dataset/mod.ts";
 import { cleanText } from "./clip_text_clean.ts";
 

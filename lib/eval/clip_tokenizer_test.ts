@@ -10,7 +10,7 @@ import {
   START_OF_TEXT,
   TextTooLongError,
 } from "./clip_tokenizer.ts";
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 import {
   defaultVocabPath,
   fillTemplate,

@@ -42,14 +42,13 @@ import {
   KINEMBED_VERSION,
   parseSplitName,
   pathExists,
-  type RunConfig,
   type Split,
   SPLITS,
   UsageError,
-  workDirLayout,
   writeFileAtomic,
   writeNpy,
-} from "../core/mod.ts";
+} from "../base/mod.ts";
+import { type RunConfig, workDirLayout } from "../core/mod.ts";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import {
@@ -231,7 +230,7 @@ function evalPlan(opts: EvalOptions): {
  * import { join } from "node:path";
  * import { evaluate } from "./eval.ts";
  * import { formatSplitsCsv, sampleKey, ShardWriter } from "../webdataset/mod.ts";
- * import { writeNpy } from "../core/mod.ts";
+ * import { writeNpy } from "../base/mod.ts";
  *
  * // a train tar and a val tar of two classes whose embeddings point different ways
  * const dir = await Deno.makeTempDir();

@@ -4,7 +4,7 @@ import { evaluate } from "./eval.ts";
 import { readCentreFrames } from "./features.ts";
 import type { EvalReport } from "./report.ts";
 import { parseCardAccuracies } from "../dataset/mod.ts";
-import { float32ToFloat16, writeNpy } from "../core/mod.ts";
+import { float32ToFloat16, writeNpy } from "../base/mod.ts";
 import { defaultCardPath, loadPromptTemplates } from "../dataset/mod.ts";
 import { formatSplitsCsv, ShardWriter } from "../webdataset/mod.ts";
 import { buildZeroShotClassifier } from "./zero_shot.ts";

@@ -6,13 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import {
-  ConfigError,
-  FormatError,
-  readNpyHeader,
-  type Split,
-  workDirShardsHint,
-} from "../core/mod.ts";
+import { ConfigError, FormatError, readNpyHeader, type Split } from "../base/mod.ts";
+import { workDirShardsHint } from "../core/mod.ts";
 import {
   embeddingsToFloat32,
   parseSplitsCsv,

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { minimizeLbfgs } from "./lbfgs.ts";
 import { predictLinearProbe, scoreLinearProbe, trainLinearProbe } from "./linear_probe.ts";
-import { writeNpy } from "../core/mod.ts";
+import { writeNpy } from "../base/mod.ts";
 import { topKIndices } from "./top_k.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { normals } from "../../fixtures/synthetic_features.ts";

@@ -4,7 +4,7 @@ import { normals } from "../../fixtures/synthetic_features.ts";
 import { evaluate } from "./eval.ts";
 import { meanPooledFeature, readClipFeatures, readFrameCensus } from "./features.ts";
 import { frameBins, worstClassesFirst } from "./report.ts";
-import { float32ToFloat16, writeNpy } from "../core/mod.ts";
+import { float32ToFloat16, writeNpy } from "../base/mod.ts";
 import { formatSplitsCsv, ShardWriter } from "../webdataset/mod.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
+import { type Split, SPLITS, writeFileAtomic } from "../base/mod.ts";
 import type { Accuracy, PublishedAccuracies, SplitTotals } from "../dataset/mod.ts";
 import type { FrameCensus } from "./features.ts";
 import type { CardProvenance } from "../webdataset/mod.ts";

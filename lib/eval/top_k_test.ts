@@ -1,4 +1,4 @@
-import { mulberry32 } from "../core/mod.ts";
+import { mulberry32 } from "../base/mod.ts";
 import { topKAccuracy, topKIndices } from "./top_k.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { pythonJson } from "../../tests/support/python.ts";

@@ -31,7 +31,7 @@
 import type * as ort from "onnxruntime-node";
 import { attr, OnnxGraph, openSession, ortRuntime, type ProviderName } from "../onnx/mod.ts";
 import { ClipTokenizer, CONTEXT_LENGTH } from "./clip_tokenizer.ts";
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 import { fillTemplate } from "../dataset/mod.ts";
 import { topKIndices } from "./top_k.ts";
 

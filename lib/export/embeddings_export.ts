@@ -18,7 +18,7 @@ import {
   pathExists,
   writeFileAtomic,
   writeNpy,
-} from "../core/mod.ts";
+} from "../base/mod.ts";
 import { embeddingsToFloat32, parseSplitsCsv, ShardReader } from "../webdataset/mod.ts";
 import { buildZeroShotClassifier, meanPooledFeature } from "../eval/mod.ts";
 import { loadClassNames, loadPromptTemplates } from "../dataset/mod.ts";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { makeSyntheticWorkDir } from "../../fixtures/synthetic_work_dir.ts";
 import { shard } from "../shard/mod.ts";
-import { readNpy, toFloat32 } from "../core/mod.ts";
+import { readNpy, toFloat32 } from "../base/mod.ts";
 import { EXPORT_RECORD, exportEmbeddings } from "./embeddings_export.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 

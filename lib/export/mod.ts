@@ -31,3 +31,4 @@ export {
   type ExportSummary,
 } from "./embeddings_export.ts";
 export { METADATA_CREATED_BY, metadataParquet, type MetadataRow } from "./parquet_metadata.ts";
+export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";

@@ -4,7 +4,7 @@
  * loader reads `LD_LIBRARY_PATH` only when a process starts.
  * @module
  */
-import { CLIP_SIZE } from "../core/mod.ts";
+import { CLIP_SIZE } from "../base/mod.ts";
 import { buildVisionModel, ImageEncoder } from "../onnx/mod.ts";
 
 if (import.meta.main) {

@@ -4,7 +4,7 @@
  * read, so a 230 MB library costs a few kilobytes of I/O.
  * @module
  */
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 
 const SHT_DYNAMIC = 6;
 const DT_NULL = 0n;

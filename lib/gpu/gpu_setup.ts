@@ -14,7 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractArchive } from "../tar/mod.ts";
 import { ONNXRUNTIME_VERSION } from "../onnx/mod.ts";
-import { ConfigError, pathExists, sha256File, TEMP_SUFFIX, tempPathFor } from "../core/mod.ts";
+import { ConfigError, pathExists, sha256File, TEMP_SUFFIX, tempPathFor } from "../base/mod.ts";
 import { readElfDynamicNames } from "./elf_needed.ts";
 
 /** The npm package that ships the CUDA provider libraries. */

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { ensureFixtureModels } from "../../fixtures/make_models.ts";
 import { readElfDynamicNames } from "./elf_needed.ts";
-import { ConfigError, FormatError, Manifest } from "../core/mod.ts";
+import { ConfigError, FormatError } from "../base/mod.ts";
+import { Manifest } from "../core/mod.ts";
 import {
   CUDA_LIBRARIES,
   detectGpu,

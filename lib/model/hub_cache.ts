@@ -11,7 +11,8 @@
  * @module
  */
 import { basename, dirname, join, relative } from "node:path";
-import { holdFileLock, pathExists, writeFileAtomic } from "../core/mod.ts";
+import { pathExists, writeFileAtomic } from "../base/mod.ts";
+import { holdFileLock } from "../core/mod.ts";
 
 /** A full commit hash. */
 const COMMIT = /^[0-9a-f]{40}$/;

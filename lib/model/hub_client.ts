@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 import { AGAIN, Fetcher, type FetcherOptions, retryDelayMs, retrying } from "../net/mod.ts";
 import { HubRepoCache, isCommitHash } from "./hub_cache.ts";
 import type { HubSettings } from "./hub_settings.ts";

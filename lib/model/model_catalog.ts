@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { pathExists } from "../core/mod.ts";
+import { pathExists } from "../base/mod.ts";
 import {
   CHECKPOINT_FILES,
   type ClipArchitecture,

@@ -4,7 +4,7 @@
  * config is cached or answers. Nothing is built and no weights are fetched.
  * @module
  */
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 import { CHECKPOINT_FILES, type CheckpointLayout, openClipCheckpoint } from "../onnx/mod.ts";
 import { HubClient, type HubClientOptions, HubError } from "./hub_client.ts";
 import { type HubSettings, hubSettingsFromEnv } from "./hub_settings.ts";

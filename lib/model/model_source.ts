@@ -4,7 +4,7 @@
  * `owner/name[@revision]`. Known names pin a commit and their layout.
  * @module
  */
-import { ConfigError, UsageError } from "../core/mod.ts";
+import { ConfigError, UsageError } from "../base/mod.ts";
 import type { CheckpointLayout } from "../onnx/mod.ts";
 
 /** A known hub model: the commit it is pinned to and the layout its files are read in. */

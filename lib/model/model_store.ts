@@ -26,13 +26,8 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import {
-  holdFileLock,
-  type RunSettings,
-  sha256Bytes,
-  sha256File,
-  writeFileAtomic,
-} from "../core/mod.ts";
+import { sha256Bytes, sha256File, writeFileAtomic } from "../base/mod.ts";
+import { holdFileLock, type RunSettings } from "../core/mod.ts";
 import {
   buildTextModel,
   buildVisionModel,

@@ -4,7 +4,7 @@ import { HubClient, HubUnreachableError } from "./hub_client.ts";
 import { type HubSettings, hubSettingsFromEnv } from "./hub_settings.ts";
 import { encoderCacheKey, resolveModel, type ResolveModelOptions } from "./model_store.ts";
 import { listCachedModels } from "./model_catalog.ts";
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 import { parseModelSource } from "./model_source.ts";
 import { readModel } from "../onnx/mod.ts";
 import { writeFixtureCheckpoint } from "../../fixtures/clip_checkpoints.ts";

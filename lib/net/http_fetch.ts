@@ -17,7 +17,7 @@ import {
   sha256File,
   writeAll,
   writeFileAtomic,
-} from "../core/mod.ts";
+} from "../base/mod.ts";
 import { AGAIN, isRetryableStatus, parseRetryAfter, retryDelayMs, retrying } from "./retry.ts";
 
 /** An HTTP status that ends a transfer. */

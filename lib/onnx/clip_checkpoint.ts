@@ -28,7 +28,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { ConfigError, FormatError, pathExists } from "../core/mod.ts";
+import { ConfigError, FormatError, pathExists } from "../base/mod.ts";
 import { SafetensorsFile } from "./safetensors.ts";
 import type { CheckpointWeights, TextConfig, VisionConfig } from "./clip_model_builder.ts";
 

@@ -21,7 +21,7 @@
  * @module
  */
 import { attr, OnnxGraph, type TensorValue } from "./onnx_graph.ts";
-import { CLIP_MEAN, CLIP_SIZE, CLIP_STD, float32ToFloat16 } from "../core/mod.ts";
+import { CLIP_MEAN, CLIP_SIZE, CLIP_STD, float32ToFloat16 } from "../base/mod.ts";
 
 /** Named model sizes: `tiny` for tests (each file under 2 MB), `vit-b-32` like CLIP ViT-B/32. */
 export type ModelSize = "tiny" | "vit-b-32";

@@ -6,7 +6,7 @@
 import type * as ort from "onnxruntime-node";
 import { ortRuntime } from "./ort.ts";
 import { openSession } from "./ort_session.ts";
-import { CLIP_SIZE, ConfigError } from "../core/mod.ts";
+import { CLIP_SIZE, ConfigError } from "../base/mod.ts";
 import type { ProviderName } from "./providers.ts";
 
 /** What the model takes: float32 NCHW normalised pixels, or uint8 NHWC raw frames. */

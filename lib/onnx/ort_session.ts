@@ -6,7 +6,7 @@
  */
 import type * as ort from "onnxruntime-node";
 import { loadOrt, ortRuntime, type OrtSession } from "./ort.ts";
-import { ConfigError, oneLine } from "../core/mod.ts";
+import { ConfigError, oneLine } from "../base/mod.ts";
 import type { ProviderName } from "./providers.ts";
 
 /**

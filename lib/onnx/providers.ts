@@ -3,7 +3,7 @@
  * from the encoder so that parsing flags does not load ONNX Runtime's native library.
  * @module
  */
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 
 /** Execution providers kinembed knows. */
 export const PROVIDERS = ["cuda", "webgpu", "cpu"] as const;

@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 
 /** The safetensors dtypes kinembed reads as floating point. */
 export type SafetensorsFloatDtype = "F32" | "F16" | "BF16";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 import { encodeSafetensors, SafetensorsFile, type SafetensorsTensor } from "./safetensors.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { tempDir } from "../../tests/support/media.ts";

@@ -7,7 +7,7 @@
  * true, where `license: other` would claim a custom one exists).
  * @module
  */
-import { UsageError } from "../core/mod.ts";
+import { UsageError } from "../base/mod.ts";
 
 /** What the card says about the data's origin. */
 export interface CardSource {

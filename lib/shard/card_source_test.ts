@@ -1,6 +1,6 @@
 import { deepStrictEqual, throws } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../core/mod.ts";
+import { UsageError } from "../base/mod.ts";
 import {
   cardCitations,
   cardSourceFromFlags,

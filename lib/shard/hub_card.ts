@@ -10,7 +10,8 @@
  * @module
  */
 import { join } from "node:path";
-import { type RunConfig, type Split, SPLITS, writeFileAtomic } from "../core/mod.ts";
+import { type Split, SPLITS, writeFileAtomic } from "../base/mod.ts";
+import { type RunConfig } from "../core/mod.ts";
 import {
   CARD_EVAL_END,
   CARD_EVAL_START,

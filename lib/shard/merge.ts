@@ -9,29 +9,31 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
-  type ArchiveRow,
   ConfigError,
-  type ConfigValue,
-  ensureWorkDir,
   fileSize,
-  lockWorkDir,
-  Manifest,
   pathExists,
   ProblemListError,
   Progress,
-  readSetting,
   removeStaleTemps,
+  sha256File,
+  type Split,
+  SPLITS,
+  TEMP_SUFFIX,
+  WorkDirBusyError,
+} from "../base/mod.ts";
+import {
+  type ArchiveRow,
+  type ConfigValue,
+  ensureWorkDir,
+  lockWorkDir,
+  Manifest,
+  readSetting,
   RUN_SETTINGS,
   type RunConfig,
   settingOrDefault,
-  sha256File,
   type ShardRow,
-  type Split,
-  SPLITS,
   STEPS,
-  TEMP_SUFFIX,
   type VideoRow,
-  WorkDirBusyError,
   type WorkDirLock,
 } from "../core/mod.ts";
 import { planShards, type ShardPlan } from "./plan.ts";

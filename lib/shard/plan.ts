@@ -11,13 +11,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import {
-  RUN_SETTINGS,
-  seededPermutation,
-  type Split,
-  type SplitCount,
-  SPLITS,
-} from "../core/mod.ts";
+import { seededPermutation, type Split, type SplitCount, SPLITS } from "../base/mod.ts";
+import { RUN_SETTINGS } from "../core/mod.ts";
 import { sampleKey, shardFileName } from "../webdataset/mod.ts";
 
 /** Samples per shard unless told otherwise (the published set's size). */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { seededShuffle, type Split } from "../core/mod.ts";
+import { seededShuffle, type Split } from "../base/mod.ts";
 import { parseSampleKey, sampleKey, shardFileName } from "../webdataset/mod.ts";
 import {
   DEFAULT_PER_SHARD,

@@ -9,27 +9,29 @@
 import {
   deviceOf,
   DiskFullError,
-  ensureWorkDir,
   fileSize,
   FormatError,
   isDiskFull,
-  lockWorkDir,
-  Manifest,
   Progress,
   readNpyHeader,
-  recordSettings,
   removeStaleTemps,
+  sha256File,
+  type Split,
+  type SplitCount,
+  SPLITS,
+  writeNpy,
+} from "../base/mod.ts";
+import {
+  ensureWorkDir,
+  lockWorkDir,
+  Manifest,
+  recordSettings,
   requireEarlierSteps,
   RUN_SETTINGS,
   type RunConfig,
   settingOrDefault,
-  sha256File,
   type ShardRow,
-  type Split,
-  type SplitCount,
-  SPLITS,
   type VideoStepRow,
-  writeNpy,
 } from "../core/mod.ts";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { createHash } from "node:crypto";

@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { type RunConfig, writeFileAtomic } from "../core/mod.ts";
+import { writeFileAtomic } from "../base/mod.ts";
+import { type RunConfig } from "../core/mod.ts";
 import type { ShardPlan } from "./plan.ts";
 import { writeHubCard } from "./hub_card.ts";
 import type { CardSource } from "./card_source.ts";

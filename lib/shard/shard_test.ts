@@ -1,12 +1,12 @@
 import { DatabaseSync } from "node:sqlite";
 import {
   ConfigMismatchError,
-  Manifest,
   mulberry32,
   readNpy,
   seededShuffle,
   sha256File,
-} from "../core/mod.ts";
+} from "../base/mod.ts";
+import { Manifest } from "../core/mod.ts";
 import { join } from "node:path";
 import { shard } from "./shard.ts";
 import { planRanked, planShards, shardsOfWorker } from "./plan.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
+import { TEMP_SUFFIX, UsageError } from "../base/mod.ts";
 import {
   ensureWorkDir,
   lockWorkDir,
@@ -17,8 +18,6 @@ import {
   recordSettings,
   RUN_SETTINGS,
   type RunSettings,
-  TEMP_SUFFIX,
-  UsageError,
   type WorkDirLock,
 } from "../core/mod.ts";
 import { DEFAULT_PER_SHARD, planShards, type PlanVideo, shardsOfWorker } from "./plan.ts";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { ConfigMismatchError, lockWorkDir, Manifest, UsageError } from "../core/mod.ts";
+import { ConfigMismatchError, UsageError } from "../base/mod.ts";
+import { lockWorkDir, Manifest } from "../core/mod.ts";
 import { planShards, shardsOfWorker } from "./plan.ts";
 import {
   claimWorker,

@@ -23,7 +23,7 @@ import {
   isDiskFull,
   openAtomic,
   writeAll,
-} from "../core/mod.ts";
+} from "../base/mod.ts";
 
 /**
  * The most bytes one member may declare (4 GiB). A Kinetics clip (10 s of video) is a few MB and

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { tempDir } from "../../tests/support/media.ts";
 import { EXPANSION_CHECK_AFTER, extractArchive } from "./archive_extract.ts";

@@ -36,4 +36,4 @@ export {
   type ExtractReport,
   type RefusedMember,
 } from "./archive_extract.ts";
-export type { FormatError } from "../core/mod.ts";
+export type { FormatError } from "../base/mod.ts";

@@ -6,7 +6,7 @@
  * member, or without the end-of-archive block, is a `FormatError` (truncated).
  * @module
  */
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 
 /** One regular file inside a tar. */
 export interface TarMember {

@@ -5,7 +5,7 @@
  * ends with two zero blocks and is padded to a 10240-byte record, as GNU tar and Python write it.
  * @module
  */
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 
 /** Tar block size. */
 export const TAR_BLOCK = 512;

@@ -1,5 +1,5 @@
 import { dirname, join } from "node:path";
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 import {
   TAR_BLOCK,
   TAR_RECORD,

@@ -8,16 +8,18 @@
  */
 import {
   FormatError,
-  Manifest,
   parseSplitName,
   pathExists,
   Progress,
   readNpyHeader,
-  readSetting,
-  RUN_SETTINGS,
   type Split,
   type SplitCount,
   SPLITS,
+} from "../base/mod.ts";
+import {
+  Manifest,
+  readSetting,
+  RUN_SETTINGS,
   workDirLayout,
   workDirShardsHint,
 } from "../core/mod.ts";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readNpyHeader, writeNpy } from "../core/mod.ts";
+import { readNpyHeader, writeNpy } from "../base/mod.ts";
 import { shard } from "../shard/mod.ts";
 import { verify, type VerifyReport } from "./verify.ts";
 import { makeSyntheticWorkDir, syntheticCard } from "../../fixtures/synthetic_work_dir.ts";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { FormatError, writeNpy } from "../core/mod.ts";
+import { FormatError, writeNpy } from "../base/mod.ts";
 import { shard } from "../shard/mod.ts";
 import { readTarMembers, TarWriter } from "../tar/mod.ts";
 import { formatVerifyReport, verify, type VerifyReport } from "./verify.ts";

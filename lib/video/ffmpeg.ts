@@ -12,7 +12,8 @@
  * @module
  */
 import { basename } from "node:path";
-import { CLIP_SIZE, DecodeError, InterruptedError, RUN_SETTINGS } from "../core/mod.ts";
+import { CLIP_SIZE, DecodeError, InterruptedError } from "../base/mod.ts";
+import { RUN_SETTINGS } from "../core/mod.ts";
 import {
   displaySizePreset,
   type Preset,

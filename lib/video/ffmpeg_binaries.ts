@@ -16,7 +16,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, DecodeError, sha256File } from "../core/mod.ts";
+import { ConfigError, DecodeError, sha256File } from "../base/mod.ts";
 
 /** The two programs. */
 export type FfmpegTool = "ffmpeg" | "ffprobe";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { ffmpegRun, lavfiVideo, repoPath, tempDir } from "../../tests/support/media.ts";
 import { buildFixtureDataset } from "../../fixtures/dataset_builder.ts";
-import { sha256Bytes } from "../core/mod.ts";
+import { sha256Bytes } from "../base/mod.ts";
 import { clipGeometry, decodeFilterGraph, decodeFrames, probeVideo } from "./ffmpeg.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import {
@@ -12,7 +12,7 @@ import {
   installStaticBuilds,
   STATIC_BUILDS,
 } from "./ffmpeg_binaries.ts";
-import { ConfigError } from "../core/mod.ts";
+import { ConfigError } from "../base/mod.ts";
 
 /** The static build the bootstrap installed; the test fails (not skips) without it. */
 function staticFfmpeg(): string {

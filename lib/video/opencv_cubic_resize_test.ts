@@ -3,7 +3,7 @@
 // same pixels at several scales (2× decimation, the preset's short side to 224, upscaling, odd
 // sizes, 1 and 3 channels).
 import cvModule from "@techstark/opencv-js";
-import { mulberry32 } from "../core/mod.ts";
+import { mulberry32 } from "../base/mod.ts";
 import { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 

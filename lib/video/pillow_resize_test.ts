@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { byteDiff, pillowResize, pillowVersion } from "../../tests/support/pillow.ts";
 import type { PillowCase } from "../../tests/support/pillow.ts";
-import { mulberry32 } from "../core/mod.ts";
+import { mulberry32 } from "../base/mod.ts";
 import { clipGeometry } from "./ffmpeg.ts";
 import { PillowResizeStream, resizeBicubicPillow } from "./pillow_resize.ts";
 

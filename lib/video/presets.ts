@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { CLIP_SIZE } from "../core/mod.ts";
+import { CLIP_SIZE } from "../base/mod.ts";
 
 /** The preprocessing presets. */
 export const PRESETS = ["clip", "clip-swscale", "clip-video-encode-1.0"] as const;

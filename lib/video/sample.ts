@@ -7,19 +7,21 @@ import { join } from "node:path";
 import {
   DecodeError,
   forEachConcurrent,
+  Progress,
+  sha256Bytes,
+  writeFileAtomic,
+  writeNpy,
+} from "../base/mod.ts";
+import {
   type Manifest,
   openStep,
-  Progress,
   recordSettings,
   requireEarlierSteps,
   RUN_SETTINGS,
   type RunSettings,
-  sha256Bytes,
   type StepSummary,
   type VideoFilter,
   type VideoStatus,
-  writeFileAtomic,
-  writeNpy,
 } from "../core/mod.ts";
 import { decodeFrames, ffmpegBinary, type FramePack, setFfmpegPaths } from "./ffmpeg.ts";
 import { type Preset, presetSpec } from "./presets.ts";

@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { taskFile } from "../../tests/support/tasks.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { lavfiVideo, tempDir, workWithVideos } from "../../tests/support/media.ts";
-import { Manifest, readNpy } from "../core/mod.ts";
+import { readNpy } from "../base/mod.ts";
+import { Manifest } from "../core/mod.ts";
 
 Deno.test("sample CLI: --preset and --fps reach the frames and the config; other settings on that work dir are refused", async () => {
   const { dir, cleanup } = await tempDir();

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { join } from "node:path";
-import { InterruptedError, Manifest, readNpy } from "../core/mod.ts";
+import { InterruptedError, readNpy } from "../base/mod.ts";
+import { Manifest } from "../core/mod.ts";
 import { sample } from "./sample.ts";
 import { clipGeometry, decodeFrames, probeVideo } from "./ffmpeg.ts";
 import {

@@ -6,16 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import {
-  KINEMBED_VERSION,
-  RUN_SETTINGS,
-  type RunConfig,
-  type SettingName,
-  type Split,
-  SPLITS,
-  TEMP_SUFFIX,
-  writeFileAtomic,
-} from "../core/mod.ts";
+import { KINEMBED_VERSION, type Split, SPLITS, TEMP_SUFFIX, writeFileAtomic } from "../base/mod.ts";
+import { RUN_SETTINGS, type RunConfig, type SettingName } from "../core/mod.ts";
 
 /** The Hub's names of the splits (the card's wording, `datasets`' split names). */
 export const HUB_SPLIT_NAMES: Record<Split, string> = {

@@ -9,7 +9,7 @@
  * import { deepStrictEqual } from "node:assert/strict";
  * import { join } from "node:path";
  * import { sampleKey, ShardReader, ShardWriter } from "./mod.ts";
- * import { writeNpy } from "../core/mod.ts";
+ * import { writeNpy } from "../base/mod.ts";
  *
  * const dir = await Deno.makeTempDir();
  * const text = new TextEncoder();

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { FormatError, readNpyHeader, toFloat32 } from "../core/mod.ts";
+import { FormatError, readNpyHeader, toFloat32 } from "../base/mod.ts";
 import { readTarMembers, type TarReadOptions, TruncatedTarError } from "../tar/mod.ts";
 
 /** A sample as stored: its key and its members by extension. */
@@ -301,7 +301,7 @@ function decodeSample(raw: RawSample): ShardSample {
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
  * import { join } from "node:path";
- * import { writeNpy } from "../core/mod.ts";
+ * import { writeNpy } from "../base/mod.ts";
  * import { embeddingsToFloat32, ShardReader } from "./reader.ts";
  * import { ShardWriter } from "./writer.ts";
  * const dir = await Deno.makeTempDir();

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { float32ToFloat16, FormatError, writeNpy } from "../core/mod.ts";
+import { float32ToFloat16, FormatError, writeNpy } from "../base/mod.ts";
 import {
   embeddingsToFloat32,
   expandBraces,

@@ -3,7 +3,7 @@
  * Written with the split names `train`, `val`, `test`; read accepting any case and `validation`.
  * @module
  */
-import { FormatError, parseSplitName, type Split } from "../core/mod.ts";
+import { FormatError, parseSplitName, type Split } from "../base/mod.ts";
 
 /** One line of `splits.csv`. */
 export interface SplitsCsvRow {

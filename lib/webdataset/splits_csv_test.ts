@@ -1,4 +1,4 @@
-import { FormatError } from "../core/mod.ts";
+import { FormatError } from "../base/mod.ts";
 import { formatSplitsCsv, parseSplitsCsv, type SplitsCsvRow } from "./splits_csv.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { pythonJson } from "../../tests/support/python.ts";

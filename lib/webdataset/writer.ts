@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { openAtomic, writeAll } from "../core/mod.ts";
+import { openAtomic, writeAll } from "../base/mod.ts";
 import { TarWriter } from "../tar/mod.ts";
 
 /** One member of a sample: its extension (without the dot) and content. */
