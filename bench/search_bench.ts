@@ -16,6 +16,7 @@
  * @module
  */
 import { join } from "node:path";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { mulberry32, toFloat32, writeNpy } from "../lib/core/mod.ts";
 import { formatSplitsCsv, sampleKey, shardFileName, ShardWriter } from "../lib/webdataset/mod.ts";
@@ -79,7 +80,7 @@ if (flags.score !== undefined) {
   Deno.exit(0);
 }
 
-const loadAtStart = (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+const loadAtStart = loadavg()[0].toFixed(1);
 const videos = Number(flags.videos);
 const queryCounts = flags.queries!.split(",").map(Number);
 const k = Number(flags.k);
