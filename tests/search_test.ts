@@ -325,3 +325,30 @@ Deno.test("search on the demo's work dir: exit 0, k rows, a YouTube link per hit
     await cleanup();
   }
 });
+
+Deno.test("search's permissions: read of the work dir and data/, write of the --html page only, ONNX Runtime, no network", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const w = join(dir, "work"), page = join(dir, "out", "hits.html");
+    const out = await new Deno.Command("deno", {
+      args: ["task", "--quiet", "search", "--help", "--work", w, "--html", page],
+      cwd: repoPath(),
+      env: { KINEMBED_SHOW_PERMISSIONS: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    const shown = stderr.split("\n").find((l) => l.startsWith("kinembed: "));
+    assert(shown, stderr);
+    const flag = (name: string) =>
+      shown.split(" ").find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1).split(",") ??
+        [];
+    assertEquals(flag("--allow-write"), [page]);
+    const read = flag("--allow-read");
+    for (const p of [w, join(dir, "out"), repoPath("data")]) assert(read.includes(p), shown);
+    assert(flag("--allow-ffi").length === 1 && !shown.includes("--allow-net"), shown);
+  } finally {
+    await cleanup();
+  }
+});
