@@ -238,13 +238,27 @@ export class QueryScorer<T> {
     const { dim, queries } = this;
     const s = this.#scores;
     let wanted = false;
-    for (let q = 0; q < s.length; q++) {
+    let q = 0;
+    // four queries per pass over the video: each value of it is read once for four products
+    for (; q + 4 <= s.length; q += 4) {
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+      const b0 = q * dim, b1 = b0 + dim, b2 = b1 + dim, b3 = b2 + dim;
+      for (let j = 0; j < dim; j++) {
+        const x = v[offset + j];
+        d0 += queries[b0 + j] * x;
+        d1 += queries[b1 + j] * x;
+        d2 += queries[b2 + j] * x;
+        d3 += queries[b3 + j] * x;
+      }
+      s[q] = d0, s[q + 1] = d1, s[q + 2] = d2, s[q + 3] = d3;
+    }
+    for (; q < s.length; q++) {
       let dot = 0;
       const b = q * dim;
       for (let j = 0; j < dim; j++) dot += queries[b + j] * v[offset + j];
       s[q] = dot;
-      if (this.tops[q].admits(dot)) wanted = true;
     }
+    for (q = 0; q < s.length; q++) if (this.tops[q].admits(s[q])) wanted = true;
     if (!wanted) return;
     let made: T | undefined;
     const build = () => made ??= typeof item === "function" ? (item as () => T)() : item;

@@ -65,3 +65,23 @@ Deno.test("formatSearchHtml escapes what the shards hold", () => {
   assert(!html.includes("<script>") && !html.includes("<b>q"), html);
   assert(html.includes("&#60;script&#62;") && html.includes("no thumbnail"), html);
 });
+
+Deno.test("QueryScorer agrees with a plain sort for 7 queries (four at a time, then the rest)", () => {
+  const dim = 16, n = 300, q = 7, k = 5;
+  let seed = 3;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
+  const queries = Float32Array.from({ length: q * dim }, rand);
+  const videos = Float32Array.from({ length: n * dim }, rand);
+  const scorer = new QueryScorer<number>(queries, dim, k);
+  for (let i = 0; i < n; i++) scorer.add(videos, i * dim, i);
+  for (let j = 0; j < q; j++) {
+    const scores = Array.from({ length: n }, (_, i) => {
+      let d = 0;
+      for (let x = 0; x < dim; x++) d += queries[j * dim + x] * videos[i * dim + x];
+      return d;
+    });
+    const want = scores.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, k).map((p) => p[1]);
+    assertEquals(scorer.tops[j].sorted().map((h) => h.item), want);
+  }
+});
