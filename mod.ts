@@ -44,6 +44,7 @@ export * from "./lib/webdataset/mod.ts";
 export * from "./lib/shard/mod.ts";
 export * from "./lib/verify/mod.ts";
 export * from "./lib/eval/mod.ts";
+export * from "./lib/search/mod.ts";
 export * from "./lib/gpu/mod.ts";
 export { type RunOptions, runPipeline, type RunSummary } from "./lib/run.ts";
 export {

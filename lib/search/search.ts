@@ -218,6 +218,7 @@ export class QueryScorer<T> {
   #scores: Float64Array;
 
   /**
+   * A scorer with an empty top-k per query.
    * @param queries `[Q, dim]` unit rows
    * @param dim the width
    * @param k hits kept per query
