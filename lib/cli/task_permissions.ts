@@ -27,9 +27,9 @@
  *   read of the checkpoint, read-write of the built-model cache and the `huggingface_hub` cache,
  *   the `HF_*` variables, and network only to the hub endpoint's host and the CDN hosts it
  *   redirects large files to (none with `HF_HUB_OFFLINE=1`; docs/models.md).
- * - search: read of the shards (or work dir, with its `thumbs/`), the queries file and the text
- *   model; write of the `--html` page only
- *   (and read of its folder); FFI for ONNX Runtime; no network.
+ * - search: read of the shards (or work dir, with its `thumbs/`), the queries file, the text
+ *   model and the shipped `data/`; write of the `--html` page only (and read of its folder); FFI
+ *   for ONNX Runtime; no network.
  * - gpu-setup: read everywhere (it searches the machine's library folders), write of
  *   onnxruntime-node's native folder and the package cache, run of the few tools it asks.
  * @module
