@@ -164,6 +164,15 @@ export {
   type ExportPooling,
   type ExportSummary,
 } from "./lib/export/mod.ts";
+export {
+  type QueryHits,
+  search,
+  SEARCH_POOLINGS,
+  type SearchHit,
+  type SearchOptions,
+  type SearchPooling,
+  type SearchResult,
+} from "./lib/search/mod.ts";
 export { type RunOptions, runPipeline, type RunSummary } from "./lib/run.ts";
 export { type ProviderName, PROVIDERS } from "./lib/onnx/mod.ts";
 export { type ModelVariant, type ModelVariantChoice } from "./lib/model/mod.ts";

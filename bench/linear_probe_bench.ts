@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
 import { parseProviders } from "../lib/onnx/providers.ts";
 import { scoreLinearProbe, trainLinearProbe } from "../lib/eval/linear_probe.ts";
-import { writeNpy } from "../lib/core/npy.ts";
+import { writeNpy } from "../lib/base/npy.ts";
 import { recordTable } from "./results.ts";
 import { CARD_SAMPLES } from "./card_totals.ts";
 import { drawFeatures, featureModel } from "../fixtures/synthetic_features.ts";

@@ -13,7 +13,7 @@ import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
 import { normalizeFrames } from "../lib/encode/clip_normalize.ts";
 import { download } from "../lib/download/download.ts";
 import { encode } from "../lib/encode/encode.ts";
-import { readNpy } from "../lib/core/npy.ts";
+import { readNpy } from "../lib/base/npy.ts";
 import { sampleAndEncode } from "../lib/encode/sample_and_encode.ts";
 import { sample } from "../lib/video/sample.ts";
 import { ffmpegBinary } from "../lib/video/ffmpeg.ts";

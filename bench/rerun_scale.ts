@@ -36,9 +36,9 @@ interface RunWriter {
 /** What the generator needs of a checkout's library (the same names in old and new code). */
 interface Lib {
   openManifest(path: string): RunWriter;
-  writeNpy: typeof import("../lib/core/npy.ts").writeNpy;
+  writeNpy: typeof import("../lib/base/npy.ts").writeNpy;
   ensureWorkDir: typeof import("../lib/core/work_dir.ts").ensureWorkDir;
-  mulberry32: typeof import("../lib/core/random.ts").mulberry32;
+  mulberry32: typeof import("../lib/base/random.ts").mulberry32;
 }
 
 /**

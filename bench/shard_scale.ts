@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Manifest, type VideoRow } from "../lib/core/manifest.ts";
-import { writeNpy } from "../lib/core/npy.ts";
+import { writeNpy } from "../lib/base/npy.ts";
 import { ensureWorkDir } from "../lib/core/work_dir.ts";
 import { syntheticCard, syntheticVideoRow } from "../fixtures/synthetic_work_dir.ts";
 import { CARD_SAMPLES } from "./card_totals.ts";

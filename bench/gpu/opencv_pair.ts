@@ -6,7 +6,7 @@
  *   deno run -A bench/gpu/opencv_pair.ts OUT_DIR
  */
 import { join } from "node:path";
-import { writeNpy } from "../../lib/core/npy.ts";
+import { writeNpy } from "../../lib/base/npy.ts";
 import { resizeCubicOpenCv } from "../../lib/video/opencv_cubic_resize.ts";
 import { clipGeometry } from "../../lib/video/ffmpeg.ts";
 

@@ -29,6 +29,9 @@
  *   read of the checkpoint, read-write of the built-model cache and the `huggingface_hub` cache,
  *   the `HF_*` variables, and network only to the hub endpoint's host and the CDN hosts it
  *   redirects large files to (none with `HF_HUB_OFFLINE=1`; docs/models.md).
+ * - search: read of the shards (or work dir, with its `thumbs/`), the queries file, the text
+ *   model and the shipped `data/`; write of the `--html` page only (and read of its folder); FFI
+ *   for ONNX Runtime; no network.
  * - gpu-setup: read everywhere (it searches the machine's library folders), write of
  *   onnxruntime-node's native folder and the package cache, run of the few tools it asks.
  * @module
@@ -72,6 +75,7 @@ export const LAUNCHED_TASKS: Readonly<Record<string, string>> = {
   demo: "demo.ts",
   "gpu-setup": "gpu_setup.ts",
   model: "model.ts",
+  search: "search.ts",
 };
 
 /** How one task is to be started. */
@@ -576,6 +580,21 @@ function grantTaskNeeds(g: Grants, task: string, values: FlagValues, positionals
       if (work === undefined && values.shards === undefined) g.addRead("work");
       if (values["text-model"] !== undefined) grantOrt(g);
       break;
+
+    case "search": {
+      // the work dir (default work) holds the shards and thumbs/; the page is the one file written
+      if (values.shards === undefined) g.addRead(work ?? "work");
+      const html = flagValues(values, "html").at(-1);
+      if (html !== undefined) {
+        g.addWrite(html);
+        // the task checks the page's folder exists before it searches
+        g.addRead(dirname(g.abs(html)));
+      }
+      // CLIP's tokenizer vocabulary
+      g.addRead(join(REPO_ROOT, "data"));
+      grantOrt(g);
+      break;
+    }
     case "demo": {
       // the fixture pipeline samples with the default ffmpeg and ffprobe
       grantPrograms(g, Object.keys(PROGRAMS), values);

@@ -436,6 +436,63 @@ export const MODEL_TASK: TaskSpec = {
   },
 };
 
+/** `kinembed search`. */
+export const SEARCH_TASK: TaskSpec = {
+  name: "search",
+  positionals: '"QUERY" ...',
+  summary: "Exact text-to-video search: each query's CLIP text embedding against every video's " +
+    "pooled embedding (cosine), the shards streamed tar by tar with a running top-k per query. " +
+    "Prints rank, score, key, videoID, label, segment and the source link per hit.",
+  flags: {
+    work: {
+      type: "string",
+      arg: "DIR",
+      access: "read-work",
+      help: "work dir: shards from DIR/shards, thumbnails from DIR/thumbs (default work)",
+    },
+    shards: {
+      type: "string",
+      arg: "DIR",
+      access: "read-folder",
+      help: "a directory of shards with its splits.csv (e.g. the published set), instead of --work",
+    },
+    "text-model": TEXT_MODEL_FLAG,
+    queries: {
+      type: "string",
+      arg: "FILE",
+      access: "read-file",
+      content: "text",
+      help: "more queries, one per line, each its own result table",
+    },
+    k: { type: "string", arg: "N", default: "10", help: "hits per query" },
+    split: {
+      type: "string",
+      arg: "SPLIT",
+      help: "only this split: train | val | test (default all)",
+    },
+    pool: {
+      type: "string",
+      arg: "HOW",
+      default: "mean",
+      help: "video embedding: mean (L2-normalised mean of the L2-normalised frames) | centre " +
+        "(the centre frame), as eval --pool",
+    },
+    providers: {
+      type: "string",
+      arg: "LIST",
+      default: "cuda,cpu",
+      help: "ONNX Runtime execution providers, tried in order",
+    },
+    html: {
+      type: "string",
+      arg: "FILE",
+      help:
+        "also write a self-contained page, one row per hit with its thumbnail when there is one",
+    },
+    quiet: QUIET_LINES,
+  },
+};
+
 /** `kinembed gpu-setup`. */
 export const GPU_SETUP_TASK: TaskSpec = {
   name: "gpu-setup",
@@ -493,5 +550,6 @@ export const TASK_SPECS: Readonly<Record<string, TaskSpec>> = Object.fromEntries
     DEMO_TASK,
     GPU_SETUP_TASK,
     MODEL_TASK,
+    SEARCH_TASK,
   ].map((s) => [s.name, s]),
 );

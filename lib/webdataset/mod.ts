@@ -31,6 +31,7 @@ export { isShardFileName, parseSampleKey, sampleKey, shardFileName } from "./key
 export { type SampleMember, ShardWriter, type WrittenShard } from "./writer.ts";
 export {
   decodeEmbeddings,
+  decodeSample,
   type EmbeddingDtype,
   type Embeddings,
   embeddingsToFloat32,

@@ -260,7 +260,7 @@ export function embeddingsToFloat32(e: Embeddings): Float32Array {
  * @param raw the stored sample
  * @returns the decoded sample
  */
-function decodeSample(raw: RawSample): ShardSample {
+export function decodeSample(raw: RawSample): ShardSample {
   const where = `${raw.shard} ${raw.key}`;
   const npy = raw.members.get("npy");
   const json = raw.members.get("json");
