@@ -39,7 +39,12 @@ await runTask(RUN_TASK, async (v) => {
       maxFramesInFlight: intFlag(v, "max-frames-in-flight", 1),
       quiet,
     },
-    shard: { seed: intFlag(v, "shard-seed", 0), perShard: intFlag(v, "per-shard", 1), quiet },
+    shard: {
+      seed: intFlag(v, "shard-seed", 0),
+      perShard: intFlag(v, "per-shard", 1),
+      thumbnails: v.thumbnails === true,
+      quiet,
+    },
     verify: stringFlag(v, "card")
       ? { card: stringFlag(v, "card")!, classes: stringFlag(v, "classes") }
       : undefined,

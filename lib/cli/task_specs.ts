@@ -96,6 +96,10 @@ export const SHARD_TASK: TaskSpec = {
       default: String(DEFAULT_PER_SHARD),
       help: "samples per tar",
     },
+    thumbnails: {
+      type: "boolean",
+      help: "add each video's thumbnail (made by sample --thumbnails) as <key>.jpg",
+    },
     quiet: QUIET_LINES,
   },
 };
@@ -246,6 +250,11 @@ export const RUN_TASK: TaskSpec = {
     ...DOWNLOAD_INPUT_FLAGS,
     ...SUBSET_FLAGS,
     ...SAMPLE_FLAGS,
+    thumbnails: {
+      type: "boolean",
+      help:
+        "sample keeps thumbs/<id>.jpg (the middle frame, 128 px) and shard adds it as <key>.jpg",
+    },
     ...ENCODE_FLAGS,
     "max-frames-in-flight": {
       type: "string",

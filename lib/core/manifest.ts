@@ -199,6 +199,9 @@ CREATE TABLE IF NOT EXISTS shards (
   idx INTEGER PRIMARY KEY, split TEXT NOT NULL, file TEXT NOT NULL UNIQUE,
   samples INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, plan_hash TEXT
 );
+CREATE TABLE IF NOT EXISTS thumbnails (
+  video_id TEXT PRIMARY KEY REFERENCES videos(id), path TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS archives (
   url TEXT PRIMARY KEY, state TEXT NOT NULL, bytes INTEGER, sha256 TEXT, error TEXT,
   updated_at TEXT NOT NULL
@@ -741,6 +744,29 @@ export class Manifest {
    */
   markFailed(step: Step, videoId: string, error: string): void {
     this.#setStep(step, videoId, "failed", error, undefined);
+  }
+
+  /**
+   * Records a video's thumbnail (`sample --thumbnails`), replacing an earlier one.
+   * @param videoId the video
+   * @param path the JPEG
+   */
+  setThumbnail(videoId: string, path: string): void {
+    this.#write(
+      "INSERT OR REPLACE INTO thumbnails(video_id, path) VALUES (?, ?)",
+      videoId,
+      this.#stored(path),
+    );
+  }
+
+  /**
+   * A video's thumbnail, when sample made one.
+   * @param videoId the video
+   * @returns the JPEG's path, or null
+   */
+  thumbnail(videoId: string): string | null {
+    const row = this.#stmt("SELECT path FROM thumbnails WHERE video_id = ?").get(videoId);
+    return this.#resolved((row as Row | undefined)?.path);
   }
 
   /**

@@ -29,6 +29,7 @@ import {
   sampleConfig,
   type SampleOptions,
   storeFramePack,
+  thumbnailsDir,
 } from "../video/mod.ts";
 
 /** Options of the streamed sample → encode. */
@@ -110,6 +111,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       const producer = (async () => {
         try {
           const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+          const thumbsDir = thumbnailsDir(opts, ctx.layout.root);
           await forEachConcurrent(m.eachVideo(todo), jobs, async (v) => {
             if (stopped) return;
             let pack: FramePack | undefined;
@@ -123,7 +125,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
                 data: arr.data as Uint8Array,
               };
             } else {
-              pack = await decodeVideo(m, v, { ...opts, sandbox });
+              pack = await decodeVideo(m, v, { ...opts, sandbox, thumbsDir });
               if (!pack) return decodeProgress.tick(1);
               if (opts.keepFrames) await storeFramePack(m, ctx.layout.frames, pack);
               else m.markDone("sample", v.id, { path: null, frames: pack.count });

@@ -66,6 +66,7 @@ export {
   setFfmpegPaths,
   sourceFilterGraph,
   type SourceFrames,
+  THUMBNAIL_SIZE,
   type VideoProbe,
 } from "./ffmpeg.ts";
 export { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
@@ -79,4 +80,5 @@ export {
   sampleConfig,
   type SampleOptions,
   storeFramePack,
+  thumbnailsDir,
 } from "./sample.ts";

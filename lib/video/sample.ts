@@ -42,6 +42,11 @@ export interface SampleOptions {
   ffprobe?: string;
   /** Try videos that failed before again. */
   retryFailed?: boolean;
+  /**
+   * Keep the middle sampled frame of each video decoded as `thumbs/<id>.jpg` (128 px on its short
+   * side), written by the same ffmpeg process; the frames are the same as without.
+   */
+  thumbnails?: boolean;
   /** Print no progress. */
   quiet?: boolean;
 }
@@ -122,8 +127,9 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
     });
     let done = 0, frames = 0;
     const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+    const thumbsDir = thumbnailsDir(opts, ctx.layout.root);
     await forEachConcurrent(m.eachVideo(todo), jobs, async (v) => {
-      const pack = await decodeVideo(m, v, { ...opts, sandbox });
+      const pack = await decodeVideo(m, v, { ...opts, sandbox, thumbsDir });
       if (pack) {
         await storeFramePack(m, ctx.layout.frames, pack);
         done++;
@@ -173,25 +179,42 @@ export function pendingVideos(
 }
 
 /**
+ * Where a step's thumbnails go: the work dir's `thumbs/` when they are asked for.
+ * @param opts `thumbnails`
+ * @param workRoot the work dir
+ * @returns the folder, or undefined when no thumbnails are made
+ */
+export function thumbnailsDir(
+  opts: Pick<SampleOptions, "thumbnails">,
+  workRoot: string,
+): string | undefined {
+  return opts.thumbnails ? join(workRoot, "thumbs") : undefined;
+}
+
+/**
  * Decodes one video, recording a failure in the manifest instead of throwing.
  * @param m the manifest
  * @param v the video (its download record holds the file)
- * @param opts fps, preset and the sandbox from {@linkcode prepareDecoding}
+ * @param opts fps, preset, the sandbox from {@linkcode prepareDecoding}, and `thumbsDir` (from
+ *   {@linkcode thumbnailsDir}) to keep its thumbnail there and record it
  * @returns the frames, or undefined when it failed
  */
 export async function decodeVideo(
   m: Manifest,
   v: VideoStatus,
-  opts: Pick<SampleOptions, "fps" | "preset"> & { sandbox?: DecodeSandbox },
+  opts: Pick<SampleOptions, "fps" | "preset"> & { sandbox?: DecodeSandbox; thumbsDir?: string },
 ): Promise<FramePack | undefined> {
   const path = v.steps.download?.path;
   try {
     if (!path) throw new DecodeError(v.id, "no video file recorded by download");
-    return await decodeFrames(path, v.id, {
+    const pack = await decodeFrames(path, v.id, {
       fps: opts.fps,
       preset: opts.preset,
       sandbox: opts.sandbox,
+      thumbnail: opts.thumbsDir ? join(opts.thumbsDir, `${v.id}.jpg`) : undefined,
     });
+    if (pack.thumbnail) m.setThumbnail(v.id, pack.thumbnail);
+    return pack;
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     m.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));
