@@ -252,6 +252,19 @@ Deno.test("sample/shard --thumbnails: one decode, the middle frame, default outp
     for (const [name, bytes] of tars) {
       assert(Buffer.compare(reference.get(name)!, bytes) === 0, `back to plain: ${name} differs`);
     }
+
+    // a recorded thumbnail gone from disk: that shard fails naming it, the tars are left alone
+    await Deno.remove(join(thumbs, "thumbs", "port.jpg"));
+    const gone = await denoTask("shard", ["--work", thumbs, "--thumbnails", "--quiet"]);
+    assertEquals(gone.code, 1, gone.stdout + gone.stderr);
+    const line = (gone.stdout + gone.stderr).split("\n").find((l) => l.includes("thumbnail"));
+    assert(
+      line !== undefined &&
+        /ds_000000\.tar: vid_\d{9} \(video port\): cannot read its thumbnail .*port\.jpg: .*leave out --thumbnails/
+          .test(line),
+      gone.stdout + gone.stderr,
+    );
+    assert(line.length <= 300, line);
   } finally {
     await cleanup();
   }

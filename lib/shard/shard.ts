@@ -199,9 +199,7 @@ async function readThumbnail(key: string, input: SampleInput): Promise<Uint8Arra
   } catch (e) {
     throw new FormatError(
       `${key} (video ${input.videoId}): cannot read its thumbnail ${input.thumbnail}: ` +
-        `${
-          (e as Error).message
-        }; run sample --thumbnails --retry-failed or shard without --thumbnails`,
+        `${(e as Error).message}; leave out --thumbnails, or put the file back`,
     );
   }
 }
