@@ -237,6 +237,11 @@ Deno.test("sample/shard --thumbnails: one decode, the middle frame, default outp
     assertEquals(keys.length, 3);
     const cfg = JSON.parse(await Deno.readTextFile(join(thumbs, "shards", "manifest.json")));
     assert(JSON.stringify(cfg).includes('"shard_thumbnails":true'), "config records the setting");
+    // the Hub card declares the member, so the Hub's WebDataset loader expects it
+    const card = await Deno.readTextFile(join(thumbs, "shards", "README.md"));
+    assert(card.includes("  - name: jpg\n    dtype: image\n"), card.slice(0, 1500));
+    const plainCard = await Deno.readTextFile(join(plain, "shards", "README.md"));
+    assert(!plainCard.includes("name: jpg"), "the plain card declares no .jpg");
 
     const v = await denoTask("verify", [
       "--work",

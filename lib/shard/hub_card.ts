@@ -96,6 +96,7 @@ export function formatHubCard(
     "    dtype: string",
     "  - name: __url__",
     "    dtype: string",
+    ...(provenance.thumbnails ? ["  - name: jpg", "    dtype: image"] : []),
     "  - name: json",
     "    struct:",
     "    - name: videoID",
