@@ -258,6 +258,17 @@ Deno.test("sample/shard --thumbnails: one decode, the middle frame, default outp
       assert(Buffer.compare(reference.get(name)!, bytes) === 0, `back to plain: ${name} differs`);
     }
 
+    // asking for thumbnails once every video is sampled makes none, and says so
+    const after = await denoTask("sample", ["--work", plain, "--thumbnails", "--ffmpeg", ffmpeg]);
+    ok(after, "sample --thumbnails after sample");
+    assert(
+      after.stderr.includes(
+        "sample: 3 videos sampled without --thumbnails have no thumbnail (their samples in the " +
+          "tars get no .jpg); a new --work dir makes one for every video",
+      ),
+      after.stderr,
+    );
+
     // a recorded thumbnail gone from disk: that shard fails naming it, the tars are left alone
     await Deno.remove(join(thumbs, "thumbs", "port.jpg"));
     const gone = await denoTask("shard", ["--work", thumbs, "--thumbnails", "--quiet"]);

@@ -760,6 +760,18 @@ export class Manifest {
   }
 
   /**
+   * How many sampled videos have no thumbnail (sampled before `--thumbnails` was asked for).
+   * @returns the count
+   */
+  countWithoutThumbnail(): number {
+    const row = this.#stmt(
+      "SELECT count(*) AS n FROM steps s WHERE s.step = 'sample' AND s.state = 'done' AND " +
+        "NOT EXISTS (SELECT 1 FROM thumbnails t WHERE t.video_id = s.video_id)",
+    ).get() as Row;
+    return Number(row.n);
+  }
+
+  /**
    * A video's thumbnail, when sample made one.
    * @param videoId the video
    * @returns the JPEG's path, or null

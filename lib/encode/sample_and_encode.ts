@@ -25,6 +25,7 @@ import {
 import {
   decodeVideo,
   type FramePack,
+  noteMissingThumbnails,
   prepareDecoding,
   sampleConfig,
   type SampleOptions,
@@ -157,6 +158,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       const r = c.value;
       decodeProgress.finish();
       encodeProgress.finish();
+      if (opts.thumbnails && !opts.quiet) noteMissingThumbnails(m);
       const seconds = (performance.now() - t0) / 1000;
       return {
         sample: {

@@ -73,6 +73,7 @@ export { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 export { resizeBicubicPillow, type ResizeWindow } from "./pillow_resize.ts";
 export {
   decodeVideo,
+  noteMissingThumbnails,
   pendingFilter,
   pendingVideos,
   prepareDecoding,

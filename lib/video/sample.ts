@@ -138,6 +138,7 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
       progress.tick(1, pack?.count ?? 0);
     });
     progress.finish();
+    if (thumbsDir && !opts.quiet) noteMissingThumbnails(m);
     return {
       step: "sample",
       done,
@@ -176,6 +177,21 @@ export function pendingVideos(
   retryFailed: boolean,
 ): VideoStatus[] {
   return m.videos(pendingFilter(step, retryFailed));
+}
+
+/**
+ * Says in one line how many sampled videos have no thumbnail: `--thumbnails` makes them only for
+ * the videos it decodes, and a video sampled before is not decoded again.
+ * @param m the manifest
+ */
+export function noteMissingThumbnails(m: Manifest): void {
+  const n = m.countWithoutThumbnail();
+  if (n > 0) {
+    console.error(
+      `sample: ${n} videos sampled without --thumbnails have no thumbnail (their samples in the ` +
+        "tars get no .jpg); a new --work dir makes one for every video",
+    );
+  }
 }
 
 /**
