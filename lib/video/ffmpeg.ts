@@ -380,8 +380,7 @@ function resizeCropWith(
  *   few levels of `clip`.
  * - `clip-video-encode-1.0`: BGR at the display size (its size from ffprobe: ffmpeg's RGB and BGR
  *   conversions of 10-bit video differ, and only RGB comes as PPM), resized with OpenCV's cubic.
- * @param path the file
- * @param videoId named in errors
+ *
  * With `thumbnail`, the same ffmpeg process also writes each sampled frame, 128 px on its short
  * side, as a JPEG into a temp folder beside that path (a second output of its filter graph, split
  * after the sampling: no second decode, and the frames' bytes are the same as without); the
