@@ -51,6 +51,7 @@ await runTask(RUN_TASK, async (v) => {
       perShard: intFlag(v, "per-shard", 1),
       quiet,
       cardSource,
+      thumbnails: v.thumbnails === true,
     },
     verify: stringFlag(v, "card")
       ? { card: stringFlag(v, "card")!, classes: stringFlag(v, "classes") }

@@ -20,6 +20,7 @@ await runTask(SHARD_TASK, async (values) => {
     work: String(values.work),
     seed,
     perShard: intFlag(values, "per-shard", 1)!,
+    thumbnails: values.thumbnails === true,
     quiet: values.quiet === true,
   });
   console.log(`shards in ${s.shardsDir} (seed ${s.seed}, ${s.perShard} per tar)`);

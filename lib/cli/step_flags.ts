@@ -83,6 +83,10 @@ export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
     default: String(navigator.hardwareConcurrency),
     help: "videos decoded in parallel",
   },
+  thumbnails: {
+    type: "boolean",
+    help: "also keep thumbs/<id>.jpg, the middle frame 128 px on its short side (same decode)",
+  },
   ffmpeg: {
     type: "string",
     arg: "PATH",
@@ -190,11 +194,11 @@ export function downloadInputOptions(v: FlagValues): {
 /**
  * The sample options from parsed flags (checked).
  * @param v parsed flags (with `SAMPLE_FLAGS`)
- * @returns fps, preset, jobs and binaries
+ * @returns fps, preset, jobs, binaries and thumbnails
  */
 export function sampleFlagOptions(
   v: FlagValues,
-): Pick<SampleOptions, "fps" | "preset" | "jobs" | "ffmpeg" | "ffprobe"> {
+): Pick<SampleOptions, "fps" | "preset" | "jobs" | "ffmpeg" | "ffprobe" | "thumbnails"> {
   const preset = stringFlag(v, "preset") as Preset;
   if (!PRESETS.includes(preset)) {
     throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}`);
@@ -205,6 +209,7 @@ export function sampleFlagOptions(
     jobs: intFlag(v, "jobs", 1),
     ffmpeg: stringFlag(v, "ffmpeg"),
     ffprobe: stringFlag(v, "ffprobe"),
+    thumbnails: v.thumbnails === true,
   };
 }
 

@@ -100,6 +100,10 @@ export const SHARD_TASK: TaskSpec = {
       help: "samples per tar",
     },
     ...CARD_SOURCE_FLAGS,
+    thumbnails: {
+      type: "boolean",
+      help: "add each video's thumbnail (made by sample --thumbnails) as <key>.jpg",
+    },
     quiet: QUIET_LINES,
   },
 };
@@ -322,6 +326,11 @@ export const RUN_TASK: TaskSpec = {
     ...DOWNLOAD_INPUT_FLAGS,
     ...SUBSET_FLAGS,
     ...SAMPLE_FLAGS,
+    thumbnails: {
+      type: "boolean",
+      help:
+        "sample keeps thumbs/<id>.jpg (the middle frame, 128 px) and shard adds it as <key>.jpg",
+    },
     ...ENCODE_FLAGS,
     "max-frames-in-flight": {
       type: "string",

@@ -194,6 +194,41 @@ export class VideoQueries {
     return Number((this.#c.db.prepare(sql).get(...args) as Row).n);
   }
 
+  /**
+   * Records a video's thumbnail (`sample --thumbnails`), replacing an earlier one.
+   * @param videoId the video
+   * @param path the JPEG
+   */
+  setThumbnail(videoId: string, path: string): void {
+    this.#c.write(
+      "INSERT OR REPLACE INTO thumbnails(video_id, path) VALUES (?, ?)",
+      videoId,
+      this.#c.stored(path),
+    );
+  }
+
+  /**
+   * How many sampled videos have no thumbnail (sampled before `--thumbnails` was asked for).
+   * @returns the count
+   */
+  countWithoutThumbnail(): number {
+    const row = this.#c.stmt(
+      "SELECT count(*) AS n FROM steps s WHERE s.step = 'sample' AND s.state = 'done' AND " +
+        "NOT EXISTS (SELECT 1 FROM thumbnails t WHERE t.video_id = s.video_id)",
+    ).get() as Row;
+    return Number(row.n);
+  }
+
+  /**
+   * A video's thumbnail, when sample made one.
+   * @param videoId the video
+   * @returns the JPEG's path, or null
+   */
+  thumbnail(videoId: string): string | null {
+    const row = this.#c.stmt("SELECT path FROM thumbnails WHERE video_id = ?").get(videoId);
+    return this.#c.resolved((row as Row | undefined)?.path);
+  }
+
   #record(r: Row): StepRecord {
     return { ...toStep(r), path: this.#c.resolved(r.path) };
   }

@@ -67,6 +67,8 @@ export interface RunSettings {
   shardSeed: number;
   /** Samples per tar. */
   perShard: number;
+  /** Whether the tars hold each video's thumbnail as `<key>.jpg` (absent: never asked for). */
+  shardThumbnails: boolean;
   /** `inputs` when the plan covers every input video (workers), not only the encoded ones. */
   shardPlan: "inputs";
   /** This work dir's worker index. */
@@ -86,7 +88,7 @@ export interface SettingSpec<T> {
   /** The key the manifest stores it under (part of the config hash: never renamed). */
   key: string;
   /** Its JSON type (a recorded null stands for "not known", e.g. a local model's revision). */
-  type: "string" | "number";
+  type: "string" | "number" | "boolean";
   /** The value used when the flag is not given, or a configuration lacks the key. */
   default?: T;
   /** The step that records it. */
@@ -137,6 +139,13 @@ export const RUN_SETTINGS = {
     default: 10_000,
     step: "shard",
     flag: "--per-shard",
+  },
+  shardThumbnails: {
+    key: "shard_thumbnails",
+    type: "boolean",
+    default: false,
+    step: "shard",
+    flag: "--thumbnails",
   },
   shardPlan: { key: "shard_plan", type: "string", step: "shard", flag: null },
   worker: { key: "worker", type: "number", step: "worker", flag: "--worker" },
@@ -258,13 +267,16 @@ export function describeConfigMismatch(e: ConfigMismatchError): string {
  * @param m the work dir's manifest
  * @param settings the step's settings
  * @param workDir named in the mismatch message
+ * @param volatile settings that may change from run to run (the step rewrites its outputs to
+ *   match), updated without a mismatch
  */
 export function recordSettings(
-  m: { applyConfig(partial: RunConfig, workDir?: string): void },
+  m: { applyConfig(partial: RunConfig, workDir?: string, volatile?: string[]): void },
   settings: Partial<RunSettings>,
   workDir: string,
+  volatile: readonly SettingName[] = [],
 ): void {
-  m.applyConfig(toRunConfig(settings), workDir);
+  m.applyConfig(toRunConfig(settings), workDir, volatile.map((n) => specOf(n).key));
 }
 
 /**

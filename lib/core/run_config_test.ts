@@ -36,8 +36,8 @@ const STORED = {
   per_shard: 10000,
 };
 
-/** The same run, by setting name, as the steps record it now. */
-const SETTINGS: RunSettings = {
+/** The same run, by setting name, as the steps record it now (thumbnails never asked for). */
+const SETTINGS: Omit<RunSettings, "shardThumbnails"> = {
   fps: 1,
   preset: "clip",
   frameSize: 224,
@@ -105,6 +105,19 @@ Deno.test("schema: one key per setting, defaults stated once", () => {
   // a value of another type than the schema's reads as absent
   assertEquals(readSetting({ embed_dim: "512" }, "embedDim"), undefined);
   assertEquals(readSetting({ workers: 4 }, "workers"), 4);
+});
+
+Deno.test("shard --thumbnails: a boolean setting, stored only when given", () => {
+  assertEquals(toRunConfig({ perShard: 3, shardThumbnails: true }), {
+    per_shard: 3,
+    shard_thumbnails: true,
+  });
+  assertEquals(readSetting({ shard_thumbnails: false }, "shardThumbnails"), false);
+  assertEquals(readSetting({ shard_thumbnails: "true" }, "shardThumbnails"), undefined);
+  assertEquals(settingOrDefault({}, "shardThumbnails"), false);
+  assertEquals(flagOfKey("shard_thumbnails"), "--thumbnails");
+  // tars with thumbnails are another configuration's outputs
+  assertEquals(configHash({ ...STORED, shard_thumbnails: true }) === configHash(STORED), false);
 });
 
 Deno.test("mismatch message: each setting named by its flag, keys without one by key", () => {

@@ -1,5 +1,5 @@
 import { mulberry32, parseSplitName } from "../base/mod.ts";
-import { type VideoRow } from "../core/mod.ts";
+import type { VideoRow } from "../core/mod.ts";
 import nodeAssert from "node:assert/strict";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { join } from "node:path";

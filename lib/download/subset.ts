@@ -10,7 +10,7 @@
  * @module
  */
 import { parseSplitName, seededShuffle, type Split, UsageError } from "../base/mod.ts";
-import { type VideoRow } from "../core/mod.ts";
+import type { VideoRow } from "../core/mod.ts";
 
 /** What to keep. */
 export interface SubsetOptions {

@@ -17,10 +17,12 @@ import {
 import {
   decodeVideo,
   type FramePack,
+  noteMissingThumbnails,
   prepareDecoding,
   sampleConfig,
   type SampleOptions,
   storeFramePack,
+  thumbnailsDir,
 } from "../video/mod.ts";
 
 /** Options of the streamed sample → encode. */
@@ -102,6 +104,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       const producer = (async () => {
         try {
           const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+          const thumbsDir = thumbnailsDir(opts, ctx.layout.root);
           await forEachConcurrent(m.videos.each(todo), jobs, async (v) => {
             if (stopped) return;
             let pack: FramePack | undefined;
@@ -115,7 +118,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
                 data: arr.data as Uint8Array,
               };
             } else {
-              pack = await decodeVideo(m, v, { ...opts, sandbox });
+              pack = await decodeVideo(m, v, { ...opts, sandbox, thumbsDir });
               if (!pack) return decodeProgress.tick(1);
               if (opts.keepFrames) await storeFramePack(m, ctx.layout.frames, pack);
               else m.steps.markDone("sample", v.id, { path: null, frames: pack.count });
@@ -147,6 +150,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       const r = c.value;
       decodeProgress.finish();
       encodeProgress.finish();
+      if (opts.thumbnails && !opts.quiet) noteMissingThumbnails(m);
       const seconds = (performance.now() - t0) / 1000;
       return {
         sample: {

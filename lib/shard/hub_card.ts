@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { type Split, SPLITS, writeFileAtomic } from "../base/mod.ts";
-import { type RunConfig } from "../core/mod.ts";
+import type { RunConfig } from "../core/mod.ts";
 import {
   CARD_EVAL_END,
   CARD_EVAL_START,
@@ -240,6 +240,7 @@ function featuresYaml(provenance: CardProvenance): string[] {
     "    dtype: string",
     "  - name: __url__",
     "    dtype: string",
+    ...(provenance.thumbnails ? ["  - name: jpg", "    dtype: image"] : []),
     "  - name: json",
     "    struct:",
     "    - name: videoID",

@@ -25,6 +25,7 @@ import {
   ensureWorkDir,
   lockWorkDir,
   Manifest,
+  readSetting,
   recordSettings,
   requireEarlierSteps,
   RUN_SETTINGS,
@@ -75,6 +76,12 @@ export interface ShardOptions {
   shardsDir?: string;
   /** The card's license, source datasets and citations (absent: what the card said before). */
   cardSource?: CardSource;
+
+  /**
+   * Add each video's thumbnail (`sample --thumbnails`) as a `<key>.jpg` member; a video without
+   * one has no such member. Default false: the tars are as they were before thumbnails existed.
+   */
+  thumbnails?: boolean;
 }
 
 /** What became of one split. */
@@ -127,6 +134,8 @@ interface SampleInput {
   embSha256: string | null;
   /** The `.npy` member itself, for a sample with no embeddings file (a failed video, 0 frames). */
   npy?: Uint8Array;
+  /** The video's thumbnail JPEG, packed as `<key>.jpg` (only when shard is asked for them). */
+  thumbnail?: string | null;
 }
 
 const encoder = new TextEncoder();
@@ -155,6 +164,8 @@ function inputKey(i: SampleInput): string {
     i.timeStart,
     i.timeEnd,
     i.npy ? `0 frames ${i.npy.length}` : i.embSha256 ?? basename(i.embPath),
+    // only with a thumbnail: every other sample's key, and so its shard's plan hash, is as before
+    ...(i.thumbnail ? [`jpg ${basename(i.thumbnail)}`] : []),
   ]
     .join("\t");
 }
@@ -186,6 +197,17 @@ async function readEmbedding(key: string, input: SampleInput): Promise<Uint8Arra
     }
   }
   return bytes;
+}
+
+async function readThumbnail(key: string, input: SampleInput): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(input.thumbnail!);
+  } catch (e) {
+    throw new FormatError(
+      `${key} (video ${input.videoId}): cannot read its thumbnail ${input.thumbnail}: ` +
+        `${(e as Error).message}; leave out --thumbnails, or put the file back`,
+    );
+  }
 }
 
 // embedding files read ahead of the writer, to overlap reads with hashing and writing
@@ -223,6 +245,7 @@ async function writePlannedShard(
       const s = samples[i];
       const input = inputOf(s.videoId);
       const members: SampleMember[] = [
+        ...(input.thumbnail ? [{ ext: "jpg", data: await readThumbnail(s.key, input) }] : []),
         { ext: "json", data: sampleJson(input) },
         { ext: "npy", data: npy },
         { ext: "txt", data: encoder.encode(input.label ?? "") },
@@ -312,14 +335,25 @@ export async function shard(opts: ShardOptions): Promise<ShardSummary> {
     try {
       // a worker plans over its inputs, encoded or not: there is no order to check
       if (!fromInputs) requireEarlierSteps(m, "shard");
-      recordSettings(m, {
-        shardSeed: seed,
-        perShard,
-        ...(worker ? workerSettings(worker) : fromInputs ? { shardPlan: "inputs" } : {}),
-      }, layout.root);
+      const thumbnails = opts.thumbnails === true;
+      recordSettings(
+        m,
+        {
+          shardSeed: seed,
+          perShard,
+          ...(worker ? workerSettings(worker) : fromInputs ? { shardPlan: "inputs" } : {}),
+          // recorded once asked for: a configuration that never had thumbnails keeps its hash
+          ...(thumbnails || readSetting(m.config(), "shardThumbnails") !== undefined
+            ? { shardThumbnails: thumbnails }
+            : {}),
+        },
+        layout.root,
+        ["shardThumbnails"],
+      );
       return await shardLocked(m, layout.root, layout.emb, shardsDir, {
         seed,
         perShard,
+        thumbnails,
         quiet: opts.quiet ?? false,
         staleTemps,
         fromInputs,
@@ -337,6 +371,7 @@ export async function shard(opts: ShardOptions): Promise<ShardSummary> {
 interface ShardRunOptions {
   seed: number;
   perShard: number;
+  thumbnails: boolean;
   quiet: boolean;
   staleTemps: number;
   fromInputs: boolean;
@@ -391,7 +426,13 @@ async function shardLocked(
   // forgotten until this run is complete: a run stopped half-way leaves rows to check in full
   m.shards.setRunNote("shard", null);
   for (const s of mine) {
-    await packShard(m, s, { root, embDir, shardsDir, emptyNpy, unchanged }, state, progress);
+    await packShard(
+      m,
+      s,
+      { root, embDir, shardsDir, emptyNpy, unchanged, thumbnails: o.thumbnails },
+      state,
+      progress,
+    );
   }
   if (total > 0) progress.finish();
   // rows of shards that failed this time describe files that are gone
@@ -454,7 +495,12 @@ function planWorkDir(
  */
 function shardMemo(m: Manifest, o: ShardRunOptions): string | null {
   if (o.fromInputs) return null;
-  return JSON.stringify({ changes: m.changes(), seed: o.seed, perShard: o.perShard });
+  return JSON.stringify({
+    changes: m.changes(),
+    seed: o.seed,
+    perShard: o.perShard,
+    ...(o.thumbnails ? { thumbnails: true } : {}),
+  });
 }
 
 /**
@@ -483,6 +529,8 @@ async function packShard(
     emptyNpy: Uint8Array | null;
     /** Nothing changed since the last complete run (see `shardMemo`). */
     unchanged: boolean;
+    /** Pack each video's thumbnail as `<key>.jpg`. */
+    thumbnails: boolean;
   },
   st: PackState,
   progress: Progress,
@@ -524,6 +572,9 @@ async function packShard(
     });
     progress.tick(s.size, 0);
     return;
+  }
+  if (where.thumbnails) {
+    for (const [id, input] of inputs) input.thumbnail = m.videos.thumbnail(id);
   }
   const inputOf = (id: string) => inputs.get(id)!;
   const hash = planHash(s, (id) => inputKey(inputOf(id)), ids);

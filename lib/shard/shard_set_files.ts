@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../base/mod.ts";
-import { type RunConfig } from "../core/mod.ts";
+import type { RunConfig } from "../core/mod.ts";
 import type { ShardPlan } from "./plan.ts";
 import { writeHubCard } from "./hub_card.ts";
 import type { CardSource } from "./card_source.ts";

@@ -198,6 +198,11 @@ function checkSample(
   if (!json) out.push("sample has no .json member");
   if (!npy) out.push("sample has no .npy member");
   if (!txt) out.push("sample has no .txt or .cap member");
+  // a thumbnail (`shard --thumbnails`) is optional; when there, it must be a JPEG (SOI marker)
+  const jpg = raw.members.get("jpg");
+  if (jpg && !(jpg[0] === 0xff && jpg[1] === 0xd8 && jpg[2] === 0xff)) {
+    out.push(".jpg is not a JPEG image");
+  }
   if (npy) {
     try {
       const h = readNpyHeader(npy);

@@ -110,6 +110,23 @@ Deno.test("verify: each check fails on the fault it names", async (t) => {
       ]);
     });
 
+    await t.step("a .jpg member: a JPEG passes, other bytes are named", async () => {
+      // a thumbnail (shard --thumbnails) is checked for JPEG's start-of-image marker
+      const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0xff, 0xd9]);
+      const r = await damaged(
+        "ds_000000.tar",
+        (m) =>
+          m.flatMap(([k, v]): [string, Uint8Array][] => {
+            if (k === "vid_000000000.json") return [["vid_000000000.jpg", jpeg], [k, v]];
+            if (k === "vid_000000001.json") {
+              return [["vid_000000001.jpg", enc.encode("not a jpeg")], [k, v]];
+            }
+            return [[k, v]];
+          }),
+      );
+      exactly(r, [/^ds_000000\.tar vid_000000001: \.jpg is not a JPEG image$/]);
+    });
+
     await t.step("+Inf and -Inf", async () => {
       const r = await damaged("ds_000001.tar", (m) =>
         setHalf("vid_000000005.npy", 3, 0xfc00)(

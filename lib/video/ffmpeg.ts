@@ -11,7 +11,7 @@
  * shorter than an interval gives its first frame.
  * @module
  */
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { CLIP_SIZE, DecodeError, InterruptedError } from "../base/mod.ts";
 import { RUN_SETTINGS } from "../core/mod.ts";
 import {
@@ -66,6 +66,8 @@ export interface FramePack {
   size: number;
   /** Pixels, (count, size, size, 3) uint8, C order. */
   data: Uint8Array;
+  /** The middle frame's JPEG thumbnail, when one was asked for (see `decodeFrames`). */
+  thumbnail?: string;
 }
 
 /**
@@ -379,32 +381,106 @@ function resizeCropWith(
  *   few levels of `clip`.
  * - `clip-video-encode-1.0`: BGR at the display size (its size from ffprobe: ffmpeg's RGB and BGR
  *   conversions of 10-bit video differ, and only RGB comes as PPM), resized with OpenCV's cubic.
+ *
+ * With `thumbnail`, the same ffmpeg process also writes each sampled frame, 128 px on its short
+ * side, as a JPEG into a temp folder beside that path (a second output of its filter graph, split
+ * after the sampling: no second decode, and the frames' bytes are the same as without); the
+ * middle one, frame floor(n/2) as eval's centre frame, is renamed to `thumbnail`.
  * @param path the file
  * @param videoId named in errors
  * @param opts `fps` (default 1), `preset`, `ffmpeg` (a binary other than the default), `sandbox`
- *   (where ffmpeg runs, from `openDecodeSandbox`; default none)
+ *   (where ffmpeg runs, from `openDecodeSandbox`; default none), `thumbnail` (the JPEG's path)
  * @returns the frames; throws `DecodeError` with ffmpeg's reason when it cannot
  */
 export async function decodeFrames(
   path: string,
   videoId: string,
-  opts: { fps?: number; preset?: Preset; ffmpeg?: string; sandbox?: DecodeSandbox } = {},
+  opts: {
+    fps?: number;
+    preset?: Preset;
+    ffmpeg?: string;
+    sandbox?: DecodeSandbox;
+    thumbnail?: string;
+  } = {},
 ): Promise<FramePack> {
   const fps = opts.fps ?? RUN_SETTINGS.fps.default;
   const run = decoderRun(opts);
+  if (opts.thumbnail) run.thumbnails = await thumbnailFolder(opts.thumbnail);
   const spec = presetSpec((opts.preset ?? RUN_SETTINGS.preset.default) as Preset);
   const src = { filters: spec.decodeFilters(fps), pixFmt: spec.colour.pixFmt };
   const size = spec.frameSize;
-  if (spec.resize === "swscale-bicubic") {
-    const f = await runDecoder(path, videoId, src.filters, run);
-    if (f.width !== size || f.height !== size) {
-      throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${size}`);
+  let pack: FramePack;
+  try {
+    if (spec.resize === "swscale-bicubic") {
+      const f = await runDecoder(path, videoId, src.filters, run);
+      if (f.width !== size || f.height !== size) {
+        throw new DecodeError(videoId, `ffmpeg gave ${f.width}x${f.height} frames, not ${size}`);
+      }
+      pack = { videoId, count: f.count, size, data: f.data };
+    } else {
+      const out: Uint8Array[] = [];
+      await decodeEachFrame(path, videoId, src, run, { frame: resizingSink(spec, out) });
+      pack = { videoId, count: out.length, size, data: concatBytes(out) };
     }
-    return { videoId, count: f.count, size, data: f.data };
+    if (run.thumbnails && opts.thumbnail) {
+      await keepMiddleThumbnail(run.thumbnails, pack.count, opts.thumbnail, videoId);
+      pack.thumbnail = opts.thumbnail;
+    }
+  } finally {
+    if (run.thumbnails) await Deno.remove(run.thumbnails, { recursive: true }).catch(() => {});
   }
-  const out: Uint8Array[] = [];
-  await decodeEachFrame(path, videoId, src, run, { frame: resizingSink(spec, out) });
-  return { videoId, count: out.length, size, data: concatBytes(out) };
+  return pack;
+}
+
+/** Side of a thumbnail's short edge, in pixels. */
+export const THUMBNAIL_SIZE = 128;
+
+/**
+ * The thumbnail's scale: the short side to {@linkcode THUMBNAIL_SIZE}, the long one to keep the
+ * aspect (rounded to an even number, which JPEG's 4:2:0 chroma wants).
+ */
+const THUMBNAIL_SCALE = `scale=w='if(gte(iw,ih),-2,${THUMBNAIL_SIZE})'` +
+  `:h='if(gte(iw,ih),${THUMBNAIL_SIZE},-2)'`;
+
+/** A fresh temp folder beside the thumbnail's path for ffmpeg's JPEGs (a stale one removed). */
+async function thumbnailFolder(thumbnail: string): Promise<string> {
+  const dir = join(dirname(thumbnail), `.${basename(thumbnail)}.tmp`);
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Renames the JPEG of frame floor(count/2) to `thumbnail` (atomically: a rename). */
+async function keepMiddleThumbnail(
+  dir: string,
+  count: number,
+  thumbnail: string,
+  videoId: string,
+): Promise<void> {
+  const middle = join(dir, `${String(Math.floor(count / 2)).padStart(6, "0")}.jpg`);
+  try {
+    await Deno.rename(middle, thumbnail);
+  } catch (e) {
+    throw new DecodeError(
+      videoId,
+      `ffmpeg wrote no thumbnail for frame ${Math.floor(count / 2)}: ${(e as Error).message}`,
+    );
+  }
+}
+
+/**
+ * The arguments after `-i` when thumbnails are written too: the sampling filter, then a split
+ * whose one branch is the step's chain to stdout and the other the scaled JPEGs into `dir`.
+ */
+function framesAndThumbnailArgs(vf: string, output: readonly string[], dir: string): string[] {
+  const sampling = /^fps=fps=[^,]+:round=up/.exec(vf)?.[0];
+  if (!sampling) throw new TypeError(`a decode chain must start with its fps filter: ${vf}`);
+  const rest = vf.slice(sampling.length).replace(/^,/, "");
+  const graph = `[0:v:0]${sampling},split=2[${rest ? "sampled" : "frames"}][thumbs];` +
+    (rest ? `[sampled]${rest}[frames];` : "") + `[thumbs]${THUMBNAIL_SCALE}[jpeg]`;
+  return ["-filter_complex", graph, "-map", "[frames]", ...output, "pipe:1"]
+    .concat(["-map", "[jpeg]", "-c:v", "mjpeg", "-q:v", "3", "-start_number", "0"])
+    .concat(["-f", "image2", join(dir, "%06d.jpg")]);
 }
 
 /**
@@ -625,6 +701,8 @@ const RAW_BGR24 = ["-pix_fmt", "bgr24", "-f", "rawvideo"];
 interface DecoderRun {
   bin: string;
   sandbox: DecodeSandbox;
+  /** The folder the same ffmpeg writes the thumbnail JPEGs into, when asked for. */
+  thumbnails?: string;
 }
 
 /** Frames of one size, RGB24, back to back. */
@@ -663,7 +741,11 @@ async function runFfmpeg(
   onStdout?: (chunk: Uint8Array) => void,
 ): Promise<Uint8Array> {
   const args = ["-nostdin", "-hide_banner", "-loglevel", "warning", "-threads", "1", "-i", path]
-    .concat(["-an", "-sn", "-dn", "-vf", vf, ...output, "pipe:1"]);
+    .concat(
+      run.thumbnails
+        ? framesAndThumbnailArgs(vf, output, run.thumbnails)
+        : ["-an", "-sn", "-dn", "-vf", vf, ...output, "pipe:1"],
+    );
   const r = await runTool(run.bin, args, videoId, run.sandbox, onStdout);
   if (r.code !== 0) throw decodeFailure(path, videoId, r.stderr, r.code);
   return r.stdout;

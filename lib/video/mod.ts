@@ -65,19 +65,21 @@ export {
   setFfmpegPaths,
   sourceFilterGraph,
   type SourceFrames,
+  THUMBNAIL_SIZE,
   type VideoProbe,
 } from "./ffmpeg.ts";
 export { resizeCubicOpenCv } from "./opencv_cubic_resize.ts";
 export { resizeBicubicPillow, type ResizeWindow } from "./pillow_resize.ts";
 export {
   decodeVideo,
+  noteMissingThumbnails,
   pendingFilter,
-  pendingVideos,
   prepareDecoding,
   sample,
   sampleConfig,
   type SampleOptions,
   storeFramePack,
+  thumbnailsDir,
 } from "./sample.ts";
 export type {
   ArchiveQueries,

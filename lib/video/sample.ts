@@ -44,6 +44,11 @@ export interface SampleOptions {
   ffprobe?: string;
   /** Try videos that failed before again. */
   retryFailed?: boolean;
+  /**
+   * Keep the middle sampled frame of each video decoded as `thumbs/<id>.jpg` (128 px on its short
+   * side), written by the same ffmpeg process; the frames are the same as without.
+   */
+  thumbnails?: boolean;
   /** Print no progress. */
   quiet?: boolean;
 }
@@ -124,8 +129,9 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
     });
     let done = 0, frames = 0;
     const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+    const thumbsDir = thumbnailsDir(opts, ctx.layout.root);
     await forEachConcurrent(m.videos.each(todo), jobs, async (v) => {
-      const pack = await decodeVideo(m, v, { ...opts, sandbox });
+      const pack = await decodeVideo(m, v, { ...opts, sandbox, thumbsDir });
       if (pack) {
         await storeFramePack(m, ctx.layout.frames, pack);
         done++;
@@ -134,6 +140,7 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
       progress.tick(1, pack?.count ?? 0);
     });
     progress.finish();
+    if (thumbsDir && !opts.quiet) noteMissingThumbnails(m);
     return {
       step: "sample",
       done,
@@ -160,40 +167,57 @@ export function pendingFilter(step: "sample" | "encode", retryFailed: boolean): 
 }
 
 /**
- * Videos a step still has to do, all at once (see {@linkcode pendingFilter} to walk them).
+ * Says in one line how many sampled videos have no thumbnail: `--thumbnails` makes them only for
+ * the videos it decodes, and a video sampled before is not decoded again.
  * @param m the manifest
- * @param step `sample` (after download) or `encode` (after sample)
- * @param retryFailed include videos that failed this step before
- * @returns the videos in id order
  */
-export function pendingVideos(
-  m: Manifest,
-  step: "sample" | "encode",
-  retryFailed: boolean,
-): VideoStatus[] {
-  return m.videos.list(pendingFilter(step, retryFailed));
+export function noteMissingThumbnails(m: Manifest): void {
+  const n = m.videos.countWithoutThumbnail();
+  if (n > 0) {
+    console.error(
+      `sample: ${n} videos sampled without --thumbnails have no thumbnail (their samples in the ` +
+        "tars get no .jpg); a new --work dir makes one for every video",
+    );
+  }
+}
+
+/**
+ * Where a step's thumbnails go: the work dir's `thumbs/` when they are asked for.
+ * @param opts `thumbnails`
+ * @param workRoot the work dir
+ * @returns the folder, or undefined when no thumbnails are made
+ */
+export function thumbnailsDir(
+  opts: Pick<SampleOptions, "thumbnails">,
+  workRoot: string,
+): string | undefined {
+  return opts.thumbnails ? join(workRoot, "thumbs") : undefined;
 }
 
 /**
  * Decodes one video, recording a failure in the manifest instead of throwing.
  * @param m the manifest
  * @param v the video (its download record holds the file)
- * @param opts fps, preset and the sandbox from {@linkcode prepareDecoding}
+ * @param opts fps, preset, the sandbox from {@linkcode prepareDecoding}, and `thumbsDir` (from
+ *   {@linkcode thumbnailsDir}) to keep its thumbnail there and record it
  * @returns the frames, or undefined when it failed
  */
 export async function decodeVideo(
   m: Manifest,
   v: VideoStatus,
-  opts: Pick<SampleOptions, "fps" | "preset"> & { sandbox?: DecodeSandbox },
+  opts: Pick<SampleOptions, "fps" | "preset"> & { sandbox?: DecodeSandbox; thumbsDir?: string },
 ): Promise<FramePack | undefined> {
   const path = v.steps.download?.path;
   try {
     if (!path) throw new DecodeError(v.id, "no video file recorded by download");
-    return await decodeFrames(path, v.id, {
+    const pack = await decodeFrames(path, v.id, {
       fps: opts.fps,
       preset: opts.preset,
       sandbox: opts.sandbox,
+      thumbnail: opts.thumbsDir ? join(opts.thumbsDir, `${v.id}.jpg`) : undefined,
     });
+    if (pack.thumbnail) m.videos.setThumbnail(v.id, pack.thumbnail);
+    return pack;
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     m.steps.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));

@@ -41,6 +41,8 @@ export interface CardProvenance {
   kinembedVersion: string;
   /** Hash of the run configuration (`manifest.json`'s `configHash`). */
   configHash: string;
+  /** Whether the tars hold thumbnails as `<key>.jpg` (`shard --thumbnails`). */
+  thumbnails?: boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ export function cardProvenance(config: RunConfig, hash: string): CardProvenance 
     dim: Number(config[RUN_SETTINGS.embedDim.key] ?? RUN_SETTINGS.embedDim.default),
     kinembedVersion: KINEMBED_VERSION,
     configHash: hash,
+    ...(config[RUN_SETTINGS.shardThumbnails.key] === true ? { thumbnails: true } : {}),
   };
 }
 
