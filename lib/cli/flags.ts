@@ -162,12 +162,7 @@ function withJsonFlag(spec: TaskSpec): TaskSpec {
  * The flag nearest to a mistyped one (by edit distance), when it is near enough to be a typo.
  * @param wrong the flag as typed, without dashes
  * @param known the task's flags
- * @returns the nearest flag, or undefined
- * @example
- * ```ts
- * import { nearestFlag } from "./flags.ts";
- * nearestFlag("modle", ["model", "batch"]); // "model"
- * ```
+ * @returns the nearest flag, or undefined (`modle` among `model`, `batch`: `model`)
  */
 function nearestFlag(wrong: string, known: readonly string[]): string | undefined {
   let best: string | undefined, bestD = Infinity;
