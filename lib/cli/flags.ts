@@ -26,6 +26,7 @@ import {
   writeFailureList,
 } from "../core/mod.ts";
 import { oneLine } from "./message_line.ts";
+import { watchParent } from "./parent_watch.ts";
 import { checkInputs, PreflightError } from "./preflight.ts";
 
 /** One flag of a task. */
@@ -360,6 +361,9 @@ export async function runTask(
   let error: string | undefined;
   let values: FlagValues | undefined;
   const json = Deno.args.includes("--json");
+  // no orphans: when whatever started this task dies (even by SIGKILL), the task stops too, as
+  // Ctrl-C would stop it; its locks go with it and a rerun resumes
+  watchParent(() => Deno.exit(137));
   const stdoutLog = console.log;
   if (json) console.log = (...args: unknown[]) => console.error(...args);
   try {

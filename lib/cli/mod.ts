@@ -71,3 +71,4 @@ export {
   type TaskLaunch,
   taskLaunch,
 } from "./task_permissions.ts";
+export { PARENT_POLL_MS, watchParent } from "./parent_watch.ts";

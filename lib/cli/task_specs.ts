@@ -314,6 +314,10 @@ export const MERGE_TASK: TaskSpec = {
       arg: "N",
       help: "how many workers the run had (default: what their manifests say)",
     },
+    check: {
+      type: "boolean",
+      help: "only check that every worker's shards are there; write nothing",
+    },
     quiet: QUIET_LINES,
   },
 };

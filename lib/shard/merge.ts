@@ -47,6 +47,8 @@ export interface MergeOptions {
   workers?: number;
   /** Print no progress lines. */
   quiet?: boolean;
+  /** Only check (the same checks, the same refusals) and write nothing. */
+  check?: boolean;
 }
 
 /** What a merge did. */
@@ -214,6 +216,22 @@ async function mergeLocked(
   const n = checkWorkers(work, parts, opts.workers);
   const { rows, plan, seed, perShard } = commonPlan(work, parts);
   const shardRows = await checkShards(work, shardsDir, parts, plan, n, opts.quiet ?? false);
+  if (opts.check) {
+    // what merge would merge, nothing written: how `submit.sh --resume` knows nothing is missing
+    const splits = Object.fromEntries(
+      SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
+    ) as Record<Split, Required<SplitShardSummary>>;
+    return {
+      manifest: manifestPath,
+      shardsDir,
+      workers: n,
+      splits,
+      videos: rows.length,
+      removed: [],
+      staleTemps: 0,
+      failures: [],
+    };
+  }
   await writeMergedManifest(work, manifestPath, parts, rows, plan, n, shardRows);
 
   // the shared folder: files of another plan and temps of killed workers go

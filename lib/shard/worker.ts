@@ -19,6 +19,7 @@ import {
   type RunSettings,
   TEMP_SUFFIX,
   UsageError,
+  WorkDirBusyError,
   type WorkDirLock,
 } from "../core/mod.ts";
 import { DEFAULT_PER_SHARD, planShards, type PlanVideo, shardsOfWorker } from "./plan.ts";
@@ -33,6 +34,41 @@ export interface WorkerId {
 
 /** Reads an environment variable (`Deno.env.get` by default). */
 export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * Holds `<slot>/worker.lock` for a worker's whole run, or refuses naming the process that holds
+ * it. The OS drops it when the holder dies, even by SIGKILL.
+ * @param slotDir the worker's slot, `<work>/workers/<k>`
+ * @param w the worker
+ * @returns the held lock
+ * @throws WorkDirBusyError when another process of this worker runs
+ */
+export async function holdWorkerRun(slotDir: string, w: WorkerId): Promise<WorkDirLock> {
+  const path = join(slotDir, "worker.lock");
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    file.close();
+    const holder = (await Deno.readTextFile(path).catch(() => "")).trim() || "another process";
+    throw new WorkDirBusyError(
+      `worker ${formatWorker(w)} is already running in ${slotDir} (${holder}); ` +
+        "wait for it to end or stop it, then run it again",
+    );
+  }
+  await file.truncate(0);
+  // the host too where the task may ask for it (a shared file system is locked from many nodes)
+  const host = Deno.permissions.querySync({ name: "sys", kind: "hostname" }).state === "granted"
+    ? ` on ${Deno.hostname()}`
+    : "";
+  await file.write(new TextEncoder().encode(`pid ${Deno.pid}${host}\n`));
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      file.close(); // closing drops the flock
+    },
+  };
+}
 
 /**
  * The worker as text.
@@ -268,6 +304,11 @@ export async function claimWorker(
   if (separate) {
     await Deno.mkdir(slotDir, { recursive: true });
     slotLock = await lockWorkDir(slotDir, { wait: false });
+  } else {
+    // the steps take the work dir's lock one at a time; this one is held for the whole run, so a
+    // second process of the same worker (a requeued task beside the old one) never runs between them
+    await Deno.mkdir(slotDir, { recursive: true });
+    slotLock = await holdWorkerRun(slotDir, w);
   }
   try {
     const layout = await ensureWorkDir(workDir);
