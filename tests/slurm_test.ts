@@ -368,7 +368,8 @@ Deno.test({
 
       await slurmStep(
         "%2 throttle, task 1 cancelled mid-way: the merge is cancelled; a merge without it " +
-          "refuses naming its shards; task 1 submitted again resumes, its merge gives the same bytes",
+          "refuses naming its shards; submit.sh --resume submits task 1, which resumes, and a " +
+          "merge: the same bytes",
         async (c) => {
           const work = join(dir, "throttled");
           const jobs = await submit(c, scriptEnv(s, work, { KINEMBED_ARRAY_LIMIT: "2" }));
