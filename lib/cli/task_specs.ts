@@ -316,7 +316,7 @@ export const MERGE_TASK: TaskSpec = {
     },
     check: {
       type: "boolean",
-      help: "only check that every worker's shards are there; write nothing",
+      help: "only check that every worker's shards are there; write no output",
     },
     quiet: QUIET_LINES,
   },

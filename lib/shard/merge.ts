@@ -47,7 +47,7 @@ export interface MergeOptions {
   workers?: number;
   /** Print no progress lines. */
   quiet?: boolean;
-  /** Only check (the same checks, the same refusals) and write nothing. */
+  /** Only check (the same checks, the same refusals) and write none of the outputs. */
   check?: boolean;
 }
 
@@ -217,7 +217,7 @@ async function mergeLocked(
   const { rows, plan, seed, perShard } = commonPlan(work, parts);
   const shardRows = await checkShards(work, shardsDir, parts, plan, n, opts.quiet ?? false);
   if (opts.check) {
-    // what merge would merge, nothing written: how `submit.sh --resume` knows nothing is missing
+    // what merge would merge, no output written: how `submit.sh --resume` knows nothing is missing
     const splits = Object.fromEntries(
       SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
     ) as Record<Split, Required<SplitShardSummary>>;

@@ -302,8 +302,8 @@ print(json.dumps(found))`,
           () => merge({ work: four, quiet: true }),
           "ds_000003.tar: missing: worker 3/4 has not run",
         );
-        // --check (what submit.sh --resume asks) refuses the same way and writes nothing
-        const files = [join(four, "manifest.db"), join(four, "shards", "splits.csv")];
+        // --check (what submit.sh --resume asks) refuses the same way and writes no set file
+        const files = ["splits.csv", "manifest.json"].map((f) => join(four, "shards", f));
         const mtimes = async () =>
           await Promise.all(
             files.map((f) => Deno.stat(f).then((i) => i.mtime?.getTime(), () => 0)),
