@@ -37,7 +37,7 @@ import {
 import { planShards, type ShardPlan } from "./plan.ts";
 import type { SplitShardSummary } from "./shard.ts";
 import { removeUnplannedShards, writeSetFiles } from "./shard_set_files.ts";
-import { workerDir } from "./worker.ts";
+import { holdWorkerRun, workerDir } from "./worker.ts";
 
 /** Options of `merge()`. */
 export interface MergeOptions {
@@ -174,11 +174,22 @@ export async function merge(opts: MergeOptions): Promise<MergeSummary> {
       const dir = workerDir(work, k);
       const path = join(dir, "manifest.db");
       if (!(await pathExists(path))) continue;
-      const wl = await lockWorkDir(dir, { wait: false }).catch((e) => {
+      const busy = (e: unknown): never => {
         if (!(e instanceof WorkDirBusyError)) throw e;
         throw new WorkDirBusyError(
           `worker ${k} is still running (${dir} is locked): merge when every worker is done`,
         );
+      };
+      // a worker holds worker.lock for its whole run, the work dir's lock only within a step
+      const run = await holdWorkerRun(dir, `worker ${k}`).catch(busy);
+      const wl = await lockWorkDir(dir, { wait: false }).then((l) => ({
+        release() {
+          l.release();
+          run.release();
+        },
+      }), (e) => {
+        run.release();
+        return busy(e);
       });
       let m: Manifest;
       try {

@@ -5,7 +5,7 @@ import { ensureFixtureModels } from "../../fixtures/make_models.ts";
 import { lockWorkDir, Manifest, WorkDirBusyError } from "../core/mod.ts";
 import { merge, MergeError } from "./merge.ts";
 import { verify } from "../verify/mod.ts";
-import { workerDir } from "./worker.ts";
+import { holdWorkerRun, workerDir } from "./worker.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";
 
@@ -326,6 +326,10 @@ print(json.dumps(found))`,
         );
         assert(busy instanceof WorkDirBusyError);
         held.release();
+        // between two of its steps a worker holds only worker.lock: still running
+        const running = await holdWorkerRun(workerDir(four, 2), "worker 2/4");
+        await assertRejects(() => merge({ work: four, quiet: true }), "worker 2 is still running");
+        running.release();
 
         // a shard file deleted: named, and its owner's rerun writes it (and only it) again
         await Deno.remove(join(four, "shards", "ds_000011.tar"));

@@ -39,18 +39,18 @@ export type EnvLookup = (name: string) => string | undefined;
  * Holds `<slot>/worker.lock` for a worker's whole run, or refuses naming the process that holds
  * it. The OS drops it when the holder dies, even by SIGKILL.
  * @param slotDir the worker's slot, `<work>/workers/<k>`
- * @param w the worker
+ * @param who the worker as the message names it, e.g. `worker 3/4`
  * @returns the held lock
  * @throws WorkDirBusyError when another process of this worker runs
  */
-export async function holdWorkerRun(slotDir: string, w: WorkerId): Promise<WorkDirLock> {
+export async function holdWorkerRun(slotDir: string, who: string): Promise<WorkDirLock> {
   const path = join(slotDir, "worker.lock");
   const file = await Deno.open(path, { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
     file.close();
     const holder = (await Deno.readTextFile(path).catch(() => "")).trim() || "another process";
     throw new WorkDirBusyError(
-      `worker ${formatWorker(w)} is already running in ${slotDir} (${holder}); ` +
+      `${who} is already running in ${slotDir} (${holder}); ` +
         "wait for it to end or stop it, then run it again",
     );
   }
@@ -308,7 +308,7 @@ export async function claimWorker(
     // the steps take the work dir's lock one at a time; this one is held for the whole run, so a
     // second process of the same worker (a requeued task beside the old one) never runs between them
     await Deno.mkdir(slotDir, { recursive: true });
-    slotLock = await holdWorkerRun(slotDir, w);
+    slotLock = await holdWorkerRun(slotDir, `worker ${formatWorker(w)}`);
   }
   try {
     const layout = await ensureWorkDir(workDir);
