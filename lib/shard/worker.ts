@@ -43,7 +43,10 @@ export type EnvLookup = (name: string) => string | undefined;
  * @returns the held lock
  * @throws WorkDirBusyError when another process of this worker runs
  */
-export async function holdWorkerRun(slotDir: string, who: string): Promise<WorkDirLock> {
+export async function holdWorkerRun(
+  slotDir: string,
+  who: string,
+): Promise<{ release(): void }> {
   const path = join(slotDir, "worker.lock");
   const file = await Deno.open(path, { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
