@@ -319,7 +319,12 @@ Deno.test({
         async (c) => {
           const work = join(dir, "four");
           const jobs = await submit(c, scriptEnv(s, work));
-          assert((await c.job(jobs.merge))[0].line.includes(`afterok:${jobs.array}`));
+          const mergeLine = (await c.job(jobs.merge))[0].line;
+          assert(mergeLine.includes(`afterok:${jobs.array}`), mergeLine);
+          // submit.sh's sbatch options reach both jobs
+          for (const line of [mergeLine, (await c.job(jobs.array))[0].line]) {
+            assert(line.includes("MinMemoryNode=1G") && line.includes("NumCPUs=1"), line);
+          }
           await untilEncoded(work, 2);
           const requeue = await c.run("scontrol", ["requeue", `${jobs.array}_2`]);
           assertEquals(requeue.code, 0, requeue.stderr);
@@ -372,7 +377,19 @@ Deno.test({
           "merge: the same bytes",
         async (c) => {
           const work = join(dir, "throttled");
-          const jobs = await submit(c, scriptEnv(s, work, { KINEMBED_ARRAY_LIMIT: "2" }));
+          // the resources from the environment this time
+          const jobs = await submit(
+            c,
+            scriptEnv(s, work, {
+              KINEMBED_ARRAY_LIMIT: "2",
+              KINEMBED_SBATCH_ARGS: RESOURCES.join(" "),
+            }),
+            [],
+          );
+          for (const id of [jobs.array, jobs.merge]) {
+            const line = (await c.job(id))[0].line;
+            assert(line.includes("MinMemoryNode=1G") && line.includes("NumCPUs=1"), line);
+          }
           assert(
             (await c.job(jobs.array)).some((r) => r.line.includes("ArrayTaskThrottle=2")),
             "the array runs at most 2 tasks at once",
