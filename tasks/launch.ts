@@ -4,11 +4,12 @@
  * right to start `deno`, nothing more); it computes the task's flags from its arguments
  * (`lib/cli/task_permissions.ts`) and runs `deno run <flags> tasks/<name>.ts <args>` in the
  * directory the command was typed in (`INIT_CWD`, set by `deno task` and `./kinembed`), passing
- * signals on and exiting with the task's status. `KINEMBED_SHOW_PERMISSIONS=1` prints the command first.
+ * signals on and exiting with the task's status; when its own parent dies (even by SIGKILL) it
+ * stops the task, which also stops by itself when this launcher dies (`lib/cli/parent_watch.ts`). `KINEMBED_SHOW_PERMISSIONS=1` prints the command first.
  * @module
  */
 import { ConfigError, UsageError } from "../lib/core/mod.ts";
-import { denoRunArgs, oneLine, taskLaunch } from "../lib/cli/mod.ts";
+import { denoRunArgs, oneLine, taskLaunch, watchParent } from "../lib/cli/mod.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
@@ -68,7 +69,16 @@ async function main(): Promise<number> {
     Deno.addSignalListener(sig, handler);
     return () => Deno.removeSignalListener(sig, handler);
   });
+  // `deno task` (or the batch step that ran it) killed, even by SIGKILL: the task stops too (it
+  // also watches this launcher, so it stops within PARENT_POLL_MS of this one exiting)
+  const unwatch = watchParent(() => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* it has exited */ }
+    Deno.exit(137);
+  });
   const status = await child.status;
+  unwatch();
   for (const off of forward) off();
   if (status.signal !== null) return 128 + (SIGNAL_NUMBERS[status.signal] ?? 0);
   return status.code;

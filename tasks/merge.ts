@@ -18,7 +18,12 @@ await runTask(MERGE_TASK, async (values) => {
     work,
     workers: intFlag(values, "workers", 1),
     quiet: values.quiet === true,
+    check: values.check === true,
   });
+  if (values.check === true) {
+    console.log(`every planned shard of the ${r.workers} workers is there: merge can run`);
+    return { code: 0, summary: { workers: r.workers, videos: r.videos, check: true } };
+  }
   console.log(`merged ${r.workers} workers into ${r.manifest}: ${r.videos} videos`);
   console.log("split   samples  tars  with 0 frames (failed videos)");
   for (const s of SPLITS) {

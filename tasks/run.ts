@@ -93,7 +93,7 @@ await runTask(RUN_TASK, async (v) => {
       `run: worker ${formatWorker(worker)}: ${r.shard.written.length + r.shard.kept.length} ` +
         `shards in ${r.shard.shardsDir}` +
         (r.shard.failures.length ? `, ${r.shard.failures.length} not written` : "") +
-        `; when every worker is done: deno task merge --work ${stringFlag(v, "work")}`,
+        `; when every worker is done: ./kinembed merge --work ${stringFlag(v, "work")}`,
     );
     return { code: r.exitCode, summary };
   }

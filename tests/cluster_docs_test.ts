@@ -133,6 +133,15 @@ Deno.test("the worker script as a Kubernetes pod: the index is JOB_COMPLETION_IN
       }).output();
       return { code: out.code, text: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
     };
+    // inputs that exist (they are checked before the worker index)
+    await Deno.writeTextFile(
+      join(dir, "train.csv"),
+      "label,youtube_id,time_start,time_end,split\n",
+    );
+    await Deno.copyFile(
+      (await ensureFixtureModels(repoPath("fixtures", "models"), "tiny")).vision,
+      join(dir, "model.onnx"),
+    );
     const missing = await script({});
     assertEquals(missing.code, 1, missing.text);
     assert(missing.text.includes("set KINEMBED_WORKERS to the worker count"), missing.text);

@@ -2,8 +2,10 @@
  * The documented Slurm scripts (docs/cluster/) run unmodified on a real one-node Slurm cluster:
  * a 4-task array and its dependent merge + verify job give the bytes of `run --worker 0/1` +
  * `merge`, also when a task is requeued mid-way; a task cancelled mid-way makes the merge refuse,
- * naming its shards, until the task is submitted again; a throttled array (`%2`) gives the same
- * bytes.
+ * naming its shards, until `submit.sh --resume` submits it again; a throttled array (`%2`) gives
+ * the same bytes; a SIGKILLed batch step leaves no worker running and `--resume` heals it. The
+ * node is declared with this machine's CPUs and memory, and the jobs ask for what it has through
+ * submit.sh's sbatch options.
  */
 import { assertSameShardSet, shardSetBytes } from "./support/shard_bytes.ts";
 import { join } from "node:path";
@@ -20,8 +22,11 @@ const SCRIPTS = repoPath("docs", "cluster");
 /** How long one whole array + merge may take on a loaded 2-core machine. */
 const JOB_TIMEOUT_MS = 150_000;
 
+/** What a user of a small node asks for, the documented way (submit.sh's sbatch options). */
+const RESOURCES = ["--cpus-per-task=1", "--mem=1G"];
+
 const unavailable = await slurmUnavailable();
-if (unavailable) console.log(`tests/slurm_test.ts: skipped: ${unavailable}`);
+if (unavailable) console.log(`tests/slurm_test.ts: Slurm cases skipped: ${unavailable}`);
 
 interface Setup {
   dataset: FixtureDataset;
@@ -77,10 +82,11 @@ async function referenceRun(s: Setup, work: string): Promise<void> {
 async function submit(
   c: SlurmCluster,
   env: Record<string, string>,
+  args: string[] = RESOURCES,
 ): Promise<{ array: string; merge: string }> {
-  const r = await c.run("bash", [join(SCRIPTS, "submit.sh")], env);
+  const r = await c.run("bash", [join(SCRIPTS, "submit.sh"), ...args], env);
   assertEquals(r.code, 0, `submit.sh: ${r.stdout}${r.stderr}`);
-  const m = /^(\d+) (\d+)$/.exec(r.stdout.trim());
+  const m = /^(\d+|-) (\d+)$/.exec(r.stdout.trim());
   assert(m, `submit.sh printed ${JSON.stringify(r.stdout)}`);
   return { array: m[1], merge: m[2] };
 }
@@ -120,6 +126,83 @@ async function untilEncoded(work: string, k: number): Promise<void> {
   }
 }
 
+/** A container of a Job manifest: its command and environment. */
+interface PodSpec {
+  command: string[];
+  env: Record<string, string>;
+}
+
+/** The first container of a Kubernetes Job manifest in docs/cluster/ (read by Python's yaml). */
+async function podSpec(file: string): Promise<PodSpec> {
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import json, sys, yaml; c = yaml.safe_load(open(sys.argv[1]))['spec']['template']['spec']" +
+      "['containers'][0]; print(json.dumps({'command': c['command'], " +
+      "'env': {e['name']: e['value'] for e in c['env']}}))",
+      join(SCRIPTS, file),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, `${file}: ${decoder.decode(out.stderr)}`);
+  return JSON.parse(decoder.decode(out.stdout));
+}
+
+/**
+ * Runs a pod's command as an isolated process: `env -i` with only the manifest's variables (their
+ * paths moved to this machine's), the image's PATH and HOME, and `more`.
+ */
+async function runPod(
+  pod: PodSpec,
+  paths: Record<string, string>,
+  more: Record<string, string>,
+): Promise<{ code: number; output: string }> {
+  const move = (v: string) =>
+    Object.entries(paths).reduce((t, [from, to]) => t.replaceAll(from, to), v);
+  const env = Object.entries(pod.env).map(([k, v]) => `${k}=${move(v)}`);
+  for (const [k, v] of Object.entries(more)) env.push(`${k}=${v}`);
+  const out = await new Deno.Command("env", {
+    args: [
+      "-i",
+      `PATH=${Deno.env.get("PATH")}`,
+      `HOME=${Deno.env.get("HOME")}`,
+      ...env,
+      ...pod.command.map(move),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+}
+
+/** A process of a Slurm job: pid, state letter and command line. */
+interface JobProcess {
+  pid: number;
+  state: string;
+  cmdline: string;
+}
+
+/** The live (not zombie) deno and ffmpeg processes whose environment has `SLURM_JOB_ID=id`. */
+async function jobProcesses(id: string): Promise<JobProcess[]> {
+  const found: JobProcess[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const environ = await Deno.readTextFile(`/proc/${e.name}/environ`);
+      if (!environ.split("\0").includes(`SLURM_JOB_ID=${id}`)) continue;
+      const cmdline = (await Deno.readTextFile(`/proc/${e.name}/cmdline`)).split("\0").join(" ");
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
+      const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+      if (state === "Z" || !/deno|ffmpeg/.test(cmdline)) continue;
+      found.push({ pid: Number(e.name), state, cmdline });
+    } catch {
+      // it ended while being looked at
+    }
+  }
+  return found;
+}
+
 /** Every record completed with exit 0; else the job logs. */
 async function assertCompleted(
   c: SlurmCluster,
@@ -137,9 +220,9 @@ async function assertCompleted(
 
 Deno.test({
   name:
-    "Slurm: the documented scripts run unmodified on a real cluster; 4 tasks + merge give the " +
-    "1-worker bytes, with a task requeued mid-way, or cancelled and submitted again, under %2",
-  ignore: unavailable !== null,
+    "Cluster scripts: Kubernetes pods, then on a real Slurm cluster the documented scripts: 4 " +
+    "tasks + merge give the 1-worker bytes, with a task requeued mid-way, cancelled, or its " +
+    "batch step SIGKILLed and --resume'd, under %2",
   sanitizeResources: false,
   async fn(t) {
     const { dir, cleanup } = await tempDir("kinembed-slurm-");
@@ -148,9 +231,9 @@ Deno.test({
       const clusterDir = join(dir, "slurm");
       await Deno.mkdir(clusterDir);
       // the daemons start while the fixtures and the reference are made
-      starting = startSlurmCluster(clusterDir);
+      starting = unavailable === null ? startSlurmCluster(clusterDir) : null;
       // a failed start is reported where it is awaited; this keeps it from being unhandled
-      starting.catch(() => {});
+      starting?.catch(() => {});
       const dataset = await buildFixtureDataset(join(dir, "ds"), {
         perClass: { train: 2, val: 1, test: 1 },
         durations: [4, 8],
@@ -171,8 +254,8 @@ Deno.test({
           "cpu",
           "--batch",
           "4",
-          // one video decoded at a time (the script's --jobs 16 from SLURM_CPUS_PER_TASK comes
-          // first and this wins), so a task is caught with some of its videos encoded, not all
+          // one video decoded at a time (the script then gives no --jobs of its own from
+          // SLURM_CPUS_PER_TASK), so a task is caught with some of its videos encoded, not all
           "--jobs",
           "1",
         ],
@@ -182,15 +265,66 @@ Deno.test({
       await referenceRun(s, reference);
       const want = await shardSetBytes(reference, { splitsCsv: true });
       assertEquals(want.size, 13);
-      const c = await starting;
 
       await t.step(
+        "Kubernetes: the Indexed Job's pod command as 4 isolated processes (env -i, the YAML's " +
+          "variables and JOB_COMPLETION_INDEX), then the merge Job's: the 1-worker bytes",
+        async () => {
+          const work = join(dir, "pods");
+          const worker = await podSpec("kinembed-job.yaml");
+          const mergePod = await podSpec("kinembed-merge-job.yaml");
+          const env = scriptEnv(s, work);
+          // the image's and the volume's paths, here; the run flags for the fixture's server
+          const paths = { "/opt/kinembed": repoPath(), "/shared/k700": work };
+          const fixture = {
+            KINEMBED_WORKERS: "4",
+            KINEMBED_MODEL: env.KINEMBED_MODEL,
+            KINEMBED_ANNOTATIONS: env.KINEMBED_ANNOTATIONS,
+            KINEMBED_ARCHIVES: env.KINEMBED_ARCHIVES,
+            KINEMBED_RUN_FLAGS: env.KINEMBED_RUN_FLAGS,
+          };
+          for (const k of Object.keys(fixture)) assert(k in worker.env, `${k} not in the YAML`);
+          const pods = await Promise.all(
+            [0, 1, 2, 3].map((k) =>
+              runPod(
+                { ...worker, env: { ...worker.env, ...fixture } },
+                paths,
+                { JOB_COMPLETION_INDEX: String(k) },
+              )
+            ),
+          );
+          pods.forEach((p, k) => assertEquals(p.code, 0, `pod ${k}:\n${p.output}`));
+          const merged = await runPod(
+            {
+              ...mergePod,
+              env: { ...mergePod.env, KINEMBED_WORKERS: "4", KINEMBED_CARD: env.KINEMBED_CARD },
+            },
+            paths,
+            {},
+          );
+          assertEquals(merged.code, 0, merged.output);
+          assert(merged.output.includes("OK: everything matches"), merged.output);
+          await assertSameShardSet(work, want);
+        },
+      );
+
+      const cluster = starting ? await starting : null;
+      // the Slurm cases, when a cluster can be started here
+      const slurmStep = (name: string, fn: (c: SlurmCluster) => Promise<void>) =>
+        t.step({ name, ignore: cluster === null, fn: () => fn(cluster!) });
+
+      await slurmStep(
         "submit.sh: 4 array tasks (task 2 killed mid-way by a requeue, run again by Slurm), " +
           "then merge + verify as a dependent job: the same bytes",
-        async () => {
+        async (c) => {
           const work = join(dir, "four");
           const jobs = await submit(c, scriptEnv(s, work));
-          assert((await c.job(jobs.merge))[0].line.includes(`afterok:${jobs.array}`));
+          const mergeLine = (await c.job(jobs.merge))[0].line;
+          assert(mergeLine.includes(`afterok:${jobs.array}`), mergeLine);
+          // submit.sh's sbatch options reach both jobs
+          for (const line of [mergeLine, (await c.job(jobs.array))[0].line]) {
+            assert(line.includes("MinMemoryNode=1G") && line.includes("NumCPUs=1"), line);
+          }
           await untilEncoded(work, 2);
           const requeue = await c.run("scontrol", ["requeue", `${jobs.array}_2`]);
           assertEquals(requeue.code, 0, requeue.stderr);
@@ -237,12 +371,25 @@ Deno.test({
         },
       );
 
-      await t.step(
+      await slurmStep(
         "%2 throttle, task 1 cancelled mid-way: the merge is cancelled; a merge without it " +
-          "refuses naming its shards; task 1 submitted again resumes, its merge gives the same bytes",
-        async () => {
+          "refuses naming its shards; submit.sh --resume submits task 1, which resumes, and a " +
+          "merge: the same bytes",
+        async (c) => {
           const work = join(dir, "throttled");
-          const jobs = await submit(c, scriptEnv(s, work, { KINEMBED_ARRAY_LIMIT: "2" }));
+          // the resources from the environment this time
+          const jobs = await submit(
+            c,
+            scriptEnv(s, work, {
+              KINEMBED_ARRAY_LIMIT: "2",
+              KINEMBED_SBATCH_ARGS: RESOURCES.join(" "),
+            }),
+            [],
+          );
+          for (const id of [jobs.array, jobs.merge]) {
+            const line = (await c.job(id))[0].line;
+            assert(line.includes("MinMemoryNode=1G") && line.includes("NumCPUs=1"), line);
+          }
           assert(
             (await c.job(jobs.array)).some((r) => r.line.includes("ArrayTaskThrottle=2")),
             "the array runs at most 2 tasks at once",
@@ -275,8 +422,11 @@ Deno.test({
           }
           assert(!(await Deno.stat(join(work, "manifest.db")).then(() => true, () => false)));
 
-          // task 1 again (worker 1/4 from --worker, as the array has one task), then its merge
-          const again = await submit(c, scriptEnv(s, work, { KINEMBED_TASKS: "1" }));
+          // the documented recovery: --resume finds worker 1 missing and submits it (worker 1/4
+          // from --worker, as the array has one task) and a merge after it
+          const again = await submit(c, scriptEnv(s, work), ["--resume", ...RESOURCES]);
+          const resubmitted = await c.job(again.array);
+          assert(resubmitted.every((r) => /ArrayTaskId=1( |$)/.test(r.line)), resubmitted[0].line);
           await assertCompleted(c, again.array, work);
           await assertCompleted(c, again.merge, work);
           const rerun = await Deno.readTextFile(
@@ -290,6 +440,54 @@ Deno.test({
             join(work, "logs", `kinembed_merge_${again.merge}.out`),
           );
           assert(merged.includes("OK: everything matches"), merged);
+        },
+      );
+
+      await slurmStep(
+        "the batch step's process (deno task) SIGKILLed mid-way: the task fails, the worker under " +
+          "it stops within a second; submit.sh --resume submits only that worker and the merge: " +
+          "the same bytes, no process left",
+        async (c) => {
+          const work = join(dir, "killed");
+          const jobs = await submit(c, scriptEnv(s, work));
+          await untilEncoded(work, 3);
+          const task = (await c.job(`${jobs.array}_3`))[0];
+          const jobId = /(?:^| )JobId=(\d+)/.exec(task.line)![1];
+          const procs = await jobProcesses(jobId);
+          const step = procs.find((p) => /deno task --quiet run /.test(p.cmdline));
+          assert(step, `no batch step process: ${JSON.stringify(procs)}`);
+          const worker = procs.find((p) => p.pid !== step.pid && /tasks\/run\.ts/.test(p.cmdline));
+          assert(worker, `no worker process: ${JSON.stringify(procs)}`);
+          Deno.kill(step.pid, "SIGKILL");
+          const killed = Date.now();
+          while ((await jobProcesses(jobId)).length > 0) {
+            assert(
+              Date.now() < killed + 1_500,
+              `left running: ${JSON.stringify(await jobProcesses(jobId))}`,
+            );
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          const records = await c.waitDone(jobs.array, JOB_TIMEOUT_MS);
+          const state = new Map(records.map((r) => [r.id, r.state]));
+          assertEquals(state.get(`${jobs.array}_3`), "FAILED");
+          const merge = await c.waitDone(jobs.merge, 30_000);
+          assertEquals(merge[0].state, "CANCELLED", merge[0].line);
+
+          const again = await submit(c, scriptEnv(s, work), ["--resume", ...RESOURCES]);
+          const resubmitted = await c.job(again.array);
+          assert(resubmitted.every((r) => /ArrayTaskId=3( |$)/.test(r.line)), resubmitted[0].line);
+          await assertCompleted(c, again.array, work);
+          await assertCompleted(c, again.merge, work);
+          await assertSameShardSet(work, want);
+          const merged = await Deno.readTextFile(
+            join(work, "logs", `kinembed_merge_${again.merge}.out`),
+          );
+          assert(merged.includes("OK: everything matches"), merged);
+          // nothing left to do: --resume submits only a merge
+          const only = await submit(c, scriptEnv(s, work), ["--resume", ...RESOURCES]);
+          assertEquals(only.array, "-");
+          await assertCompleted(c, only.merge, work);
+          for (const id of [jobId, again.array]) assertEquals(await jobProcesses(id), []);
         },
       );
     } finally {

@@ -25,6 +25,7 @@ import {
 } from "../base/mod.ts";
 import { describeConfigMismatch, workDirLayout } from "../core/mod.ts";
 import { oneLine } from "./message_line.ts";
+import { watchParent } from "./parent_watch.ts";
 import { checkInputs, PreflightError } from "./preflight.ts";
 
 /** One flag of a task. */
@@ -354,6 +355,9 @@ export async function runTask(
   let error: string | undefined;
   let values: FlagValues | undefined;
   const json = Deno.args.includes("--json");
+  // no orphans: when whatever started this task dies (even by SIGKILL), the task stops too, as
+  // Ctrl-C would stop it; its locks go with it and a rerun resumes
+  watchParent(() => Deno.exit(137));
   const stdoutLog = console.log;
   if (json) console.log = (...args: unknown[]) => console.error(...args);
   try {

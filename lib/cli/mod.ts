@@ -82,3 +82,5 @@ export type { Preset, PRESETS, SampleOptions } from "../video/mod.ts";
 export type { ModelVariant, ModelVariantChoice } from "../model/mod.ts";
 export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";
 export type { CardSource } from "../shard/mod.ts";
+
+export { PARENT_POLL_MS, watchParent } from "./parent_watch.ts";

@@ -402,6 +402,11 @@ export const MERGE_TASK: TaskSpec = {
       help: "how many workers the run had (default: what their manifests say)",
     },
     ...CARD_SOURCE_FLAGS,
+
+    check: {
+      type: "boolean",
+      help: "only check that every worker's shards are there; write no output",
+    },
     quiet: QUIET_LINES,
   },
 };

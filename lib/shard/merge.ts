@@ -39,7 +39,7 @@ import {
 import { planShards, type ShardPlan } from "./plan.ts";
 import type { SplitShardSummary } from "./shard.ts";
 import { removeUnplannedShards, writeSetFiles } from "./shard_set_files.ts";
-import { workerDir } from "./worker.ts";
+import { holdWorkerRun, workerDir } from "./worker.ts";
 import type { CardSource } from "./card_source.ts";
 
 /** Options of `merge()`. */
@@ -52,6 +52,8 @@ export interface MergeOptions {
   quiet?: boolean;
   /** The card's license, source datasets and citations (absent: what the card said before). */
   cardSource?: CardSource;
+  /** Only check (the same checks, the same refusals) and write none of the outputs. */
+  check?: boolean;
 }
 
 /** What a merge did. */
@@ -177,11 +179,22 @@ export async function merge(opts: MergeOptions): Promise<MergeSummary> {
       const dir = workerDir(work, k);
       const path = join(dir, "manifest.db");
       if (!(await pathExists(path))) continue;
-      const wl = await lockWorkDir(dir, { wait: false }).catch((e) => {
+      const busy = (e: unknown): never => {
         if (!(e instanceof WorkDirBusyError)) throw e;
         throw new WorkDirBusyError(
           `worker ${k} is still running (${dir} is locked): merge when every worker is done`,
         );
+      };
+      // a worker holds worker.lock for its whole run, the work dir's lock only within a step
+      const run = await holdWorkerRun(dir, `worker ${k}`).catch(busy);
+      const wl = await lockWorkDir(dir, { wait: false }).then((l) => ({
+        release() {
+          l.release();
+          run.release();
+        },
+      }), (e) => {
+        run.release();
+        return busy(e);
       });
       let m: Manifest;
       try {
@@ -219,6 +232,22 @@ async function mergeLocked(
   const n = checkWorkers(work, parts, opts.workers);
   const { rows, plan, seed, perShard } = commonPlan(work, parts);
   const shardRows = await checkShards(work, shardsDir, parts, plan, n, opts.quiet ?? false);
+  if (opts.check) {
+    // what merge would merge, no output written: how `submit.sh --resume` knows nothing is missing
+    const splits = Object.fromEntries(
+      SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
+    ) as Record<Split, Required<SplitShardSummary>>;
+    return {
+      manifest: manifestPath,
+      shardsDir,
+      workers: n,
+      splits,
+      videos: rows.length,
+      removed: [],
+      staleTemps: 0,
+      failures: [],
+    };
+  }
   await writeMergedManifest(work, manifestPath, parts, rows, plan, n, shardRows);
 
   // the shared folder: files of another plan and temps of killed workers go

@@ -6,7 +6,7 @@ import { WorkDirBusyError } from "../base/mod.ts";
 import { lockWorkDir, Manifest } from "../core/mod.ts";
 import { merge, MergeError } from "./merge.ts";
 import { verify } from "../verify/mod.ts";
-import { workerDir } from "./worker.ts";
+import { holdWorkerRun, workerDir } from "./worker.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";
 
@@ -92,9 +92,12 @@ async function assertVerifies(s: Setup, work: string) {
   assert(own.ok, JSON.stringify(own.splits));
 }
 
-async function mergeCli(work: string): Promise<{ code: number; text: string }> {
+async function mergeCli(
+  work: string,
+  extra: string[] = [],
+): Promise<{ code: number; text: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", repoPath("tasks", "merge.ts"), "--work", work, "--quiet"],
+    args: ["run", "-A", repoPath("tasks", "merge.ts"), "--work", work, "--quiet", ...extra],
     cwd: repoPath(),
     stdout: "piped",
     stderr: "piped",
@@ -303,6 +306,20 @@ print(json.dumps(found))`,
           () => merge({ work: four, quiet: true }),
           "ds_000003.tar: missing: worker 3/4 has not run",
         );
+        // --check (what submit.sh --resume asks) refuses the same way and writes no set file
+        const files = ["splits.csv", "manifest.json"].map((f) => join(four, "shards", f));
+        const mtimes = async () =>
+          await Promise.all(
+            files.map((f) => Deno.stat(f).then((i) => i.mtime?.getTime(), () => 0)),
+          );
+        const before = await mtimes();
+        const checked = await mergeCli(four, ["--check"]);
+        assertEquals(checked.code, 2, checked.text);
+        assert(
+          checked.text.includes("ds_000003.tar: missing: worker 3/4 has not run"),
+          checked.text,
+        );
+        assertEquals(await mtimes(), before);
         await Deno.rename(join(dir, "w3-away"), workerDir(four, 3));
 
         // a worker still running
@@ -313,6 +330,10 @@ print(json.dumps(found))`,
         );
         assert(busy instanceof WorkDirBusyError);
         held.release();
+        // between two of its steps a worker holds only worker.lock: still running
+        const running = await holdWorkerRun(workerDir(four, 2), "worker 2/4");
+        await assertRejects(() => merge({ work: four, quiet: true }), "worker 2 is still running");
+        running.release();
 
         // a shard file deleted: named, and its owner's rerun writes it (and only it) again
         await Deno.remove(join(four, "shards", "ds_000011.tar"));
@@ -322,6 +343,9 @@ print(json.dumps(found))`,
         );
         const out = await runWorker(s, four, "3/4");
         assert(out.includes("(1 written, 2 kept)"), out);
+        const ok = await mergeCli(four, ["--check"]);
+        assertEquals(ok.code, 0, ok.text);
+        assert(ok.text.includes("every planned shard of the 4 workers is there"), ok.text);
         await merge({ work: four, quiet: true });
         await assertSameShardSet(four, reference);
         await assertVerifies(s, four);

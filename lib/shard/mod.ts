@@ -33,6 +33,7 @@ export {
   claimWorker,
   type EnvLookup,
   formatWorker,
+  holdWorkerRun,
   parseWorker,
   resolveWorker,
   type WorkerClaim,

@@ -10,7 +10,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { TEMP_SUFFIX, UsageError } from "../base/mod.ts";
+import { TEMP_SUFFIX, UsageError, WorkDirBusyError } from "../base/mod.ts";
 import {
   ensureWorkDir,
   lockWorkDir,
@@ -32,6 +32,44 @@ export interface WorkerId {
 
 /** Reads an environment variable (`Deno.env.get` by default). */
 export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * Holds `<slot>/worker.lock` for a worker's whole run, or refuses naming the process that holds
+ * it. The OS drops it when the holder dies, even by SIGKILL.
+ * @param slotDir the worker's slot, `<work>/workers/<k>`
+ * @param who the worker as the message names it, e.g. `worker 3/4`
+ * @returns the held lock
+ * @throws WorkDirBusyError when another process of this worker runs
+ */
+export async function holdWorkerRun(
+  slotDir: string,
+  who: string,
+): Promise<{ release(): void }> {
+  const path = join(slotDir, "worker.lock");
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    file.close();
+    const holder = (await Deno.readTextFile(path).catch(() => "")).trim() || "another process";
+    throw new WorkDirBusyError(
+      `${who} is already running in ${slotDir} (${holder}); ` +
+        "wait for it to end or stop it, then run it again",
+    );
+  }
+  await file.truncate(0);
+  // the host too where the task may ask for it (a shared file system is locked from many nodes)
+  const host = Deno.permissions.querySync({ name: "sys", kind: "hostname" }).state === "granted"
+    ? ` on ${Deno.hostname()}`
+    : "";
+  await file.write(new TextEncoder().encode(`pid ${Deno.pid}${host}\n`));
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      file.close(); // closing drops the flock
+    },
+  };
+}
 
 /**
  * The worker as text.
@@ -267,6 +305,11 @@ export async function claimWorker(
   if (separate) {
     await Deno.mkdir(slotDir, { recursive: true });
     slotLock = await lockWorkDir(slotDir, { wait: false });
+  } else {
+    // the steps take the work dir's lock one at a time; this one is held for the whole run, so a
+    // second process of the same worker (a requeued task beside the old one) never runs between them
+    await Deno.mkdir(slotDir, { recursive: true });
+    slotLock = await holdWorkerRun(slotDir, `worker ${formatWorker(w)}`);
   }
   try {
     const layout = await ensureWorkDir(workDir);

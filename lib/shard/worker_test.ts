@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ConfigMismatchError, UsageError } from "../base/mod.ts";
+import { ConfigMismatchError, UsageError, WorkDirBusyError } from "../base/mod.ts";
 import { lockWorkDir, Manifest } from "../core/mod.ts";
 import { planShards, shardsOfWorker } from "./plan.ts";
 import {
@@ -220,6 +220,17 @@ Deno.test("a worker's work dir refuses to be reused as another worker or with an
     c2.release();
     const held = await lockWorkDir(workerDir(dir, 2), { wait: false });
     held.release();
+
+    // in its slot, a worker holds worker.lock for the whole run: a second process of the same
+    // worker is refused at once, naming the first one's pid, until the first one ends
+    const c3 = await claimWorker(dir, { index: 3, count: 4 }, { perShard: 3 });
+    const twin = await assertRejects(
+      () => claimWorker(dir, { index: 3, count: 4 }, { perShard: 3 }),
+      `worker 3/4 is already running in ${workerDir(dir, 3)} (pid ${Deno.pid}`,
+    );
+    assert(twin instanceof WorkDirBusyError);
+    c3.release();
+    (await claimWorker(dir, { index: 3, count: 4 }, { perShard: 3 })).release();
   } finally {
     await cleanup();
   }

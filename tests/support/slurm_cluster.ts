@@ -142,9 +142,9 @@ async function tail(path: string, lines = 40): Promise<string> {
 /**
  * Starts munged, slurmctld and slurmd in `dir` and waits until the node takes jobs.
  *
- * The node declares 64 CPUs and 256 GiB whatever the machine has (`config_overrides`) and the
- * partition shares it among up to 4 jobs per CPU, so that job scripts with a cluster's resource
- * requests run here unmodified. Jobs run as root, with the submitting environment.
+ * The node declares the CPUs and memory this machine has, as a small cluster's node would be
+ * declared, and the partition shares each CPU among up to 4 jobs (so a 4-task array and its merge
+ * run at once on 2 CPUs). Jobs run as root, with the submitting environment.
  * @param dir an empty temp dir
  * @returns the cluster; call `stop()` in a finally block
  */
@@ -193,7 +193,8 @@ export async function startSlurmCluster(dir: string): Promise<SlurmCluster> {
       // dependent jobs start within seconds of the jobs they wait for
       "SchedulerParameters=sched_interval=2,bf_interval=1",
       "MailProg=/bin/true",
-      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=64 RealMemory=262144 State=UNKNOWN`,
+      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${navigator.hardwareConcurrency} ` +
+      `RealMemory=${Math.floor(Deno.systemMemoryInfo().total / 2 ** 20)} State=UNKNOWN`,
       "PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4",
       "",
     ].join("\n"),
