@@ -189,7 +189,8 @@ export function formatHubCard(
     "",
     `WebDataset tars \`ds_%06d.tar\` of up to ${plan.perShard} samples each, keys \`vid_%09d\`; ` +
     "the members of one sample are contiguous, in the order `.json`, `.npy`, `.txt`. " +
-    "`splits.csv` (`tar_file,split`) and the YAML above name the split of each tar.",
+    "`splits.csv` (`tar_file,split`) and the YAML above name the split of each tar. " +
+    SAME_BYTES_SENTENCE,
     "",
     "### Data Fields",
     "",
@@ -230,6 +231,14 @@ export function formatHubCard(
   ];
   return y.join("\n") + body.join("\n");
 }
+
+/**
+ * What the card says of the bytes a scale-out run gives (docs/cluster.md says the same): the tars
+ * and `splits.csv` do not depend on the worker count; `manifest.json` and the card record it.
+ */
+export const SAME_BYTES_SENTENCE =
+  "The tars and `splits.csv` are the same bytes however many workers wrote them; " +
+  "`manifest.json` and this card record the worker layout (in the config hash).";
 
 /** The `dataset_info.features` block: what the Hub's viewer and `datasets` decode. */
 function featuresYaml(provenance: CardProvenance): string[] {

@@ -7,6 +7,7 @@ import { lockWorkDir, Manifest } from "../core/mod.ts";
 import { merge, MergeError } from "./merge.ts";
 import { verify } from "../verify/mod.ts";
 import { holdWorkerRun, workerDir } from "./worker.ts";
+import { SAME_BYTES_SENTENCE } from "./hub_card.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { repoPath, tempDir } from "../../tests/support/media.ts";
 
@@ -206,6 +207,16 @@ print(json.dumps(found))`,
         assertEquals(r.splits.val, { samples: 9, tars: 3, failed: 0, notEncoded: 0, empty: 1 });
         assertEquals(r.failures.map((f) => f.id), [MISSING_ID]);
         await assertSameShardSet(four, reference);
+        // which files equal one worker's, as docs/cluster.md and the card say: the tars and
+        // splits.csv; manifest.json and the card record the worker layout
+        const text = (w: string, f: string) => Deno.readTextFile(join(w, "shards", f));
+        assertEquals(await text(four, "splits.csv"), await text(single, "splits.csv"));
+        const workers = async (w: string) =>
+          JSON.parse(await text(w, "manifest.json")).config.workers;
+        assertEquals([await workers(single), await workers(four)], [1, 4]);
+        for (const w of [single, four]) {
+          assert((await text(w, "README.md")).includes(SAME_BYTES_SENTENCE), w);
+        }
         await assertVerifies(s, four);
       },
     );
