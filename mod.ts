@@ -156,8 +156,6 @@ export {
   type ZeroShotSection,
 } from "./lib/eval/mod.ts";
 export {
-  EXPORT_DTYPES,
-  EXPORT_POOLINGS,
   type ExportDtype,
   exportEmbeddings,
   type ExportOptions,
@@ -167,7 +165,6 @@ export {
 export {
   type QueryHits,
   search,
-  SEARCH_POOLINGS,
   type SearchHit,
   type SearchOptions,
   type SearchPooling,

@@ -27,13 +27,13 @@ import type { ProviderName } from "../onnx/mod.ts";
 import { metadataParquet, type MetadataRow } from "./parquet_metadata.ts";
 
 /** The element types an export's `.npy` files may have. */
-export const EXPORT_DTYPES = ["float16", "float32"] as const;
+export const EXPORT_DTYPES: readonly ExportDtype[] = ["float16", "float32"];
 /** An export's `.npy` element type. */
-export type ExportDtype = typeof EXPORT_DTYPES[number];
+export type ExportDtype = "float16" | "float32";
 /** How a video's frames become its row. */
-export const EXPORT_POOLINGS = ["mean", "centre"] as const;
+export const EXPORT_POOLINGS: readonly ExportPooling[] = ["mean", "centre"];
 /** A pooling: `mean` (L2-normalised mean of L2-normalised frames) or `centre` (the centre frame, L2-normalised). */
-export type ExportPooling = typeof EXPORT_POOLINGS[number];
+export type ExportPooling = "mean" | "centre";
 /** Rows per part when none is given: 100,000 rows of 512 are ~100 MB of float16. */
 export const DEFAULT_PART_SIZE = 100_000;
 /** The record an export folder holds of itself. */
