@@ -23,7 +23,18 @@ export {
   encode,
   type EncodeOptions,
   type EncodeSummary,
+  encodeThreadPlan,
 } from "./encode.ts";
+export {
+  CLIP_CPU_SECONDS,
+  countCpuList,
+  type CpuBudget,
+  cpusOfQuota,
+  formatThreadPlan,
+  planThreads,
+  type ThreadPlan,
+  usableCpus,
+} from "./cpu_budget.ts";
 export {
   sampleAndEncode,
   type SampleEncodeOptions,

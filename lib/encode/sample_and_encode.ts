@@ -22,6 +22,7 @@ import {
   forgetDroppedFrames,
   openEncoderFor,
 } from "./encode.ts";
+import { formatThreadPlan, planThreads, usableCpus } from "./cpu_budget.ts";
 import {
   decodeVideo,
   type FramePack,
@@ -82,7 +83,18 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
     const m = ctx.manifest;
     forgetDroppedFrames(m);
     recordSettings(m, await sampleConfig(opts), ctx.layout.root);
-    const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, work: opts.work });
+    // decode and encode share the CPUs by design (docs/performance.md)
+    const plan = planThreads(usableCpus(), {
+      threads: opts.threads,
+      jobs: opts.jobs,
+      decoding: true,
+    });
+    if (!opts.quiet) console.error(formatThreadPlan("sample → encode", plan));
+    const enc = await openEncoderFor(m, ctx.layout.root, {
+      ...opts,
+      work: opts.work,
+      threadPlan: plan,
+    });
     try {
       const sampledBefore = m.steps.counts("sample").done;
       const encodedBefore = m.steps.counts("encode").done;
@@ -109,7 +121,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       let stopped = false;
       const producer = (async () => {
         try {
-          const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+          const jobs = plan.decodeJobs ?? 1;
           await forEachConcurrent(m.videos.each(todo), jobs, async (v) => {
             if (stopped) return;
             let pack: FramePack | undefined;
@@ -173,6 +185,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
           frames: r.frames,
           seconds,
           provider: enc.provider,
+          threads: plan,
         },
         seconds,
       };

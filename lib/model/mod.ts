@@ -56,6 +56,7 @@ export {
   type ResolvedModel,
   resolveModel,
   type ResolveModelOptions,
+  trustedSha256,
 } from "./model_store.ts";
 export { type CachedModel, listCachedModels, type ModelInfo, modelInfo } from "./model_catalog.ts";
 export { checkModel, type CheckModelOptions } from "./model_check.ts";

@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   holdFileLock,
   type RunSettings,
@@ -375,4 +375,42 @@ async function buildEncoder(
     architecture: arch,
   };
   await writeFileAtomic(infoPath, new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"));
+}
+
+/** What a model file's sha256 was computed from: the file as `stat` saw it. */
+interface HashedFile {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  sha256: string;
+}
+
+/**
+ * A model file's sha256, trusted from `recordFile` while the file's size, mtime and inode are the
+ * ones it was computed from, so a rerun with nothing to do reads no model bytes; a changed file is
+ * hashed again and the record updated.
+ * @param path the model file
+ * @param recordFile a JSON file of the hashes this work dir computed, by absolute path
+ * @returns the sha256, hex
+ * @throws {Deno.errors.NotFound} when the model file does not exist
+ */
+export async function trustedSha256(path: string, recordFile: string): Promise<string> {
+  const st = await Deno.stat(path);
+  const key = resolve(path);
+  let records: Record<string, HashedFile> = {};
+  try {
+    records = JSON.parse(await Deno.readTextFile(recordFile));
+  } catch {
+    // none yet, or unreadable: the file is hashed and the record written anew
+  }
+  const r = records[key];
+  const mtimeMs = st.mtime?.getTime() ?? -1;
+  if (r && r.size === st.size && r.mtimeMs === mtimeMs && r.ino === (st.ino ?? -1)) {
+    return r.sha256;
+  }
+  const sha256 = await sha256File(path);
+  records[key] = { size: st.size, mtimeMs, ino: st.ino ?? -1, sha256 };
+  await writeFileAtomic(recordFile, new TextEncoder().encode(JSON.stringify(records) + "\n"))
+    .catch(() => {}); // a read-only work dir only costs the next run a hash
+  return sha256;
 }
