@@ -90,7 +90,7 @@ Deno.test("encode: threads follow SLURM_CPUS_PER_TASK; --threads overrides; a ba
     );
     assertEquals(r.code, 0, r.stderr);
     assert(
-      /encode: 1 CPU usable \(\w+\); ONNX Runtime threads: 1 intra-op/.test(r.stderr),
+      /encode: 1 CPU usable \([\w ]+\); ONNX Runtime threads: 1 intra-op/.test(r.stderr),
       r.stderr,
     );
     assertEquals(JSON.parse(r.stdout).threads.cpus, 1);

@@ -14,8 +14,7 @@
  *   pinned static builds by default; found here and handed to the task as `FFMPEG_PATH` /
  *   `FFPROBE_PATH`); the whole environment, because a child process gets a copy of it.
  * - encode: read of the work dir and the model; write of the work dir; FFI scoped to
- *   onnxruntime-node's native folder; read of `/proc/self/status` and `/sys/fs/cgroup/cpu.max`
- *   and `SLURM_CPUS_PER_TASK` (the CPUs it may use); no network.
+ *   onnxruntime-node's native folder; `SLURM_CPUS_PER_TASK` (the CPUs it may use); no network.
  * - shard, merge: read and write of the work dir.
  * - verify: read of the shards (or work dir), the card and the class list; nothing else.
  * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
@@ -310,8 +309,7 @@ function grantPrograms(g: Grants, tools: readonly string[], values: FlagValues) 
 /** Adds ONNX Runtime: FFI of its native folder only. */
 function grantOrt(g: Grants) {
   g.ffi.add(ortNativeDir());
-  // the CPUs the task may use set ONNX Runtime's threads: affinity, cgroup quota, Slurm's share
-  g.addRead("/proc/self/status", "/sys/fs/cgroup/cpu.max");
+  // Slurm's share of the node's CPUs sets ONNX Runtime's threads (affinity and quota need nothing)
   g.addEnv("SLURM_CPUS_PER_TASK");
 }
 

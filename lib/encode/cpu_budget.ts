@@ -13,7 +13,7 @@ export const CLIP_CPU_SECONDS = { sample: 0.17, encode: 0.69 } as const;
 export interface CpuBudget {
   /** CPUs usable, at least 1. */
   cpus: number;
-  /** What set the count: `affinity`, `cgroup`, `SLURM_CPUS_PER_TASK` or `host`. */
+  /** What set the count: `affinity and cgroup quota` or `SLURM_CPUS_PER_TASK`. */
   source: string;
 }
 
@@ -32,44 +32,12 @@ export interface ThreadPlan {
 }
 
 /**
- * Counts the CPUs of a Linux CPU list (`Cpus_allowed_list` of /proc/self/status: `0-3,8,10-11`).
- * @param list the list
- * @returns the number of CPUs, or null when the list does not parse
- */
-export function countCpuList(list: string): number | null {
-  let n = 0;
-  for (const part of list.trim().split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) return null;
-    n += m[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1;
-  }
-  return n > 0 ? n : null;
-}
-
-/**
- * The CPUs a cgroup v2 quota allows (`cpu.max`: `200000 100000` is 2, `max 100000` none).
- * @param text the file's content
- * @returns the CPUs, rounded up, or null without a quota
- */
-export function cpusOfQuota(text: string): number | null {
-  const m = /^(\d+)\s+(\d+)/.exec(text.trim());
-  if (!m || Number(m[2]) === 0) return null;
-  return Math.max(1, Math.ceil(Number(m[1]) / Number(m[2])));
-}
-
-function readOrNull(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    // not Linux, or the task's permissions do not grant it: the other limits still apply
-    return null;
-  }
-}
-
-/**
- * The CPUs this process may use: the smallest of its affinity, its cgroup quota and
- * `SLURM_CPUS_PER_TASK`, else the host's count.
+ * The CPUs this process may use: its CPU affinity and cgroup quota (Deno's
+ * `navigator.hardwareConcurrency` is Rust's `available_parallelism`, which reads both; a task's
+ * least permissions may not read `/proc/self/status` or `/sys/fs/cgroup` itself), lowered by
+ * `SLURM_CPUS_PER_TASK` where set.
  * @param env reads an environment variable (default `Deno.env.get`)
+ * @param available the CPUs affinity and quota allow (default `navigator.hardwareConcurrency`)
  * @returns the count and what set it
  */
 export function usableCpus(
@@ -80,22 +48,13 @@ export function usableCpus(
       return undefined; // not granted: no Slurm limit known
     }
   },
+  available: number = navigator.hardwareConcurrency,
 ): CpuBudget {
-  const limits: CpuBudget[] = [];
-  const status = readOrNull("/proc/self/status");
-  const list = status && /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1];
-  const affinity = list ? countCpuList(list) : null;
-  if (affinity) limits.push({ cpus: affinity, source: "affinity" });
-  const quota = cpusOfQuota(readOrNull("/sys/fs/cgroup/cpu.max") ?? "");
-  if (quota) limits.push({ cpus: quota, source: "cgroup" });
+  const own: CpuBudget = { cpus: Math.max(1, available), source: "affinity and cgroup quota" };
   const slurm = Number(env("SLURM_CPUS_PER_TASK"));
-  if (Number.isInteger(slurm) && slurm > 0) {
-    limits.push({ cpus: slurm, source: "SLURM_CPUS_PER_TASK" });
-  }
-  if (limits.length === 0) {
-    return { cpus: Math.max(1, navigator.hardwareConcurrency), source: "host" };
-  }
-  return limits.reduce((a, b) => (b.cpus < a.cpus ? b : a));
+  return Number.isInteger(slurm) && slurm > 0 && slurm < own.cpus
+    ? { cpus: slurm, source: "SLURM_CPUS_PER_TASK" }
+    : own;
 }
 
 /**
@@ -127,7 +86,7 @@ export function planThreads(
  * The line that says once what a step chose.
  * @param step the step's name
  * @param plan the plan
- * @returns e.g. `encode: 2 CPUs usable (affinity); ONNX Runtime threads: 2 intra-op, 1 inter-op`
+ * @returns e.g. `encode: 2 CPUs usable (SLURM_CPUS_PER_TASK); ONNX Runtime threads: 2 intra-op, 1 inter-op`
  */
 export function formatThreadPlan(step: string, plan: ThreadPlan): string {
   return `${step}: ${plan.cpus} CPU${plan.cpus === 1 ? "" : "s"} usable (${plan.source}); ` +

@@ -1,24 +1,12 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { countCpuList, cpusOfQuota, planThreads, usableCpus } from "./cpu_budget.ts";
+import { planThreads, usableCpus } from "./cpu_budget.ts";
 
-Deno.test("countCpuList counts ranges and single CPUs, and refuses what does not parse", () => {
-  assertEquals(countCpuList("0-3,8,10-11\n"), 7);
-  assertEquals(countCpuList("5"), 1);
-  assertEquals(countCpuList("a-b"), null);
-});
-
-Deno.test("cpusOfQuota reads cgroup v2 cpu.max, rounding a fraction up", () => {
-  assertEquals(cpusOfQuota("200000 100000\n"), 2);
-  assertEquals(cpusOfQuota("150000 100000"), 2);
-  assertEquals(cpusOfQuota("max 100000"), null);
-  assertEquals(cpusOfQuota(""), null);
-});
-
-Deno.test("usableCpus takes the smallest limit: SLURM_CPUS_PER_TASK below affinity wins", () => {
-  const host = usableCpus(() => undefined);
-  const slurm = usableCpus((n) => n === "SLURM_CPUS_PER_TASK" ? "1" : undefined);
-  assertEquals(slurm.cpus, 1);
-  assertEquals(host.cpus >= 1, true);
+Deno.test("usableCpus: SLURM_CPUS_PER_TASK below affinity and quota wins, above it does not", () => {
+  const slurm = (v: string) => (n: string) => n === "SLURM_CPUS_PER_TASK" ? v : undefined;
+  assertEquals(usableCpus(slurm("2"), 64), { cpus: 2, source: "SLURM_CPUS_PER_TASK" });
+  assertEquals(usableCpus(slurm("8"), 4), { cpus: 4, source: "affinity and cgroup quota" });
+  assertEquals(usableCpus(slurm("x"), 3).cpus, 3);
+  assertEquals(usableCpus(() => undefined, 0).cpus, 1);
 });
 
 Deno.test("planThreads: encode alone takes every CPU; beside decode they are shared by cost", () => {

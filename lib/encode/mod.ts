@@ -27,9 +27,7 @@ export {
 } from "./encode.ts";
 export {
   CLIP_CPU_SECONDS,
-  countCpuList,
   type CpuBudget,
-  cpusOfQuota,
   formatThreadPlan,
   planThreads,
   type ThreadPlan,
