@@ -12,6 +12,7 @@
  *   preset     the clip preset (Pillow-exact) vs clip-swscale: time per clip and pixel difference
  *   k700       Kinetics-700-2020 at its real shape: every step and its no-op rerun, 10k to 645k rows
  *   rerun      a finished run's work dir at 10k to 645k videos: run's and shard's reruns (no decoding)
+ *   cores      encode at 1, 2, all threads vs bare session.run; run vs the steps and the ideal; no-op
  *   gpu        how to run the GPU kit (it runs on a lent GPU machine, see bench/gpu/README.md)
  */
 const BENCHES: Record<string, string> = {
@@ -24,6 +25,7 @@ const BENCHES: Record<string, string> = {
   preset: "preset_bench.ts",
   k700: "k700.ts",
   rerun: "rerun_scale.ts",
+  cores: "cores_bench.ts",
 };
 
 const [name, ...rest] = Deno.args;
