@@ -309,8 +309,6 @@ function grantPrograms(g: Grants, tools: readonly string[], values: FlagValues) 
 /** Adds ONNX Runtime: FFI of its native folder only. */
 function grantOrt(g: Grants) {
   g.ffi.add(ortNativeDir());
-  // Slurm's share of the node's CPUs sets ONNX Runtime's threads (affinity and quota need nothing)
-  g.addEnv("SLURM_CPUS_PER_TASK");
 }
 
 /** The values a flag was given (none, one, or several for a `multiple` flag). */
@@ -555,6 +553,9 @@ function grantTaskNeeds(g: Grants, task: string, values: FlagValues, positionals
   switch (task) {
     case "encode":
       grantOrt(g);
+      // Slurm's share of the node's CPUs sets ONNX Runtime's threads (affinity and quota need
+      // nothing; run has the whole environment already)
+      g.addEnv("SLURM_CPUS_PER_TASK");
       break;
     case "model": {
       // `model <command> [NAME]`: the two caches, the checkpoint or the hub, nothing else

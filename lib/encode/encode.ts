@@ -29,6 +29,7 @@ import {
 import { normalizeFrames } from "./clip_normalize.ts";
 import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";
 import {
+  type HashedModel,
   modelSettings,
   type ModelVariantChoice,
   type ResolvedModel,
@@ -99,7 +100,7 @@ function modelHashRecord(workDir: string): string {
 }
 
 /** The model's sha256 (trusted while its file is unchanged), or a one-line error naming it. */
-function modelSha256(path: string, workDir: string): Promise<string> {
+function modelSha256(path: string, workDir: string): Promise<HashedModel> {
   return trustedSha256(path, modelHashRecord(workDir)).catch((e) => {
     throw new ConfigError(`cannot read model ${path}: ${(e as Error).message}`);
   });
@@ -155,7 +156,7 @@ export async function openEncoderFor(
     enc = await open(resolved, [provider]);
   }
   const settings: Partial<RunSettings> = {
-    modelSha256: modelSha,
+    modelSha256: modelSha.sha256,
     modelInput: `${enc.inputName}:${enc.inputKind}`,
     modelOutput: enc.outputName,
     embedDim: enc.embedDim,
@@ -168,6 +169,7 @@ export async function openEncoderFor(
   try {
     beforeRecord?.();
     recordSettings(m, settings, workDir);
+    await modelSha.remember();
   } catch (e) {
     await enc.release();
     throw e;
@@ -294,15 +296,16 @@ async function nothingToEncode(
       (recorded.provider ?? null) as ProviderName | null,
     ),
   });
-  const sha = await modelSha256(resolved.path, workDir);
-  if (sha !== recorded.modelSha256) return null;
+  const hashed = await modelSha256(resolved.path, workDir);
+  if (hashed.sha256 !== recorded.modelSha256) return null;
   requireEarlierSteps(m, "encode");
   recordSettings(m, {
-    modelSha256: sha,
+    modelSha256: hashed.sha256,
     batch: opts.batch ?? RUN_SETTINGS.batch.default,
     dtype: opts.dtype ?? RUN_SETTINGS.dtype.default,
     ...modelSettings(resolved),
   }, workDir);
+  await hashed.remember();
   return { provider: (recorded.provider ?? null) as ProviderName | null };
 }
 

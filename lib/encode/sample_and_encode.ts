@@ -90,11 +90,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       decoding: true,
     });
     if (!opts.quiet) console.error(formatThreadPlan("sample → encode", plan));
-    const enc = await openEncoderFor(m, ctx.layout.root, {
-      ...opts,
-      work: opts.work,
-      threadPlan: plan,
-    });
+    const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, threadPlan: plan });
     try {
       const sampledBefore = m.steps.counts("sample").done;
       const encodedBefore = m.steps.counts("encode").done;

@@ -49,6 +49,7 @@ export {
   ENCODER_CACHE_KEY_COVERS,
   encoderCacheKey,
   fetchCheckpoint,
+  type HashedModel,
   type LocalCheckpoint,
   MODEL_VARIANTS,
   modelSettings,

@@ -385,16 +385,24 @@ interface HashedFile {
   sha256: string;
 }
 
+/** A model file's sha256, and how to keep it for the next run. */
+export interface HashedModel {
+  /** The sha256, hex. */
+  sha256: string;
+  /** Writes the hash and the file's stat into the record (nothing when it was trusted from it). */
+  remember(): Promise<void>;
+}
+
 /**
  * A model file's sha256, trusted from `recordFile` while the file's size, mtime and inode are the
  * ones it was computed from, so a rerun with nothing to do reads no model bytes; a changed file is
- * hashed again and the record updated.
+ * hashed again. The record is written only by `remember`, once the caller has used the hash.
  * @param path the model file
- * @param recordFile a JSON file of the hashes this work dir computed, by absolute path
- * @returns the sha256, hex
+ * @param recordFile a JSON file of the hashes a work dir computed, by absolute path
+ * @returns the sha256 and how to record it
  * @throws {Deno.errors.NotFound} when the model file does not exist
  */
-export async function trustedSha256(path: string, recordFile: string): Promise<string> {
+export async function trustedSha256(path: string, recordFile: string): Promise<HashedModel> {
   const st = await Deno.stat(path);
   const key = resolve(path);
   let records: Record<string, HashedFile> = {};
@@ -406,11 +414,13 @@ export async function trustedSha256(path: string, recordFile: string): Promise<s
   const r = records[key];
   const mtimeMs = st.mtime?.getTime() ?? -1;
   if (r && r.size === st.size && r.mtimeMs === mtimeMs && r.ino === (st.ino ?? -1)) {
-    return r.sha256;
+    return { sha256: r.sha256, remember: () => Promise.resolve() };
   }
   const sha256 = await sha256File(path);
-  records[key] = { size: st.size, mtimeMs, ino: st.ino ?? -1, sha256 };
-  await writeFileAtomic(recordFile, new TextEncoder().encode(JSON.stringify(records) + "\n"))
-    .catch(() => {}); // a read-only work dir only costs the next run a hash
-  return sha256;
+  const remember = async () => {
+    records[key] = { size: st.size, mtimeMs, ino: st.ino ?? -1, sha256 };
+    await writeFileAtomic(recordFile, new TextEncoder().encode(JSON.stringify(records) + "\n"))
+      .catch(() => {}); // a read-only work dir only costs the next run a hash
+  };
+  return { sha256, remember };
 }
