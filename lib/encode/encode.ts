@@ -226,7 +226,6 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
         threads: plan,
       };
     }
-    if (!opts.quiet) console.error(formatThreadPlan("encode", plan));
     // the model is checked first (its problems are the user's to fix whatever the order), and
     // nothing is recorded when there is nothing sampled to encode
     const enc = await openEncoderFor(
@@ -235,6 +234,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
       { ...opts, threadPlan: plan },
       () => requireEarlierSteps(m, "encode"),
     );
+    if (!opts.quiet) console.error(formatThreadPlan("encode", plan));
     try {
       const alreadyDone = m.steps.counts("encode").done;
       const progress = new Progress("encode", m.videos.count(todo), {

@@ -89,8 +89,8 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       jobs: opts.jobs,
       decoding: true,
     });
-    if (!opts.quiet) console.error(formatThreadPlan("sample → encode", plan));
     const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, threadPlan: plan });
+    if (!opts.quiet) console.error(formatThreadPlan("sample → encode", plan));
     try {
       const sampledBefore = m.steps.counts("sample").done;
       const encodedBefore = m.steps.counts("encode").done;
