@@ -105,6 +105,8 @@ await runTask({
   // 1. encode at 1, 2 and every usable thread vs the bare loop at the same threads, same frames
   const ew = await freshWork("encode");
   await measured(task("sample", "--work", ew, "--quiet"));
+  // a first encode records the model's sha256 (later runs trust it) and warms the page cache
+  await measured(task("encode", "--work", ew, ...enc, "--keep-frames"));
   for (const threads of [...new Set([1, 2, cpus])]) {
     // an encoded video whose embedding file is gone is encoded again (frames kept)
     await Deno.remove(join(ew, "emb"), { recursive: true });
@@ -113,16 +115,18 @@ await runTask({
     const ours = await measured(
       task("encode", "--work", ew, ...enc, "--keep-frames", "--threads", String(threads)),
     );
-    const fps = Number(/\(([\d.]+) frames\/s/.exec(ours.stdout)?.[1] ?? NaN);
     const bare = await measured(
       ["run", "-A", "bench/ort_loop.ts", model, join(ew, "frames"), String(threads), batch],
     );
-    const [bf, bs] = bare.stdout.trim().split(" ").map(Number);
+    // whole commands against each other: each starts, opens its session, reads the frames
+    const [frames, loopSeconds] = bare.stdout.trim().split(" ").map(Number);
     rows.push([
       `encode (${size}, batch ${batch}), ${threads} threads`,
-      `${fps.toFixed(2)} frames/s, ${ours.cpu.toFixed(1)} CPU s`,
-      `bare session.run ${(bf / bs).toFixed(2)} frames/s, ${bare.cpu.toFixed(1)} CPU s`,
-      (fps / (bf / bs)).toFixed(2),
+      `${(frames / ours.wall).toFixed(2)} frames/s, ${ours.cpu.toFixed(1)} CPU s`,
+      `bare session.run ${(frames / bare.wall).toFixed(2)} frames/s (loop alone ${
+        (frames / loopSeconds).toFixed(2)
+      }), ${bare.cpu.toFixed(1)} CPU s`,
+      (bare.wall / ours.wall).toFixed(2),
       "≥ 0.95",
     ]);
   }
