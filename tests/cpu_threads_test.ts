@@ -138,3 +138,30 @@ Deno.test("encode: a rerun with nothing to do trusts the recorded model sha256 w
     await cleanup();
   }
 });
+
+Deno.test("run: a rerun with nothing to decode or encode loads no model (its unchanged file is trusted)", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const model = await tinyModel(dir);
+    const work = join(dir, "work");
+    await prepared(dir, work);
+    const args = ["--work", work, "--model", model, "--providers", "cpu", "--quiet"];
+    const first = await denoTask("run", args);
+    assertEquals(first.code, 0, first.stderr);
+    const tars = await filesOf(join(work, "shards"));
+    // other bytes in place inside the weights, size and mtime kept: hashed, they would be refused
+    const st = await Deno.stat(model);
+    const f = await Deno.open(model, { write: true });
+    await f.seek(Math.floor(st.size / 2), Deno.SeekMode.Start);
+    await f.write(new Uint8Array(4096).fill(7));
+    f.close();
+    await Deno.utime(model, st.atime!, st.mtime!);
+    const again = await denoTask("run", [...args.slice(0, -1)]);
+    assertEquals(again.code, 0, again.stderr);
+    assert(again.stderr.includes("sample → encode: 0 videos, 0 frames"), again.stderr);
+    assert(!again.stderr.includes("ONNX Runtime threads"), again.stderr);
+    assertEquals(await filesOf(join(work, "shards")), tars);
+  } finally {
+    await cleanup();
+  }
+});

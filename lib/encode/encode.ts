@@ -22,6 +22,7 @@ import {
   type RunSettings,
   sha256Bytes,
   type StepSummary,
+  type VideoFilter,
   type VideoStatus,
   writeFileAtomic,
   writeNpy,
@@ -278,13 +279,19 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
  * no video waits, the earlier steps are done, and the model is the one recorded (its sha256
  * trusted while the file is unchanged) with the same batch and dtype. A model that does not exist
  * is still refused; anything else that differs goes the full way, which names it.
+ * @param m the manifest
+ * @param workDir the work dir (where the model's hash is recorded)
+ * @param opts the model, its variant, batch and dtype
+ * @param todo the videos that would be encoded
+ * @param checkOrder refuse a step out of order (encode alone; run samples first)
  * @returns the recorded provider when there is nothing to do, else null
  */
-async function nothingToEncode(
+export async function nothingToEncode(
   m: Manifest,
   workDir: string,
-  opts: EncodeOptions,
-  todo: ReturnType<typeof pendingFilter>,
+  opts: Pick<EncodeOptions, "model" | "modelVariant" | "batch" | "dtype">,
+  todo: VideoFilter,
+  checkOrder = true,
 ): Promise<{ provider: ProviderName | null } | null> {
   const recorded = recordedSettings(m);
   if (recorded.modelSha256 === undefined || m.videos.count(todo) > 0) return null;
@@ -298,7 +305,7 @@ async function nothingToEncode(
   });
   const hashed = await modelSha256(resolved.path, workDir);
   if (hashed.sha256 !== recorded.modelSha256) return null;
-  requireEarlierSteps(m, "encode");
+  if (checkOrder) requireEarlierSteps(m, "encode");
   recordSettings(m, {
     modelSha256: hashed.sha256,
     batch: opts.batch ?? RUN_SETTINGS.batch.default,

@@ -7,6 +7,7 @@
 import {
   BoundedQueue,
   forEachConcurrent,
+  type Manifest,
   openStep,
   Progress,
   readNpy,
@@ -20,9 +21,10 @@ import {
   type EncodeOptions,
   type EncodeSummary,
   forgetDroppedFrames,
+  nothingToEncode,
   openEncoderFor,
 } from "./encode.ts";
-import { formatThreadPlan, planThreads, usableCpus } from "./cpu_budget.ts";
+import { formatThreadPlan, planThreads, type ThreadPlan, usableCpus } from "./cpu_budget.ts";
 import {
   decodeVideo,
   type FramePack,
@@ -89,19 +91,14 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       jobs: opts.jobs,
       decoding: true,
     });
+    const todo = streamTodo(opts.retryFailed ?? false);
+    const idle = await nothingToEncode(m, ctx.layout.root, opts, todo, false);
+    if (idle) return idleSummary(m, idle.provider, plan, t0);
     const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, threadPlan: plan });
     if (!opts.quiet) console.error(formatThreadPlan("sample → encode", plan));
     try {
       const sampledBefore = m.steps.counts("sample").done;
       const encodedBefore = m.steps.counts("encode").done;
-      const retry = opts.retryFailed ?? false;
-      // everything downloaded and not encoded; videos that failed to decode are retried on request
-      const todo: VideoFilter = {
-        step: "encode",
-        state: "pending",
-        after: "download",
-        notFailed: retry ? undefined : "sample",
-      };
       const total = m.videos.count(todo);
       const decodeProgress = new Progress("decode", total, {
         extraUnit: "frames",
@@ -191,4 +188,33 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
   } finally {
     ctx.close();
   }
+}
+
+/** Everything downloaded and not encoded; videos that failed to decode are retried on request. */
+function streamTodo(retry: boolean): VideoFilter {
+  return {
+    step: "encode",
+    state: "pending",
+    after: "download",
+    notFailed: retry ? undefined : "sample",
+  };
+}
+
+/** The summary of a rerun that found nothing to decode or encode (no model was loaded). */
+function idleSummary(
+  m: Manifest,
+  provider: EncodeSummary["provider"],
+  threads: ThreadPlan,
+  t0: number,
+): SampleEncodeSummary {
+  const seconds = (performance.now() - t0) / 1000;
+  const side = (step: "sample" | "encode") => ({
+    step,
+    done: 0,
+    alreadyDone: m.steps.counts(step).done,
+    failed: m.steps.failures(step),
+    frames: 0,
+    seconds,
+  });
+  return { sample: side("sample"), encode: { ...side("encode"), provider, threads }, seconds };
 }
