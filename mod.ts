@@ -106,6 +106,7 @@ export {
   sampleAndEncode,
   type SampleEncodeOptions,
   type SampleEncodeSummary,
+  type ThreadPlan,
 } from "./lib/encode/mod.ts";
 export {
   type CardProvenance,

@@ -13,6 +13,8 @@
  *   k700       Kinetics-700-2020 at its real shape: every step and its no-op rerun, 10k to 645k rows
  *   rerun      a finished run's work dir at 10k to 645k videos: run's and shard's reruns (no decoding)
  *   search     exact text-to-video top-k at 536k videos vs NumPy's in-memory inner product
+
+ *   cores      encode at 1, 2, all threads vs bare session.run; run vs the steps and the ideal; no-op
  *   gpu        how to run the GPU kit (it runs on a lent GPU machine, see bench/gpu/README.md)
  */
 const BENCHES: Record<string, string> = {
@@ -26,6 +28,8 @@ const BENCHES: Record<string, string> = {
   k700: "k700.ts",
   rerun: "rerun_scale.ts",
   search: "search_bench.ts",
+
+  cores: "cores_bench.ts",
 };
 
 const [name, ...rest] = Deno.args;

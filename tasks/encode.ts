@@ -35,6 +35,7 @@ await runTask(ENCODE_TASK, async (v) => {
       failed: s.failed.length,
       frames: s.frames,
       provider: s.provider,
+      threads: s.threads,
       stepSeconds: s.seconds,
     },
   };

@@ -82,6 +82,7 @@ await runTask(RUN_TASK, async (v) => {
     splits: r.shard.splits,
     sampled: r.sampleEncode.sample.done,
     encoded: r.sampleEncode.encode.done,
+    threads: r.sampleEncode.encode.threads,
     shardsWritten: r.shard.written.length,
     verifyOk: r.verify?.ok,
     linearProbeTop1: r.eval?.report.linearProbe?.top1,

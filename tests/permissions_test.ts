@@ -306,6 +306,7 @@ Deno.test("each task's permissions, written out by hand: what --help --work W is
           "--allow-read": [w],
           "--allow-write": [w],
           "--allow-ffi": [ort],
+          "--allow-env": ["SLURM_CPUS_PER_TASK"],
         },
       },
       shard: { env: [], flags: { "--allow-read": [w], "--allow-write": [w] } },

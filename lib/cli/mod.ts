@@ -77,7 +77,7 @@ export {
 } from "./task_permissions.ts";
 export type { ConfigError, FailedItem, FailureSummary, Split, SPLITS } from "../core/mod.ts";
 export type { parseSplits } from "../download/mod.ts";
-export type { EmbeddingOutputDtype, EncodeOptions } from "../encode/mod.ts";
+export type { EmbeddingOutputDtype, EncodeOptions, ThreadPlan } from "../encode/mod.ts";
 export type { Preset, PRESETS, SampleOptions } from "../video/mod.ts";
 export type { ModelVariant, ModelVariantChoice } from "../model/mod.ts";
 export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";

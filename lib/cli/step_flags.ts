@@ -80,8 +80,8 @@ export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
   jobs: {
     type: "string",
     arg: "N",
-    default: String(navigator.hardwareConcurrency),
-    help: "videos decoded in parallel",
+    help: "videos decoded in parallel (default: the CPUs the task may use; in run, their " +
+      "share beside encode)",
   },
   thumbnails: {
     type: "boolean",
@@ -149,6 +149,12 @@ export const ENCODE_FLAGS: Record<string, FlagSpec> = {
     help: "model output name",
   },
   "keep-frames": { type: "boolean", help: "keep frames/<id>.npy after encoding" },
+  threads: {
+    type: "string",
+    arg: "N",
+    help: "ONNX Runtime intra-op threads (default: the CPUs the task may use, less decode's " +
+      "share in run); changes no output byte",
+  },
 };
 
 /** A CLIP text encoder (eval's zero-shot). */
@@ -220,7 +226,7 @@ export function sampleFlagOptions(
  */
 export function encodeFlagOptions(
   v: FlagValues,
-): Omit<EncodeOptions, "work" | "quiet" | "retryFailed" | "onFallback"> {
+): Omit<EncodeOptions, "work" | "quiet" | "retryFailed" | "onFallback" | "threadPlan"> {
   const model = stringFlag(v, "model");
   if (!model) {
     throw new UsageError(
@@ -245,5 +251,6 @@ export function encodeFlagOptions(
     inputName: stringFlag(v, "input-name"),
     outputName: stringFlag(v, "output-name"),
     keepFrames: v["keep-frames"] === true,
+    threads: intFlag(v, "threads", 1),
   };
 }

@@ -14,7 +14,7 @@
  *   pinned static builds by default; found here and handed to the task as `FFMPEG_PATH` /
  *   `FFPROBE_PATH`); the whole environment, because a child process gets a copy of it.
  * - encode: read of the work dir and the model; write of the work dir; FFI scoped to
- *   onnxruntime-node's native folder; no network.
+ *   onnxruntime-node's native folder; `SLURM_CPUS_PER_TASK` (the CPUs it may use); no network.
  * - shard, merge: read and write of the work dir.
  * - verify: read of the shards (or work dir), the card and the class list; nothing else.
  * - eval: read of the shards, models, class lists, templates, card and the shipped `data/`; write
@@ -557,6 +557,9 @@ function grantTaskNeeds(g: Grants, task: string, values: FlagValues, positionals
   switch (task) {
     case "encode":
       grantOrt(g);
+      // Slurm's share of the node's CPUs sets ONNX Runtime's threads (affinity and quota need
+      // nothing; run has the whole environment already)
+      g.addEnv("SLURM_CPUS_PER_TASK");
       break;
     case "model": {
       // `model <command> [NAME]`: the two caches, the checkpoint or the hub, nothing else

@@ -14,29 +14,34 @@ import {
   Progress,
   readNpy,
   sha256Bytes,
-  sha256File,
+  type sha256File,
   writeFileAtomic,
   writeNpy,
 } from "../base/mod.ts";
 import {
   type Manifest,
   openStep,
+  recordedSettings,
   recordSettings,
   requireEarlierSteps,
   RUN_SETTINGS,
   type RunSettings,
   type StepSummary,
+  type VideoFilter,
   type VideoStatus,
 } from "../core/mod.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
 import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";
 import {
+  type HashedModel,
   modelSettings,
   type ModelVariantChoice,
   type ResolvedModel,
   resolveModel,
+  trustedSha256,
   variantForProvider,
 } from "../model/mod.ts";
+import { formatThreadPlan, planThreads, type ThreadPlan, usableCpus } from "./cpu_budget.ts";
 import { type FramePack, pendingFilter } from "../video/mod.ts";
 
 /** Embedding dtypes on disk. */
@@ -74,12 +79,35 @@ export interface EncodeOptions {
   quiet?: boolean;
   /** Called once per provider that did not load. */
   onFallback?: (provider: ProviderName, reason: string) => void;
+  /** ONNX Runtime intra-op threads (`--threads`; default: the CPUs the task may use). */
+  threads?: number;
+  /** The threads chosen by the caller (run's overlap); default: from `threads` and the CPUs. */
+  threadPlan?: ThreadPlan;
 }
 
 /** The encode summary: the step's counts plus the provider that ran. */
 export interface EncodeSummary extends StepSummary {
   /** The execution provider used. */
   provider: ProviderName | null;
+  /** The CPUs usable and the threads chosen (they change no output byte). */
+  threads: ThreadPlan;
+}
+
+/** The threads encode runs with, from the options or the CPUs the task may use. */
+export function encodeThreadPlan(opts: Pick<EncodeOptions, "threads" | "threadPlan">): ThreadPlan {
+  return opts.threadPlan ?? planThreads(usableCpus(), { threads: opts.threads });
+}
+
+/** Where a work dir keeps the model hashes it computed, with the file stats they are valid for. */
+function modelHashRecord(workDir: string): string {
+  return join(workDir, "model_sha256.json");
+}
+
+/** The model's sha256 (trusted while its file is unchanged), or a one-line error naming it. */
+function modelSha256(path: string, workDir: string): Promise<HashedModel> {
+  return trustedSha256(path, modelHashRecord(workDir)).catch((e) => {
+    throw new ConfigError(`cannot read model ${path}: ${(e as Error).message}`);
+  });
 }
 
 /**
@@ -107,19 +135,19 @@ export async function openEncoderFor(
     variant: variantForProvider(wanted, null),
     log,
   });
+  const plan = encodeThreadPlan(opts);
   const open = (r: ResolvedModel, providers = opts.providers) =>
     ImageEncoder.open(r.path, {
       providers,
+      threads: plan.intraOp,
+      interOpThreads: plan.interOp,
       inputName: opts.inputName,
       outputName: opts.outputName,
       onFallback: opts.onFallback ??
         ((p, reason) =>
           console.error(`encode: the ${p} provider is unavailable (${reason}); trying the next`)),
     });
-  const shaOf = (path: string) =>
-    sha256File(path).catch((e) => {
-      throw new ConfigError(`cannot read model ${path}: ${(e as Error).message}`);
-    });
+  const shaOf = (path: string) => modelSha256(path, workDir);
   let modelSha = await shaOf(resolved.path);
   let enc = await open(resolved);
   const provider = enc.provider;
@@ -132,7 +160,7 @@ export async function openEncoderFor(
     enc = await open(resolved, [provider]);
   }
   const settings: Partial<RunSettings> = {
-    modelSha256: modelSha,
+    modelSha256: modelSha.sha256,
     modelInput: `${enc.inputName}:${enc.inputKind}`,
     modelOutput: enc.outputName,
     embedDim: enc.embedDim,
@@ -145,6 +173,7 @@ export async function openEncoderFor(
   try {
     beforeRecord?.();
     recordSettings(m, settings, workDir);
+    await modelSha.remember();
   } catch (e) {
     await enc.release();
     throw e;
@@ -186,17 +215,32 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
   try {
     const m = ctx.manifest;
     forgetDroppedFrames(m);
+    const plan = encodeThreadPlan(opts);
+    const todo = pendingFilter("encode", opts.retryFailed ?? false);
+    const idle = await nothingToEncode(m, ctx.layout.root, opts, todo);
+    if (idle) {
+      return {
+        step: "encode",
+        done: 0,
+        alreadyDone: m.steps.counts("encode").done,
+        failed: m.steps.failures("encode"),
+        frames: 0,
+        seconds: (performance.now() - t0) / 1000,
+        provider: idle.provider,
+        threads: plan,
+      };
+    }
     // the model is checked first (its problems are the user's to fix whatever the order), and
     // nothing is recorded when there is nothing sampled to encode
     const enc = await openEncoderFor(
       m,
       ctx.layout.root,
-      opts,
+      { ...opts, threadPlan: plan },
       () => requireEarlierSteps(m, "encode"),
     );
+    if (!opts.quiet) console.error(formatThreadPlan("encode", plan));
     try {
       const alreadyDone = m.steps.counts("encode").done;
-      const todo = pendingFilter("encode", opts.retryFailed ?? false);
       const progress = new Progress("encode", m.videos.count(todo), {
         extraUnit: "frames",
         quiet: opts.quiet,
@@ -223,6 +267,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
         frames: r.frames,
         seconds: (performance.now() - t0) / 1000,
         provider: enc.provider,
+        threads: plan,
       };
     } finally {
       await enc.release();
@@ -230,6 +275,48 @@ export async function encode(opts: EncodeOptions): Promise<EncodeSummary> {
   } finally {
     ctx.close();
   }
+}
+
+/**
+ * Decides from the manifest alone, before any model is loaded, that a rerun has nothing to do:
+ * no video waits, the earlier steps are done, and the model is the one recorded (its sha256
+ * trusted while the file is unchanged) with the same batch and dtype. A model that does not exist
+ * is still refused; anything else that differs goes the full way, which names it.
+ * @param m the manifest
+ * @param workDir the work dir (where the model's hash is recorded)
+ * @param opts the model, its variant, batch and dtype
+ * @param todo the videos that would be encoded
+ * @param checkOrder refuse a step out of order (encode alone; run samples first)
+ * @returns the recorded provider when there is nothing to do, else null
+ */
+export async function nothingToEncode(
+  m: Manifest,
+  workDir: string,
+  opts: Pick<EncodeOptions, "model" | "modelVariant" | "batch" | "dtype">,
+  todo: VideoFilter,
+  checkOrder = true,
+): Promise<{ provider: ProviderName | null } | null> {
+  const recorded = recordedSettings(m);
+  if (recorded.modelSha256 === undefined || m.videos.count(todo) > 0) return null;
+  // a file given is read here (a missing one refused); a hub name or checkpoint resolves as usual
+  const resolved = await resolveModel(opts.model, {
+    tower: "vision",
+    variant: variantForProvider(
+      opts.modelVariant ?? "auto",
+      (recorded.provider ?? null) as ProviderName | null,
+    ),
+  });
+  const hashed = await modelSha256(resolved.path, workDir);
+  if (hashed.sha256 !== recorded.modelSha256) return null;
+  if (checkOrder) requireEarlierSteps(m, "encode");
+  recordSettings(m, {
+    modelSha256: hashed.sha256,
+    batch: opts.batch ?? RUN_SETTINGS.batch.default,
+    dtype: opts.dtype ?? RUN_SETTINGS.dtype.default,
+    ...modelSettings(resolved),
+  }, workDir);
+  await hashed.remember();
+  return { provider: (recorded.provider ?? null) as ProviderName | null };
 }
 
 /**

@@ -23,7 +23,16 @@ export {
   encode,
   type EncodeOptions,
   type EncodeSummary,
+  encodeThreadPlan,
 } from "./encode.ts";
+export {
+  CLIP_CPU_SECONDS,
+  type CpuBudget,
+  formatThreadPlan,
+  planThreads,
+  type ThreadPlan,
+  usableCpus,
+} from "./cpu_budget.ts";
 export {
   sampleAndEncode,
   type SampleEncodeOptions,

@@ -5,15 +5,23 @@
  * @module
  */
 import { BoundedQueue, forEachConcurrent, Progress, readNpy } from "../base/mod.ts";
-import { openStep, recordSettings, type StepSummary, type VideoFilter } from "../core/mod.ts";
+import {
+  type Manifest,
+  openStep,
+  recordSettings,
+  type StepSummary,
+  type VideoFilter,
+} from "../core/mod.ts";
 import {
   dropFrames,
   encodeFramePacks,
   type EncodeOptions,
   type EncodeSummary,
   forgetDroppedFrames,
+  nothingToEncode,
   openEncoderFor,
 } from "./encode.ts";
+import { formatThreadPlan, planThreads, type ThreadPlan, usableCpus } from "./cpu_budget.ts";
 import {
   decodeVideo,
   type FramePack,
@@ -76,18 +84,20 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
     const m = ctx.manifest;
     forgetDroppedFrames(m);
     recordSettings(m, await sampleConfig(opts), ctx.layout.root);
-    const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, work: opts.work });
+    // decode and encode share the CPUs by design (docs/performance.md)
+    const plan = planThreads(usableCpus(), {
+      threads: opts.threads,
+      jobs: opts.jobs,
+      decoding: true,
+    });
+    const todo = streamTodo(opts.retryFailed ?? false);
+    const idle = await nothingToEncode(m, ctx.layout.root, opts, todo, false);
+    if (idle) return idleSummary(m, idle.provider, plan, t0);
+    const enc = await openEncoderFor(m, ctx.layout.root, { ...opts, threadPlan: plan });
+    if (!opts.quiet) console.error(formatThreadPlan("sample → encode", plan));
     try {
       const sampledBefore = m.steps.counts("sample").done;
       const encodedBefore = m.steps.counts("encode").done;
-      const retry = opts.retryFailed ?? false;
-      // everything downloaded and not encoded; videos that failed to decode are retried on request
-      const todo: VideoFilter = {
-        step: "encode",
-        state: "pending",
-        after: "download",
-        notFailed: retry ? undefined : "sample",
-      };
       const total = m.videos.count(todo);
       const decodeProgress = new Progress("decode", total, {
         extraUnit: "frames",
@@ -103,7 +113,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
       let stopped = false;
       const producer = (async () => {
         try {
-          const jobs = opts.jobs ?? navigator.hardwareConcurrency;
+          const jobs = plan.decodeJobs ?? 1;
           const thumbsDir = thumbnailsDir(opts, ctx.layout.root);
           await forEachConcurrent(m.videos.each(todo), jobs, async (v) => {
             if (stopped) return;
@@ -169,6 +179,7 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
           frames: r.frames,
           seconds,
           provider: enc.provider,
+          threads: plan,
         },
         seconds,
       };
@@ -178,4 +189,33 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
   } finally {
     ctx.close();
   }
+}
+
+/** Everything downloaded and not encoded; videos that failed to decode are retried on request. */
+function streamTodo(retry: boolean): VideoFilter {
+  return {
+    step: "encode",
+    state: "pending",
+    after: "download",
+    notFailed: retry ? undefined : "sample",
+  };
+}
+
+/** The summary of a rerun that found nothing to decode or encode (no model was loaded). */
+function idleSummary(
+  m: Manifest,
+  provider: EncodeSummary["provider"],
+  threads: ThreadPlan,
+  t0: number,
+): SampleEncodeSummary {
+  const seconds = (performance.now() - t0) / 1000;
+  const side = (step: "sample" | "encode") => ({
+    step,
+    done: 0,
+    alreadyDone: m.steps.counts(step).done,
+    failed: m.steps.failures(step),
+    frames: 0,
+    seconds,
+  });
+  return { sample: side("sample"), encode: { ...side("encode"), provider, threads }, seconds };
 }

@@ -49,6 +49,7 @@ export {
   ENCODER_CACHE_KEY_COVERS,
   encoderCacheKey,
   fetchCheckpoint,
+  type HashedModel,
   type LocalCheckpoint,
   MODEL_VARIANTS,
   modelSettings,
@@ -56,6 +57,7 @@ export {
   type ResolvedModel,
   resolveModel,
   type ResolveModelOptions,
+  trustedSha256,
 } from "./model_store.ts";
 export { type CachedModel, listCachedModels, type ModelInfo, modelInfo } from "./model_catalog.ts";
 export { checkModel, type CheckModelOptions } from "./model_check.ts";

@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { sha256Bytes, sha256File, writeFileAtomic } from "../base/mod.ts";
 import { holdFileLock, type RunSettings } from "../core/mod.ts";
 import {
@@ -370,4 +370,52 @@ async function buildEncoder(
     architecture: arch,
   };
   await writeFileAtomic(infoPath, new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"));
+}
+
+/** What a model file's sha256 was computed from: the file as `stat` saw it. */
+interface HashedFile {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  sha256: string;
+}
+
+/** A model file's sha256, and how to keep it for the next run. */
+export interface HashedModel {
+  /** The sha256, hex. */
+  sha256: string;
+  /** Writes the hash and the file's stat into the record (nothing when it was trusted from it). */
+  remember(): Promise<void>;
+}
+
+/**
+ * A model file's sha256, trusted from `recordFile` while the file's size, mtime and inode are the
+ * ones it was computed from, so a rerun with nothing to do reads no model bytes; a changed file is
+ * hashed again. The record is written only by `remember`, once the caller has used the hash.
+ * @param path the model file
+ * @param recordFile a JSON file of the hashes a work dir computed, by absolute path
+ * @returns the sha256 and how to record it
+ * @throws {Deno.errors.NotFound} when the model file does not exist
+ */
+export async function trustedSha256(path: string, recordFile: string): Promise<HashedModel> {
+  const st = await Deno.stat(path);
+  const key = resolve(path);
+  let records: Record<string, HashedFile> = {};
+  try {
+    records = JSON.parse(await Deno.readTextFile(recordFile));
+  } catch {
+    // none yet, or unreadable: the file is hashed and the record written anew
+  }
+  const r = records[key];
+  const mtimeMs = st.mtime?.getTime() ?? -1;
+  if (r && r.size === st.size && r.mtimeMs === mtimeMs && r.ino === (st.ino ?? -1)) {
+    return { sha256: r.sha256, remember: () => Promise.resolve() };
+  }
+  const sha256 = await sha256File(path);
+  const remember = async () => {
+    records[key] = { size: st.size, mtimeMs, ino: st.ino ?? -1, sha256 };
+    await writeFileAtomic(recordFile, new TextEncoder().encode(JSON.stringify(records) + "\n"))
+      .catch(() => {}); // a read-only work dir only costs the next run a hash
+  };
+  return { sha256, remember };
 }

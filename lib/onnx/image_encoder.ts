@@ -22,8 +22,10 @@ export interface ImageEncoderOptions {
   outputName?: string;
   /** Called once per provider that did not load, with the reason. */
   onFallback?: (provider: ProviderName, reason: string) => void;
-  /** Threads for the CPU provider (default: ONNX Runtime's choice). */
+  /** Intra-op threads for the CPU provider (default: ONNX Runtime's choice). */
   threads?: number;
+  /** Inter-op threads (default: ONNX Runtime's choice). */
+  interOpThreads?: number;
 }
 
 /** An open CLIP image encoder session. */
@@ -83,6 +85,7 @@ export class ImageEncoder {
     const { session, provider } = await openSession(model, {
       providers: opts.providers,
       threads: opts.threads,
+      interOpThreads: opts.interOpThreads,
       onFallback: opts.onFallback,
       source: where,
     });

@@ -19,8 +19,10 @@ const unavailable = new Map<ProviderName, string>();
 export interface OpenSessionOptions {
   /** Providers to try in order (default `cuda`, `cpu`). */
   providers?: readonly ProviderName[];
-  /** Threads for the CPU provider (default: ONNX Runtime's choice, one per core). */
+  /** Intra-op threads for the CPU provider (default: ONNX Runtime's choice, one per core). */
   threads?: number;
+  /** Inter-op threads (default: ONNX Runtime's choice; a sequential graph uses one). */
+  interOpThreads?: number;
   /** Called once per provider that did not load, with the reason. */
   onFallback?: (provider: ProviderName, reason: string) => void;
   /** Where the model came from, for messages. */
@@ -58,7 +60,7 @@ export async function openSession(
       continue;
     }
     try {
-      const options = sessionOptions(p, opts.threads);
+      const options = sessionOptions(p, opts.threads, opts.interOpThreads);
       const session = typeof model === "string"
         ? await ortRuntime().InferenceSession.create(model, options)
         : await ortRuntime().InferenceSession.create(model, options);
@@ -96,7 +98,11 @@ function fallbackReason(p: ProviderName, reason: string): string {
     : reason;
 }
 
-function sessionOptions(p: ProviderName, threads?: number): ort.InferenceSession.SessionOptions {
+function sessionOptions(
+  p: ProviderName,
+  threads?: number,
+  interOpThreads?: number,
+): ort.InferenceSession.SessionOptions {
   const ep = p === "cuda"
     ? { name: "cuda", deviceId: 0 }
     : p === "webgpu"
@@ -107,5 +113,6 @@ function sessionOptions(p: ProviderName, threads?: number): ort.InferenceSession
     graphOptimizationLevel: "all",
     logSeverityLevel: 3,
     ...(threads ? { intraOpNumThreads: threads } : {}),
+    ...(interOpThreads ? { interOpNumThreads: interOpThreads } : {}),
   };
 }
