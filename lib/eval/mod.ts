@@ -55,6 +55,7 @@ export {
 export {
   buildZeroShotClassifier,
   classWeightsFromTextEmbeddings,
+  normalizeRowsInPlace,
   type TextEncoderOptions,
   ZERO_SHOT_LOGIT_SCALE,
   type ZeroShotClassifier,

@@ -72,7 +72,17 @@ export interface TextEncoderOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-function normalizeRowsInPlace(x: Float32Array | Float64Array, rows: number, dim: number): void {
+/**
+ * Scales each row of a row-major matrix to unit length (a zero row stays zero).
+ * @param x `[rows, dim]`, changed in place
+ * @param rows how many rows
+ * @param dim their width
+ */
+export function normalizeRowsInPlace(
+  x: Float32Array | Float64Array,
+  rows: number,
+  dim: number,
+): void {
   for (let r = 0; r < rows; r++) {
     let sq = 0;
     for (let j = 0; j < dim; j++) sq += x[r * dim + j] ** 2;

@@ -6,7 +6,13 @@
  */
 import { join } from "node:path";
 import { ConfigError, type Split, SPLITS, UsageError, workDirLayout } from "../core/mod.ts";
-import { ClipTokenizer, CONTEXT_LENGTH, meanPooledFeature, readShardSplits } from "../eval/mod.ts";
+import {
+  ClipTokenizer,
+  CONTEXT_LENGTH,
+  meanPooledFeature,
+  normalizeRowsInPlace,
+  readShardSplits,
+} from "../eval/mod.ts";
 import { openSession, ortRuntime, type ProviderName } from "../onnx/mod.ts";
 import { resolveModel } from "../model/mod.ts";
 import { decodeSample, embeddingsToFloat32, readRawSamples } from "../webdataset/mod.ts";
@@ -126,12 +132,7 @@ export function sourceSegmentUrl(videoID: string, start: number): string | null 
  * @param dim the row width
  */
 export function normalizeRows(x: Float32Array, dim: number): void {
-  for (let r = 0; r * dim < x.length; r++) {
-    let sq = 0;
-    for (let j = 0; j < dim; j++) sq += x[r * dim + j] ** 2;
-    const inv = sq > 0 ? 1 / Math.sqrt(sq) : 0;
-    for (let j = 0; j < dim; j++) x[r * dim + j] *= inv;
-  }
+  normalizeRowsInPlace(x, x.length / dim, dim);
 }
 
 /**
