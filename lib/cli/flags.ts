@@ -232,7 +232,14 @@ export function parseFlags(
         `unknown flag --${unknown[1]}` + (near ? ` (did you mean --${near}?)` : ""),
       );
     }
-    throw new UsageError(message);
+    // "Option '--fps' argument is ambiguous.\nDid you forget to specify the option argument ..."
+    const ambiguous = /^Option '(--[^']+)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      throw new UsageError(
+        `${ambiguous[1]} takes a value that starts with "-": write ${ambiguous[1]}=VALUE`,
+      );
+    }
+    throw new UsageError(message.split("\n")[0]);
   }
   refuseRepeated(spec, parsed.tokens);
   const values = { ...parsed.values } as FlagValues;

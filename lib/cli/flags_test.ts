@@ -56,3 +56,20 @@ Deno.test("parseFlags: a value flag given twice is refused, a multiple flag and 
   const p = parseFlags(spec, ["--list", "a", "--list=b", "--quiet", "--quiet", "--seed", "3"]);
   assertEquals([p.values.list, p.values.quiet, p.values.seed], [["a", "b"], true, "3"]);
 });
+
+Deno.test("parseFlags: a value that starts with '-' after a space is named in one line with the way to give it", () => {
+  const spec = {
+    name: "sample",
+    summary: "",
+    flags: { fps: { type: "string" as const, help: "" } },
+  };
+  let message = "";
+  try {
+    parseFlags(spec, ["--fps", "-1"]);
+  } catch (e) {
+    assert(e instanceof UsageError, String(e));
+    message = e.message;
+  }
+  assertEquals(message, '--fps takes a value that starts with "-": write --fps=VALUE');
+  assertEquals(parseFlags(spec, ["--fps=-1"]).values.fps, "-1");
+});
