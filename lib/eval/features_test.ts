@@ -14,12 +14,11 @@ import {
 const enc = new TextEncoder();
 const DIM = 3;
 
-/** A sample's frames: frame f of sample s is [s, f, s*10+f]. */
+/** A sample's frames: frame f of sample s is [s, f, 10s + f], then ones to the width. */
 function framesOf(s: number, n: number, dim = DIM): Float32Array {
-  return Float32Array.from(
-    { length: n * dim },
-    (_, i) => [s, Math.floor(i / dim), s * 10 + Math.floor(i / dim)][i % dim] ?? 1,
-  );
+  const out = new Float32Array(n * dim).fill(1);
+  for (let f = 0; f < n; f++) out.set([s, f, 10 * s + f], f * dim);
+  return out;
 }
 
 /** Writes a tar of samples with the given frame counts (and labels, "" for none). */

@@ -72,7 +72,16 @@ Deno.test("checkModel asks the hub for the config alone, trying both layouts for
       JSON.stringify(hub.requests),
     );
     const missing = await checkModel("acme/no-such-model", opts);
-    assert(missing !== null && missing.length > 0 && !missing.includes("\n"), String(missing));
+    // Both layouts were asked for; the reason is the last one's.
+    assert(
+      missing?.startsWith(
+        "acme/no-such-model/open_clip_config.json@main: not found on the hub (HTTP 404",
+      ),
+      String(missing),
+    );
+    assert(
+      hub.requests.some((r) => r.path.includes("acme/no-such-model/resolve/main/config.json")),
+    );
   } finally {
     await hub.close();
     await Deno.remove(dir, { recursive: true });
