@@ -1,6 +1,6 @@
 import { assert, assertRejects } from "../../tests/support/assert.ts";
 import { fileURLToPath } from "node:url";
-import { ortRuntime } from "../onnx/ort.ts";
+import { ortRuntime } from "../onnx/mod.ts";
 
 const PROBE = fileURLToPath(new URL("./cuda_probe.ts", import.meta.url));
 
