@@ -271,8 +271,8 @@ if (!flags["no-record"]) {
     '"query (s)" of the scorer is its whole streamed pass (read, float16 → float32, dot ' +
       "products, top-k); NumPy's is `M @ Q.T` plus `argpartition` after `load`. The end-to-end " +
       "rows add reading tars, decoding `.npy` members and pooling.",
-    `${machineLine()}, lscpu: ${await lscpuModel()}, load average at the start ${loadAtStart} ` +
-      "(a shared machine: other work ran beside this)",
+    `${machineLine()}, lscpu: ${await lscpuModel()}, load average at the start ${loadAtStart}` +
+      (Number(loadAtStart) >= 1 ? " (other work ran beside this)" : " (otherwise idle)"),
   );
 }
 if (flags.dir === undefined) await Deno.remove(dir, { recursive: true });
