@@ -20,7 +20,7 @@ await runTask(SEARCH_TASK, async (values, positionals) => {
   if (file !== undefined) {
     const listed = parseQueryLines(await Deno.readTextFile(file));
     if (listed.length === 0) throw new UsageError(`--queries ${file} holds no query (one a line)`);
-    queries.push(...listed);
+    for (const q of listed) queries.push(q);
   }
   const html = stringFlag(values, "html");
   if (html !== undefined) {

@@ -14,7 +14,6 @@ import {
   Progress,
   readNpy,
   sha256Bytes,
-  type sha256File,
   writeFileAtomic,
   writeNpy,
 } from "../base/mod.ts";

@@ -26,7 +26,7 @@ function bruteTopK(scores: ArrayLike<number>, rows: number, cols: number, k: num
       }
       return y - x || 0;
     });
-    out.push(...idx.slice(0, Math.min(k, cols)));
+    for (const i of idx.slice(0, Math.min(k, cols))) out.push(i);
   }
   return out;
 }

@@ -167,7 +167,8 @@ export function formatHubCard(
     y.push(`  - split: ${HUB_SPLIT_NAMES[s]}`, "    path:");
     for (const file of dataFiles[s]) y.push(`    - ${yamlScalar(file)}`);
   }
-  y.push(...featuresYaml(provenance), "  splits:");
+  for (const line of featuresYaml(provenance)) y.push(line);
+  y.push("  splits:");
   for (const s of present) {
     y.push(`  - name: ${HUB_SPLIT_NAMES[s]}`, `    num_examples: ${plan.totals[s].samples}`);
   }
