@@ -5,7 +5,7 @@ import {
   intFlag,
   noteFailureSummary,
   numberFlag,
-  oneLine,
+  printableLine,
   runTask,
   stringFlag,
 } from "../lib/cli/mod.ts";
@@ -27,9 +27,9 @@ await runTask(DOWNLOAD_TASK, async (values) => {
     quiet: values.quiet === true,
   });
   // lines quote the inputs (a CSV's fields, a server's words): each printable and bounded
-  for (const note of report.notes) console.error(oneLine(note));
+  for (const note of report.notes) console.error(printableLine(note));
   for (const issue of report.issues.slice(0, SHOWN_ISSUES)) {
-    console.error(oneLine(formatIssue(issue)));
+    console.error(printableLine(formatIssue(issue)));
   }
   if (report.issues.length > SHOWN_ISSUES) {
     console.error(`... and ${report.issues.length - SHOWN_ISSUES} more rejected lines`);
@@ -63,7 +63,9 @@ await runTask(DOWNLOAD_TASK, async (values) => {
   for (const [split, c] of Object.entries(report.splits)) {
     console.log(`${split}: ${c.done} done, ${c.failed} failed, ${c.pending} pending`);
   }
-  for (const line of formatFailureSummary(report.failureSummary)) console.error(oneLine(line));
+  for (const line of formatFailureSummary(report.failureSummary)) {
+    console.error(printableLine(line));
+  }
   noteFailureSummary(report.failureSummary);
   const code = report.failureSummary.total > 0 ? 1 : 0;
   return {

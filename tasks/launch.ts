@@ -9,7 +9,7 @@
  * @module
  */
 import { ConfigError, UsageError } from "../lib/core/mod.ts";
-import { denoRunArgs, oneLine, taskLaunch, watchParent } from "../lib/cli/mod.ts";
+import { denoRunArgs, printableLine, taskLaunch, watchParent } from "../lib/cli/mod.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
@@ -30,18 +30,18 @@ async function main(): Promise<number> {
     launch = await taskLaunch(task, args);
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {
-      console.error(oneLine(`kinembed ${task}: ${e.message}`));
+      console.error(printableLine(`kinembed ${task}: ${e.message}`));
       return 2;
     }
     // one line, not a stack; the launcher's permissions do not include KINEMBED_DEBUG, so only
     // `deno run -A tasks/launch.ts` can be asked for the stack
-    const name = oneLine(task, 40);
+    const name = printableLine(task, 40);
     const debug = Deno.permissions.querySync({ name: "env", variable: "KINEMBED_DEBUG" })
           .state === "granted" && Deno.env.get("KINEMBED_DEBUG") === "1";
     const where = debug
       ? "the stack follows"
       : `KINEMBED_DEBUG=1 deno run -A tasks/launch.ts ${name} ... prints the stack`;
-    console.error(`kinembed ${name}: unexpected error: ${oneLine(String(e), 160)}; ${where}`);
+    console.error(`kinembed ${name}: unexpected error: ${printableLine(String(e), 160)}; ${where}`);
     if (debug) console.error(e);
     return 2;
   }

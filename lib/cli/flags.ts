@@ -24,7 +24,7 @@ import {
   writeFailureList,
 } from "../base/mod.ts";
 import { describeConfigMismatch, workDirLayout } from "../core/mod.ts";
-import { oneLine } from "./message_line.ts";
+import { printableLine } from "./message_line.ts";
 import { watchParent } from "./parent_watch.ts";
 import { checkInputs, PreflightError } from "./preflight.ts";
 
@@ -417,11 +417,11 @@ function failuresSummary(): {
 
 /**
  * Prints why a task cannot go on, as one printable line (control bytes escaped, long lines cut,
- * see `oneLine`), and returns the exit code. A truly unexpected error prints its message and where
+ * see `printableLine`), and returns the exit code. A truly unexpected error prints its message and where
  * its stack went: `<work>/reports/<task>_error.txt`, or stderr with `KINEMBED_DEBUG=1`.
  */
 function reportFatal(spec: TaskSpec, e: unknown, values?: FlagValues): number {
-  const say = (text: string) => console.error(oneLine(`kinembed ${spec.name}: ${text}`));
+  const say = (text: string) => console.error(printableLine(`kinembed ${spec.name}: ${text}`));
   if (e instanceof UsageError) {
     say(e.message);
     console.error("");
@@ -438,7 +438,7 @@ function reportFatal(spec: TaskSpec, e: unknown, values?: FlagValues): number {
   }
   if (e instanceof ProblemListError) {
     say(e.lines[0]);
-    for (const line of e.lines.slice(1)) console.error(oneLine(line));
+    for (const line of e.lines.slice(1)) console.error(printableLine(line));
     return 2;
   }
   if (isDiskFull(e)) {
@@ -473,7 +473,9 @@ function reportFatal(spec: TaskSpec, e: unknown, values?: FlagValues): number {
     } ... prints the stack`;
   // the message gets what the line has room for; where the detail went is always shown
   console.error(
-    `kinembed ${spec.name}: unexpected error: ${oneLine(what, 160)}; ${oneLine(where, 120)}`,
+    `kinembed ${spec.name}: unexpected error: ${printableLine(what, 160)}; ${
+      printableLine(where, 120)
+    }`,
   );
   if (debug) console.error(e);
   return 2;
@@ -564,7 +566,7 @@ export async function reportFailures(
     }
   }
   // a reason may quote a tool's or a file's bytes: each line printable and bounded
-  for (const line of formatFailureSummary(summary)) console.error(oneLine(line));
+  for (const line of formatFailureSummary(summary)) console.error(printableLine(line));
   return 1;
 }
 

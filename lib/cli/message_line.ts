@@ -6,7 +6,7 @@
  * @module
  */
 
-/** The longest line (in characters) {@linkcode oneLine} returns by default. */
+/** The longest line (in characters) {@linkcode printableLine} returns by default. */
 export const MAX_LINE = 300;
 
 // C0 controls (tab, newline included), DEL, C1 controls, the Unicode line and paragraph separators
@@ -25,12 +25,12 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-
  * @example
  * ```ts
  * import { strictEqual } from "node:assert/strict";
- * import { oneLine } from "./message_line.ts";
- * strictEqual(oneLine("bad\u0000byte\nnext"), "bad\\x00byte\\nnext");
- * strictEqual(oneLine("a".repeat(400)).length, 300);
+ * import { printableLine } from "./message_line.ts";
+ * strictEqual(printableLine("bad\u0000byte\nnext"), "bad\\x00byte\\nnext");
+ * strictEqual(printableLine("a".repeat(400)).length, 300);
  * ```
  */
-export function oneLine(text: string, max = MAX_LINE): string {
+export function printableLine(text: string, max = MAX_LINE): string {
   const escaped = text.replace(UNPRINTABLE, (c) => {
     if (c === "\n") return "\\n";
     if (c === "\r") return "\\r";

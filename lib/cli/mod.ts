@@ -36,7 +36,7 @@ export {
   usage,
   WORK_FLAG,
 } from "./flags.ts";
-export { MAX_LINE, oneLine } from "./message_line.ts";
+export { MAX_LINE, printableLine } from "./message_line.ts";
 export { CARD_SOURCE_FLAGS, cardSourceFlagOptions } from "./card_flags.ts";
 export {
   DOWNLOAD_INPUT_FLAGS,

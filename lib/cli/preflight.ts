@@ -12,7 +12,7 @@ import { parseCardSplits, parseClassNames, parsePromptTemplates } from "../datas
 import { binaryKind } from "../download/mod.ts";
 import { isHttpUrl } from "../net/mod.ts";
 import { checkModel } from "../model/mod.ts";
-import { oneLine } from "./message_line.ts";
+import { printableLine } from "./message_line.ts";
 import type { FlagAccess, FlagSpec, FlagValues, InputContent, TaskSpec } from "./flags.ts";
 
 /** The inputs of a task are not usable: one line per problem, each naming its flag. */
@@ -252,5 +252,5 @@ function fileUrlPath(value: string): string {
 
 /** One line, short enough to read. */
 function clip(line: string): string {
-  return oneLine(line.replace(/\s*\n\s*/g, " "));
+  return printableLine(line.replace(/\s*\n\s*/g, " "));
 }
