@@ -14,37 +14,14 @@ import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
 import { download } from "../lib/download/download.ts";
 import { usableCpus } from "../lib/encode/cpu_budget.ts";
 import type { ModelSize } from "../lib/onnx/clip_model_builder.ts";
-import { recordTable } from "./results.ts";
+import { recordTable, timeCommand, type TimedCommand } from "./results.ts";
 
-/** What one measured command used. */
-interface Measured {
-  /** Wall seconds. */
-  wall: number;
-  /** User + system CPU seconds, its waited-for children included. */
-  cpu: number;
-  /** Peak resident memory of the largest process, MB. */
-  peakMb: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function measured(args: string[]): Promise<Measured> {
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "__time__ %e %U %S %M", Deno.execPath(), ...args],
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  const stderr = dec.decode(out.stderr);
-  if (!out.success) throw new Error(`deno ${args.join(" ")}: ${stderr.slice(-2000)}`);
-  const m = /__time__ ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(stderr);
-  if (!m) throw new Error(`GNU time: cannot read ${JSON.stringify(stderr.slice(-200))}`);
-  return {
-    wall: Number(m[1]),
-    cpu: Number(m[2]) + Number(m[3]),
-    peakMb: Number(m[4]) / 1024,
-    stdout: dec.decode(out.stdout),
-    stderr,
-  };
+/** Runs deno with these arguments under GNU time; a failure stops the bench with its output. */
+async function measured(args: string[]): Promise<TimedCommand> {
+  const t = await timeCommand([Deno.execPath(), ...args]);
+  if (t.code !== 0) throw new Error(`deno ${args.join(" ")}: ${t.stderr.slice(-2000)}`);
+  if (Number.isNaN(t.wall)) throw new Error(`GNU time: no figures in ${t.stderr.slice(-200)}`);
+  return t;
 }
 
 const task = (name: string, ...args: string[]) => ["run", "-A", `tasks/${name}.ts`, ...args];
@@ -167,8 +144,8 @@ await runTask({
   const launch = await measured(task("encode", "--help"));
   rows.push([
     "encode no-op rerun",
-    `${noop.cpu.toFixed(2)} CPU s, ${noop.peakMb.toFixed(0)} MB peak`,
-    `encode --help ${launch.cpu.toFixed(2)} CPU s, ${launch.peakMb.toFixed(0)} MB peak`,
+    `${noop.cpu.toFixed(2)} CPU s, ${noop.rssMb.toFixed(0)} MB peak`,
+    `encode --help ${launch.cpu.toFixed(2)} CPU s, ${launch.rssMb.toFixed(0)} MB peak`,
     (noop.cpu / Math.max(launch.cpu, 1e-3)).toFixed(2),
     "≤ 1 CPU s, ≤ 150 MB",
   ]);

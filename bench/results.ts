@@ -68,20 +68,50 @@ export interface TimedTask {
  * @returns the figures and the output
  */
 export async function timeTask(cwd: string, args: string[]): Promise<TimedTask> {
+  const t = await timeCommand(["deno", "task", "--quiet", ...args], cwd);
+  return { code: t.code, wall: t.wall, cpu: t.cpu, rssMb: t.rssMb, text: t.stdout + t.stderr };
+}
+
+/** One command run under `/usr/bin/time`, its outputs apart. */
+export interface TimedCommand {
+  /** Exit code. */
+  code: number;
+  /** Wall seconds. */
+  wall: number;
+  /** CPU seconds (user + system), its waited-for children included. */
+  cpu: number;
+  /** Peak RSS of the largest process, MB. */
+  rssMb: number;
+  /** Its stdout. */
+  stdout: string;
+  /** Its stderr, without the timing line. */
+  stderr: string;
+}
+
+/**
+ * Runs a command under GNU `/usr/bin/time`: wall, CPU and peak RSS.
+ * @param command the program and its arguments
+ * @param cwd where it runs (default here)
+ * @returns the figures and the outputs (figures NaN when time printed none)
+ */
+export async function timeCommand(command: string[], cwd?: string): Promise<TimedCommand> {
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "KTIME %e %U %S %M", "deno", "task", "--quiet", ...args],
+    args: ["-f", "KTIME %e %U %S %M", ...command],
     cwd,
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  const m = /KTIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(text);
+  const dec = new TextDecoder();
+  const stderr = dec.decode(out.stderr);
+  const m = /KTIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(stderr);
   const [wall, user, sys, kb] = m ? m.slice(1).map(Number) : [NaN, NaN, NaN, NaN];
   return {
     code: out.code,
     wall,
     cpu: user + sys,
     rssMb: kb / 1024,
-    text: text.split("\n").filter((l) => !l.startsWith("KTIME")).join("\n"),
+    stdout: dec.decode(out.stdout),
+    stderr: stderr.split("\n").filter((l) => !l.startsWith("KTIME")).join("\n"),
   };
 }
