@@ -5,7 +5,7 @@
  * (`task_permissions.ts`), so the two cannot disagree on a flag.
  * @module
  */
-import { EXISTING_WORK_FLAG, type TaskSpec, WORK_FLAG } from "./flags.ts";
+import { EXISTING_WORK_FLAG, type FlagSpec, type TaskSpec, WORK_FLAG } from "./flags.ts";
 import {
   DOWNLOAD_INPUT_FLAGS,
   ENCODE_FLAGS,
@@ -53,6 +53,9 @@ export const DOWNLOAD_TASK: TaskSpec = {
   },
 };
 
+/** The switch sample and encode share: videos that failed this step are tried again. */
+const RETRY_FAILED: FlagSpec = { type: "boolean", help: "try videos that failed before again" };
+
 /** `kinembed sample`. */
 export const SAMPLE_TASK: TaskSpec = {
   name: "sample",
@@ -62,7 +65,7 @@ export const SAMPLE_TASK: TaskSpec = {
   flags: {
     work: EXISTING_WORK_FLAG,
     ...SAMPLE_FLAGS,
-    "retry-failed": { type: "boolean", help: "try videos that failed before again" },
+    "retry-failed": RETRY_FAILED,
     quiet: QUIET_PROGRESS,
   },
 };
@@ -75,7 +78,7 @@ export const ENCODE_TASK: TaskSpec = {
   flags: {
     work: EXISTING_WORK_FLAG,
     ...ENCODE_FLAGS,
-    "retry-failed": { type: "boolean", help: "try videos that failed before again" },
+    "retry-failed": RETRY_FAILED,
     quiet: QUIET_PROGRESS,
   },
 };

@@ -197,17 +197,10 @@ export async function encodeQueries(
   }
 }
 
-/** A kept candidate before its thumbnail is looked up. */
-interface Candidate {
-  key: string;
-  videoID: string;
-  label: string;
-  start: number;
-  end: number;
-  split: Split;
-  shard: string;
+/** A kept candidate before its rank, link and thumbnail: a hit's fields and the shard's JPEG. */
+type Candidate = Omit<SearchHit, "rank" | "score" | "url" | "thumbnail"> & {
   jpg: Uint8Array | null;
-}
+};
 
 /**
  * Scores unit video embeddings against unit query embeddings into per-query running top-ks.
