@@ -217,17 +217,17 @@ function parseTime(raw: string | undefined): number | null {
   return Number.isFinite(n) && n >= 0 ? n : null;
 }
 
+/** The fields every row kind (CSV, JSON, video list) has, as read. */
+interface RowFields {
+  youtubeId: string;
+  start: string | number | undefined;
+  end: string | number | undefined;
+  split: string;
+  label: string | null;
+}
+
 /** Checks the fields every row kind shares and builds the row, or says what is wrong. */
-function buildRow(
-  f: {
-    youtubeId: string;
-    start: string | number | undefined;
-    end: string | number | undefined;
-    split: string;
-    label: string | null;
-    source: string | null;
-  },
-): VideoRow | string {
+function buildRow(f: RowFields & { source: string | null }): VideoRow | string {
   if (!isSafeYoutubeId(f.youtubeId)) {
     return `unsafe youtube_id ${JSON.stringify(f.youtubeId)} (expected letters, digits, _ and -)`;
   }
@@ -251,15 +251,7 @@ function buildRow(
  * Where a row `buildRow` rejected goes in the draw: its id (with `?` for a time that cannot be
  * read), split and class, or null when its YouTube id is unusable.
  */
-function drawPlace(
-  f: {
-    youtubeId: string;
-    start: string | number | undefined;
-    end: string | number | undefined;
-    split: string;
-    label: string | null;
-  },
-): DrawPlace | null {
+function drawPlace(f: RowFields): DrawPlace | null {
   if (!isSafeYoutubeId(f.youtubeId)) return null;
   const time = (t: string | number | undefined) => {
     const n = typeof t === "number" ? t : parseTime(t);
