@@ -103,11 +103,13 @@ export {
   encode,
   type EncodeOptions,
   type EncodeSummary,
+  type ThreadPlan,
+} from "./lib/encode/mod.ts";
+export {
   sampleAndEncode,
   type SampleEncodeOptions,
   type SampleEncodeSummary,
-  type ThreadPlan,
-} from "./lib/encode/mod.ts";
+} from "./lib/sample_and_encode.ts";
 export {
   type CardProvenance,
   type EmbeddingDtype,

@@ -14,7 +14,7 @@ import { normalizeFrames } from "../lib/encode/clip_normalize.ts";
 import { download } from "../lib/download/download.ts";
 import { encode } from "../lib/encode/encode.ts";
 import { readNpy } from "../lib/base/npy.ts";
-import { sampleAndEncode } from "../lib/encode/sample_and_encode.ts";
+import { sampleAndEncode } from "../lib/sample_and_encode.ts";
 import { sample } from "../lib/video/sample.ts";
 import { ffmpegBinary } from "../lib/video/ffmpeg.ts";
 import type { ModelSize } from "../lib/onnx/clip_model_builder.ts";

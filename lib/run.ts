@@ -10,7 +10,7 @@ import {
   sampleAndEncode,
   type SampleEncodeOptions,
   type SampleEncodeSummary,
-} from "./encode/mod.ts";
+} from "./sample_and_encode.ts";
 import {
   claimWorker,
   formatWorker,

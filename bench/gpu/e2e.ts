@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { encode } from "../../lib/encode/encode.ts";
 import { parseProviders } from "../../lib/onnx/providers.ts";
 import { Manifest } from "../../lib/core/manifest.ts";
-import { sampleAndEncode } from "../../lib/encode/sample_and_encode.ts";
+import { sampleAndEncode } from "../../lib/sample_and_encode.ts";
 import { sample } from "../../lib/video/sample.ts";
 import { ensureWorkDir } from "../../lib/core/work_dir.ts";
 

@@ -77,6 +77,15 @@ export {
   toRunConfig,
 } from "./run_config.ts";
 export { type ClassStates, type StagedDuplicate, StagedRows } from "./staged_rows.ts";
+export {
+  dropFrames,
+  forgetDroppedFrames,
+  type FramePack,
+  pendingFilter,
+  readFramePack,
+  readFramePacks,
+  storeFramePack,
+} from "./frame_packs.ts";
 export { openStep, type StepContext, type StepSummary } from "./open_step.ts";
 export { type ContinuingStep, requireEarlierSteps } from "./step_order.ts";
 export * from "../base/mod.ts";

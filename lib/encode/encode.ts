@@ -8,18 +8,19 @@ import {
   CLIP_SIZE,
   ConfigError,
   float32ToFloat16,
-  FormatError,
-  type NpyArray,
-  pathExistsSync,
   Progress,
-  readNpy,
   sha256Bytes,
   writeFileAtomic,
   writeNpy,
 } from "../base/mod.ts";
 import {
+  dropFrames,
+  forgetDroppedFrames,
+  type FramePack,
   type Manifest,
   openStep,
+  pendingFilter,
+  readFramePacks,
   recordedSettings,
   recordSettings,
   requireEarlierSteps,
@@ -27,7 +28,6 @@ import {
   type RunSettings,
   type StepSummary,
   type VideoFilter,
-  type VideoStatus,
 } from "../core/mod.ts";
 import { normalizeFrames } from "./clip_normalize.ts";
 import { ImageEncoder, ONNXRUNTIME_VERSION, type ProviderName } from "../onnx/mod.ts";
@@ -41,7 +41,6 @@ import {
   variantForProvider,
 } from "../model/mod.ts";
 import { formatThreadPlan, planThreads, type ThreadPlan, usableCpus } from "./cpu_budget.ts";
-import { type FramePack, pendingFilter } from "../video/mod.ts";
 
 /** Embedding dtypes on disk. */
 export type EmbeddingOutputDtype = "float16" | "float32";
@@ -428,77 +427,4 @@ export async function encodeFramePacks(
   }
   if (inflight) await inflight;
   return { videos, frames };
-}
-
-/**
- * Removes a video's frame pack after encoding and records that it is gone.
- * @param m the manifest
- * @param framesDir the work dir's `frames/`
- * @param videoId the video
- */
-export async function dropFrames(m: Manifest, framesDir: string, videoId: string): Promise<void> {
-  await Deno.remove(join(framesDir, `${videoId}.npy`)).catch(() => {});
-  m.steps.dropOutput("sample", videoId);
-}
-
-/**
- * Brings the manifest back in line with the files before encoding: an encoded video whose frames
- * file is gone but whose sample record still names it (a run killed inside `dropFrames`) gets the
- * null path a finished drop records; an encoded video whose embedding file is gone (removed by
- * hand, e.g. after shard named it damaged) goes back to pending, so this run encodes it again.
- * @param m the manifest
- */
-export function forgetDroppedFrames(m: Manifest): void {
-  // only the paths, a row at a time, and sync checks: a no-op rerun looks at 645k files here;
-  // the records are changed once the walk is over (few, unless a folder was removed)
-  const dropped: string[] = [];
-  const gone: string[] = [];
-  for (const v of m.steps.encodedFiles()) {
-    if (v.frames && !pathExistsSync(v.frames)) dropped.push(v.id);
-    if (v.emb && !pathExistsSync(v.emb)) gone.push(v.id);
-  }
-  if (dropped.length + gone.length === 0) return;
-  m.batch(() => {
-    for (const id of dropped) m.steps.dropOutput("sample", id);
-    for (const id of gone) m.steps.markPending("encode", id);
-  });
-}
-
-/**
- * Reads the stored frame packs of videos in turn. A video whose frames are gone (removed after an
- * earlier encode, or by hand) is sent back to sample and marked failed here with the reason.
- * @param m the manifest
- * @param videos videos whose sample step is done
- */
-async function* readFramePacks(
-  m: Manifest,
-  videos: Iterable<VideoStatus>,
-): AsyncGenerator<FramePack> {
-  for (const v of videos) {
-    const path = v.steps.sample?.path ?? "";
-    let bytes: Uint8Array;
-    try {
-      if (!path) throw new Deno.errors.NotFound("frames were removed");
-      bytes = await Deno.readFile(path);
-    } catch {
-      m.steps.markPending("sample", v.id);
-      m.steps.markFailed("encode", v.id, `frames ${path || "(removed)"} missing; run sample again`);
-      continue;
-    }
-    // a damaged frames file fails this video alone and sends it back to sample
-    let arr: NpyArray;
-    try {
-      arr = readNpy(bytes);
-      const [, h, w, c] = arr.shape;
-      if (arr.dtype !== "<u1" || arr.shape.length !== 4 || h !== w || c !== 3) {
-        throw new FormatError(`${arr.dtype} (${arr.shape.join(", ")}), want uint8 (n, S, S, 3)`);
-      }
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-      m.steps.markPending("sample", v.id);
-      m.steps.markFailed("encode", v.id, `frames ${path}: ${e.message}; run sample again`);
-      continue;
-    }
-    yield { videoId: v.id, count: arr.shape[0], size: arr.shape[1], data: arr.data as Uint8Array };
-  }
 }

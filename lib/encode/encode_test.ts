@@ -4,7 +4,6 @@ import { encode } from "./encode.ts";
 import { ConfigError, ConfigMismatchError, float16ToFloat32, readNpy } from "../base/mod.ts";
 import { Manifest } from "../core/mod.ts";
 import { ImageEncoder } from "../onnx/mod.ts";
-import { sampleAndEncode } from "./sample_and_encode.ts";
 import { sample } from "../video/mod.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { lavfiVideo, repoPath, tempDir, workWithVideos } from "../../tests/support/media.ts";
@@ -140,67 +139,6 @@ Deno.test("encode: a wrong model or a file that is not ONNX is a clear error nam
       () => ImageEncoder.open(join(dir, "missing.onnx"), { providers: ["cpu"] }),
       "missing.onnx",
     );
-  } finally {
-    await cleanup();
-  }
-});
-
-Deno.test("run stream: sample → encode overlapped gives the same bytes as the two steps apart", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
-    const { vision } = await ensureFixtureModels(MODELS, "tiny");
-    await Deno.mkdir(join(dir, "a"));
-    const apart = await sampledWork(join(dir, "a"));
-    await encode({ work: apart, model: vision, providers: ["cpu"], batch: 4, quiet: true });
-    await Deno.mkdir(join(dir, "b"));
-    const work = join(dir, "b", "work");
-    await workWithVideos(work, [
-      { id: "clip", path: DEMO_CLIP },
-      { id: "short", path: join(dir, "a", "short.mp4") },
-    ]);
-    const r = await sampleAndEncode({
-      work,
-      model: vision,
-      providers: ["cpu"],
-      batch: 4,
-      maxFramesInFlight: 8,
-      quiet: true,
-    });
-    assertEquals([r.sample.done, r.encode.done, r.encode.frames], [2, 2, 13]);
-    for (const id of ["clip", "short"]) {
-      assertEquals(
-        await Deno.readFile(join(work, "emb", `${id}.npy`)),
-        await Deno.readFile(join(apart, "emb", `${id}.npy`)),
-        id,
-      );
-    }
-    const again = await sampleAndEncode({
-      work,
-      model: vision,
-      providers: ["cpu"],
-      batch: 4,
-      quiet: true,
-    });
-    assertEquals([again.sample.done, again.encode.done], [0, 0]);
-  } finally {
-    await cleanup();
-  }
-});
-
-Deno.test("a removed embedding file is encoded again by the next run, to the same bytes", async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
-    const { vision } = await ensureFixtureModels(MODELS, "tiny");
-    const work = join(dir, "work");
-    await workWithVideos(work, [{ id: "clip", path: DEMO_CLIP }]);
-    const opts = { work, model: vision, providers: ["cpu" as const], batch: 4, quiet: true };
-    await sampleAndEncode(opts);
-    const emb = join(work, "emb", "clip.npy");
-    const before = await Deno.readFile(emb);
-    await Deno.remove(emb);
-    const again = await sampleAndEncode(opts);
-    assertEquals([again.sample.done, again.encode.done], [1, 1]);
-    assertEquals(await Deno.readFile(emb), before);
   } finally {
     await cleanup();
   }

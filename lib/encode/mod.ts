@@ -1,7 +1,8 @@
 /**
  * The encode step: frames normalised as CLIP expects, embedded by the image encoder in batches
- * across videos into `emb/<id>.npy`, and sample → encode run as one bounded stream so decode and
- * inference overlap.
+ * across videos into `emb/<id>.npy`. Its batched encoder (`openEncoderFor`, `encodeFramePacks`)
+ * takes frame packs from any source: stored ones here, freshly decoded ones in the streamed
+ * sample → encode (`lib/sample_and_encode.ts`).
  *
  * @example
  * ```ts
@@ -21,9 +22,12 @@ export { normalizeFrames } from "./clip_normalize.ts";
 export {
   type EmbeddingOutputDtype,
   encode,
+  encodeFramePacks,
   type EncodeOptions,
   type EncodeSummary,
   encodeThreadPlan,
+  nothingToEncode,
+  openEncoderFor,
 } from "./encode.ts";
 export {
   CLIP_CPU_SECONDS,
@@ -33,12 +37,35 @@ export {
   type ThreadPlan,
   usableCpus,
 } from "./cpu_budget.ts";
-export {
-  sampleAndEncode,
-  type SampleEncodeOptions,
-  type SampleEncodeSummary,
-} from "./sample_and_encode.ts";
-export type { StepSummary } from "../core/mod.ts";
+export type {
+  ArchiveQueries,
+  ArchiveRow,
+  ClassStates,
+  ConfigValue,
+  FramePack,
+  Manifest,
+  ManifestExport,
+  RunConfig,
+  RunSettings,
+  ShardQueries,
+  ShardRow,
+  Split,
+  SPLITS,
+  StagedDuplicate,
+  StagedRows,
+  StateCounts,
+  Step,
+  StepOutput,
+  StepQueries,
+  StepRecord,
+  STEPS,
+  StepState,
+  StepSummary,
+  VideoFilter,
+  VideoQueries,
+  VideoRow,
+  VideoStatus,
+  VideoStepRow,
+} from "../core/mod.ts";
 export type { ModelVariant, ModelVariantChoice } from "../model/mod.ts";
-export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";
-export type { Preset, PRESETS, SampleOptions } from "../video/mod.ts";
+export type { EncoderInputKind, ImageEncoder, ProviderName, PROVIDERS } from "../onnx/mod.ts";

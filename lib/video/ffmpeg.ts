@@ -13,7 +13,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { CLIP_SIZE, DecodeError, InterruptedError } from "../base/mod.ts";
-import { RUN_SETTINGS } from "../core/mod.ts";
+import { type FramePack, RUN_SETTINGS } from "../core/mod.ts";
 import {
   displaySizePreset,
   type Preset,
@@ -54,20 +54,6 @@ export interface FrameGeometry {
   cropY: number;
   /** Side of the square crop. */
   size: number;
-}
-
-/** Decoded frames of one video: `count` frames of size×size×3 RGB (BGR for the 1.0 preset). */
-export interface FramePack {
-  /** The video's id. */
-  videoId: string;
-  /** Number of frames. */
-  count: number;
-  /** Side of each square frame. */
-  size: number;
-  /** Pixels, (count, size, size, 3) uint8, C order. */
-  data: Uint8Array;
-  /** The middle frame's JPEG thumbnail, when one was asked for (see `decodeFrames`). */
-  thumbnail?: string;
 }
 
 /**

@@ -59,7 +59,6 @@ export {
   ffmpegBinary,
   ffprobeBinary,
   type FrameGeometry,
-  type FramePack,
   probeVideo,
   resizeCropFrame,
   setFfmpegPaths,
@@ -73,12 +72,10 @@ export { resizeBicubicPillow, type ResizeWindow } from "./pillow_resize.ts";
 export {
   decodeVideo,
   noteMissingThumbnails,
-  pendingFilter,
   prepareDecoding,
   sample,
   sampleConfig,
   type SampleOptions,
-  storeFramePack,
   thumbnailsDir,
 } from "./sample.ts";
 export type {
@@ -86,6 +83,7 @@ export type {
   ArchiveRow,
   ClassStates,
   ConfigValue,
+  FramePack,
   Manifest,
   ManifestExport,
   RunConfig,

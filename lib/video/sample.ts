@@ -4,26 +4,21 @@
  * @module
  */
 import { join } from "node:path";
+import { DecodeError, forEachConcurrent, Progress } from "../base/mod.ts";
 import {
-  DecodeError,
-  forEachConcurrent,
-  Progress,
-  sha256Bytes,
-  writeFileAtomic,
-  writeNpy,
-} from "../base/mod.ts";
-import {
+  type FramePack,
   type Manifest,
   openStep,
+  pendingFilter,
   recordSettings,
   requireEarlierSteps,
   RUN_SETTINGS,
   type RunSettings,
   type StepSummary,
-  type VideoFilter,
+  storeFramePack,
   type VideoStatus,
 } from "../core/mod.ts";
-import { decodeFrames, ffmpegBinary, type FramePack, setFfmpegPaths } from "./ffmpeg.ts";
+import { decodeFrames, ffmpegBinary, setFfmpegPaths } from "./ffmpeg.ts";
 import { type Preset, presetSpec } from "./presets.ts";
 import { binaryIdentity } from "./ffmpeg_binaries.ts";
 import { type DecodeSandbox, openDecodeSandbox } from "./decode_sandbox.ts";
@@ -155,18 +150,6 @@ export async function sample(opts: SampleOptions): Promise<StepSummary> {
 }
 
 /**
- * Which videos a step still has to do: its predecessor done, itself pending (or failed, on
- * retry). Walk them with `Manifest#videos.each` and count them with `Manifest#videos.count`.
- * @param step `sample` (after download) or `encode` (after sample)
- * @param retryFailed include videos that failed this step before
- * @returns the filter
- */
-export function pendingFilter(step: "sample" | "encode", retryFailed: boolean): VideoFilter {
-  const after = step === "sample" ? "download" : "sample";
-  return { step, states: retryFailed ? ["pending", "failed"] : ["pending"], after };
-}
-
-/**
  * Says in one line how many sampled videos have no thumbnail: `--thumbnails` makes them only for
  * the videos it decodes, and a video sampled before is not decoded again.
  * @param m the manifest
@@ -222,33 +205,5 @@ export async function decodeVideo(
     if (!(e instanceof DecodeError)) throw e;
     m.steps.markFailed("sample", v.id, e.message.replace(`${v.id}: `, ""));
     return undefined;
-  }
-}
-
-/**
- * Writes a frame pack as `frames/<id>.npy` (atomically) and marks the video sampled.
- * @param m the manifest
- * @param framesDir the work dir's `frames/`
- * @param pack the frames
- */
-export async function storeFramePack(
-  m: Manifest,
-  framesDir: string,
-  pack: FramePack,
-): Promise<void> {
-  const bytes = writeNpy({
-    dtype: "<u1",
-    shape: [pack.count, pack.size, pack.size, 3],
-    data: pack.data,
-  });
-  const path = join(framesDir, `${pack.videoId}.npy`);
-  await writeFileAtomic(path, bytes);
-  m.steps.markDone("sample", pack.videoId, {
-    path,
-    frames: pack.count,
-    sha256: await sha256Bytes(bytes),
-  }); // new frames: an earlier encode failure (frames missing) is void
-  if (m.videos.get(pack.videoId)?.steps.encode?.state === "failed") {
-    m.steps.markPending("encode", pack.videoId);
   }
 }

@@ -1,37 +1,43 @@
 /**
  * Sample and encode as one stream: decode workers feed frame packs through a bounded queue to the
  * encoder, so decode and inference overlap and the frames held stay bounded
- * (`maxFramesInFlight`). Frame packs are not written to disk unless `keepFrames`.
+ * (`maxFramesInFlight`). Frame packs are not written to disk unless `keepFrames`. It composes two
+ * stages (video's decoding, encode's batched encoder), so it sits above them beside `run.ts`: a
+ * stage never imports another.
  * @module
  */
-import { BoundedQueue, forEachConcurrent, Progress, readNpy } from "../base/mod.ts";
-import {
-  type Manifest,
-  openStep,
-  recordSettings,
-  type StepSummary,
-  type VideoFilter,
-} from "../core/mod.ts";
+import { BoundedQueue, forEachConcurrent, Progress } from "./base/mod.ts";
 import {
   dropFrames,
+  forgetDroppedFrames,
+  type FramePack,
+  type Manifest,
+  openStep,
+  readFramePack,
+  recordSettings,
+  type StepSummary,
+  storeFramePack,
+  type VideoFilter,
+} from "./core/mod.ts";
+import {
   encodeFramePacks,
   type EncodeOptions,
   type EncodeSummary,
-  forgetDroppedFrames,
+  formatThreadPlan,
   nothingToEncode,
   openEncoderFor,
-} from "./encode.ts";
-import { formatThreadPlan, planThreads, type ThreadPlan, usableCpus } from "./cpu_budget.ts";
+  planThreads,
+  type ThreadPlan,
+  usableCpus,
+} from "./encode/mod.ts";
 import {
   decodeVideo,
-  type FramePack,
   noteMissingThumbnails,
   prepareDecoding,
   sampleConfig,
   type SampleOptions,
-  storeFramePack,
   thumbnailsDir,
-} from "../video/mod.ts";
+} from "./video/mod.ts";
 
 /** Options of the streamed sample → encode. */
 export interface SampleEncodeOptions
@@ -58,8 +64,8 @@ export interface SampleEncodeSummary {
  * ```ts
  * import { strictEqual } from "node:assert/strict";
  * import { join } from "node:path";
- * import { download } from "../download/mod.ts";
- * import { buildVisionModel } from "../onnx/mod.ts";
+ * import { download } from "./download/mod.ts";
+ * import { buildVisionModel } from "./onnx/mod.ts";
  * import { sampleAndEncode } from "./sample_and_encode.ts";
  * const dir = await Deno.makeTempDir();
  * // a 3-second test video, and a video list naming it (path,label,split)
@@ -120,13 +126,9 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
             let pack: FramePack | undefined;
             const kept = v.steps.sample?.state === "done" ? v.steps.sample.path : null;
             if (kept) {
-              const arr = readNpy(await Deno.readFile(kept));
-              pack = {
-                videoId: v.id,
-                count: arr.shape[0],
-                size: arr.shape[1],
-                data: arr.data as Uint8Array,
-              };
+              // frames kept by an earlier run; missing or damaged ones are recorded, not thrown
+              pack = await readFramePack(m, v);
+              if (!pack) return decodeProgress.tick(1);
             } else {
               pack = await decodeVideo(m, v, { ...opts, sandbox, thumbsDir });
               if (!pack) return decodeProgress.tick(1);

@@ -1,12 +1,14 @@
-import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../tests/support/assert.ts";
 import { join } from "node:path";
-import { ensureFixtureModels } from "../../fixtures/make_models.ts";
-import { readNpy } from "../base/mod.ts";
-import { sample } from "../video/mod.ts";
-import { lavfiVideo, repoPath, tempDir, workWithVideos } from "../../tests/support/media.ts";
+import { ensureFixtureModels } from "../fixtures/make_models.ts";
+import { readNpy } from "./base/mod.ts";
+import { sample } from "./video/mod.ts";
+import { encode } from "./encode/mod.ts";
+import { lavfiVideo, repoPath, tempDir, workWithVideos } from "../tests/support/media.ts";
 import { sampleAndEncode } from "./sample_and_encode.ts";
 
 const MODELS = repoPath("fixtures", "models");
+const DEMO_CLIP = repoPath("fixtures", "kinetics_demo_clip.mp4");
 
 /** Files in a folder (none when it does not exist). */
 async function names(dir: string): Promise<string[]> {
@@ -74,6 +76,70 @@ Deno.test("frames a sample step kept are encoded without decoding again, then dr
     const pack = readNpy(await Deno.readFile(join(work, "frames", packs[0])));
     assertEquals(pack.shape[0], k.encode.frames);
     assertEquals(await names(join(work, "emb")), ["a.npy", "b.npy"]);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("run stream: sample → encode overlapped gives the same bytes as the two steps apart", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
+    await Deno.mkdir(join(dir, "a"));
+    const apart = join(dir, "a", "work");
+    const short = await lavfiVideo(join(dir, "a", "short.mp4"), "testsrc2=s=320x240:r=25:d=2.5");
+    await workWithVideos(apart, [{ id: "clip", path: DEMO_CLIP }, { id: "short", path: short }]);
+    await sample({ work: apart, quiet: true });
+    await encode({ work: apart, model: vision, providers: ["cpu"], batch: 4, quiet: true });
+    await Deno.mkdir(join(dir, "b"));
+    const work = join(dir, "b", "work");
+    await workWithVideos(work, [
+      { id: "clip", path: DEMO_CLIP },
+      { id: "short", path: join(dir, "a", "short.mp4") },
+    ]);
+    const r = await sampleAndEncode({
+      work,
+      model: vision,
+      providers: ["cpu"],
+      batch: 4,
+      maxFramesInFlight: 8,
+      quiet: true,
+    });
+    assertEquals([r.sample.done, r.encode.done, r.encode.frames], [2, 2, 13]);
+    for (const id of ["clip", "short"]) {
+      assertEquals(
+        await Deno.readFile(join(work, "emb", `${id}.npy`)),
+        await Deno.readFile(join(apart, "emb", `${id}.npy`)),
+        id,
+      );
+    }
+    const again = await sampleAndEncode({
+      work,
+      model: vision,
+      providers: ["cpu"],
+      batch: 4,
+      quiet: true,
+    });
+    assertEquals([again.sample.done, again.encode.done], [0, 0]);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a removed embedding file is encoded again by the next run, to the same bytes", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
+    const work = join(dir, "work");
+    await workWithVideos(work, [{ id: "clip", path: DEMO_CLIP }]);
+    const opts = { work, model: vision, providers: ["cpu" as const], batch: 4, quiet: true };
+    await sampleAndEncode(opts);
+    const emb = join(work, "emb", "clip.npy");
+    const before = await Deno.readFile(emb);
+    await Deno.remove(emb);
+    const again = await sampleAndEncode(opts);
+    assertEquals([again.sample.done, again.encode.done], [1, 1]);
+    assertEquals(await Deno.readFile(emb), before);
   } finally {
     await cleanup();
   }
