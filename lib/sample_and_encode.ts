@@ -125,11 +125,9 @@ export async function sampleAndEncode(opts: SampleEncodeOptions): Promise<Sample
             if (stopped) return;
             let pack: FramePack | undefined;
             const kept = v.steps.sample?.state === "done" ? v.steps.sample.path : null;
-            if (kept) {
-              // frames kept by an earlier run; missing or damaged ones are recorded, not thrown
-              pack = await readFramePack(m, v);
-              if (!pack) return decodeProgress.tick(1);
-            } else {
+            // frames kept by an earlier run; missing or damaged ones are recorded and decoded again
+            if (kept) pack = await readFramePack(m, v);
+            if (!pack) {
               pack = await decodeVideo(m, v, { ...opts, sandbox, thumbsDir });
               if (!pack) return decodeProgress.tick(1);
               if (opts.keepFrames) await storeFramePack(m, ctx.layout.frames, pack);

@@ -144,3 +144,32 @@ Deno.test("a removed embedding file is encoded again by the next run, to the sam
     await cleanup();
   }
 });
+
+Deno.test("a kept frames file that is damaged is decoded again by the stream, to the bytes a clean run gives; the run goes on", async () => {
+  const { dir, cleanup } = await tempDir("kinembed-stream-");
+  try {
+    const { vision } = await ensureFixtureModels(MODELS, "tiny");
+    const a = await lavfiVideo(join(dir, "a.mp4"), "testsrc2=s=320x240:r=10:d=2");
+    const b = await lavfiVideo(join(dir, "b.mp4"), "testsrc2=s=320x240:r=10:d=3");
+    const videos = [{ id: "a", path: a }, { id: "b", path: b }];
+    const opts = { model: vision, providers: ["cpu" as const], batch: 4, quiet: true };
+    const clean = join(dir, "clean");
+    await workWithVideos(clean, videos);
+    await sampleAndEncode({ ...opts, work: clean });
+    const work = join(dir, "work");
+    await workWithVideos(work, videos);
+    await sample({ work, quiet: true });
+    await Deno.writeTextFile(join(work, "frames", "a.npy"), "damaged");
+    const r = await sampleAndEncode({ ...opts, work });
+    assertEquals([r.sample.done, r.encode.done, r.encode.failed], [1, 2, []]);
+    for (const id of ["a", "b"]) {
+      assertEquals(
+        await Deno.readFile(join(work, "emb", `${id}.npy`)),
+        await Deno.readFile(join(clean, "emb", `${id}.npy`)),
+        id,
+      );
+    }
+  } finally {
+    await cleanup();
+  }
+});
