@@ -86,6 +86,6 @@ export {
   readFramePacks,
   storeFramePack,
 } from "./frame_packs.ts";
-export { openStep, type StepContext, type StepSummary } from "./open_step.ts";
+export { openStep, type OpenStepOptions, type StepContext, type StepSummary } from "./open_step.ts";
 export { type ContinuingStep, requireEarlierSteps } from "./step_order.ts";
 export * from "../base/mod.ts";

@@ -73,3 +73,22 @@ Deno.test("open_step: a manifest that cannot open releases the lock it took", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("open_step: removeTemps: false leaves temp files to the step; onWait hears who holds the lock, then the lock is taken", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "open_step_test_" });
+  try {
+    await Deno.mkdir(`${dir}/shards`);
+    await Deno.writeTextFile(`${dir}/shards/ds_000000.tar.partial`, "another worker's");
+    const first = await openStep(dir, { removeTemps: false });
+    assertEquals(await exists(`${dir}/shards/ds_000000.tar.partial`), true);
+    const heard: string[] = [];
+    const second = openStep(dir, { onWait: (holder) => void heard.push(holder) });
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(heard.length, 1);
+    assert(heard[0].startsWith(`pid ${Deno.pid} `), heard[0]);
+    first.close();
+    (await second).close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

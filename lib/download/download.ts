@@ -28,9 +28,8 @@ import {
 } from "../base/mod.ts";
 import {
   type ClassStates,
-  ensureWorkDir,
-  lockWorkDir,
-  Manifest,
+  type Manifest,
+  openStep,
   type StagedRows,
   type StateCounts,
   type VideoRow,
@@ -104,8 +103,6 @@ export interface DownloadOptions {
   quiet?: boolean;
   /** Receives one line per notable event (retries, failures, refused members). Default: stderr. */
   log?: (line: string) => void;
-  /** Take the work dir's lock (default true; false when the caller holds it). */
-  lock?: boolean;
   /**
    * Fetch only some of the selected videos: called with every video of the manifest once the
    * selection is recorded, returns the ids to fetch (a scale-out worker: those of its shards).
@@ -233,12 +230,9 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
   const inputs = [annotations, videoLists, lists] as const;
   const { listings, texts } = await checkInputs(...inputs, opts.classes, log);
 
-  const layout = await ensureWorkDir(opts.work);
-  const lock = opts.lock === false
-    ? null
-    : await lockWorkDir(layout.root, { onWait: (h) => log(`waiting for ${h} to finish ...`) });
-  const manifest = Manifest.open(layout.manifest);
+  const ctx = await openStep(opts.work, { onWait: (h) => log(`waiting for ${h} to finish ...`) });
   try {
+    const { layout, manifest } = ctx;
     const issues: AnnotationIssue[] = [];
     const notes: string[] = [];
     // the rows go to a table, never into an array: 645k of them are read, checked and picked there
@@ -327,8 +321,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadReport> {
     }));
     return report;
   } finally {
-    manifest.close();
-    lock?.release();
+    ctx.close();
   }
 }
 

@@ -22,9 +22,8 @@ import {
   writeNpy,
 } from "../base/mod.ts";
 import {
-  ensureWorkDir,
-  lockWorkDir,
-  Manifest,
+  type Manifest,
+  openStep,
   readSetting,
   recordSettings,
   requireEarlierSteps,
@@ -320,51 +319,46 @@ async function removeWorkerTemps(dir: string, worker: WorkerId): Promise<number>
 export async function shard(opts: ShardOptions): Promise<ShardSummary> {
   const seed = opts.seed ?? RUN_SETTINGS.shardSeed.default;
   const perShard = opts.perShard ?? DEFAULT_PER_SHARD;
-  const layout = await ensureWorkDir(opts.work);
-  const shardsDir = opts.shardsDir ? resolve(opts.shardsDir) : layout.shards;
   const worker = opts.worker ?? null;
   const fromInputs = opts.planFromInputs === true || worker !== null;
-  const lock = await lockWorkDir(layout.root, { wait: !opts.noWait });
+  const ctx = await openStep(opts.work, { wait: !opts.noWait, removeTemps: false });
   try {
+    const { layout, manifest: m } = ctx;
+    const shardsDir = opts.shardsDir ? resolve(opts.shardsDir) : layout.shards;
     await Deno.mkdir(shardsDir, { recursive: true });
     // workers share the shards folder: each removes only its own leftover temp files
     const staleTemps = worker
       ? await removeWorkerTemps(shardsDir, worker)
       : await removeStaleTemps(shardsDir);
-    const m = Manifest.open(layout.manifest);
-    try {
-      // a worker plans over its inputs, encoded or not: there is no order to check
-      if (!fromInputs) requireEarlierSteps(m, "shard");
-      const thumbnails = opts.thumbnails === true;
-      recordSettings(
-        m,
-        {
-          shardSeed: seed,
-          perShard,
-          ...(worker ? workerSettings(worker) : fromInputs ? { shardPlan: "inputs" } : {}),
-          // recorded once asked for: a configuration that never had thumbnails keeps its hash
-          ...(thumbnails || readSetting(m.config(), "shardThumbnails") !== undefined
-            ? { shardThumbnails: thumbnails }
-            : {}),
-        },
-        layout.root,
-        ["shardThumbnails"],
-      );
-      return await shardLocked(m, layout.root, layout.emb, shardsDir, {
-        seed,
+    // a worker plans over its inputs, encoded or not: there is no order to check
+    if (!fromInputs) requireEarlierSteps(m, "shard");
+    const thumbnails = opts.thumbnails === true;
+    recordSettings(
+      m,
+      {
+        shardSeed: seed,
         perShard,
-        thumbnails,
-        quiet: opts.quiet ?? false,
-        staleTemps,
-        fromInputs,
-        worker,
-        cardSource: opts.cardSource,
-      });
-    } finally {
-      m.close();
-    }
+        ...(worker ? workerSettings(worker) : fromInputs ? { shardPlan: "inputs" } : {}),
+        // recorded once asked for: a configuration that never had thumbnails keeps its hash
+        ...(thumbnails || readSetting(m.config(), "shardThumbnails") !== undefined
+          ? { shardThumbnails: thumbnails }
+          : {}),
+      },
+      layout.root,
+      ["shardThumbnails"],
+    );
+    return await shardLocked(m, layout.root, layout.emb, shardsDir, {
+      seed,
+      perShard,
+      thumbnails,
+      quiet: opts.quiet ?? false,
+      staleTemps,
+      fromInputs,
+      worker,
+      cardSource: opts.cardSource,
+    });
   } finally {
-    lock.release();
+    ctx.close();
   }
 }
 
