@@ -4,6 +4,7 @@
  * folder of `lib/`, every entry point clean under `deno doc --lint` (no undocumented export, no
  * public API naming a type the entry point does not export).
  */
+import { dirname, join } from "node:path";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath } from "./support/media.ts";
 
@@ -94,4 +95,39 @@ Deno.test("deno.json exports the root and one subpath per lib folder, each clean
     }
   }
   assertEquals(failing, [], "deno doc --lint is clean for every export");
+});
+
+Deno.test("deno publish --dry-run passes on the tracked files; the license alone is left to the owners", async () => {
+  const listed = await new Deno.Command("git", {
+    args: ["ls-files", "-z"],
+    cwd: repoPath(),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(listed.code, 0, "the tracked files are listed by git");
+  const files = new TextDecoder().decode(listed.stdout).split("\0").filter((f) => f !== "");
+  const scratch = await Deno.makeTempDir({ prefix: "kinembed-publish-" });
+  try {
+    for (const file of files) {
+      await Deno.mkdir(join(scratch, dirname(file)), { recursive: true });
+      await Deno.copyFile(repoPath(file), join(scratch, file));
+    }
+    // choosing the package's license is its owners' call; with one chosen, nothing else is missing
+    const config = JSON.parse(await Deno.readTextFile(join(scratch, "deno.json")));
+    config.license ??= "LicenseRef-chosen-by-the-owners";
+    await Deno.writeTextFile(join(scratch, "deno.json"), JSON.stringify(config, null, 2));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["publish", "--dry-run", "--allow-dirty"],
+      cwd: scratch,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const log = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    const problems = log.split("\n").filter((l) => l.startsWith("error"));
+    assertEquals([out.code, problems], [0, []], log.slice(-2000));
+    assert(log.includes("Dry run complete"), log.slice(-2000));
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
 });
