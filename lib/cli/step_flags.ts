@@ -167,6 +167,15 @@ export const TEXT_MODEL_FLAG: FlagSpec = {
 };
 
 /**
+ * A class list flag (`--classes FILE`, one class per line), read before the task starts.
+ * @param help what the list is for in this task
+ * @returns the flag's spec
+ */
+export function classListFlag(help: string): FlagSpec {
+  return { type: "string", arg: "FILE", access: "read-file", content: "class-list", help };
+}
+
+/**
  * The download inputs and subset from parsed flags.
  * @param v parsed flags (with `DOWNLOAD_INPUT_FLAGS` and `SUBSET_FLAGS`)
  * @returns the matching download options

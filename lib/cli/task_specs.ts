@@ -7,6 +7,7 @@
  */
 import { EXISTING_WORK_FLAG, type FlagSpec, type TaskSpec, WORK_FLAG } from "./flags.ts";
 import {
+  classListFlag,
   DOWNLOAD_INPUT_FLAGS,
   ENCODE_FLAGS,
   SAMPLE_FLAGS,
@@ -137,13 +138,7 @@ export const VERIFY_TASK: TaskSpec = {
       content: "card",
       help: "dataset card with a Data Splits section",
     },
-    classes: {
-      type: "string",
-      arg: "FILE",
-      access: "read-file",
-      content: "class-list",
-      help: "class list, one per line: labels must be in it",
-    },
+    classes: classListFlag("class list, one per line: labels must be in it"),
     dim: {
       type: "string",
       arg: "N",
@@ -184,13 +179,9 @@ export const EVAL_TASK: TaskSpec = {
     "zero-shot": { type: "boolean", help: "run zero-shot (needs --text-model)" },
     "linear-probe": { type: "boolean", help: "run the linear probe (needs train shards)" },
     "text-model": TEXT_MODEL_FLAG,
-    classes: {
-      type: "string",
-      arg: "FILE",
-      access: "read-file",
-      content: "class-list",
-      help: "zero-shot class list, one per line (default the shipped 700 Kinetics-700 names)",
-    },
+    classes: classListFlag(
+      "zero-shot class list, one per line (default the shipped 700 Kinetics-700 names)",
+    ),
     templates: {
       type: "string",
       arg: "FILE",
@@ -294,13 +285,9 @@ export const EXPORT_TASK: TaskSpec = {
       help: "rows per part (img_emb_{i}.npy, metadata_{i}.parquet)",
     },
     "text-model": TEXT_MODEL_FLAG,
-    classes: {
-      type: "string",
-      arg: "FILE",
-      access: "read-file",
-      content: "class-list",
-      help: "text_emb's classes, one per line (default the shipped 700 Kinetics-700 names)",
-    },
+    classes: classListFlag(
+      "text_emb's classes, one per line (default the shipped 700 Kinetics-700 names)",
+    ),
     templates: {
       type: "string",
       arg: "FILE",
@@ -362,13 +349,7 @@ export const RUN_TASK: TaskSpec = {
         "into the shards' card where --license/--source-dataset do not say)",
     },
     ...CARD_SOURCE_FLAGS,
-    classes: {
-      type: "string",
-      arg: "FILE",
-      access: "read-file",
-      content: "class-list",
-      help: "verify and zero-shot: class list",
-    },
+    classes: classListFlag("verify and zero-shot: class list"),
     eval: {
       type: "boolean",
       help: "evaluate at the end (linear probe; zero-shot with --text-model)",

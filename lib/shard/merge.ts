@@ -216,6 +216,13 @@ export async function merge(opts: MergeOptions): Promise<MergeSummary> {
   }
 }
 
+/** Each split's planned counts, with nothing failed, unencoded or empty yet. */
+function planSplits(plan: ShardPlan): Record<Split, Required<SplitShardSummary>> {
+  return Object.fromEntries(
+    SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
+  ) as Record<Split, Required<SplitShardSummary>>;
+}
+
 async function mergeLocked(
   work: string,
   manifestPath: string,
@@ -234,9 +241,7 @@ async function mergeLocked(
   const shardRows = await checkShards(work, shardsDir, parts, plan, n, opts.quiet ?? false);
   if (opts.check) {
     // what merge would merge, no output written: how `submit.sh --resume` knows nothing is missing
-    const splits = Object.fromEntries(
-      SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
-    ) as Record<Split, Required<SplitShardSummary>>;
+    const splits = planSplits(plan);
     return {
       manifest: manifestPath,
       shardsDir,
@@ -256,9 +261,7 @@ async function mergeLocked(
 
   const m = Manifest.open(manifestPath);
   try {
-    const splits = Object.fromEntries(
-      SPLITS.map((s) => [s, { ...plan.totals[s], failed: 0, notEncoded: 0, empty: 0 }]),
-    ) as Record<Split, Required<SplitShardSummary>>;
+    const splits = planSplits(plan);
     for (const v of m.steps.videoSteps("encode")) {
       if (v.state !== "done") splits[v.split].empty++;
     }
