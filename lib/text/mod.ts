@@ -37,4 +37,4 @@ export {
   type TextEncoderOptions,
   type ZeroShotClassifier,
 } from "./class_weights.ts";
-export type { ProviderName } from "../onnx/mod.ts";
+export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";
