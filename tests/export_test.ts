@@ -11,7 +11,7 @@ import { tableFromIPC } from "apache-arrow";
 import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
 import { ensureFixtureModels } from "../fixtures/make_models.ts";
 import { shard } from "../lib/shard/mod.ts";
-import { buildZeroShotClassifier } from "../lib/eval/mod.ts";
+import { buildZeroShotClassifier } from "../lib/text/mod.ts";
 import { readNpy, toFloat32 } from "../lib/core/mod.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { repoPath, tempDir } from "./support/media.ts";

@@ -10,7 +10,7 @@ import {
   updateHubCardEval,
 } from "../lib/webdataset/mod.ts";
 import { readCardSplits } from "../lib/dataset/mod.ts";
-import { readShardSplits } from "../lib/eval/mod.ts";
+import { readShardSplits } from "../lib/webdataset/mod.ts";
 import { verify } from "../lib/verify/mod.ts";
 import { makeSyntheticWorkDir } from "../fixtures/synthetic_work_dir.ts";
 import { assert, assertEquals } from "./support/assert.ts";

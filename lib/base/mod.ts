@@ -47,6 +47,7 @@ export {
 export { KINEMBED_VERSION } from "./version.ts";
 export { parseSplitName, type Split, type SplitCount, SPLITS } from "./split.ts";
 export { CLIP_MEAN, CLIP_SIZE, CLIP_STD } from "./clip_preprocessing.ts";
+export { meanPooledFeature, normalizeRowsInPlace } from "./vectors.ts";
 export { mulberry32, seededPermutation, seededShuffle } from "./random.ts";
 export { Progress, ProgressBoard, stderrProgressBoard } from "./progress.ts";
 export { BoundedQueue, forEachConcurrent, mapConcurrent } from "./concurrency.ts";

@@ -40,6 +40,7 @@
 import {
   ConfigError,
   KINEMBED_VERSION,
+  meanPooledFeature,
   parseSplitName,
   pathExists,
   type Split,
@@ -54,12 +55,9 @@ import { join, resolve } from "node:path";
 import {
   type ClipPooling,
   type FrameCensus,
-  meanPooledFeature,
   readClipFeatures,
   readFrameCensus,
-  readShardSplits,
   readVideoBatches,
-  type ShardSplits,
   writeClipFeatures,
 } from "./features.ts";
 import {
@@ -79,6 +77,8 @@ import {
   CARD_EVAL_START,
   cardProvenance,
   hubCardWithEval,
+  readShardSplits,
+  type ShardSplits,
   updateHubCardEval,
 } from "../webdataset/mod.ts";
 import { parseCardSplits, type SplitTotals } from "../dataset/mod.ts";
@@ -98,7 +98,8 @@ import {
 } from "../dataset/mod.ts";
 import { RETRIEVAL_DEFINITION, RetrievalIndex } from "./retrieval.ts";
 import { topKAccuracy } from "./top_k.ts";
-import { buildZeroShotClassifier, type ZeroShotClassifier, ZeroShotScorer } from "./zero_shot.ts";
+import { buildZeroShotClassifier, type ZeroShotClassifier } from "../text/mod.ts";
+import { ZeroShotScorer } from "./zero_shot.ts";
 import { resolveModel } from "../model/mod.ts";
 
 /** Which clip features eval uses: the card's methods, mean pooling, or both side by side. */

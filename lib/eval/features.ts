@@ -1,56 +1,16 @@
 /**
- * What the evaluations read from a directory of WebDataset shards: the split of each tar (from
- * `splits.csv` beside them), each sample's centre frame `emb[floor(n/2)]` as float32 (the linear
- * probe's feature, not normalised) or its mean-pooled clip feature, each video's frames in
- * batches (zero-shot), and the frames-per-video census of each split.
+ * What the evaluations read from WebDataset shards: each sample's centre frame `emb[floor(n/2)]`
+ * as float32 (the linear probe's feature, not normalised) or its mean-pooled clip feature, each
+ * video's frames in batches (zero-shot), and the frames-per-video census of each split.
  * @module
  */
-import { join } from "node:path";
-import { ConfigError, FormatError, readNpyHeader, type Split } from "../base/mod.ts";
-import { workDirShardsHint } from "../core/mod.ts";
+import { FormatError, meanPooledFeature, readNpyHeader } from "../base/mod.ts";
 import {
   embeddingsToFloat32,
-  parseSplitsCsv,
   readRawSamples,
   ShardReader,
   type ShardSample,
 } from "../webdataset/mod.ts";
-
-/** The tars of each split of a shard directory, in `splits.csv` order. */
-export type ShardSplits = Partial<Record<Split, string[]>>;
-
-/**
- * Reads `splits.csv` in a shard directory and resolves its tars.
- * @param shardsDir the directory holding `ds_*.tar` and `splits.csv`
- * @returns tar paths per split
- * @throws {ConfigError} when `splits.csv` or a tar it names is missing
- */
-export async function readShardSplits(shardsDir: string): Promise<ShardSplits> {
-  const csv = join(shardsDir, "splits.csv");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(csv);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new ConfigError(
-        `${csv} not found: eval needs the split of each shard (tar_file,split)` +
-          await workDirShardsHint(shardsDir),
-      );
-    }
-    throw e;
-  }
-  const out: ShardSplits = {};
-  for (const row of parseSplitsCsv(text, csv)) {
-    const path = join(shardsDir, row.tarFile);
-    try {
-      await Deno.stat(path);
-    } catch {
-      throw new ConfigError(`${csv} names ${row.tarFile}, which is not in ${shardsDir}`);
-    }
-    (out[row.split] ??= []).push(path);
-  }
-  return out;
-}
 
 /** The frames of one sample as float32. */
 export interface EvalVideo {
@@ -97,33 +57,6 @@ export interface CentreFrames {
 
 /** How a clip's frames become one feature. */
 export type ClipPooling = "centre" | "mean";
-
-/**
- * The mean-pooled feature of a clip: each frame L2-normalised, averaged, and the mean
- * L2-normalised again.
- * @param frames `[count, dim]` row-major
- * @param count number of frames (at least one)
- * @param dim embedding width
- * @returns the unit-length `[dim]` feature (all zeros when every frame is zero)
- * @example
- * ```ts
- * import { meanPooledFeature } from "./features.ts";
- * meanPooledFeature(Float32Array.of(3, 0, 0, 5), 2, 2); // [√½, √½]
- * ```
- */
-export function meanPooledFeature(frames: Float32Array, count: number, dim: number): Float32Array {
-  const acc = new Float64Array(dim);
-  for (let f = 0; f < count; f++) {
-    let sq = 0;
-    for (let j = 0; j < dim; j++) sq += frames[f * dim + j] ** 2;
-    const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
-    for (let j = 0; j < dim; j++) acc[j] += frames[f * dim + j] * inv;
-  }
-  let sq = 0;
-  for (let j = 0; j < dim; j++) sq += acc[j] ** 2;
-  const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
-  return Float32Array.from(acc, (v) => v * inv);
-}
 
 /**
  * Reads the centre frame `emb[floor(n/2)]` of every sample of some shards.

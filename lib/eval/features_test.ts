@@ -1,12 +1,11 @@
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { join } from "node:path";
-import { ConfigError, FormatError, writeNpy } from "../base/mod.ts";
-import { formatSplitsCsv, ShardWriter } from "../webdataset/mod.ts";
+import { FormatError, writeNpy } from "../base/mod.ts";
+import { ShardWriter } from "../webdataset/mod.ts";
 import {
   readCentreFrames,
   readClipFeatures,
   readFrameCensus,
-  readShardSplits,
   readVideoBatches,
   writeClipFeatures,
 } from "./features.ts";
@@ -51,36 +50,6 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
     await Deno.remove(dir, { recursive: true });
   }
 }
-
-Deno.test("readShardSplits resolves splits.csv's tars per split and names what is missing", async () => {
-  await withDir(async (dir) => {
-    await assertRejects(
-      () => readShardSplits(dir),
-      `${join(dir, "splits.csv")} not found: eval needs the split of each shard`,
-    );
-    for (const t of ["ds_000000.tar", "ds_000001.tar", "ds_000002.tar"]) {
-      await Deno.writeFile(join(dir, t), new Uint8Array(0));
-    }
-    await Deno.writeTextFile(
-      join(dir, "splits.csv"),
-      formatSplitsCsv([
-        { tarFile: "ds_000001.tar", split: "train" },
-        { tarFile: "ds_000000.tar", split: "train" },
-        { tarFile: "ds_000002.tar", split: "val" },
-      ]),
-    );
-    assertEquals(await readShardSplits(dir), {
-      train: [join(dir, "ds_000001.tar"), join(dir, "ds_000000.tar")],
-      val: [join(dir, "ds_000002.tar")],
-    });
-    await Deno.remove(join(dir, "ds_000002.tar"));
-    const e = await assertRejects(
-      () => readShardSplits(dir),
-      `names ds_000002.tar, which is not in ${dir}`,
-    );
-    assert(e instanceof ConfigError);
-  });
-});
 
 Deno.test("readCentreFrames takes frame floor(n/2) of each sample and skips empty ones", async () => {
   await withDir(async (dir) => {

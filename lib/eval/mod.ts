@@ -24,13 +24,10 @@ export {
   type ClipPooling,
   type EvalVideo,
   type FrameCensus,
-  meanPooledFeature,
   readCentreFrames,
   readClipFeatures,
   readFrameCensus,
-  readShardSplits,
   readVideoBatches,
-  type ShardSplits,
   writeClipFeatures,
 } from "./features.ts";
 export { topKAccuracy, topKIndices, type TopKScore } from "./top_k.ts";
@@ -42,26 +39,22 @@ export {
   RetrievalIndex,
   type RetrievalScore,
 } from "./retrieval.ts";
+// CLIP's text side lives in text/; re-exported so the `/eval` face keeps working.
 export {
+  buildZeroShotClassifier,
+  classWeightsFromTextEmbeddings,
   CLIP_VOCAB_SIZE,
   ClipTokenizer,
   CONTEXT_LENGTH,
   END_OF_TEXT,
   START_OF_TEXT,
+  type TextEncoderOptions,
   TextTooLongError,
   type TokenizeOptions,
   type TruncatedText,
-} from "./clip_tokenizer.ts";
-export {
-  buildZeroShotClassifier,
-  classWeightsFromTextEmbeddings,
-  normalizeRowsInPlace,
-  type TextEncoderOptions,
-  ZERO_SHOT_LOGIT_SCALE,
   type ZeroShotClassifier,
-  ZeroShotScorer,
-  type ZeroShotScorerOptions,
-} from "./zero_shot.ts";
+} from "../text/mod.ts";
+export { ZERO_SHOT_LOGIT_SCALE, ZeroShotScorer, type ZeroShotScorerOptions } from "./zero_shot.ts";
 export {
   type LbfgsIteration,
   type LbfgsOptions,

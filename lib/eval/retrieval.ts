@@ -31,7 +31,7 @@
  * ```
  * @module
  */
-import { meanPooledFeature } from "./features.ts";
+import { meanPooledFeature } from "../base/mod.ts";
 
 /** The cut-offs of recall@K and hit@K. */
 export const RETRIEVAL_CUTOFFS = [1, 5, 10] as const;

@@ -15,12 +15,13 @@ import {
   float32ToFloat16,
   FormatError,
   KINEMBED_VERSION,
+  meanPooledFeature,
   pathExists,
   writeFileAtomic,
   writeNpy,
 } from "../base/mod.ts";
 import { embeddingsToFloat32, parseSplitsCsv, ShardReader } from "../webdataset/mod.ts";
-import { buildZeroShotClassifier, meanPooledFeature } from "../eval/mod.ts";
+import { buildZeroShotClassifier } from "../text/mod.ts";
 import { loadClassNames, loadPromptTemplates } from "../dataset/mod.ts";
 import { resolveModel } from "../model/mod.ts";
 import type { ProviderName } from "../onnx/mod.ts";

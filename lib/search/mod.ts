@@ -36,4 +36,4 @@ export { formatSearchText, searchJson } from "./format.ts";
 export { formatSearchHtml } from "./search_html.ts";
 export type { Split, SPLITS } from "../base/mod.ts";
 export type { ProviderName, PROVIDERS } from "../onnx/mod.ts";
-export type { ClipTokenizer, TokenizeOptions, TruncatedText } from "../eval/mod.ts";
+export type { ClipTokenizer, TokenizeOptions, TruncatedText } from "../text/mod.ts";

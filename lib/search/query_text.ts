@@ -3,7 +3,7 @@
  * the context length (one place, so the policy is changed here only).
  * @module
  */
-import { type ClipTokenizer, CONTEXT_LENGTH } from "../eval/mod.ts";
+import { type ClipTokenizer, CONTEXT_LENGTH } from "../text/mod.ts";
 import { UsageError } from "../core/mod.ts";
 
 /**

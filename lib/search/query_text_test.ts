@@ -1,5 +1,5 @@
 import { parseQueryLines, tokenizeQueries } from "./query_text.ts";
-import { ClipTokenizer, CONTEXT_LENGTH } from "../eval/mod.ts";
+import { ClipTokenizer, CONTEXT_LENGTH } from "../text/mod.ts";
 import { UsageError } from "../core/mod.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 

@@ -6,16 +6,16 @@
  */
 import { join } from "node:path";
 import { ConfigError, type Split, SPLITS, UsageError, workDirLayout } from "../core/mod.ts";
-import {
-  ClipTokenizer,
-  CONTEXT_LENGTH,
-  meanPooledFeature,
-  normalizeRowsInPlace,
-  readShardSplits,
-} from "../eval/mod.ts";
+import { meanPooledFeature, normalizeRowsInPlace } from "../base/mod.ts";
+import { ClipTokenizer, CONTEXT_LENGTH } from "../text/mod.ts";
 import { openSession, ortRuntime, type ProviderName } from "../onnx/mod.ts";
 import { resolveModel } from "../model/mod.ts";
-import { decodeSample, embeddingsToFloat32, readRawSamples } from "../webdataset/mod.ts";
+import {
+  decodeSample,
+  embeddingsToFloat32,
+  readRawSamples,
+  readShardSplits,
+} from "../webdataset/mod.ts";
 import { tokenizeQueries } from "./query_text.ts";
 import { TopKHeap } from "./top_k_heap.ts";
 

@@ -42,7 +42,13 @@ export {
   type ShardSample,
   splitMemberName,
 } from "./reader.ts";
-export { formatSplitsCsv, parseSplitsCsv, type SplitsCsvRow } from "./splits_csv.ts";
+export {
+  formatSplitsCsv,
+  parseSplitsCsv,
+  readShardSplits,
+  type ShardSplits,
+  type SplitsCsvRow,
+} from "./splits_csv.ts";
 export {
   CARD_EVAL_END,
   CARD_EVAL_START,

@@ -3,7 +3,9 @@
  * Written with the split names `train`, `val`, `test`; read accepting any case and `validation`.
  * @module
  */
-import { FormatError, parseSplitName, type Split } from "../base/mod.ts";
+import { join } from "node:path";
+import { ConfigError, FormatError, parseSplitName, type Split } from "../base/mod.ts";
+import { workDirShardsHint } from "../core/mod.ts";
 
 /** One line of `splits.csv`. */
 export interface SplitsCsvRow {
@@ -51,4 +53,40 @@ export function parseSplitsCsv(text: string, file = "splits.csv"): SplitsCsvRow[
     rows.push({ tarFile: tarFile.replace(/^.*\//, ""), split });
   }
   return rows;
+}
+
+/** The tars of each split of a shard directory, in `splits.csv` order. */
+export type ShardSplits = Partial<Record<Split, string[]>>;
+
+/**
+ * Reads `splits.csv` in a shard directory and resolves its tars.
+ * @param shardsDir the directory holding `ds_*.tar` and `splits.csv`
+ * @returns tar paths per split
+ * @throws {ConfigError} when `splits.csv` or a tar it names is missing
+ */
+export async function readShardSplits(shardsDir: string): Promise<ShardSplits> {
+  const csv = join(shardsDir, "splits.csv");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(csv);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ConfigError(
+        `${csv} not found: eval needs the split of each shard (tar_file,split)` +
+          await workDirShardsHint(shardsDir),
+      );
+    }
+    throw e;
+  }
+  const out: ShardSplits = {};
+  for (const row of parseSplitsCsv(text, csv)) {
+    const path = join(shardsDir, row.tarFile);
+    try {
+      await Deno.stat(path);
+    } catch {
+      throw new ConfigError(`${csv} names ${row.tarFile}, which is not in ${shardsDir}`);
+    }
+    (out[row.split] ??= []).push(path);
+  }
+  return out;
 }

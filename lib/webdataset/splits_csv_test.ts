@@ -1,5 +1,11 @@
-import { FormatError } from "../base/mod.ts";
-import { formatSplitsCsv, parseSplitsCsv, type SplitsCsvRow } from "./splits_csv.ts";
+import { join } from "node:path";
+import { ConfigError, FormatError } from "../base/mod.ts";
+import {
+  formatSplitsCsv,
+  parseSplitsCsv,
+  readShardSplits,
+  type SplitsCsvRow,
+} from "./splits_csv.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { pythonJson } from "../../tests/support/python.ts";
 
@@ -46,4 +52,37 @@ Deno.test("splits.csv: a bad line is refused naming the file and line", async ()
   await refuse("tar_file,split\nds_000000.tar,train\n,val\n", "set/splits.csv:3: no tar_file");
   await refuse("tar_file,split\nds_000000.tar\n", 'set/splits.csv:2: unknown split ""');
   await refuse("tar_file,split\nds_000000.tar,dev\n", 'set/splits.csv:2: unknown split "dev"');
+});
+
+Deno.test("readShardSplits resolves splits.csv's tars per split and names what is missing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kinembed-splits-" });
+  try {
+    await assertRejects(
+      () => readShardSplits(dir),
+      `${join(dir, "splits.csv")} not found: eval needs the split of each shard`,
+    );
+    for (const t of ["ds_000000.tar", "ds_000001.tar", "ds_000002.tar"]) {
+      await Deno.writeFile(join(dir, t), new Uint8Array(0));
+    }
+    await Deno.writeTextFile(
+      join(dir, "splits.csv"),
+      formatSplitsCsv([
+        { tarFile: "ds_000001.tar", split: "train" },
+        { tarFile: "ds_000000.tar", split: "train" },
+        { tarFile: "ds_000002.tar", split: "val" },
+      ]),
+    );
+    assertEquals(await readShardSplits(dir), {
+      train: [join(dir, "ds_000001.tar"), join(dir, "ds_000000.tar")],
+      val: [join(dir, "ds_000002.tar")],
+    });
+    await Deno.remove(join(dir, "ds_000002.tar"));
+    const e = await assertRejects(
+      () => readShardSplits(dir),
+      `names ds_000002.tar, which is not in ${dir}`,
+    );
+    assert(e instanceof ConfigError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
