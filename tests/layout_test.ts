@@ -1,7 +1,8 @@
 /**
- * The shape of `lib/`, read from the code itself with Deno's lint AST: a stage folder reaches
- * another only through its `mod.ts`, nothing in a stage imports `lib/run.ts`, the folder graph has
- * no cycle, and no function in a module is longer than 120 lines.
+ * The shape of `lib/`, read from the code itself with Deno's lint AST: a folder reaches another
+ * only through its `mod.ts`, no folder imports the modules above them (`lib/run.ts`), the folder
+ * graph has no cycle, codecs and tools know no run state, a stage imports no other stage, and no
+ * function in a module is longer than 120 lines.
  */
 import { dirname, join, relative, resolve } from "node:path";
 import { assertEquals } from "./support/assert.ts";
@@ -97,6 +98,11 @@ function layoutProblems(lib: string, modules: Map<string, ModuleFacts>): string[
         const never = NEVER_IMPORTS[from];
         if (never?.includes(to)) {
           problems.push(`${where} imports ${spec}: ${from}/ never imports ${to}/ (${never.why})`);
+        } else if (STAGES.includes(from) && STAGES.includes(to)) {
+          problems.push(
+            `${where} imports ${spec}: a stage never imports another stage (what two stages ` +
+              "share lives in a library folder; what composes them sits above, beside run.ts)",
+          );
         }
       }
     }
@@ -126,6 +132,24 @@ const NEVER_IMPORTS: Record<string, string[] & { why: string }> = {
   dataset: RUN_STATE_FREE("reference data knows no run state"),
   onnx: RUN_STATE_FREE("ONNX Runtime knows no run state"),
 };
+
+/**
+ * The stage folders: each is one step of the pipeline (or a tool beside it) and reaches the
+ * others' data only through the library folders (`webdataset/` and `tar/` for the format, `net/`
+ * for HTTP, `core/` for the run's state, `base/`, `dataset/`, `onnx/`, `model/`, `text/`).
+ * `cli/` and the modules at the top of `lib/` (`run.ts`, `sample_and_encode.ts`) compose them.
+ */
+const STAGES = [
+  "download",
+  "video",
+  "encode",
+  "shard",
+  "verify",
+  "eval",
+  "export",
+  "search",
+  "gpu",
+];
 
 /** One cycle of the folder graph, as the folders on it (first repeated last), or null. */
 function findCycle(edges: Map<string, Set<string>>): string[] | null {
@@ -178,7 +202,7 @@ Deno.test("the root face imports no CLI: mod.ts reaches lib/cli/ neither directl
   assertEquals(facts.imports.filter((spec) => spec.includes("/cli/")), []);
 });
 
-Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import, a long function and a codec reaching run state", () => {
+Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import, a long function, a codec reaching run state and a stage importing a stage", () => {
   const lib = "/repo/lib";
   const long = `export function long() {\n${"  let x = 1;\n".repeat(130)}}\n`;
   const modules = new Map<string, ModuleFacts>([
@@ -190,6 +214,9 @@ Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import,
       `${lib}/tar/codec.ts`,
       moduleFacts("codec.ts", `import { Manifest } from "../core/mod.ts";\n`),
     ],
+    [`${lib}/search/find.ts`, moduleFacts("find.ts", `import "../eval/mod.ts";\n`)],
+    [`${lib}/search/find_test.ts`, moduleFacts("find_test.ts", `import "../eval/mod.ts";\n`)],
+    [`${lib}/cli/flags.ts`, moduleFacts("flags.ts", `import "../eval/mod.ts";\n`)],
   ]);
   assertEquals(layoutProblems(lib, modules), [
     "a/one.ts imports ../b/two.ts: another folder is reached only through its mod.ts",
@@ -197,6 +224,8 @@ Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import,
     "b/three.ts imports ../run.ts: a stage never imports lib/run.ts",
     "b/three_test.ts imports ../a/one.ts: another folder is reached only through its mod.ts",
     "tar/codec.ts imports ../core/mod.ts: tar/ never imports core/ (a codec knows no run state)",
+    "search/find.ts imports ../eval/mod.ts: a stage never imports another stage (what two stages " +
+    "share lives in a library folder; what composes them sits above, beside run.ts)",
     "the folders import each other in a circle: a → b → a",
   ]);
 });
