@@ -131,3 +131,35 @@ Deno.test("deno publish --dry-run passes on the tracked files; the license alone
     await Deno.remove(scratch, { recursive: true });
   }
 });
+
+Deno.test("every entry point imports with no config and nothing fetched: no npm package loads until a function needs it", async () => {
+  const scratch = await Deno.makeTempDir({ prefix: "kinembed-faces-" });
+  try {
+    const failing: string[] = [];
+    for (const [subpath, file] of Object.entries(await exportsMap())) {
+      const url = new URL(file, `file://${repoPath()}/`).href;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          "--no-config",
+          "--no-lock",
+          "--cached-only",
+          `await import(${JSON.stringify(url)});`,
+        ],
+        cwd: scratch, // outside the repository: its deno.json and node_modules are not found
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (out.code !== 0) {
+        const err = new TextDecoder().decode(out.stderr).split("\n").find((l) =>
+          l.includes("rror")
+        );
+        failing.push(`${subpath}: ${err}`);
+      }
+    }
+    assertEquals(failing, []);
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+});
