@@ -19,7 +19,7 @@ import { ArchiveQueries } from "./manifest_archives.ts";
 import { exportManifest, type ManifestExport } from "./manifest_export.ts";
 
 /** Version of the schema this code writes; an older file is upgraded, a newer one refused. */
-export const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 1;
 
 // the run configuration's types and hash live with its schema; named here for older importers
 export { configHash, type ConfigValue, type RunConfig } from "./run_config.ts";
