@@ -3,7 +3,7 @@
  * `merge`, `run`), and their options.
  * @module
  */
-import type { FlagSpec, FlagValues } from "./flags.ts";
+import type { FlagSpec, FlagValues } from "./flag_spec.ts";
 import { type CardSource, cardSourceFromFlags } from "../shard/mod.ts";
 
 /** `--license` and `--source-dataset`: repeatable or comma-separated. */

@@ -24,6 +24,10 @@ export {
   type FlagSpec,
   type FlagValues,
   type InputContent,
+  type TaskSpec,
+  WORK_FLAG,
+} from "./flag_spec.ts";
+export {
   intFlag,
   noteFailureSummary,
   numberFlag,
@@ -32,9 +36,7 @@ export {
   runTask,
   stringFlag,
   type TaskOutcome,
-  type TaskSpec,
   usage,
-  WORK_FLAG,
 } from "./flags.ts";
 export { MAX_LINE, printableLine } from "./message_line.ts";
 export { CARD_SOURCE_FLAGS, cardSourceFlagOptions } from "./card_flags.ts";

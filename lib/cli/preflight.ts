@@ -13,7 +13,7 @@ import { binaryKind } from "../download/mod.ts";
 import { isHttpUrl } from "../net/mod.ts";
 import { checkModel } from "../model/mod.ts";
 import { printableLine } from "./message_line.ts";
-import type { FlagAccess, FlagSpec, FlagValues, InputContent, TaskSpec } from "./flags.ts";
+import type { FlagAccess, FlagSpec, FlagValues, InputContent, TaskSpec } from "./flag_spec.ts";
 
 /** The inputs of a task are not usable: one line per problem, each naming its flag. */
 export class PreflightError extends ConfigError {

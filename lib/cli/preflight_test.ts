@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { checkInputs, PreflightError } from "./preflight.ts";
-import type { TaskSpec } from "./flags.ts";
+import type { TaskSpec } from "./flag_spec.ts";
 
 const SPEC: TaskSpec = {
   name: "t",

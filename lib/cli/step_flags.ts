@@ -3,7 +3,8 @@
  * into step options. Each task composes the groups it takes; `run` takes them all.
  * @module
  */
-import { type FlagSpec, type FlagValues, intFlag, numberFlag, stringFlag } from "./flags.ts";
+import type { FlagSpec, FlagValues } from "./flag_spec.ts";
+import { intFlag, numberFlag, stringFlag } from "./flags.ts";
 import type { EmbeddingOutputDtype, EncodeOptions } from "../encode/mod.ts";
 import { UsageError } from "../base/mod.ts";
 import { RUN_SETTINGS } from "../core/mod.ts";

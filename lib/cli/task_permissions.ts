@@ -52,7 +52,8 @@ import {
   parseModelSource,
 } from "../model/mod.ts";
 import { cardEvalTempPath } from "../webdataset/mod.ts";
-import { type FlagValues, parseFlags, type TaskSpec } from "./flags.ts";
+import type { FlagValues, TaskSpec } from "./flag_spec.ts";
+import { parseFlags } from "./flags.ts";
 import { TASK_SPECS } from "./task_specs.ts";
 
 /** The repository root (where `deno.json`, `tasks/`, `data/` and `fixtures/` are). */

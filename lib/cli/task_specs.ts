@@ -5,7 +5,7 @@
  * (`task_permissions.ts`), so the two cannot disagree on a flag.
  * @module
  */
-import { EXISTING_WORK_FLAG, type FlagSpec, type TaskSpec, WORK_FLAG } from "./flags.ts";
+import { EXISTING_WORK_FLAG, type FlagSpec, type TaskSpec, WORK_FLAG } from "./flag_spec.ts";
 import {
   classListFlag,
   DOWNLOAD_INPUT_FLAGS,
