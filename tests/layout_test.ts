@@ -1,7 +1,7 @@
 /**
  * The shape of `lib/`, read from the code itself with Deno's lint AST: a folder reaches another
  * only through its `mod.ts`, no folder imports the modules above them (`lib/run.ts`), the folder
- * graph has no cycle, codecs and tools know no run state, a stage imports no other stage, and no
+ * graph has no cycle (nor the module graph), codecs and tools know no run state, a stage imports no other stage, and no
  * function in a module is longer than 120 lines.
  */
 import { dirname, join, relative, resolve } from "node:path";
@@ -117,7 +117,28 @@ function layoutProblems(lib: string, modules: Map<string, ModuleFacts>): string[
   }
   const cycle = findCycle(edges);
   if (cycle) problems.push(`the folders import each other in a circle: ${cycle.join(" → ")}`);
+  const fileCycle = findCycle(fileEdges(lib, modules));
+  if (fileCycle) {
+    problems.push(`the modules import each other in a circle: ${fileCycle.join(" → ")}`);
+  }
   return problems;
+}
+
+/** Which module imports which (paths under `lib`, tests left out), types-only imports included. */
+function fileEdges(lib: string, modules: Map<string, ModuleFacts>): Map<string, Set<string>> {
+  const edges = new Map<string, Set<string>>();
+  for (const [file, facts] of modules) {
+    if (file.endsWith("_test.ts")) continue;
+    const from = relative(lib, file);
+    for (const spec of facts.imports) {
+      if (!spec.startsWith(".")) continue;
+      const to = relative(lib, resolve(dirname(file), spec));
+      if (to.startsWith("..")) continue;
+      if (!edges.has(from)) edges.set(from, new Set());
+      edges.get(from)!.add(to);
+    }
+  }
+  return edges;
 }
 
 /** Folders a folder never imports, and why (the run's state stays out of codecs and tools). */
@@ -190,7 +211,7 @@ async function readLib(lib: string): Promise<Map<string, ModuleFacts>> {
   return modules;
 }
 
-Deno.test("lib/: folders meet only at mod.ts, the folder graph has no cycle, functions stay short", async () => {
+Deno.test("lib/: folders meet only at mod.ts, neither folders nor modules import each other in a circle, functions stay short", async () => {
   const lib = repoPath("lib");
   const modules = await readLib(lib);
   assertEquals(layoutProblems(lib, modules), []);
@@ -202,7 +223,7 @@ Deno.test("the root face imports no CLI: mod.ts reaches lib/cli/ neither directl
   assertEquals(facts.imports.filter((spec) => spec.includes("/cli/")), []);
 });
 
-Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import, a long function, a codec reaching run state and a stage importing a stage", () => {
+Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import, a long function, a codec reaching run state, a stage importing a stage and two modules importing each other", () => {
   const lib = "/repo/lib";
   const long = `export function long() {\n${"  let x = 1;\n".repeat(130)}}\n`;
   const modules = new Map<string, ModuleFacts>([
@@ -217,6 +238,8 @@ Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import,
     [`${lib}/search/find.ts`, moduleFacts("find.ts", `import "../eval/mod.ts";\n`)],
     [`${lib}/search/find_test.ts`, moduleFacts("find_test.ts", `import "../eval/mod.ts";\n`)],
     [`${lib}/cli/flags.ts`, moduleFacts("flags.ts", `import "../eval/mod.ts";\n`)],
+    [`${lib}/cli/spec.ts`, moduleFacts("spec.ts", `import type { X } from "./parse.ts";\n`)],
+    [`${lib}/cli/parse.ts`, moduleFacts("parse.ts", `import { Y } from "./spec.ts";\n`)],
   ]);
   assertEquals(layoutProblems(lib, modules), [
     "a/one.ts imports ../b/two.ts: another folder is reached only through its mod.ts",
@@ -227,5 +250,6 @@ Deno.test("layout check: it sees a reach past mod.ts, a cycle, an upward import,
     "search/find.ts imports ../eval/mod.ts: a stage never imports another stage (what two stages " +
     "share lives in a library folder; what composes them sits above, beside run.ts)",
     "the folders import each other in a circle: a → b → a",
+    "the modules import each other in a circle: cli/parse.ts → cli/spec.ts → cli/parse.ts",
   ]);
 });
