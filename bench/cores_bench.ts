@@ -8,12 +8,10 @@
  *   deno run -A bench/cores_bench.ts [--dir DIR] [--clips N] [--size tiny|vit-b-32] [--batch N] [--record]
  */
 import { join } from "node:path";
-import { ensureFixtureModels } from "../fixtures/make_models.ts";
-import { buildFixtureDataset } from "../fixtures/dataset_builder.ts";
 import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
-import { download } from "../lib/download/download.ts";
 import { usableCpus } from "../lib/encode/cpu_budget.ts";
 import type { ModelSize } from "../lib/onnx/clip_model_builder.ts";
+import { benchClips, freshWorkDir } from "./bench_clips.ts";
 import { recordTable, timeCommand, type TimedCommand } from "./results.ts";
 
 /** Runs deno with these arguments under GNU time; a failure stops the bench with its output. */
@@ -53,29 +51,9 @@ await runTask({
   const batch = String(intFlag(v, "batch", 1)!);
   const size = stringFlag(v, "size") as ModelSize;
   const { cpus } = usableCpus();
-  const perClass = Math.ceil(clips / 8);
-  const ds = await buildFixtureDataset(join(dir, `dataset-${perClass}x10s`), {
-    perClass: { train: perClass, val: 0, test: 0 },
-    durations: [10],
-    realClip: false,
-    quiet: true,
-  });
-  const videos = ds.videos.filter((x) => x.split === "train").slice(0, clips);
-  const model = (await ensureFixtureModels("fixtures/models", size)).vision;
-  const list = join(dir, "cores.csv");
-  await Deno.writeTextFile(
-    list,
-    "path,label,split,youtube_id,time_start,time_end\n" +
-      videos.map((x) =>
-        `${join(ds.root, x.path)},${x.label},train,${x.youtubeId},${x.timeStart},${x.timeEnd}`
-      ).join("\n") + "\n",
-  );
-  const freshWork = async (name: string) => {
-    const work = join(dir, `cores-${name}`);
-    await Deno.remove(work, { recursive: true }).catch(() => {});
-    await download({ work, videos: [list], quiet: true });
-    return work;
-  };
+  const bench = await benchClips(dir, clips, size);
+  const { videos, model } = bench;
+  const freshWork = (name: string) => freshWorkDir(join(dir, `cores-${name}`), bench, videos);
   const rows: string[][] = [];
   const enc = ["--model", model, "--providers", "cpu", "--batch", batch, "--quiet"];
 

@@ -7,17 +7,15 @@
  */
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { ensureFixtureModels } from "../fixtures/make_models.ts";
-import { buildFixtureDataset } from "../fixtures/dataset_builder.ts";
 import { intFlag, runTask, stringFlag } from "../lib/cli/flags.ts";
 import { normalizeFrames } from "../lib/encode/clip_normalize.ts";
-import { download } from "../lib/download/download.ts";
 import { encode } from "../lib/encode/encode.ts";
 import { readNpy } from "../lib/base/npy.ts";
 import { sampleAndEncode } from "../lib/sample_and_encode.ts";
 import { sample } from "../lib/video/sample.ts";
 import { ffmpegBinary } from "../lib/video/ffmpeg.ts";
 import type { ModelSize } from "../lib/onnx/clip_model_builder.ts";
+import { benchClips, freshWorkDir } from "./bench_clips.ts";
 import { recordTable } from "./results.ts";
 import { measureCommand } from "./cpu_time.ts";
 
@@ -61,34 +59,10 @@ await runTask({
   const jobs = intFlag(v, "jobs", 1)!;
   const batch = intFlag(v, "batch", 1)!;
   const size = stringFlag(v, "size") as ModelSize;
-  const perClass = Math.ceil(nVideos / 8);
-  const ds = await buildFixtureDataset(join(dir, `dataset-${perClass}x10s`), {
-    perClass: { train: perClass, val: 0, test: 0 },
-    durations: [10],
-    realClip: false,
-    quiet: true,
-  });
-  const videos = ds.videos.filter((x) => x.split === "train").slice(0, nVideos);
-  const model = (await ensureFixtureModels("fixtures/models", size)).vision;
-  const listCsv = async (name: string, vids: typeof videos) => {
-    const p = join(dir, `${name}.csv`);
-    await Deno.writeTextFile(
-      p,
-      "path,label,split,youtube_id,time_start,time_end\n" +
-        vids.map((x) =>
-          `${join(ds.root, x.path)},${x.label},train,${x.youtubeId},${x.timeStart},${x.timeEnd}`
-        )
-          .join("\n") +
-        "\n",
-    );
-    return p;
-  };
-  const freshWork = async (name: string, vids: typeof videos) => {
-    const work = join(dir, name);
-    await Deno.remove(work, { recursive: true }).catch(() => {});
-    await download({ work, videos: [await listCsv(name, vids)], quiet: true });
-    return work;
-  };
+  const bench = await benchClips(dir, nVideos, size);
+  const { videos, model } = bench;
+  const freshWork = (name: string, vids: typeof videos) =>
+    freshWorkDir(join(dir, name), bench, vids);
   const rows: string[][] = [];
   const time = async <T>(fn: () => Promise<T>) => {
     const t0 = performance.now();
@@ -113,7 +87,7 @@ await runTask({
     'f=$1; shift; for c; do "$f" -nostdin -v error -i "$c" -f null - || exit; done',
     "bash",
     ffmpeg,
-    ...videos.map((x) => join(ds.root, x.path)),
+    ...videos.map((x) => join(bench.root, x.path)),
   ]);
   const oursPerClip = (ours.cpu - fixed.cpu) / videos.length;
   const barePerClip = bare.cpu / videos.length;
